@@ -1,0 +1,112 @@
+//! The actix application: routes, shared state, JSON error handling and the docs UI.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::Uri;
+use actix_web::http::uri::PathAndQuery;
+use actix_web::{App, HttpRequest, HttpResponse, web};
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::TokenVerifier;
+use crate::error::ApiError;
+use crate::routes;
+use crate::state::AppState;
+use crate::telemetry::RequestSpan;
+
+/// Builds the application for one worker. `spec` is the OpenAPI document to serve.
+pub fn app(
+    state: web::Data<AppState>,
+    verifier: web::Data<TokenVerifier>,
+    spec: utoipa::openapi::OpenApi,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = state.limits.max_body_bytes;
+    let (app, _) = App::new()
+        .app_data(state)
+        .app_data(verifier)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(max_body)
+                .error_handler(json_error),
+        )
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .into_utoipa_app()
+        .configure(routes::configure)
+        .split_for_parts();
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(no_such_endpoint))
+        .wrap_fn(|mut request, service| {
+            trim_trailing_slash(&mut request);
+            service.call(request)
+        })
+        .wrap(TracingLogger::<RequestSpan>::new())
+}
+
+/// Makes the trailing slash optional (`/chat/` is `/chat`), except under `/docs/`, whose
+/// file server needs it.
+fn trim_trailing_slash(request: &mut ServiceRequest) {
+    let path = request.path();
+    if path.len() <= 1 || !path.ends_with('/') || path.starts_with("/docs/") {
+        return;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    let path_and_query = match request.query_string() {
+        "" => trimmed.to_owned(),
+        query => format!("{trimmed}?{query}"),
+    };
+    let mut parts = request.head().uri.clone().into_parts();
+    let Ok(path_and_query) = PathAndQuery::try_from(path_and_query) else {
+        return;
+    };
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = Uri::from_parts(parts) {
+        request.match_info_mut().get_mut().update(&uri);
+        request.head_mut().uri = uri;
+    }
+}
+
+fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api_error = match error {
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => ApiError::TooLarge(limit),
+        JsonPayloadError::ContentType => {
+            ApiError::BadRequest("Content-Type must be application/json".to_owned())
+        }
+        // Well-formed JSON of the wrong shape (missing field, wrong type) is a validation
+        // failure; broken JSON is a bad request.
+        JsonPayloadError::Deserialize(error) if error.is_data() => {
+            ApiError::Validation(format!("invalid body: {error}"))
+        }
+        JsonPayloadError::Deserialize(error) => {
+            ApiError::BadRequest(format!("malformed JSON: {error}"))
+        }
+        other => ApiError::BadRequest(format!("unreadable body: {other}")),
+    };
+    api_error.into()
+}
+
+fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
+    // The only typed path segment is a room id: one that is not a number names no room.
+    ApiError::NotFound("room").into()
+}
+
+fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {error}")).into()
+}
+
+async fn no_such_endpoint() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("endpoint"))
+}

@@ -1,0 +1,134 @@
+//! The one error type of the HTTP API, mapped once to a status and a JSON body.
+//!
+//! Policy: 4xx answers tell the caller what it did wrong, in words safe to show. 503 means a
+//! dependency is down and the same request may succeed later. Anything else is a logged 500
+//! with a generic body: causes (SQL, stack traces, file paths) never reach the wire.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use room_chats_store::StoreError;
+use room_chats_types::rules::RuleViolation;
+use room_chats_types::{ErrorBody, ErrorCode};
+
+/// An error answer of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request could not be parsed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A field breaks a rule.
+    #[error("{0}")]
+    Validation(String),
+    /// Message content breaks a rule.
+    #[error("content {0}")]
+    InvalidContent(RuleViolation),
+    /// The body is over the size limit.
+    #[error("request body is larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    /// Credentials missing or unacceptable. The reason is for the log only: callers always see
+    /// the same message, so probing tokens teaches them nothing.
+    #[error("authentication failed: {0}")]
+    Unauthorized(&'static str),
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such thing, or one the caller may not see.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The room is closed.
+    #[error("the room is closed")]
+    RoomClosed,
+    /// The request contradicts existing data.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// A dependency is down; the cause is logged, not sent.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or a broken dependency; the cause is logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::InvalidContent(_) => ErrorCode::InvalidContent,
+            Self::TooLarge(_) => ErrorCode::TooLarge,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::RoomClosed => ErrorCode::RoomClosed,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message callers see.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Unauthorized(_) => "missing, invalid or expired bearer token".to_owned(),
+            Self::Unavailable(_) => "a dependency is unavailable; retry later".to_owned(),
+            Self::Internal(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody::new(self.code(), self.public_message())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::InvalidContent(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::RoomClosed | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(%cause, "request failed"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            Self::Unauthorized(reason) => tracing::info!(reason, "authentication refused"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        response.json(self.body())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound("resource"),
+            StoreError::RoomClosed => Self::RoomClosed,
+            StoreError::Conflict(why) => Self::Conflict(why),
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            other @ (StoreError::Migration(_) | StoreError::Query(_) | StoreError::Task(_)) => {
+                Self::Internal(other.to_string())
+            }
+        }
+    }
+}

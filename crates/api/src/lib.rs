@@ -1,0 +1,18 @@
+//! The HTTP API of room-chats: actix-web handlers (one endpoint per file under `routes`),
+//! bearer-token authentication, the error type that maps every failure to a JSON answer once,
+//! and the OpenAPI document generated from the handlers.
+
+pub mod access;
+mod app;
+pub mod auth;
+pub mod error;
+mod openapi;
+mod routes;
+pub mod state;
+mod telemetry;
+
+pub use app::app;
+pub use auth::{Caller, TokenVerifier, VerifierSettings};
+pub use error::ApiError;
+pub use openapi::{openapi, openapi_json};
+pub use state::{AppState, Limits};

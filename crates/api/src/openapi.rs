@@ -1,0 +1,66 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes.
+
+use actix_web::App;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "room-chats",
+        description = "Real-time support chat between the customer of an order and the shop's staff. \
+            Every call needs a bearer JWT; errors are `{\"error\": {\"code\", \"message\"}}` with a stable \
+            snake_case code. Paths accept an optional trailing slash. The WebSocket protocol is \
+            described in docs/REALTIME.md.",
+        license(name = "MIT"),
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "rooms", description = "Chat rooms: one per order"),
+        (name = "messages", description = "History, sending and read markers"),
+        (name = "orders", description = "Orders registered by the main platform"),
+        (name = "operations", description = "Health and readiness probes"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT from the main platform: `sub` is the user id, `role` is client, \
+                         admin or service (`is_staff: true` also means admin), `exp` is required.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API description, as served at `/openapi.json` and committed in `openapi/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    api
+}
+
+/// The API description as pretty JSON with a trailing newline: the committed file's form.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

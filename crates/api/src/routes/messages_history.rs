@@ -1,0 +1,62 @@
+//! `GET /chat/{room_id}/messages`: pages of history by seq.
+
+use actix_web::{HttpResponse, get, web};
+use room_chats_store::messages::{self, HistoryPage};
+use room_chats_types::{ErrorBody, MessagePage, MessageQuery};
+
+use crate::access::visible_room;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+
+/// Messages before or after a seq, oldest first. With neither bound: the newest page.
+#[utoipa::path(
+    tag = "messages",
+    params(("room_id" = i64, Path, description = "Room id"), MessageQuery),
+    responses(
+        (status = 200, body = MessagePage),
+        (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
+        (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
+        (status = 422, body = ErrorBody, description = "Both bounds, a negative bound or a `limit` out of range (`validation_failed`)"),
+        CommonErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/chat/{room_id}/messages")]
+pub async fn history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    room_id: web::Path<i64>,
+    query: web::Query<MessageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(state.limits.default_page);
+    if !(1..=state.limits.max_page).contains(&limit) {
+        return Err(ApiError::Validation(format!(
+            "limit must be between 1 and {}",
+            state.limits.max_page
+        )));
+    }
+    let page = match (query.before, query.after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Validation(
+                "give at most one of before and after".to_owned(),
+            ));
+        }
+        (Some(seq), None) | (None, Some(seq)) if seq < 0 => {
+            return Err(ApiError::Validation(
+                "seq bounds must not be negative".to_owned(),
+            ));
+        }
+        (Some(seq), None) => HistoryPage::Before(seq),
+        (None, Some(seq)) => HistoryPage::After(seq),
+        (None, None) => HistoryPage::Before(i64::MAX),
+    };
+    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let page = state
+        .db
+        .run(move |conn| messages::history(conn, room.id, page, limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}

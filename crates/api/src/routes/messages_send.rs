@@ -1,0 +1,69 @@
+//! `POST /chat/{room_id}/messages`: send a message over HTTP.
+
+use actix_web::{HttpResponse, post, web};
+use room_chats_store::members;
+use room_chats_store::messages::{self, NewMessage, Stored};
+use room_chats_types::rules::{check_content, check_id};
+use room_chats_types::{ErrorBody, MessageDto, SendMessageBody};
+
+use crate::access::visible_room;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+
+/// Stores a message with the room's next seq. The sender is the token's `sub`, whatever the
+/// body says. Sending again with the same `client_id` returns the original message (200)
+/// instead of storing a second one.
+#[utoipa::path(
+    tag = "messages",
+    params(("room_id" = i64, Path, description = "Room id")),
+    request_body = SendMessageBody,
+    responses(
+        (status = 201, body = MessageDto, description = "Stored"),
+        (status = 200, body = MessageDto, description = "A retry: the message first stored with this `client_id`"),
+        (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
+        (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
+        (status = 409, body = ErrorBody, description = "The room is closed (`room_closed`)"),
+        (status = 413, body = ErrorBody, description = "Body over the size limit (`too_large`)"),
+        (status = 422, body = ErrorBody, description = "Empty, too long or control characters (`invalid_content`), or a bad `client_id` (`validation_failed`)"),
+        CommonErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/chat/{room_id}/messages")]
+pub async fn send_message(
+    state: web::Data<AppState>,
+    caller: Caller,
+    room_id: web::Path<i64>,
+    body: web::Json<SendMessageBody>,
+) -> Result<HttpResponse, ApiError> {
+    let SendMessageBody { content, client_id } = body.into_inner();
+    check_content(&content, state.limits.max_content_chars).map_err(ApiError::InvalidContent)?;
+    if let Some(client_id) = &client_id {
+        check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))?;
+    }
+    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let stored = state
+        .db
+        .run(move |conn| {
+            if let Some(name) = &caller.name {
+                members::remember_name(conn, &caller.user_id, name)?;
+            }
+            messages::store_message(
+                conn,
+                &NewMessage {
+                    room_id: room.id,
+                    sender_id: &caller.user_id,
+                    sender_role: caller.role,
+                    content: &content,
+                    client_id: client_id.as_deref(),
+                },
+            )
+        })
+        .await?;
+    Ok(match stored {
+        Stored::New(message) => HttpResponse::Created().json(message),
+        Stored::Replayed(message) => HttpResponse::Ok().json(message),
+    })
+}

@@ -1,0 +1,61 @@
+//! The HTTP endpoints, one per file, and the table that mounts them.
+
+mod health;
+mod messages_history;
+mod messages_send;
+mod orders_upsert;
+mod read_marker;
+mod room_admins;
+mod room_create;
+mod room_detail;
+mod room_status;
+mod rooms_list;
+
+use room_chats_types::ErrorBody;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Mounts every endpoint. Paths are registered without a trailing slash; the
+/// `normalize_path` middleware makes the slash optional for callers.
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(orders_upsert::upsert_order)
+        .service(rooms_list::list_rooms)
+        .service(room_create::create_or_get_room)
+        .service(room_detail::room_detail)
+        .service(room_status::close_room)
+        .service(room_status::reopen_room)
+        .service(room_admins::assign_admin)
+        .service(room_admins::unassign_admin)
+        .service(messages_history::history)
+        .service(messages_send::send_message)
+        .service(read_marker::mark_read);
+}
+
+/// Error answers any authenticated endpoint can give.
+#[derive(utoipa::IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "only describes responses for the OpenAPI document"
+)]
+pub(crate) enum CommonErrors {
+    /// Malformed JSON, wrong types or a bad query string.
+    #[response(
+        status = 400,
+        description = "The request could not be parsed (`bad_request`)"
+    )]
+    BadRequest(ErrorBody),
+    /// Missing, malformed, expired or otherwise unacceptable token.
+    #[response(
+        status = 401,
+        description = "Missing or invalid bearer token (`unauthorized`); carries `WWW-Authenticate: Bearer`"
+    )]
+    Unauthorized(ErrorBody),
+    /// Database unavailable.
+    #[response(
+        status = 503,
+        description = "A dependency is unavailable; retry later (`unavailable`)"
+    )]
+    Unavailable(ErrorBody),
+}

@@ -1,0 +1,47 @@
+//! `POST /chat/{room_id}/read`: move the caller's read marker.
+
+use actix_web::{HttpResponse, post, web};
+use room_chats_store::members;
+use room_chats_types::{ErrorBody, ReadMarkerBody, ReadMarkerDto};
+
+use crate::access::visible_room;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+
+/// Marks messages up to `up_to` (default: all) as read by the caller. The marker only moves
+/// forward and stops at the newest message.
+#[utoipa::path(
+    tag = "messages",
+    params(("room_id" = i64, Path, description = "Room id")),
+    request_body(content = ReadMarkerBody, description = "May be empty: `{}` marks everything read"),
+    responses(
+        (status = 200, body = ReadMarkerDto),
+        (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
+        (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
+        (status = 422, body = ErrorBody, description = "`up_to` is negative (`validation_failed`)"),
+        CommonErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/chat/{room_id}/read")]
+pub async fn mark_read(
+    state: web::Data<AppState>,
+    caller: Caller,
+    room_id: web::Path<i64>,
+    body: web::Json<ReadMarkerBody>,
+) -> Result<HttpResponse, ApiError> {
+    let up_to = body.into_inner().up_to;
+    if up_to.is_some_and(|seq| seq < 0) {
+        return Err(ApiError::Validation(
+            "up_to must not be negative".to_owned(),
+        ));
+    }
+    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let marker = state
+        .db
+        .run(move |conn| members::mark_read(conn, room.id, &caller.user_id, caller.role, up_to))
+        .await?;
+    Ok(HttpResponse::Ok().json(marker))
+}

@@ -1,0 +1,59 @@
+//! `POST /chat/order/{order_id}/chat`: open an order's chat.
+
+use actix_web::{HttpResponse, post, web};
+use room_chats_store::{members, orders, rooms};
+use room_chats_types::{ErrorBody, RoomDto};
+
+use crate::access::{may_see, require_chat_role};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+
+/// Returns the order's room, creating it on first use (201) or returning the existing one
+/// (200). The caller becomes a member. A client may open only the chat of its own order; an
+/// order it does not own answers 404 exactly like an unknown one.
+#[utoipa::path(
+    tag = "rooms",
+    params(("order_id" = String, Path, description = "The main platform's order id")),
+    responses(
+        (status = 201, body = RoomDto, description = "The room was created"),
+        (status = 200, body = RoomDto, description = "The room already existed"),
+        (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
+        (status = 404, body = ErrorBody, description = "No such order, or not the caller's (`not_found`)"),
+        CommonErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/chat/order/{order_id}/chat")]
+pub async fn create_or_get_room(
+    state: web::Data<AppState>,
+    caller: Caller,
+    order_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_chat_role(&caller)?;
+    let order_id = order_id.into_inner();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let Some(order) = orders::find_order(conn, &order_id)? else {
+                return Ok(None);
+            };
+            if !may_see(&caller, &order.customer_id) {
+                return Ok(None);
+            }
+            let (room, created) = rooms::create_or_get_room(conn, &order_id)?;
+            members::ensure_member(conn, room.id, &caller.user_id, caller.role)?;
+            if let Some(name) = &caller.name {
+                members::remember_name(conn, &caller.user_id, name)?;
+            }
+            Ok(Some((room, created)))
+        })
+        .await?;
+    let (room, created) = outcome.ok_or(ApiError::NotFound("order"))?;
+    Ok(if created {
+        HttpResponse::Created().json(room)
+    } else {
+        HttpResponse::Ok().json(room)
+    })
+}

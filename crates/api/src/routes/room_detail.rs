@@ -1,0 +1,52 @@
+//! `GET /chat/{room_id}`: everything a chat screen needs on open.
+
+use actix_web::{HttpResponse, get, web};
+use room_chats_store::members;
+use room_chats_store::messages::{self, HistoryPage};
+use room_chats_types::{ErrorBody, RoomDetailDto};
+
+use crate::access::visible_room;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+
+/// The room, its members, the caller's unread count and the newest messages.
+#[utoipa::path(
+    tag = "rooms",
+    params(("room_id" = i64, Path, description = "Room id")),
+    responses(
+        (status = 200, body = RoomDetailDto),
+        (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
+        (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
+        CommonErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/chat/{room_id}")]
+pub async fn room_detail(
+    state: web::Data<AppState>,
+    caller: Caller,
+    room_id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let page_size = state.limits.default_page;
+    let room_id = room.id;
+    let (members, marker, page) = state
+        .db
+        .run(move |conn| {
+            Ok((
+                members::members(conn, room_id)?,
+                members::read_marker(conn, room_id, &caller.user_id)?,
+                messages::history(conn, room_id, HistoryPage::Before(i64::MAX), page_size)?,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(RoomDetailDto {
+        room,
+        members,
+        unread: marker.unread,
+        has_more: page.next_cursor.is_some(),
+        messages: page.items,
+    }))
+}

@@ -1,0 +1,36 @@
+//! What handlers share.
+
+use room_chats_store::Database;
+
+/// Limits applied to requests. Every one is configurable.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest message, in characters.
+    pub max_content_chars: usize,
+    /// Largest JSON body, in bytes.
+    pub max_body_bytes: usize,
+    /// History page size when the caller names none.
+    pub default_page: i64,
+    /// Largest history page.
+    pub max_page: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_content_chars: room_chats_types::rules::DEFAULT_MAX_CONTENT_CHARS,
+            max_body_bytes: 64 * 1024,
+            default_page: 50,
+            max_page: 200,
+        }
+    }
+}
+
+/// Application state, shared by every worker.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Database,
+    /// Request limits.
+    pub limits: Limits,
+}

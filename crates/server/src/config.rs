@@ -1,0 +1,354 @@
+//! Configuration: one typed tree, read from flags or the environment (flags win), with
+//! defaults that make `room-chats` run with no configuration at all.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use room_chats_api::auth::MAX_LEEWAY_SECS;
+use room_chats_api::{Limits, VerifierSettings};
+use room_chats_store::{DatabaseUrl, PoolSettings};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::dev_secret;
+
+/// A configuration problem, reported at start-up before anything listens.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is malformed or values contradict each other.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file named by the configuration could not be read or written.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory of the embedded database and the generated development secret.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for production; unset: an embedded SQLite file in DATA_DIR.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+    /// Most database connections per node.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "DB_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub db_timeout_secs: u64,
+}
+
+impl StorageArgs {
+    /// The database location: `DATABASE_URL`, or the embedded file under `DATA_DIR`.
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        match &self.database_url {
+            Some(url) => DatabaseUrl::parse(url.expose_secret()).map_err(ConfigError::Invalid),
+            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("room-chats.db"))),
+        }
+    }
+
+    /// Pool settings.
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_size: self.db_pool_size,
+            acquire_timeout: Duration::from_secs(self.db_timeout_secs),
+        }
+    }
+
+    fn is_embedded(&self) -> bool {
+        self.database_url.is_none()
+    }
+}
+
+/// Accepted token signature algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "verbatim")]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with `JWT_SECRET`.
+    HS256,
+    /// RSA with the public key in `JWT_PUBLIC_KEY`.
+    RS256,
+    /// ECDSA P-256 with the public key in `JWT_PUBLIC_KEY`.
+    ES256,
+    /// Ed25519 with the public key in `JWT_PUBLIC_KEY`.
+    EdDSA,
+}
+
+impl JwtAlgorithm {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Self::HS256 => Algorithm::HS256,
+            Self::RS256 => Algorithm::RS256,
+            Self::ES256 => Algorithm::ES256,
+            Self::EdDSA => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// How tokens are verified (and, for development, minted).
+#[derive(Debug, Clone, Args)]
+pub struct JwtArgs {
+    /// Shared HS256 secret (at least 32 bytes). Unset with an embedded database: a random
+    /// secret is created in DATA_DIR on first start.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+    /// PEM file with the public key for RS256, ES256 or EdDSA.
+    #[arg(long, env = "JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// The one accepted algorithm; never taken from the token.
+    #[arg(long, env = "JWT_ALGORITHM", value_enum, default_value_t = JwtAlgorithm::HS256)]
+    pub jwt_algorithm: JwtAlgorithm,
+    /// Required `iss` claim, when set.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim, when set.
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Allowed clock skew for `exp` and `nbf`, in seconds (at most 30).
+    #[arg(long, env = "JWT_LEEWAY_SECS", default_value_t = 5)]
+    pub jwt_leeway_secs: u64,
+    /// The claim that holds the role (client, admin, service).
+    #[arg(long, env = "JWT_ROLE_CLAIM", default_value = "role")]
+    pub jwt_role_claim: String,
+}
+
+/// The smallest accepted HS256 secret: shorter ones can be brute-forced offline.
+const MIN_SECRET_BYTES: usize = 32;
+
+impl JwtArgs {
+    /// The HS256 secret: configured, or the development secret of the embedded default.
+    fn secret(&self, storage: &StorageArgs) -> Result<SecretString, ConfigError> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose_secret().len() < MIN_SECRET_BYTES {
+                return Err(ConfigError::Invalid(format!(
+                    "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+                )));
+            }
+            return Ok(secret.clone());
+        }
+        if !storage.is_embedded() {
+            return Err(ConfigError::Invalid(
+                "JWT_SECRET or JWT_PUBLIC_KEY is required when DATABASE_URL is set".to_owned(),
+            ));
+        }
+        dev_secret::load_or_create(&storage.data_dir)
+    }
+
+    /// Settings of the token verifier.
+    pub fn verifier(&self, storage: &StorageArgs) -> Result<VerifierSettings, ConfigError> {
+        if self.jwt_leeway_secs > MAX_LEEWAY_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "JWT_LEEWAY_SECS must be at most {MAX_LEEWAY_SECS}"
+            )));
+        }
+        let key = match (&self.jwt_public_key, self.jwt_algorithm) {
+            (None, JwtAlgorithm::HS256) => {
+                DecodingKey::from_secret(self.secret(storage)?.expose_secret().as_bytes())
+            }
+            (None, _) => {
+                return Err(ConfigError::Invalid(
+                    "JWT_ALGORITHM other than HS256 needs JWT_PUBLIC_KEY".to_owned(),
+                ));
+            }
+            (Some(_), JwtAlgorithm::HS256) => {
+                return Err(ConfigError::Invalid(
+                    "JWT_PUBLIC_KEY needs JWT_ALGORITHM=RS256, ES256 or EdDSA".to_owned(),
+                ));
+            }
+            (Some(path), algorithm) => public_key(path, algorithm)?,
+        };
+        Ok(VerifierSettings {
+            algorithm: self.jwt_algorithm.algorithm(),
+            key,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            leeway_secs: self.jwt_leeway_secs,
+            role_claim: self.jwt_role_claim.clone(),
+        })
+    }
+
+    /// The key that signs development tokens (`room-chats token`): HS256 only, since this
+    /// service never holds a private key.
+    pub fn signing_key(&self, storage: &StorageArgs) -> Result<EncodingKey, ConfigError> {
+        if self.jwt_public_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tokens can only be minted with an HS256 secret; this node is configured with \
+                 a public key, so tokens come from the key holder"
+                    .to_owned(),
+            ));
+        }
+        Ok(EncodingKey::from_secret(
+            self.secret(storage)?.expose_secret().as_bytes(),
+        ))
+    }
+}
+
+fn public_key(path: &Path, algorithm: JwtAlgorithm) -> Result<DecodingKey, ConfigError> {
+    let pem = std::fs::read(path).map_err(|source| ConfigError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    let key = match algorithm {
+        JwtAlgorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+        JwtAlgorithm::ES256 => DecodingKey::from_ec_pem(&pem),
+        JwtAlgorithm::EdDSA => DecodingKey::from_ed_pem(&pem),
+        JwtAlgorithm::HS256 => return Err(ConfigError::Invalid("HS256 takes no key file".into())),
+    };
+    key.map_err(|error| {
+        ConfigError::Invalid(format!(
+            "JWT_PUBLIC_KEY {} is not a {algorithm:?} public key in PEM: {error}",
+            path.display()
+        ))
+    })
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<usize>,
+    /// Seconds to let in-flight requests finish on SIGTERM/SIGINT.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+    /// Longest message, in characters.
+    #[arg(long, env = "MAX_CONTENT_CHARS", default_value_t = 4000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_content_chars: u32,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    pub max_body_bytes: u32,
+    /// History page size when the caller names none.
+    #[arg(long, env = "HISTORY_PAGE_DEFAULT", default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub history_page_default: i64,
+    /// Largest history page a caller may ask for.
+    #[arg(long, env = "HISTORY_PAGE_MAX", default_value_t = 200, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub history_page_max: i64,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+}
+
+impl ServeArgs {
+    /// Request limits.
+    pub fn limits(&self) -> Result<Limits, ConfigError> {
+        if self.history_page_default > self.history_page_max {
+            return Err(ConfigError::Invalid(
+                "HISTORY_PAGE_DEFAULT must not exceed HISTORY_PAGE_MAX".to_owned(),
+            ));
+        }
+        Ok(Limits {
+            max_content_chars: self.max_content_chars as usize,
+            max_body_bytes: self.max_body_bytes as usize,
+            default_page: self.history_page_default,
+            max_page: self.history_page_max,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command};
+
+    use super::*;
+
+    fn env_names() -> Vec<String> {
+        ServeArgs::augment_args(Command::new("serve"))
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn env_example_lists_every_variable() {
+        let example = include_str!("../../../.env.example");
+        let names = env_names();
+        assert!(names.len() > 10, "{names:?}");
+        for name in names {
+            assert!(
+                example.contains(&format!("{name}=")),
+                ".env.example lacks {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn readme_configuration_table_lists_every_variable() {
+        let readme = include_str!("../../../README.md");
+        for name in env_names() {
+            assert!(readme.contains(&format!("`{name}`")), "README lacks {name}");
+        }
+    }
+
+    fn storage(database_url: Option<&str>) -> StorageArgs {
+        StorageArgs {
+            data_dir: PathBuf::from("/nonexistent"),
+            database_url: database_url.map(|url| url.to_owned().into()),
+            db_pool_size: 4,
+            db_timeout_secs: 5,
+        }
+    }
+
+    fn jwt() -> JwtArgs {
+        JwtArgs {
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_algorithm: JwtAlgorithm::HS256,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_leeway_secs: 5,
+            jwt_role_claim: "role".to_owned(),
+        }
+    }
+
+    #[test]
+    fn production_database_requires_explicit_jwt_configuration() {
+        let error = jwt()
+            .verifier(&storage(Some("postgres://db/chat")))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("JWT_SECRET or JWT_PUBLIC_KEY is required when DATABASE_URL is set")
+        );
+    }
+
+    #[test]
+    fn weak_secrets_and_wide_leeway_are_refused() {
+        let mut short = jwt();
+        short.jwt_secret = Some("short".to_owned().into());
+        assert!(short.verifier(&storage(None)).is_err());
+        let mut lax = jwt();
+        lax.jwt_secret = Some("x".repeat(32).into());
+        lax.jwt_leeway_secs = 31;
+        assert!(lax.verifier(&storage(None)).is_err());
+        let mut mismatched = jwt();
+        mismatched.jwt_algorithm = JwtAlgorithm::RS256;
+        assert!(mismatched.verifier(&storage(None)).is_err());
+    }
+}

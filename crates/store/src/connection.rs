@@ -1,0 +1,248 @@
+//! Connections and the pool: one code path over Postgres (production) and an embedded SQLite
+//! file (the zero-configuration default).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::StoreError;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Held while migrating Postgres, so nodes starting together do not race each other.
+const MIGRATION_LOCK_KEY: i64 = 0x726f_6f6d_6368_6174; // "roomchat"
+
+/// A connection to either backend. Store functions take `&mut DbConnection` and work on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// Production.
+    Postgres(PgConnection),
+    /// Embedded default.
+    Sqlite(SqliteConnection),
+}
+
+/// Where the data lives, chosen by the URL's scheme.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `postgres://…` or `postgresql://…`, passed to libpq as is.
+    Postgres(String),
+    /// An SQLite database file.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// Parses `DATABASE_URL`. Unknown schemes are refused rather than guessed at, so a typo such
+    /// as `postgress://` fails at start-up instead of creating a stray SQLite file.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Self::sqlite_path(path);
+        }
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            return Self::sqlite_path(path);
+        }
+        Err(
+            "DATABASE_URL must start with postgres://, postgresql:// or sqlite:// \
+             (leave it unset for the embedded database)"
+                .to_owned(),
+        )
+    }
+
+    fn sqlite_path(path: &str) -> Result<Self, String> {
+        if path.is_empty() {
+            return Err("sqlite:// URL needs a file path".to_owned());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// A description safe for logs: never includes credentials.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Postgres(url) => {
+                let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                let host = host.split(['?', '/']).next().unwrap_or_default();
+                format!("postgres://{host}")
+            }
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a caller waits for a free connection before the call fails as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+/// Opens connections of the right variant. Diesel's own manager would call
+/// `DbConnection::establish`, which tries every backend in turn and hides the real
+/// Postgres error behind "invalid connection url".
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // Without WAL and a busy timeout, concurrent writers fail with "database is
+                // locked" instead of waiting their turn. The timeout comes first: switching to
+                // WAL itself needs the lock while another connection may be migrating.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The database: a pool plus the means to use it without blocking the async executor.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<Manager>,
+    backend: &'static str,
+}
+
+impl Database {
+    /// Creates the pool. Connections open lazily, so this succeeds while the database is down;
+    /// [`Database::migrate`] or [`Database::ping`] tell whether it is reachable.
+    pub fn connect(url: DatabaseUrl, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let backend = match &url {
+            DatabaseUrl::Postgres(_) => "postgres",
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|error| {
+                        StoreError::Unavailable(format!("cannot create {}: {error}", dir.display()))
+                    })?;
+                }
+                "sqlite"
+            }
+        };
+        let pool = Pool::builder()
+            .max_size(settings.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(settings.acquire_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(Manager { url });
+        Ok(Self { pool, backend })
+    }
+
+    /// `"postgres"` or `"sqlite"`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Runs `work` on a pooled connection in the blocking thread pool.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn: PooledConnection<Manager> = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| conn.ping().map_err(StoreError::from)).await
+    }
+
+    /// Applies pending migrations and returns the names of those applied.
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        self.run(run_migrations).await
+    }
+}
+
+fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    let migration_error =
+        |error: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(error.to_string());
+    let applied = match conn {
+        DbConnection::Postgres(pg) => {
+            pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect())
+                .map_err(migration_error);
+            pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result?
+        }
+        DbConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(migration_error)?,
+    };
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_picks_the_backend() {
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u:p@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("data/x.db")))
+        );
+        assert!(DatabaseUrl::parse("postgress://h/db").is_err());
+        assert!(DatabaseUrl::parse("data.db").is_err());
+    }
+
+    #[test]
+    fn redaction_hides_credentials() {
+        let url = DatabaseUrl::Postgres(
+            "postgres://user:s3cret@db.internal:5432/chat?sslmode=require".into(),
+        );
+        assert_eq!(url.redacted(), "postgres://db.internal:5432");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+}

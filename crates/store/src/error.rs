@@ -1,0 +1,66 @@
+//! The store's error type. Callers map it to HTTP once (`room-chats-api`); the variants say
+//! what the caller can do about it, the inner text is for logs only.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What went wrong in a store call.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached (pool timeout, lost connection). Retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The row the call is about does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The room is closed and accepts no new messages.
+    #[error("room is closed")]
+    RoomClosed,
+    /// The change contradicts existing data (e.g. assigning the customer as an admin).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// Migrations could not be applied.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Any other database failure: a bug or a broken database, never the caller's fault.
+    #[error("database error: {0}")]
+    Query(DieselError),
+    /// A blocking task died (panicked or was cancelled).
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+impl StoreError {
+    /// True when the same call may succeed later without any change by the caller.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<DieselError> for StoreError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::NotFound => Self::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            DieselError::BrokenTransactionManager => {
+                Self::Unavailable("transaction manager broken".to_owned())
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+/// True when `error` is a unique-constraint violation, i.e. a concurrent writer won a race.
+pub(crate) fn is_unique_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}

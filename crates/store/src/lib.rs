@@ -1,0 +1,17 @@
+//! Persistence of room-chats. This is the only crate that knows Diesel: it owns the schema, the
+//! migrations of both backends and every query. Functions take a `&mut DbConnection` (a pooled
+//! connection or one inside a transaction) and return wire types; [`Database::run`] calls them
+//! off the async executor.
+
+mod connection;
+mod error;
+pub mod members;
+pub mod messages;
+pub mod orders;
+pub mod rooms;
+mod rows;
+mod schema;
+mod time;
+
+pub use connection::{Database, DatabaseUrl, DbConnection, PoolSettings};
+pub use error::StoreError;

@@ -1,0 +1,177 @@
+//! Room members: who takes part in a room, admin assignment, and read markers.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
+use room_chats_types::{MemberDto, ReadMarkerDto, Role};
+
+use crate::schema::{chat_rooms, room_members, user_names};
+use crate::time::now_micros;
+use crate::{DbConnection, StoreError};
+
+/// Makes `user_id` a member of the room with `role`, unless it already is one.
+pub fn ensure_member(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+    role: Role,
+) -> Result<(), StoreError> {
+    upsert_member(conn, room_id, user_id, role, false)
+}
+
+// Portable "insert if missing": Diesel's `on_conflict` does not compile on the two-backend
+// connection, raw SQL with ON CONFLICT runs on both.
+fn upsert_member(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+    role: Role,
+    assigned: bool,
+) -> Result<(), StoreError> {
+    let on_conflict = if assigned {
+        "DO UPDATE SET assigned = TRUE"
+    } else {
+        "DO NOTHING"
+    };
+    diesel::sql_query(format!(
+        "INSERT INTO room_members (room_id, user_id, role, assigned, last_read_seq, joined_at) \
+         VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (room_id, user_id) {on_conflict}"
+    ))
+    .bind::<BigInt, _>(room_id)
+    .bind::<Text, _>(user_id)
+    .bind::<Text, _>(role.as_str())
+    .bind::<Bool, _>(assigned)
+    .bind::<BigInt, _>(now_micros())
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The members of a room with their display names, clients first.
+pub fn members(conn: &mut DbConnection, room_id: i64) -> Result<Vec<MemberDto>, StoreError> {
+    let rows: Vec<(String, String, bool, i64, Option<String>)> = room_members::table
+        .left_join(user_names::table.on(user_names::user_id.eq(room_members::user_id)))
+        .filter(room_members::room_id.eq(room_id))
+        .select((
+            room_members::user_id,
+            room_members::role,
+            room_members::assigned,
+            room_members::last_read_seq,
+            user_names::name.nullable(),
+        ))
+        .order((
+            room_members::role.desc(),
+            room_members::joined_at,
+            room_members::user_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, role, assigned, last_read_seq, name)| MemberDto {
+            user_id,
+            name,
+            role: Role::parse(&role).unwrap_or(Role::Client),
+            assigned,
+            last_read_seq,
+        })
+        .collect())
+}
+
+/// The caller's read marker and unread count in a room; a non-member has read nothing.
+pub fn read_marker(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+) -> Result<ReadMarkerDto, StoreError> {
+    let last_seq: i64 = chat_rooms::table
+        .find(room_id)
+        .select(chat_rooms::last_seq)
+        .first(conn)?;
+    let up_to: i64 = room_members::table
+        .find((room_id, user_id))
+        .select(room_members::last_read_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0);
+    Ok(ReadMarkerDto {
+        room_id,
+        up_to,
+        unread: (last_seq - up_to).max(0),
+    })
+}
+
+/// Moves the caller's read marker to `up_to` (default: the newest message). The marker never
+/// moves backwards and never past the newest message, so a stale or inflated value is harmless.
+pub fn mark_read(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+    role: Role,
+    up_to: Option<i64>,
+) -> Result<ReadMarkerDto, StoreError> {
+    conn.transaction(|conn| {
+        let last_seq: i64 = chat_rooms::table
+            .find(room_id)
+            .select(chat_rooms::last_seq)
+            .first(conn)?;
+        let target = up_to.map_or(last_seq, |seq| seq.min(last_seq));
+        ensure_member(conn, room_id, user_id, role)?;
+        diesel::update(room_members::table.find((room_id, user_id)))
+            .filter(room_members::last_read_seq.lt(target))
+            .set(room_members::last_read_seq.eq(target))
+            .execute(conn)?;
+        read_marker(conn, room_id, user_id)
+    })
+}
+
+/// Assigns an admin to a room. The order's customer cannot be assigned.
+pub fn assign_admin(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+    customer_id: &str,
+) -> Result<(), StoreError> {
+    if user_id == customer_id {
+        return Err(StoreError::Conflict(
+            "the order's customer cannot be assigned as an admin",
+        ));
+    }
+    conn.transaction(|conn| {
+        let existing_role: Option<String> = room_members::table
+            .find((room_id, user_id))
+            .select(room_members::role)
+            .first(conn)
+            .optional()?;
+        if existing_role.as_deref() == Some(Role::Client.as_str()) {
+            return Err(StoreError::Conflict(
+                "a client member cannot be assigned as an admin",
+            ));
+        }
+        upsert_member(conn, room_id, user_id, Role::Admin, true)
+    })
+}
+
+/// Removes an admin's assignment; its membership and read marker stay. Idempotent.
+pub fn unassign_admin(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    diesel::update(room_members::table.find((room_id, user_id)))
+        .filter(room_members::role.eq(Role::Admin.as_str()))
+        .set(room_members::assigned.eq(false))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Remembers a display name seen in a token, writing only when it changed.
+pub fn remember_name(conn: &mut DbConnection, user_id: &str, name: &str) -> Result<(), StoreError> {
+    diesel::sql_query(
+        "INSERT INTO user_names (user_id, name, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at \
+         WHERE user_names.name <> excluded.name",
+    )
+    .bind::<Text, _>(user_id)
+    .bind::<Text, _>(name)
+    .bind::<BigInt, _>(now_micros())
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Orders, registered by the main platform.
+
+use diesel::prelude::*;
+use room_chats_types::OrderDto;
+
+use crate::error::is_unique_violation;
+use crate::rows::OrderRow;
+use crate::schema::{chat_rooms, orders, room_members};
+use crate::time::now_micros;
+use crate::{DbConnection, StoreError};
+
+/// Whether an upsert created the order or changed an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// The order was new.
+    Created,
+    /// The order existed (and now has the given values).
+    Updated,
+}
+
+/// Creates or updates an order. When the customer changes, the previous customer's membership
+/// of the order's room is removed with it, so it no longer appears among the members.
+pub fn upsert_order(
+    conn: &mut DbConnection,
+    order_id: &str,
+    customer_id: &str,
+    reference: Option<&str>,
+) -> Result<(OrderDto, Upsert), StoreError> {
+    match try_upsert_order(conn, order_id, customer_id, reference) {
+        // Two callers created the same new order at once: the loser now finds it and updates.
+        Err(StoreError::Query(error)) if is_unique_violation(&error) => {
+            try_upsert_order(conn, order_id, customer_id, reference)
+        }
+        other => other,
+    }
+}
+
+fn try_upsert_order(
+    conn: &mut DbConnection,
+    order_id: &str,
+    customer_id: &str,
+    reference: Option<&str>,
+) -> Result<(OrderDto, Upsert), StoreError> {
+    conn.transaction(|conn| {
+        let now = now_micros();
+        let existing = orders::table
+            .find(order_id)
+            .select(OrderRow::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(existing) = existing else {
+            let row = diesel::insert_into(orders::table)
+                .values((
+                    orders::id.eq(order_id),
+                    orders::customer_id.eq(customer_id),
+                    orders::reference.eq(reference),
+                    orders::created_at.eq(now),
+                    orders::updated_at.eq(now),
+                ))
+                .returning(orders::all_columns)
+                .get_result::<OrderRow>(conn)?;
+            return Ok((row.into(), Upsert::Created));
+        };
+        if existing.customer_id == customer_id && existing.reference.as_deref() == reference {
+            return Ok((existing.into(), Upsert::Updated));
+        }
+        if existing.customer_id != customer_id {
+            let rooms_of_order = chat_rooms::table
+                .filter(chat_rooms::order_id.eq(order_id))
+                .select(chat_rooms::id);
+            diesel::delete(
+                room_members::table
+                    .filter(room_members::room_id.eq_any(rooms_of_order))
+                    .filter(room_members::role.eq("client")),
+            )
+            .execute(conn)?;
+        }
+        let row = diesel::update(orders::table.find(order_id))
+            .set((
+                orders::customer_id.eq(customer_id),
+                orders::reference.eq(reference),
+                orders::updated_at.eq(now),
+            ))
+            .returning(orders::all_columns)
+            .get_result::<OrderRow>(conn)?;
+        Ok((row.into(), Upsert::Updated))
+    })
+}
+
+/// Looks an order up.
+pub fn find_order(conn: &mut DbConnection, order_id: &str) -> Result<Option<OrderDto>, StoreError> {
+    let row = orders::table
+        .find(order_id)
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Into::into))
+}

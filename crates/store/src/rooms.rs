@@ -1,0 +1,239 @@
+//! Chat rooms: one per order.
+
+use diesel::prelude::*;
+use room_chats_types::{AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto};
+
+use crate::error::is_unique_violation;
+use crate::rows::{MessageRow, RoomRow};
+use crate::schema::{chat_rooms, messages, orders, room_members};
+use crate::time::now_micros;
+use crate::{DbConnection, StoreError};
+
+/// Looks a room up by id.
+pub fn find_room(conn: &mut DbConnection, room_id: i64) -> Result<Option<RoomDto>, StoreError> {
+    let row = chat_rooms::table
+        .inner_join(orders::table)
+        .filter(chat_rooms::id.eq(room_id))
+        .select(RoomRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Into::into))
+}
+
+/// Looks the room of an order up.
+pub fn find_room_by_order(
+    conn: &mut DbConnection,
+    order_id: &str,
+) -> Result<Option<RoomDto>, StoreError> {
+    let row = chat_rooms::table
+        .inner_join(orders::table)
+        .filter(chat_rooms::order_id.eq(order_id))
+        .select(RoomRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Into::into))
+}
+
+/// Returns the order's room, creating it when there is none yet. The flag says whether it
+/// was created by this call. The order must exist.
+pub fn create_or_get_room(
+    conn: &mut DbConnection,
+    order_id: &str,
+) -> Result<(RoomDto, bool), StoreError> {
+    if let Some(room) = find_room_by_order(conn, order_id)? {
+        return Ok((room, false));
+    }
+    let now = now_micros();
+    let inserted = diesel::insert_into(chat_rooms::table)
+        .values((
+            chat_rooms::order_id.eq(order_id),
+            chat_rooms::status.eq(RoomStatus::Open.as_str()),
+            chat_rooms::last_seq.eq(0),
+            chat_rooms::created_at.eq(now),
+            chat_rooms::last_activity_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => {}
+        // Another request created the room first; return that one.
+        Err(error) if is_unique_violation(&error) => {
+            let room = find_room_by_order(conn, order_id)?.ok_or(StoreError::NotFound)?;
+            return Ok((room, false));
+        }
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        )) => return Err(StoreError::NotFound),
+        Err(error) => return Err(error.into()),
+    }
+    let room = find_room_by_order(conn, order_id)?.ok_or(StoreError::NotFound)?;
+    Ok((room, true))
+}
+
+/// Closes or reopens a room. Setting the status it already has changes nothing.
+pub fn set_room_status(
+    conn: &mut DbConnection,
+    room_id: i64,
+    status: RoomStatus,
+    by_user: &str,
+) -> Result<RoomDto, StoreError> {
+    let now = now_micros();
+    let room = chat_rooms::table
+        .filter(chat_rooms::id.eq(room_id))
+        .filter(chat_rooms::status.ne(status.as_str()));
+    match status {
+        RoomStatus::Closed => diesel::update(room)
+            .set((
+                chat_rooms::status.eq(status.as_str()),
+                chat_rooms::closed_at.eq(Some(now)),
+                chat_rooms::closed_by.eq(Some(by_user)),
+                chat_rooms::last_activity_at.eq(now),
+            ))
+            .execute(conn)?,
+        RoomStatus::Open => diesel::update(room)
+            .set((
+                chat_rooms::status.eq(status.as_str()),
+                chat_rooms::closed_at.eq(None::<i64>),
+                chat_rooms::closed_by.eq(None::<String>),
+                chat_rooms::last_activity_at.eq(now),
+            ))
+            .execute(conn)?,
+    };
+    find_room(conn, room_id)?.ok_or(StoreError::NotFound)
+}
+
+/// Who is asking for a room list, and what they may see.
+#[derive(Debug, Clone)]
+pub struct RoomListScope<'a> {
+    /// The caller.
+    pub user_id: &'a str,
+    /// Clients see only rooms of their own orders; admins see all.
+    pub only_customer: Option<&'a str>,
+}
+
+/// Filters and paging of a room list.
+#[derive(Debug, Clone, Default)]
+pub struct RoomListFilter {
+    /// Only rooms with this status.
+    pub status: Option<RoomStatus>,
+    /// By assignment.
+    pub assigned: Option<AssignedFilter>,
+    /// Only the room of this order.
+    pub order_id: Option<String>,
+    /// Rooms after this position (`last_activity_at` micros, id) in newest-first order.
+    pub after: Option<(i64, i64)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// A page of rooms.
+#[derive(Debug, Clone)]
+pub struct RoomListing {
+    /// The rooms, newest activity first.
+    pub items: Vec<RoomSummaryDto>,
+    /// The position to pass as [`RoomListFilter::after`] for the next page, if any.
+    pub next_after: Option<(i64, i64)>,
+}
+
+/// A page of rooms, newest activity first, with each room's last message and the caller's
+/// unread count.
+pub fn list_rooms(
+    conn: &mut DbConnection,
+    scope: &RoomListScope<'_>,
+    filter: &RoomListFilter,
+) -> Result<RoomListing, StoreError> {
+    let mut query = chat_rooms::table
+        .inner_join(orders::table)
+        .left_join(
+            messages::table.on(messages::room_id
+                .eq(chat_rooms::id)
+                .and(messages::seq.eq(chat_rooms::last_seq))),
+        )
+        .select((RoomRow::as_select(), Option::<MessageRow>::as_select()))
+        .order((chat_rooms::last_activity_at.desc(), chat_rooms::id.desc()))
+        .limit(filter.limit + 1)
+        .into_boxed();
+    if let Some(customer) = scope.only_customer {
+        query = query.filter(orders::customer_id.eq(customer.to_owned()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(chat_rooms::status.eq(status.as_str()));
+    }
+    if let Some(order_id) = &filter.order_id {
+        query = query.filter(chat_rooms::order_id.eq(order_id.clone()));
+    }
+    match filter.assigned {
+        Some(AssignedFilter::Me) => {
+            let mine = room_members::table
+                .filter(room_members::user_id.eq(scope.user_id.to_owned()))
+                .filter(room_members::assigned.eq(true))
+                .select(room_members::room_id);
+            query = query.filter(chat_rooms::id.eq_any(mine));
+        }
+        Some(AssignedFilter::None) => {
+            let assigned = room_members::table
+                .filter(room_members::assigned.eq(true))
+                .select(room_members::room_id);
+            query = query.filter(diesel::dsl::not(chat_rooms::id.eq_any(assigned)));
+        }
+        None => {}
+    }
+    if let Some((activity, id)) = filter.after {
+        query = query.filter(
+            chat_rooms::last_activity_at
+                .lt(activity)
+                .or(chat_rooms::last_activity_at
+                    .eq(activity)
+                    .and(chat_rooms::id.lt(id))),
+        );
+    }
+    let mut rows: Vec<(RoomRow, Option<MessageRow>)> = query.load(conn)?;
+    let has_more = rows.len() as i64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+
+    let room_ids: Vec<i64> = rows.iter().map(|(room, _)| room.id()).collect();
+    let members: Vec<(i64, String, bool, i64)> = room_members::table
+        .filter(room_members::room_id.eq_any(&room_ids))
+        .filter(
+            room_members::user_id
+                .eq(scope.user_id)
+                .or(room_members::assigned.eq(true)),
+        )
+        .select((
+            room_members::room_id,
+            room_members::user_id,
+            room_members::assigned,
+            room_members::last_read_seq,
+        ))
+        .order((room_members::room_id, room_members::user_id))
+        .load(conn)?;
+
+    let next_after = if has_more {
+        rows.last()
+            .map(|(room, _)| (room.last_activity_micros(), room.id()))
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|(room, last_message)| {
+            let room: RoomDto = room.into();
+            let in_room = members.iter().filter(|(room_id, ..)| *room_id == room.id);
+            let read = in_room
+                .clone()
+                .find(|(_, user, ..)| user == scope.user_id)
+                .map_or(0, |(.., last_read)| *last_read);
+            let assigned_admins = in_room
+                .filter(|(_, _, assigned, _)| *assigned)
+                .map(|(_, user, ..)| user.clone())
+                .collect();
+            RoomSummaryDto {
+                unread: (room.last_seq - read).max(0),
+                last_message: last_message.map(MessageDto::from),
+                assigned_admins,
+                room,
+            }
+        })
+        .collect();
+    Ok(RoomListing { items, next_after })
+}

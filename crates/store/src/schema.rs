@@ -1,0 +1,68 @@
+//! Diesel's view of the tables in `migrations/` (kept by hand: both backends share it).
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        customer_id -> Text,
+        reference -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    chat_rooms (id) {
+        id -> BigInt,
+        order_id -> Text,
+        status -> Text,
+        last_seq -> BigInt,
+        created_at -> BigInt,
+        last_activity_at -> BigInt,
+        closed_at -> Nullable<BigInt>,
+        closed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    room_members (room_id, user_id) {
+        room_id -> BigInt,
+        user_id -> Text,
+        role -> Text,
+        assigned -> Bool,
+        last_read_seq -> BigInt,
+        joined_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        room_id -> BigInt,
+        seq -> BigInt,
+        sender_id -> Text,
+        sender_role -> Text,
+        content -> Text,
+        client_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_names (user_id) {
+        user_id -> Text,
+        name -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(chat_rooms -> orders (order_id));
+diesel::joinable!(room_members -> chat_rooms (room_id));
+diesel::joinable!(messages -> chat_rooms (room_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    orders,
+    chat_rooms,
+    room_members,
+    messages,
+    user_names
+);

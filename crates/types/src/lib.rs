@@ -1,0 +1,25 @@
+//! The vocabulary of room-chats shared by every layer: what goes over the wire (REST bodies,
+//! error codes) and the small rules that decide whether an input is acceptable.
+//!
+//! This crate does no I/O and depends only on serde, utoipa and chrono, so the wire contract
+//! can be read (and reused by clients) without pulling in the database or the web server.
+
+pub mod error;
+pub mod ids;
+pub mod message;
+pub mod order;
+pub mod role;
+pub mod room;
+pub mod rules;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use ids::{OrderId, RoomId, Seq, UserId};
+pub use message::{
+    MessageDto, MessagePage, MessageQuery, ReadMarkerBody, ReadMarkerDto, SendMessageBody,
+};
+pub use order::{OrderDto, UpsertOrderBody};
+pub use role::Role;
+pub use room::{
+    AssignedFilter, MemberDto, RoomDetailDto, RoomDto, RoomListQuery, RoomPage, RoomStatus,
+    RoomSummaryDto,
+};

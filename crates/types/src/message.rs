@@ -1,0 +1,83 @@
+//! Messages and read markers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{Role, RoomId, Seq};
+
+/// A stored chat message. REST and WebSocket frames carry exactly this object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageDto {
+    /// Globally unique message id.
+    pub id: i64,
+    /// The room it belongs to.
+    pub room_id: RoomId,
+    /// Position in the room: 1, 2, 3 … with no gaps.
+    pub seq: Seq,
+    /// The sender's user id, always taken from the sender's token.
+    pub sender_id: String,
+    /// The sender's role when it sent the message.
+    pub sender_role: Role,
+    /// The text, exactly as sent.
+    pub content: String,
+    /// The sender's idempotency key, if it gave one.
+    pub client_id: Option<String>,
+    /// When the message was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /chat/{room_id}/messages`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageBody {
+    /// The text; 1 to 4,000 characters by default, not only whitespace.
+    #[schema(example = "Hello, where is my parcel?")]
+    pub content: String,
+    /// Idempotency key chosen by the sender: sending again with the same key returns the
+    /// original message instead of storing a second one.
+    #[schema(example = "3f1c2b7e-0d4a-4d55-9d0e-1c0a2b3c4d5e")]
+    pub client_id: Option<String>,
+}
+
+/// Query of `GET /chat/{room_id}/messages`: at most one of `before` and `after`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    /// Messages with a seq lower than this, newest page first (the default with neither).
+    pub before: Option<Seq>,
+    /// Messages with a seq higher than this, oldest first.
+    pub after: Option<Seq>,
+    /// Page size, 1 to the configured maximum (200 by default); default 50.
+    pub limit: Option<i64>,
+}
+
+/// A page of messages, always in ascending `seq` order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessagePage {
+    /// The messages, oldest first.
+    pub items: Vec<MessageDto>,
+    /// The seq to pass as the same parameter (`before` or `after`) for the next page, or null
+    /// when there is nothing more in that direction.
+    pub next_cursor: Option<Seq>,
+}
+
+/// Body of `POST /chat/{room_id}/read`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadMarkerBody {
+    /// The highest seq the caller has read; omitted means "everything so far". The marker never
+    /// moves backwards and never past the room's last message.
+    pub up_to: Option<Seq>,
+}
+
+/// The caller's read position in a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadMarkerDto {
+    /// The room.
+    pub room_id: RoomId,
+    /// The highest seq the caller has read.
+    pub up_to: Seq,
+    /// Messages after `up_to`.
+    pub unread: i64,
+}

@@ -1,0 +1,141 @@
+//! Chat rooms: one per order.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{MessageDto, Role, RoomId, Seq};
+
+/// Whether a room accepts new messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomStatus {
+    /// Members may write.
+    Open,
+    /// Read-only until an admin reopens it.
+    Closed,
+}
+
+impl RoomStatus {
+    /// The status as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "open" => Some(Self::Open),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// A chat room and the order it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoomDto {
+    /// Room id, used in every `/chat/{room_id}` path.
+    pub id: RoomId,
+    /// The order this room is about.
+    pub order_id: String,
+    /// The order's human-readable reference.
+    pub order_reference: Option<String>,
+    /// The order's customer.
+    pub customer_id: String,
+    /// Open or closed.
+    pub status: RoomStatus,
+    /// Seq of the newest message; 0 when there is none.
+    pub last_seq: Seq,
+    /// When the room was created.
+    pub created_at: DateTime<Utc>,
+    /// Time of the newest message (or of creation, closing, reopening).
+    pub last_activity_at: DateTime<Utc>,
+    /// When the room was closed, if it is closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Who closed it, if it is closed.
+    pub closed_by: Option<String>,
+}
+
+/// A room in the caller's list, with what the list view needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoomSummaryDto {
+    /// The room.
+    #[serde(flatten)]
+    pub room: RoomDto,
+    /// The newest message, for a preview.
+    pub last_message: Option<MessageDto>,
+    /// Messages the caller has not read.
+    pub unread: i64,
+    /// User ids of the admins assigned to the room.
+    pub assigned_admins: Vec<String>,
+}
+
+/// A page of rooms, newest activity first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoomPage {
+    /// The rooms.
+    pub items: Vec<RoomSummaryDto>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Someone taking part in a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemberDto {
+    /// The member's user id.
+    pub user_id: String,
+    /// Display name from the member's latest token, if it carried one.
+    pub name: Option<String>,
+    /// Client or admin.
+    pub role: Role,
+    /// Whether an admin is assigned to handle this room.
+    pub assigned: bool,
+    /// The highest seq this member has read.
+    pub last_read_seq: Seq,
+}
+
+/// Everything a chat screen needs on open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoomDetailDto {
+    /// The room.
+    #[serde(flatten)]
+    pub room: RoomDto,
+    /// Everyone who has taken part or is assigned.
+    pub members: Vec<MemberDto>,
+    /// Messages the caller has not read.
+    pub unread: i64,
+    /// The newest messages, oldest first.
+    pub messages: Vec<MessageDto>,
+    /// Whether older messages exist than those in `messages`.
+    pub has_more: bool,
+}
+
+/// Which rooms an admin's list shows by assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignedFilter {
+    /// Rooms the caller is assigned to.
+    Me,
+    /// Rooms no admin is assigned to.
+    None,
+}
+
+/// Query of `GET /chat/`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RoomListQuery {
+    /// Only rooms with this status.
+    pub status: Option<RoomStatus>,
+    /// Admins only: `me` for rooms assigned to the caller, `none` for unassigned rooms.
+    pub assigned: Option<AssignedFilter>,
+    /// Only the room of this order.
+    pub order_id: Option<String>,
+    /// Page size, 1 to 100; default 20.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}

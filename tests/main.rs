@@ -1,0 +1,13 @@
+//! Black-box tests of room-chats over real HTTP, against real Postgres and the embedded
+//! SQLite database. One binary, so linking happens once.
+
+#![expect(clippy::expect_used, reason = "a failed expectation is a failed test")]
+
+mod support;
+
+mod auth;
+mod authorization;
+mod bad_input;
+mod concurrency;
+mod endpoints;
+mod openapi;

@@ -1,0 +1,335 @@
+//! Test harness: each test gets its own service on 127.0.0.1:0 and its own database — a fresh
+//! Postgres schema, or a fresh SQLite file — so tests run in parallel without touching each
+//! other. Postgres must be running: a missing server fails the test with a clear message.
+
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use actix_web::dev::ServerHandle;
+use awc::Client;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use room_chats::{ServiceConfig, start};
+use room_chats_api::{Limits, VerifierSettings};
+use room_chats_store::{DatabaseUrl, PoolSettings};
+use serde_json::Value;
+
+pub use tokens::Tokens;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// How the service under test verifies tokens.
+pub enum KeySetup {
+    Hs256 {
+        issuer: Option<String>,
+        audience: Option<String>,
+    },
+    Rs256,
+}
+
+/// The Postgres server tests use: `TEST_DATABASE_URL`, default the local trust-auth server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A running service with its own database, dropped with the test.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub tokens: Tokens,
+    pub limits: Limits,
+    handle: ServerHandle,
+    database: TestDatabase,
+}
+
+enum TestDatabase {
+    Postgres { schema: String },
+    Sqlite { _dir: tempfile::TempDir },
+}
+
+static NEXT_SCHEMA: AtomicU32 = AtomicU32::new(0);
+
+impl TestApp {
+    /// A service on `backend` with HS256 tokens and default limits.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(
+            backend,
+            KeySetup::Hs256 {
+                issuer: None,
+                audience: None,
+            },
+        )
+        .await
+    }
+
+    /// A service on `backend` with the given token setup.
+    pub async fn start_with(backend: Backend, keys: KeySetup) -> Self {
+        let (database, url) = match backend {
+            Backend::Postgres => {
+                let schema = format!(
+                    "test_{}_{}",
+                    std::process::id(),
+                    NEXT_SCHEMA.fetch_add(1, Ordering::Relaxed)
+                );
+                let admin_url = postgres_admin_url();
+                let mut conn = PgConnection::establish(&admin_url).unwrap_or_else(|error| {
+                    panic!("Postgres must be running at {admin_url} for the tests: {error}")
+                });
+                diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE; "))
+                    .execute(&mut conn)
+                    .expect("drop stale schema");
+                diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .expect("create test schema");
+                let separator = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+                (
+                    TestDatabase::Postgres { schema },
+                    DatabaseUrl::Postgres(url),
+                )
+            }
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path: PathBuf = dir.path().join("chat.db");
+                (
+                    TestDatabase::Sqlite { _dir: dir },
+                    DatabaseUrl::Sqlite(path),
+                )
+            }
+        };
+        let tokens = match &keys {
+            KeySetup::Hs256 { issuer, audience } => Tokens::hs256(issuer.clone(), audience.clone()),
+            KeySetup::Rs256 => Tokens::rs256(),
+        };
+        let verifier = match keys {
+            KeySetup::Hs256 { issuer, audience } => VerifierSettings {
+                algorithm: Algorithm::HS256,
+                key: DecodingKey::from_secret(tokens.secret().as_bytes()),
+                issuer,
+                audience,
+                leeway_secs: 5,
+                role_claim: "role".to_owned(),
+            },
+            KeySetup::Rs256 => VerifierSettings {
+                algorithm: Algorithm::RS256,
+                key: DecodingKey::from_rsa_pem(tokens::RSA_PUBLIC_PEM.as_bytes())
+                    .expect("test RSA key"),
+                issuer: None,
+                audience: None,
+                leeway_secs: 5,
+                role_claim: "role".to_owned(),
+            },
+        };
+        let limits = Limits::default();
+        let running = start(ServiceConfig {
+            bind: "127.0.0.1:0".parse().expect("address"),
+            workers: Some(2),
+            shutdown_timeout_secs: 1,
+            database: url,
+            pool: PoolSettings {
+                max_size: 8,
+                acquire_timeout: std::time::Duration::from_secs(10),
+            },
+            verifier,
+            limits: limits.clone(),
+        })
+        .await
+        .expect("service starts");
+        actix_web::rt::spawn(running.server);
+        Self {
+            addr: running.addr,
+            tokens,
+
+            limits,
+            handle: running.handle,
+            database,
+        }
+    }
+
+    /// The full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// An HTTP client.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish()
+    }
+
+    /// Sends a request with an optional bearer token and JSON body; returns status, headers
+    /// and the parsed JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client().request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = match body {
+            Some(body) => request.send_json(&body).await,
+            None => request.send().await,
+        }
+        .expect("request reaches the service");
+        let bytes = response.body().limit(16 * 1024 * 1024).await.expect("body");
+        Response {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            json: if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+            },
+        }
+    }
+
+    /// Sends raw bytes as a body with the given content type.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut response = self
+            .client()
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .content_type(content_type)
+            .send_body(body)
+            .await
+            .expect("request reaches the service");
+        let bytes = response.body().limit(16 * 1024 * 1024).await.expect("body");
+        Response {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Registers an order for `customer` with a service token.
+    pub async fn order(&self, order_id: &str, customer: &str) {
+        let service = self.tokens.service();
+        let response = self
+            .call(
+                "PUT",
+                &format!("/orders/{order_id}"),
+                Some(&service),
+                Some(serde_json::json!({ "customer_id": customer })),
+            )
+            .await;
+        assert!(
+            response.status == 201 || response.status == 200,
+            "order upsert: {response:?}"
+        );
+    }
+
+    /// Registers an order for `customer` and opens its room as the customer; returns the room id.
+    pub async fn room(&self, order_id: &str, customer: &str) -> i64 {
+        self.order(order_id, customer).await;
+        let token = self.tokens.client(customer);
+        let response = self
+            .call(
+                "POST",
+                &format!("/chat/order/{order_id}/chat/"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert!(
+            response.status == 201 || response.status == 200,
+            "{response:?}"
+        );
+        response.json["id"].as_i64().expect("room id")
+    }
+
+    /// Sends a message and asserts it was stored.
+    pub async fn send(&self, room_id: i64, token: &str, content: &str) -> Value {
+        let response = self
+            .call(
+                "POST",
+                &format!("/chat/{room_id}/messages"),
+                Some(token),
+                Some(serde_json::json!({ "content": content })),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{response:?}");
+        response.json
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Not awaited: the test's runtime is going away; stopping is best effort.
+        drop(self.handle.stop(false));
+        if let TestDatabase::Postgres { schema } = &self.database
+            && let Ok(mut conn) = PgConnection::establish(&postgres_admin_url())
+        {
+            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+/// What a call returned.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub json: Value,
+}
+
+impl Response {
+    /// Asserts an error answer: status, code, and the JSON error shape.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.json["error"]["code"], code, "{self:?}");
+        assert!(
+            self.json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "error message missing: {self:?}"
+        );
+    }
+}
+
+/// Runs each named test function once per backend, as `postgres::NAME` and `sqlite::NAME`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::support::TestApp::start($crate::support::Backend::Postgres).await).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::support::TestApp::start($crate::support::Backend::Sqlite).await).await;
+                }
+            )*
+        }
+    };
+}
