@@ -5,6 +5,7 @@
 //! can be read (and reused by clients) without pulling in the database or the web server.
 
 pub mod error;
+pub mod frames;
 pub mod ids;
 pub mod message;
 pub mod order;

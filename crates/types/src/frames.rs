@@ -1,0 +1,222 @@
+//! WebSocket protocol v1: the frames exchanged on `GET /ws/chat/{room_id}/`, and the room
+//! events nodes pass to each other through the broker. Every frame is a JSON object with a
+//! `type`; see docs/REALTIME.md for the conversation they make up.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{ErrorCode, MessageDto, Role, RoomDto, RoomId, Seq};
+
+/// The subprotocol a browser offers (beside `bearer.<jwt>`) and the server selects.
+pub const SUBPROTOCOL: &str = "room-chats.v1";
+/// Prefix of the subprotocol entry that carries a token in browsers.
+pub const BEARER_PROTOCOL_PREFIX: &str = "bearer.";
+
+/// Who the connection speaks for, as sent in `ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    /// The token's `sub`.
+    pub user_id: String,
+    /// The token's role.
+    pub role: Role,
+}
+
+/// What changed about a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomChange {
+    /// An admin closed the room.
+    Closed,
+    /// An admin reopened the room.
+    Reopened,
+    /// An admin was assigned.
+    MemberAdded,
+    /// An admin was unassigned.
+    MemberRemoved,
+}
+
+/// A frame the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Always the first frame of a connection.
+    Ready {
+        /// The room.
+        room: RoomDto,
+        /// The caller.
+        me: Me,
+        /// Seq of the newest message when the connection opened.
+        last_seq: Seq,
+        /// The caller's unread count.
+        unread: i64,
+    },
+    /// Messages from before the connection: the last N, or everything after `since`.
+    History {
+        /// Oldest first.
+        messages: Vec<MessageDto>,
+        /// Whether older messages exist (without `since`), or whether more history frames
+        /// follow (with `since`).
+        has_more: bool,
+    },
+    /// A message somebody else sent.
+    Message {
+        /// The message.
+        message: MessageDto,
+    },
+    /// The caller's own message is stored (sent to the sending connection only).
+    Ack {
+        /// The `client_id` of the frame that sent it.
+        client_id: String,
+        /// The stored message.
+        message: MessageDto,
+    },
+    /// A member's read marker moved.
+    Read {
+        /// The member.
+        user_id: String,
+        /// The member's new marker.
+        up_to: Seq,
+    },
+    /// A member started or stopped typing. Never stored; `typing: false` also comes by itself
+    /// a few seconds after the last `typing: true`.
+    Typing {
+        /// The member.
+        user_id: String,
+        /// Whether the member is typing.
+        typing: bool,
+    },
+    /// A member's first connection to the room opened, or its last one closed.
+    Presence {
+        /// The member.
+        user_id: String,
+        /// Whether the member is connected.
+        online: bool,
+    },
+    /// The room changed (closed, reopened, member added or removed).
+    Room {
+        /// What happened.
+        event: RoomChange,
+        /// The room after the change.
+        room: RoomDto,
+        /// The member added or removed, for member events.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+    },
+    /// A frame was refused; the connection stays open unless a close follows.
+    Error {
+        /// Stable code, the same set as REST.
+        code: ErrorCode,
+        /// Explanation for humans.
+        message: String,
+        /// The `client_id` of the frame this answers, if it had one.
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// Answer to `ping`.
+    Pong,
+}
+
+/// A frame the client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Send a message; answered by `ack` (or `error` with `ref` = `client_id`).
+    Message {
+        /// Idempotency key: a retry with the same key is acked with the original message.
+        client_id: String,
+        /// The text.
+        content: String,
+    },
+    /// Move the read marker (`up_to` omitted = everything so far).
+    #[serde(alias = "mark_read")]
+    Read {
+        /// The highest seq read.
+        #[serde(default)]
+        up_to: Option<Seq>,
+    },
+    /// Tell the room the caller is (or stopped) typing.
+    Typing {
+        /// Whether the caller is typing.
+        typing: bool,
+    },
+    /// Ask for a `pong`.
+    Ping,
+    /// Replace the connection's token before it expires.
+    Auth {
+        /// A fresh token for the same user.
+        token: String,
+    },
+}
+
+/// The frame types a client may send, for telling "unknown type" from "bad fields".
+pub const CLIENT_FRAME_TYPES: [&str; 6] =
+    ["message", "read", "mark_read", "typing", "ping", "auth"];
+
+/// Something that happened in a room, passed between nodes and to every local session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoomEvent {
+    /// A message was stored.
+    Message {
+        /// The message.
+        message: MessageDto,
+    },
+    /// A frame that every session forwards unchanged (read, typing, presence, room).
+    Frame {
+        /// The frame.
+        frame: ServerFrame,
+    },
+}
+
+/// A room event addressed to a room, as published through the broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomEnvelope {
+    /// The room.
+    pub room_id: RoomId,
+    /// The publishing node, so a node can ignore its own publications.
+    pub node: String,
+    /// What happened.
+    pub event: RoomEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn client_frames_parse_with_aliases_and_defaults() {
+        let parse = |value: serde_json::Value| serde_json::from_value::<ClientFrame>(value).ok();
+        assert_eq!(
+            parse(json!({"type": "mark_read"})),
+            Some(ClientFrame::Read { up_to: None })
+        );
+        assert_eq!(
+            parse(json!({"type": "read", "up_to": 4})),
+            Some(ClientFrame::Read { up_to: Some(4) })
+        );
+        assert_eq!(parse(json!({"type": "ping"})), Some(ClientFrame::Ping));
+        assert_eq!(parse(json!({"type": "message", "content": "x"})), None);
+        assert_eq!(parse(json!({"type": "ping", "extra": 1})), None);
+    }
+
+    #[test]
+    fn error_frames_carry_ref() {
+        let frame = ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow down".into(),
+            reference: Some("c1".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&frame).ok(),
+            Some(
+                json!({"type": "error", "code": "rate_limited", "message": "slow down", "ref": "c1"})
+            )
+        );
+        assert_eq!(
+            serde_json::to_value(ServerFrame::Pong).ok(),
+            Some(json!({"type": "pong"}))
+        );
+    }
+}
