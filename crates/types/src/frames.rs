@@ -198,7 +198,11 @@ mod tests {
         );
         assert_eq!(parse(json!({"type": "ping"})), Some(ClientFrame::Ping));
         assert_eq!(parse(json!({"type": "message", "content": "x"})), None);
-        assert_eq!(parse(json!({"type": "ping", "extra": 1})), None);
+        // A body cannot smuggle a sender in.
+        assert_eq!(
+            parse(json!({"type": "message", "client_id": "c", "content": "x", "sender_id": "a"})),
+            None
+        );
     }
 
     #[test]
