@@ -11,3 +11,5 @@ mod bad_input;
 mod concurrency;
 mod endpoints;
 mod openapi;
+mod realtime;
+mod realtime_cluster;

@@ -2,18 +2,21 @@
 //! Postgres schema, or a fresh SQLite file — so tests run in parallel without touching each
 //! other. Postgres must be running: a missing server fails the test with a clear message.
 
+pub mod redis;
 pub mod tokens;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use actix_web::dev::ServerHandle;
 use awc::Client;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use jsonwebtoken::{Algorithm, DecodingKey};
-use room_chats::{ServiceConfig, start};
+use room_chats::{ServiceConfig, ServiceControl, start};
+use room_chats_api::realtime::RealtimeSettings;
 use room_chats_api::{Limits, VerifierSettings};
+use room_chats_broker::RedisSettings;
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use serde_json::Value;
 
@@ -46,16 +49,54 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub tokens: Tokens,
     pub limits: Limits,
-    handle: ServerHandle,
+    pub control: ServiceControl,
     database: TestDatabase,
 }
 
 enum TestDatabase {
-    Postgres { schema: String },
-    Sqlite { _dir: tempfile::TempDir },
+    Postgres {
+        schema: String,
+    },
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    /// A peer node using another node's database.
+    Shared,
+}
+
+fn schema_url(schema: &str) -> String {
+    let admin_url = postgres_admin_url();
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    format!("{admin_url}{separator}options=-csearch_path%3D{schema}")
 }
 
 static NEXT_SCHEMA: AtomicU32 = AtomicU32::new(0);
+
+/// Options of a test node beyond the defaults.
+pub struct NodeOptions {
+    pub keys: KeySetup,
+    pub realtime: RealtimeSettings,
+    pub redis: Option<RedisSettings>,
+}
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        // Tests send in tight loops; the rate limit has its own test with its own settings.
+        let realtime = RealtimeSettings {
+            messages_per_sec: 100_000,
+            message_burst: 100_000,
+            ..RealtimeSettings::default()
+        };
+        Self {
+            keys: KeySetup::Hs256 {
+                issuer: None,
+                audience: None,
+            },
+            realtime,
+            redis: None,
+        }
+    }
+}
 
 impl TestApp {
     /// A service on `backend` with HS256 tokens and default limits.
@@ -72,6 +113,18 @@ impl TestApp {
 
     /// A service on `backend` with the given token setup.
     pub async fn start_with(backend: Backend, keys: KeySetup) -> Self {
+        Self::start_node(
+            backend,
+            NodeOptions {
+                keys,
+                ..NodeOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// A service on `backend` with the given options and a database of its own.
+    pub async fn start_node(backend: Backend, options: NodeOptions) -> Self {
         let (database, url) = match backend {
             Backend::Postgres => {
                 let schema = format!(
@@ -89,8 +142,7 @@ impl TestApp {
                 diesel::sql_query(format!("CREATE SCHEMA {schema}"))
                     .execute(&mut conn)
                     .expect("create test schema");
-                let separator = if admin_url.contains('?') { '&' } else { '?' };
-                let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+                let url = schema_url(&schema);
                 (
                     TestDatabase::Postgres { schema },
                     DatabaseUrl::Postgres(url),
@@ -105,17 +157,36 @@ impl TestApp {
                 )
             }
         };
-        let tokens = match &keys {
+        let tokens = match &options.keys {
             KeySetup::Hs256 { issuer, audience } => Tokens::hs256(issuer.clone(), audience.clone()),
             KeySetup::Rs256 => Tokens::rs256(),
         };
-        let verifier = match keys {
+        Self::launch(database, url, tokens, options).await
+    }
+
+    /// Another node sharing this node's Postgres schema and token key (a cluster member).
+    pub async fn start_peer(&self, options: NodeOptions) -> Self {
+        let TestDatabase::Postgres { schema } = &self.database else {
+            panic!("peers share a Postgres schema");
+        };
+        let url = DatabaseUrl::Postgres(schema_url(schema));
+        let tokens = self.tokens.clone();
+        Self::launch(TestDatabase::Shared, url, tokens, options).await
+    }
+
+    async fn launch(
+        database: TestDatabase,
+        url: DatabaseUrl,
+        tokens: Tokens,
+        options: NodeOptions,
+    ) -> Self {
+        let verifier = match options.keys {
             KeySetup::Hs256 { issuer, audience } => VerifierSettings {
                 algorithm: Algorithm::HS256,
                 key: DecodingKey::from_secret(tokens.secret().as_bytes()),
                 issuer,
                 audience,
-                leeway_secs: 5,
+                leeway_secs: 0,
                 role_claim: "role".to_owned(),
             },
             KeySetup::Rs256 => VerifierSettings {
@@ -124,7 +195,7 @@ impl TestApp {
                     .expect("test RSA key"),
                 issuer: None,
                 audience: None,
-                leeway_secs: 5,
+                leeway_secs: 0,
                 role_claim: "role".to_owned(),
             },
         };
@@ -132,7 +203,10 @@ impl TestApp {
         let running = start(ServiceConfig {
             bind: "127.0.0.1:0".parse().expect("address"),
             workers: Some(2),
-            shutdown_timeout_secs: 1,
+            shutdown_timeout_secs: 5,
+            handle_signals: false,
+            realtime: options.realtime,
+            redis: options.redis,
             database: url,
             pool: PoolSettings {
                 max_size: 8,
@@ -147,9 +221,8 @@ impl TestApp {
         Self {
             addr: running.addr,
             tokens,
-
             limits,
-            handle: running.handle,
+            control: running.control,
             database,
         }
     }
@@ -278,7 +351,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Not awaited: the test's runtime is going away; stopping is best effort.
-        drop(self.handle.stop(false));
+        self.control.abort();
         if let TestDatabase::Postgres { schema } = &self.database
             && let Ok(mut conn) = PgConnection::establish(&postgres_admin_url())
         {

@@ -7,6 +7,7 @@ pub const RSA_PRIVATE_PEM: &str = include_str!("../fixtures/rsa-private.pem");
 pub const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/rsa-public.pem");
 
 /// Mints tokens the service under test accepts (and variants it must refuse).
+#[derive(Clone)]
 pub struct Tokens {
     secret: String,
     algorithm: Algorithm,

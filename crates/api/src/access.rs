@@ -59,6 +59,7 @@ mod tests {
             user_id: user_id.to_owned(),
             role,
             name: None,
+            expires_at: 0,
         }
     }
 

@@ -11,6 +11,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use room_chats_types::Role;
+use room_chats_types::frames::BEARER_PROTOCOL_PREFIX;
 use room_chats_types::rules::check_id;
 use serde_json::{Map, Value};
 
@@ -94,10 +95,12 @@ impl TokenVerifier {
             .map(str::trim)
             .filter(|name| !name.is_empty())
             .map(|name| name.chars().take(200).collect());
+        let expires_at = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
         Ok(Caller {
             user_id,
             role,
             name,
+            expires_at,
         })
     }
 }
@@ -111,10 +114,13 @@ pub struct Caller {
     pub role: Role,
     /// Display name from the token, if any.
     pub name: Option<String>,
+    /// When the token expires (`exp`, Unix seconds): live connections end then.
+    pub expires_at: i64,
 }
 
-/// Finds the token of a request: `Authorization: Bearer …` first, then `?token=` (for clients
-/// that cannot set headers). The query value is never logged (see `telemetry`).
+/// Finds the token of a request: `Authorization: Bearer …` first, then a `bearer.<jwt>` entry
+/// of `Sec-WebSocket-Protocol` (browsers cannot set headers on WebSockets), then `?token=`.
+/// The query value is never logged (see `telemetry`).
 pub fn bearer_token(request: &HttpRequest) -> Option<String> {
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
@@ -122,6 +128,15 @@ pub fn bearer_token(request: &HttpRequest) -> Option<String> {
         return scheme
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_owned());
+    }
+    let from_subprotocol = request
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|protocol| protocol.trim().strip_prefix(BEARER_PROTOCOL_PREFIX));
+    if let Some(token) = from_subprotocol {
+        return Some(token.to_owned());
     }
     web::Query::<TokenQuery>::from_query(request.query_string())
         .ok()

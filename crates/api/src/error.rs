@@ -41,6 +41,9 @@ pub enum ApiError {
     /// The request contradicts existing data.
     #[error("{0}")]
     Conflict(&'static str),
+    /// The caller exceeded a limit; retry later.
+    #[error("{0}")]
+    RateLimited(&'static str),
     /// A dependency is down; the cause is logged, not sent.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -62,6 +65,7 @@ impl ApiError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::RoomClosed => ErrorCode::RoomClosed,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -93,6 +97,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RoomClosed | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -7,6 +7,7 @@ mod app;
 pub mod auth;
 pub mod error;
 mod openapi;
+pub mod realtime;
 mod routes;
 pub mod state;
 mod telemetry;

@@ -22,6 +22,7 @@ use crate::routes;
         (name = "rooms", description = "Chat rooms: one per order"),
         (name = "messages", description = "History, sending and read markers"),
         (name = "orders", description = "Orders registered by the main platform"),
+        (name = "realtime", description = "The WebSocket protocol v1 (frames in docs/REALTIME.md)"),
         (name = "operations", description = "Health and readiness probes"),
     )
 )]

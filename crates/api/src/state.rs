@@ -1,6 +1,10 @@
 //! What handlers share.
 
+use std::sync::Arc;
+
 use room_chats_store::Database;
+
+use crate::realtime::{Hub, RealtimeSettings};
 
 /// Limits applied to requests. Every one is configurable.
 #[derive(Debug, Clone)]
@@ -33,4 +37,8 @@ pub struct AppState {
     pub db: Database,
     /// Request limits.
     pub limits: Limits,
+    /// This node's map of rooms to live sessions; REST changes are announced through it.
+    pub hub: Arc<Hub>,
+    /// WebSocket limits and timings.
+    pub realtime: Arc<RealtimeSettings>,
 }

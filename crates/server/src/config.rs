@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use room_chats_api::auth::MAX_LEEWAY_SECS;
+use room_chats_api::realtime::{AllowedOrigins, RealtimeSettings};
 use room_chats_api::{Limits, VerifierSettings};
+use room_chats_broker::RedisSettings;
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -250,10 +252,83 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
+    pub realtime: RealtimeArgs,
+    #[command(flatten)]
     pub jwt: JwtArgs,
 }
 
+/// The live half: WebSocket limits and the broker between nodes.
+#[derive(Debug, Clone, Args)]
+pub struct RealtimeArgs {
+    /// `redis://…` to run several nodes; unset: the in-process broker of a single node.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis channel and key.
+    #[arg(long, env = "REDIS_PREFIX", default_value = "room-chats:")]
+    pub redis_prefix: String,
+    /// Redis connections for publishing.
+    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub redis_pool_size: u32,
+    /// Browser origins allowed to open WebSockets: a comma-separated list, or `*` for any.
+    /// Empty refuses every browser origin (apps that send no Origin always pass).
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
+    /// Largest WebSocket frame or message, in bytes (larger closes with 1009).
+    #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    pub ws_max_frame_bytes: u32,
+    /// Sustained messages per second per connection.
+    #[arg(long, env = "WS_MESSAGES_PER_SEC", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ws_messages_per_sec: u32,
+    /// Messages per connection allowed in a burst.
+    #[arg(long, env = "WS_MESSAGE_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ws_message_burst: u32,
+    /// Most open WebSockets of one user on one node.
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ws_max_connections_per_user: u32,
+    /// Seconds between server pings.
+    #[arg(long, env = "WS_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_heartbeat_secs: u64,
+    /// Seconds of silence after which a connection is closed.
+    #[arg(long, env = "WS_CLIENT_TIMEOUT_SECS", default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub ws_client_timeout_secs: u64,
+    /// Frames queued for a slow client before it is disconnected.
+    #[arg(long, env = "WS_OUTBOX_FRAMES", default_value_t = 512, value_parser = clap::value_parser!(u32).range(8..=1_000_000))]
+    pub ws_outbox_frames: u32,
+    /// Seconds after which `typing: true` expires without a refresh.
+    #[arg(long, env = "WS_TYPING_TTL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub ws_typing_ttl_secs: u64,
+}
+
+impl RealtimeArgs {
+    /// The broker: Redis when `REDIS_URL` is set.
+    pub fn redis(&self) -> Option<RedisSettings> {
+        self.redis_url.as_ref().map(|url| RedisSettings {
+            url: url.expose_secret().to_owned(),
+            prefix: self.redis_prefix.clone(),
+            pool_size: self.redis_pool_size as usize,
+        })
+    }
+}
+
 impl ServeArgs {
+    /// WebSocket limits and timings.
+    pub fn realtime(&self) -> RealtimeSettings {
+        let args = &self.realtime;
+        RealtimeSettings {
+            max_frame_bytes: args.ws_max_frame_bytes as usize,
+            messages_per_sec: args.ws_messages_per_sec,
+            message_burst: args.ws_message_burst,
+            max_connections_per_user: args.ws_max_connections_per_user as usize,
+            heartbeat: Duration::from_secs(args.ws_heartbeat_secs),
+            client_timeout: Duration::from_secs(args.ws_client_timeout_secs),
+            outbox: args.ws_outbox_frames as usize,
+            history_default: self.history_page_default,
+            history_max: self.history_page_max,
+            typing_ttl: Duration::from_secs(args.ws_typing_ttl_secs),
+            allowed_origins: AllowedOrigins::parse(&args.allowed_origins),
+        }
+    }
+
     /// Request limits.
     pub fn limits(&self) -> Result<Limits, ConfigError> {
         if self.history_page_default > self.history_page_max {

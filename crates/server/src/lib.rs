@@ -7,4 +7,4 @@ pub mod logging;
 pub mod service;
 pub mod token;
 
-pub use service::{RunningService, ServiceConfig, StartError, start};
+pub use service::{RunningService, ServiceConfig, ServiceControl, StartError, start};

@@ -1,11 +1,19 @@
-//! Starting the service: database, migrations, HTTP server.
+//! Starting the service: database, migrations, broker, hub, HTTP server, and shutdown.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
+use room_chats_api::realtime::{Hub, RealtimeSettings};
 use room_chats_api::{AppState, Limits, TokenVerifier, VerifierSettings};
+use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
+use tokio::sync::mpsc;
+
+/// Room events from the broker waiting for the hub.
+const BROKER_QUEUE: usize = 65_536;
 
 /// Everything a running node needs, resolved from configuration.
 pub struct ServiceConfig {
@@ -13,8 +21,10 @@ pub struct ServiceConfig {
     pub bind: SocketAddr,
     /// HTTP worker threads; `None` is one per core.
     pub workers: Option<usize>,
-    /// Seconds in-flight requests get on shutdown.
+    /// Seconds in-flight requests and closing WebSockets get on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Whether SIGTERM/SIGINT shut the node down (the binary: yes; tests: no).
+    pub handle_signals: bool,
     /// The database.
     pub database: DatabaseUrl,
     /// Database pool.
@@ -23,6 +33,10 @@ pub struct ServiceConfig {
     pub verifier: VerifierSettings,
     /// Request limits.
     pub limits: Limits,
+    /// WebSocket limits and timings.
+    pub realtime: RealtimeSettings,
+    /// Redis for a cluster; `None` is the in-process broker of a single node.
+    pub redis: Option<RedisSettings>,
 }
 
 /// Why the service could not start.
@@ -31,6 +45,9 @@ pub enum StartError {
     /// The database is unreachable or its schema could not be migrated.
     #[error("database: {0}")]
     Database(#[from] StoreError),
+    /// The broker settings are unusable.
+    #[error("broker: {0}")]
+    Broker(#[from] BrokerError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -41,17 +58,45 @@ pub enum StartError {
     },
 }
 
-/// A started node. Await `server` to run it until shutdown (SIGTERM/SIGINT are handled).
+/// A started node. Await `server` to run it until [`ServiceControl::shutdown`] or a signal.
 pub struct RunningService {
     /// The address actually bound.
     pub addr: SocketAddr,
     /// The server future.
     pub server: Server,
-    /// Stops the server from elsewhere.
-    pub handle: ServerHandle,
+    /// Stops the node.
+    pub control: ServiceControl,
 }
 
-/// Opens the database, applies migrations and binds the listener.
+/// Stops a running node.
+#[derive(Clone)]
+pub struct ServiceControl {
+    hub: Arc<Hub>,
+    server: ServerHandle,
+    grace: Duration,
+}
+
+impl ServiceControl {
+    /// Shuts the node down as SIGTERM does: closes every WebSocket with 1012 once its
+    /// in-flight send is acked, waits for them to go (at most the grace period), then stops
+    /// HTTP gracefully.
+    pub async fn shutdown(&self) {
+        tracing::info!(sessions = self.hub.session_count(), "shutting down");
+        self.hub.shutdown();
+        let deadline = tokio::time::Instant::now() + self.grace;
+        while self.hub.session_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.server.stop(true).await;
+    }
+
+    /// Stops serving at once, without waiting for anything.
+    pub fn abort(&self) {
+        drop(self.server.stop(false));
+    }
+}
+
+/// Opens the database, applies migrations, connects the broker and binds the listener.
 pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> {
     let db = Database::connect(config.database.clone(), &config.pool)?;
     let applied = db.migrate().await?;
@@ -60,9 +105,23 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         migrations_applied = applied.len(),
         "database ready"
     );
+    let (events_in, events) = mpsc::channel(BROKER_QUEUE);
+    let broker: Arc<dyn Broker> = match &config.redis {
+        Some(redis) => Arc::new(RedisBroker::start(redis, events_in)?),
+        None => Arc::new(InProcessBus::new().attach(events_in)),
+    };
+    tracing::info!(broker = broker.kind(), "broker ready");
+    let hub = Hub::start(
+        node_id(),
+        broker,
+        events,
+        config.realtime.max_connections_per_user,
+    );
     let state = web::Data::new(AppState {
         db,
         limits: config.limits,
+        hub: Arc::clone(&hub),
+        realtime: Arc::new(config.realtime),
     });
     let verifier = web::Data::new(TokenVerifier::new(config.verifier));
     let spec = room_chats_api::openapi();
@@ -76,6 +135,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     })?;
     let mut server =
         HttpServer::new(move || room_chats_api::app(state.clone(), verifier.clone(), spec.clone()))
+            .disable_signals()
             .shutdown_timeout(config.shutdown_timeout_secs);
     if let Some(workers) = config.workers {
         server = server.workers(workers);
@@ -87,10 +147,60 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             source,
         })?
         .run();
+    let control = ServiceControl {
+        hub,
+        server: server.handle(),
+        grace: Duration::from_secs(config.shutdown_timeout_secs),
+    };
+    if config.handle_signals {
+        let on_signal = control.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            on_signal.shutdown().await;
+        });
+    }
     tracing::info!(%addr, "listening");
     Ok(RunningService {
         addr,
-        handle: server.handle(),
         server,
+        control,
     })
+}
+
+/// Identifies this node in broker envelopes, so it can ignore its own publications.
+fn node_id() -> String {
+    let mut bytes = [0_u8; 8];
+    // Without randomness, time and pid are still distinct enough between live nodes.
+    if getrandom::fill(&mut bytes).is_err() {
+        let seed = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+            ^ i64::from(std::process::id());
+        bytes = seed.to_le_bytes();
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut terminate), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                    _ = interrupt.recv() => tracing::info!("SIGINT received"),
+                }
+            }
+            _ => {
+                tracing::error!("cannot listen for signals; stop with SIGKILL");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -12,6 +12,8 @@ pub enum ErrorCode {
     BadRequest,
     /// The request parsed but a field breaks a rule (length, range, format).
     ValidationFailed,
+    /// A WebSocket frame has a `type` this protocol does not know.
+    UnknownType,
     /// Message content is empty, too long or holds forbidden characters.
     InvalidContent,
     /// The body is larger than the configured limit.
@@ -42,6 +44,7 @@ impl ErrorCode {
         match self {
             Self::BadRequest => "bad_request",
             Self::ValidationFailed => "validation_failed",
+            Self::UnknownType => "unknown_type",
             Self::InvalidContent => "invalid_content",
             Self::TooLarge => "too_large",
             Self::Unauthorized => "unauthorized",
@@ -95,6 +98,7 @@ mod tests {
         for code in [
             ErrorCode::BadRequest,
             ErrorCode::ValidationFailed,
+            ErrorCode::UnknownType,
             ErrorCode::InvalidContent,
             ErrorCode::TooLarge,
             ErrorCode::Unauthorized,

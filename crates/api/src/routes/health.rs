@@ -23,12 +23,13 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthDto { status: "ok" })
 }
 
-/// Readiness: the database answers. Load balancers send traffic only to ready nodes.
+/// Readiness: the database and the broker answer. Load balancers send traffic only to ready
+/// nodes.
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, body = HealthDto),
-        (status = 503, body = room_chats_types::ErrorBody, description = "The database is unavailable (`unavailable`)")
+        (status = 503, body = room_chats_types::ErrorBody, description = "The database or the broker is unavailable (`unavailable`)")
     )
 )]
 #[get("/readyz")]

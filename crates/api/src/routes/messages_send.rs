@@ -63,7 +63,10 @@ pub async fn send_message(
         })
         .await?;
     Ok(match stored {
-        Stored::New(message) => HttpResponse::Created().json(message),
+        Stored::New(message) => {
+            state.hub.publish_message(message.clone(), None);
+            HttpResponse::Created().json(message)
+        }
         Stored::Replayed(message) => HttpResponse::Ok().json(message),
     })
 }

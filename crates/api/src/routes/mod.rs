@@ -10,6 +10,7 @@ mod room_create;
 mod room_detail;
 mod room_status;
 mod rooms_list;
+mod ws_chat;
 
 use room_chats_types::ErrorBody;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -30,7 +31,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(room_admins::unassign_admin)
         .service(messages_history::history)
         .service(messages_send::send_message)
-        .service(read_marker::mark_read);
+        .service(read_marker::mark_read)
+        .service(ws_chat::connect);
 }
 
 /// Error answers any authenticated endpoint can give.

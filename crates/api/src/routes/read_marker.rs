@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, post, web};
 use room_chats_store::members;
+use room_chats_types::frames::ServerFrame;
 use room_chats_types::{ErrorBody, ReadMarkerBody, ReadMarkerDto};
 
 use crate::access::visible_room;
@@ -39,9 +40,15 @@ pub async fn mark_read(
         ));
     }
     let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let user_id = caller.user_id.clone();
     let marker = state
         .db
         .run(move |conn| members::mark_read(conn, room.id, &caller.user_id, caller.role, up_to))
         .await?;
+    let frame = ServerFrame::Read {
+        user_id,
+        up_to: marker.up_to,
+    };
+    state.hub.publish_frame(marker.room_id, frame, None);
     Ok(HttpResponse::Ok().json(marker))
 }

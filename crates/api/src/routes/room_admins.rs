@@ -2,8 +2,9 @@
 
 use actix_web::{HttpResponse, delete, put, web};
 use room_chats_store::members;
+use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::rules::check_id;
-use room_chats_types::{ErrorBody, MemberDto};
+use room_chats_types::{ErrorBody, MemberDto, RoomDto};
 
 use crate::access::{require_admin, visible_room};
 use crate::auth::Caller;
@@ -38,6 +39,7 @@ pub async fn assign_admin(
     let room = visible_room(&state, &caller, room_id).await?;
     require_admin(&caller)?;
     check_id(&user_id).map_err(|why| ApiError::Validation(format!("user_id {why}")))?;
+    let announced = (room.clone(), user_id.clone());
     let members = state
         .db
         .run(move |conn| {
@@ -45,6 +47,7 @@ pub async fn assign_admin(
             members::members(conn, room.id)
         })
         .await?;
+    announce(&state, RoomChange::MemberAdded, announced);
     Ok(HttpResponse::Ok().json(members))
 }
 
@@ -72,9 +75,21 @@ pub async fn unassign_admin(
     let (room_id, user_id) = path.into_inner();
     let room = visible_room(&state, &caller, room_id).await?;
     require_admin(&caller)?;
+    let announced = (room.clone(), user_id.clone());
     state
         .db
         .run(move |conn| members::unassign_admin(conn, room.id, &user_id))
         .await?;
+    announce(&state, RoomChange::MemberRemoved, announced);
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn announce(state: &AppState, event: RoomChange, (room, user_id): (RoomDto, String)) {
+    let room_id = room.id;
+    let frame = ServerFrame::Room {
+        event,
+        room,
+        user_id: Some(user_id),
+    };
+    state.hub.publish_frame(room_id, frame, None);
 }

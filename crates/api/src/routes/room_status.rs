@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, post, web};
 use room_chats_store::rooms;
+use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{ErrorBody, RoomDto, RoomStatus};
 
 use crate::access::{require_admin, visible_room};
@@ -62,9 +63,22 @@ async fn set_status(
     // Visibility first: a client learns nothing from a 403 about a room it cannot see.
     let room = visible_room(state, &caller, room_id).await?;
     require_admin(&caller)?;
+    let previous = room.status;
     let room = state
         .db
         .run(move |conn| rooms::set_room_status(conn, room.id, status, &caller.user_id))
         .await?;
+    if previous != status {
+        let event = match status {
+            RoomStatus::Closed => RoomChange::Closed,
+            RoomStatus::Open => RoomChange::Reopened,
+        };
+        let frame = ServerFrame::Room {
+            event,
+            room: room.clone(),
+            user_id: None,
+        };
+        state.hub.publish_frame(room.id, frame, None);
+    }
     Ok(HttpResponse::Ok().json(room))
 }

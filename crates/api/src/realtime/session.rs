@@ -1,0 +1,772 @@
+//! One actor per WebSocket connection. It owns the connection's state: which seq of its room
+//! it has delivered, its rate limit, its token's expiry, and the queue to its writer task.
+//!
+//! Ordering: every message reaches the client through [`ChatSession::deliver`], which passes
+//! seq `last + 1` on, drops what was already delivered, and fills any gap from the database
+//! first. Database work that must finish before the next frame is handled runs under
+//! `ctx.wait`, which holds the actor's mailbox and stream until it completes.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::{
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, SpawnHandle, StreamHandler,
+    WrapFuture,
+};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use bytestring::ByteString;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use room_chats_store::messages::{self, HistoryPage, NewMessage, Stored};
+use room_chats_store::{Database, StoreError, members, rooms};
+use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, RoomChange, ServerFrame};
+use room_chats_types::rules::{check_content, check_id};
+use room_chats_types::{ErrorCode, MessageDto, RoomDto, RoomStatus, Seq};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::auth::{Caller, TokenVerifier};
+use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
+use crate::realtime::settings::RealtimeSettings;
+use crate::realtime::writer::{self, Outgoing};
+
+/// Close code for an expired token (application range).
+const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+/// Messages read per database round trip when filling a gap or resuming.
+const FILL_PAGE: i64 = 200;
+
+/// Everything a session starts from; the handshake handler has authorized it already.
+pub struct SessionStart {
+    /// This connection's id on the node.
+    pub conn: ConnId,
+    /// The authenticated caller.
+    pub caller: Caller,
+    /// The room, as loaded at the handshake.
+    pub room: RoomDto,
+    /// Resume after this seq, if the client asked.
+    pub since: Option<Seq>,
+    /// How many recent messages to send without `since`.
+    pub history: i64,
+    /// Set by the frame guard when an oversized frame was refused.
+    pub oversized: Arc<AtomicBool>,
+}
+
+/// Shared services of every session.
+#[derive(Clone)]
+pub struct SessionServices {
+    /// Storage.
+    pub db: Database,
+    /// This node's hub.
+    pub hub: Arc<Hub>,
+    /// Verifies refreshed tokens.
+    pub verifier: Arc<TokenVerifier>,
+    /// Limits and timings.
+    pub settings: Arc<RealtimeSettings>,
+    /// Longest message, in characters.
+    pub max_content_chars: usize,
+}
+
+/// See the module docs.
+pub struct ChatSession {
+    conn: ConnId,
+    caller: Caller,
+    room: RoomDto,
+    since: Option<Seq>,
+    history: i64,
+    last_seq: Seq,
+    services: SessionServices,
+    outbox: mpsc::Sender<Outgoing>,
+    limiter: DefaultDirectRateLimiter,
+    last_heard: Instant,
+    expiry: Option<SpawnHandle>,
+    typing_until: Option<Instant>,
+    typing_timer: Option<SpawnHandle>,
+    oversized: Arc<AtomicBool>,
+    joined: bool,
+    closing: bool,
+}
+
+impl ChatSession {
+    /// Creates the session and spawns its writer task on the given WebSocket session.
+    pub fn new(start: SessionStart, services: SessionServices, ws: actix_ws::Session) -> Self {
+        let (outbox, queue) = mpsc::channel(services.settings.outbox.max(8));
+        actix_web::rt::spawn(writer::run(ws, queue));
+        let rate = NonZeroU32::new(services.settings.messages_per_sec).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(services.settings.message_burst).unwrap_or(rate);
+        Self {
+            conn: start.conn,
+            last_seq: 0,
+            caller: start.caller,
+            room: start.room,
+            since: start.since,
+            history: start.history,
+            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            services,
+            outbox,
+            last_heard: Instant::now(),
+            expiry: None,
+            typing_until: None,
+            typing_timer: None,
+            oversized: start.oversized,
+            joined: false,
+            closing: false,
+        }
+    }
+
+    fn queue(&mut self, outgoing: Outgoing, ctx: &mut <Self as Actor>::Context) {
+        if self.closing {
+            return;
+        }
+        match self.outbox.try_send(outgoing) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // The client does not read fast enough; holding more would grow without bound.
+                tracing::info!(conn = self.conn, user = %self.caller.user_id, "slow consumer disconnected");
+                self.closing = true;
+                ctx.stop();
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),
+        }
+    }
+
+    fn send_text(&mut self, text: ByteString, ctx: &mut <Self as Actor>::Context) {
+        self.queue(Outgoing::Text(text), ctx);
+    }
+
+    fn send_frame(&mut self, frame: &ServerFrame, ctx: &mut <Self as Actor>::Context) {
+        match serde_json::to_string(frame) {
+            Ok(text) => self.send_text(text.into(), ctx),
+            Err(error) => tracing::error!(%error, "frame not serializable"),
+        }
+    }
+
+    fn send_error(
+        &mut self,
+        code: ErrorCode,
+        message: impl Into<String>,
+        reference: Option<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let frame = ServerFrame::Error {
+            code,
+            message: message.into(),
+            reference,
+        };
+        self.send_frame(&frame, ctx);
+    }
+
+    /// Sends a close frame and stops; nothing is sent after it.
+    fn close(&mut self, code: CloseCode, description: &str, ctx: &mut <Self as Actor>::Context) {
+        self.queue(
+            Outgoing::Close(CloseReason {
+                code,
+                description: Some(description.to_owned()),
+            }),
+            ctx,
+        );
+        self.closing = true;
+        ctx.stop();
+    }
+
+    /// Delivers a room message in seq order: drops what the client has, fills a gap from the
+    /// database first. `as_ack` turns the frame into the sender's `ack`.
+    fn deliver(
+        &mut self,
+        message: MessageDto,
+        prepared: Option<ByteString>,
+        as_ack: Option<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let seq = message.seq;
+        if seq <= self.last_seq {
+            if let Some(client_id) = as_ack {
+                self.send_frame(&ServerFrame::Ack { client_id, message }, ctx);
+            }
+            return;
+        }
+        if seq > self.last_seq + 1 {
+            let from = self.last_seq;
+            let db = self.services.db.clone();
+            let room = self.room.id;
+            let fill = async move { load_range(&db, room, from, Some(seq - 1)).await };
+            ctx.wait(
+                fill.into_actor(self)
+                    .map(move |loaded, session, ctx| match loaded {
+                        Ok(missing) => {
+                            for earlier in missing {
+                                session.deliver(earlier, None, None, ctx);
+                            }
+                            session.deliver(message, prepared, as_ack, ctx);
+                        }
+                        Err(error) => session.cannot_deliver(&error, ctx),
+                    }),
+            );
+            return;
+        }
+        self.last_seq = seq;
+        match (as_ack, prepared) {
+            (Some(client_id), _) => self.send_frame(&ServerFrame::Ack { client_id, message }, ctx),
+            (None, Some(text)) => self.send_text(text, ctx),
+            (None, None) => self.send_frame(&ServerFrame::Message { message }, ctx),
+        }
+    }
+
+    /// Delivering out of order or with a hole is worse than reconnecting: the client resumes
+    /// with `since` and gets exactly what it missed.
+    fn cannot_deliver(&mut self, error: &StoreError, ctx: &mut <Self as Actor>::Context) {
+        tracing::warn!(%error, conn = self.conn, "cannot fill a gap; closing so the client resumes");
+        self.send_error(
+            ErrorCode::Unavailable,
+            "storage unavailable; reconnect with since",
+            None,
+            ctx,
+        );
+        self.close(CloseCode::Error, "reconnect with since", ctx);
+    }
+
+    fn catch_up(&mut self, ctx: &mut <Self as Actor>::Context) {
+        let from = self.last_seq;
+        let db = self.services.db.clone();
+        let room = self.room.id;
+        let load = async move { load_range(&db, room, from, None).await };
+        ctx.wait(
+            load.into_actor(self)
+                .map(|loaded, session, ctx| match loaded {
+                    Ok(missing) => {
+                        for message in missing {
+                            session.deliver(message, None, None, ctx);
+                        }
+                    }
+                    Err(error) => session.cannot_deliver(&error, ctx),
+                }),
+        );
+    }
+
+    fn on_event(&mut self, event: &PreparedEvent, ctx: &mut <Self as Actor>::Context) {
+        if let Some(message) = &event.message {
+            self.deliver(message.clone(), Some(event.text.clone()), None, ctx);
+            return;
+        }
+        if let ServerFrame::Room {
+            event: change,
+            room,
+            ..
+        } = &event.frame
+        {
+            self.room = room.clone();
+            if matches!(change, RoomChange::Closed | RoomChange::Reopened) {
+                self.room.status = if *change == RoomChange::Closed {
+                    RoomStatus::Closed
+                } else {
+                    RoomStatus::Open
+                };
+            }
+        }
+        self.send_text(event.text.clone(), ctx);
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut <Self as Actor>::Context) {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(error) => {
+                return self.send_error(
+                    ErrorCode::BadRequest,
+                    format!("malformed JSON: {error}"),
+                    None,
+                    ctx,
+                );
+            }
+        };
+        let reference = value
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
+            return self.send_error(
+                ErrorCode::BadRequest,
+                "a frame is a JSON object with a string `type`",
+                reference,
+                ctx,
+            );
+        };
+        if !CLIENT_FRAME_TYPES.contains(&kind.as_str()) {
+            let message = format!("unknown frame type `{kind}`");
+            return self.send_error(ErrorCode::UnknownType, message, reference, ctx);
+        }
+        match serde_json::from_value::<ClientFrame>(value) {
+            Ok(frame) => self.on_frame(frame, ctx),
+            Err(error) => self.send_error(
+                ErrorCode::BadRequest,
+                format!("invalid `{kind}` frame: {error}"),
+                reference,
+                ctx,
+            ),
+        }
+    }
+
+    fn on_frame(&mut self, frame: ClientFrame, ctx: &mut <Self as Actor>::Context) {
+        match frame {
+            ClientFrame::Message { client_id, content } => self.on_message(client_id, content, ctx),
+            ClientFrame::Read { up_to } => self.on_read(up_to, ctx),
+            ClientFrame::Typing { typing } => self.on_typing(typing, ctx),
+            ClientFrame::Ping => self.send_frame(&ServerFrame::Pong, ctx),
+            ClientFrame::Auth { token } => self.on_auth(&token, ctx),
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        client_id: String,
+        content: String,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        if let Err(why) = check_id(&client_id) {
+            return self.send_error(
+                ErrorCode::ValidationFailed,
+                format!("client_id {why}"),
+                Some(client_id),
+                ctx,
+            );
+        }
+        if let Err(why) = check_content(&content, self.services.max_content_chars) {
+            return self.send_error(
+                ErrorCode::InvalidContent,
+                format!("content {why}"),
+                Some(client_id),
+                ctx,
+            );
+        }
+        if self.limiter.check().is_err() {
+            let message = format!(
+                "at most {} messages per second",
+                self.services.settings.messages_per_sec
+            );
+            return self.send_error(ErrorCode::RateLimited, message, Some(client_id), ctx);
+        }
+        let db = self.services.db.clone();
+        let caller = self.caller.clone();
+        let room = self.room.id;
+        let key = client_id.clone();
+        let store = async move {
+            db.run(move |conn| {
+                if let Some(name) = &caller.name {
+                    members::remember_name(conn, &caller.user_id, name)?;
+                }
+                messages::store_message(
+                    conn,
+                    &NewMessage {
+                        room_id: room,
+                        sender_id: &caller.user_id,
+                        sender_role: caller.role,
+                        content: &content,
+                        client_id: Some(&key),
+                    },
+                )
+            })
+            .await
+        };
+        // Held under `wait`: the ack goes out before this connection's next frame is handled.
+        ctx.wait(
+            store
+                .into_actor(self)
+                .map(move |stored, session, ctx| match stored {
+                    Ok(Stored::New(message)) => {
+                        session
+                            .services
+                            .hub
+                            .publish_message(message.clone(), Some(session.conn));
+                        session.deliver(message, None, Some(client_id), ctx);
+                    }
+                    Ok(Stored::Replayed(message)) => {
+                        session.deliver(message, None, Some(client_id), ctx)
+                    }
+                    Err(StoreError::RoomClosed) => {
+                        session.send_error(
+                            ErrorCode::RoomClosed,
+                            "the room is closed",
+                            Some(client_id),
+                            ctx,
+                        );
+                    }
+                    Err(StoreError::NotFound) => {
+                        session.send_error(
+                            ErrorCode::NotFound,
+                            "the room no longer exists",
+                            Some(client_id),
+                            ctx,
+                        );
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, conn = session.conn, "message not stored");
+                        let code = if error.is_unavailable() {
+                            ErrorCode::Unavailable
+                        } else {
+                            ErrorCode::Internal
+                        };
+                        session.send_error(
+                            code,
+                            "the message was not stored; retry with the same client_id",
+                            Some(client_id),
+                            ctx,
+                        );
+                    }
+                }),
+        );
+    }
+
+    fn on_read(&mut self, up_to: Option<Seq>, ctx: &mut <Self as Actor>::Context) {
+        if up_to.is_some_and(|seq| seq < 0) {
+            return self.send_error(
+                ErrorCode::ValidationFailed,
+                "up_to must not be negative",
+                None,
+                ctx,
+            );
+        }
+        let db = self.services.db.clone();
+        let caller = self.caller.clone();
+        let room = self.room.id;
+        let mark = async move {
+            db.run(move |conn| members::mark_read(conn, room, &caller.user_id, caller.role, up_to))
+                .await
+        };
+        ctx.spawn(
+            mark.into_actor(self)
+                .map(|marked, session, ctx| match marked {
+                    Ok(marker) => {
+                        let frame = ServerFrame::Read {
+                            user_id: session.caller.user_id.clone(),
+                            up_to: marker.up_to,
+                        };
+                        session
+                            .services
+                            .hub
+                            .publish_frame(session.room.id, frame, None);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, conn = session.conn, "read marker not stored");
+                        session.send_error(
+                            ErrorCode::Unavailable,
+                            "the read marker was not stored; retry",
+                            None,
+                            ctx,
+                        );
+                    }
+                }),
+        );
+    }
+
+    fn on_typing(&mut self, typing: bool, ctx: &mut <Self as Actor>::Context) {
+        if let Some(timer) = self.typing_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        if !typing {
+            if self.typing_until.take().is_some() {
+                self.announce_typing(false);
+            }
+            return;
+        }
+        let ttl = self.services.settings.typing_ttl;
+        // Refreshes within the window extend it without another broadcast.
+        if self.typing_until.is_none() {
+            self.announce_typing(true);
+        }
+        self.typing_until = Some(Instant::now() + ttl);
+        self.typing_timer = Some(ctx.run_later(ttl, |session, _| {
+            session.typing_timer = None;
+            if session.typing_until.take().is_some() {
+                session.announce_typing(false);
+            }
+        }));
+    }
+
+    fn announce_typing(&self, typing: bool) {
+        let frame = ServerFrame::Typing {
+            user_id: self.caller.user_id.clone(),
+            typing,
+        };
+        self.services
+            .hub
+            .publish_frame(self.room.id, frame, Some(self.conn));
+    }
+
+    fn on_auth(&mut self, token: &str, ctx: &mut <Self as Actor>::Context) {
+        match self.services.verifier.verify(token) {
+            Ok(refreshed)
+                if refreshed.user_id == self.caller.user_id
+                    && refreshed.role == self.caller.role =>
+            {
+                self.caller = refreshed;
+                self.schedule_expiry(ctx);
+            }
+            Ok(_) => self.send_error(
+                ErrorCode::Forbidden,
+                "the token is for another user or role",
+                None,
+                ctx,
+            ),
+            Err(_) => self.send_error(ErrorCode::Unauthorized, "the token was refused", None, ctx),
+        }
+    }
+
+    fn schedule_expiry(&mut self, ctx: &mut <Self as Actor>::Context) {
+        if let Some(timer) = self.expiry.take() {
+            ctx.cancel_future(timer);
+        }
+        let now = chrono::Utc::now().timestamp();
+        let left = Duration::from_secs(u64::try_from(self.caller.expires_at - now).unwrap_or(0));
+        self.expiry = Some(ctx.run_later(left, |session, ctx| {
+            session.send_error(
+                ErrorCode::Unauthorized,
+                "the token expired; reconnect with a new one",
+                None,
+                ctx,
+            );
+            session.close(CloseCode::Other(CLOSE_TOKEN_EXPIRED), "token expired", ctx);
+        }));
+    }
+
+    fn start_heartbeat(&self, ctx: &mut <Self as Actor>::Context) {
+        let settings = Arc::clone(&self.services.settings);
+        ctx.run_interval(settings.heartbeat, move |session, ctx| {
+            if session.last_heard.elapsed() > settings.client_timeout {
+                tracing::info!(conn = session.conn, "client silent too long; disconnecting");
+                session.close(CloseCode::Away, "no heartbeat", ctx);
+                return;
+            }
+            session.queue(Outgoing::Ping, ctx);
+        });
+    }
+
+    /// Sends `ready` and `history`; runs under `wait` so no live event overtakes them.
+    fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
+        let db = self.services.db.clone();
+        let room_id = self.room.id;
+        let user = self.caller.user_id.clone();
+        let since = self.since;
+        let history = self.history;
+        let load = async move {
+            let opened = db
+                .run(move |conn| {
+                    let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
+                    let marker = members::read_marker(conn, room_id, &user)?;
+                    Ok((room, marker))
+                })
+                .await?;
+            let messages = match since {
+                Some(since) => load_range(&db, room_id, since.min(opened.0.last_seq), None).await?,
+                None => {
+                    let page = db
+                        .run(move |conn| {
+                            messages::history(conn, room_id, HistoryPage::Before(i64::MAX), history)
+                        })
+                        .await?;
+                    return Ok((opened, page.items, page.next_cursor.is_some()));
+                }
+            };
+            Ok::<_, StoreError>((opened, messages, false))
+        };
+        ctx.wait(load.into_actor(self).map(|loaded, session, ctx| {
+            let ((room, marker), history, has_more) = match loaded {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::warn!(%error, conn = session.conn, "cannot open the session");
+                    session.send_error(
+                        ErrorCode::Unavailable,
+                        "storage unavailable; retry shortly",
+                        None,
+                        ctx,
+                    );
+                    return session.close(CloseCode::Error, "storage unavailable", ctx);
+                }
+            };
+            // Without `since` the history ends at the newest message; with it, everything after
+            // `since` was loaded. Either way nothing at or below `last_seq` is sent again.
+            let floor = session
+                .since
+                .map_or(room.last_seq, |since| since.min(room.last_seq));
+            session.last_seq = history
+                .last()
+                .map_or(floor, |message| message.seq.max(floor));
+            session.room = room.clone();
+            let ready = ServerFrame::Ready {
+                me: Me {
+                    user_id: session.caller.user_id.clone(),
+                    role: session.caller.role,
+                },
+                last_seq: session.last_seq,
+                unread: marker.unread,
+                room,
+            };
+            session.send_frame(&ready, ctx);
+            let chunks: Vec<Vec<MessageDto>> = history
+                .chunks(FILL_PAGE as usize)
+                .map(<[MessageDto]>::to_vec)
+                .collect();
+            if chunks.is_empty() {
+                session.send_frame(
+                    &ServerFrame::History {
+                        messages: Vec::new(),
+                        has_more,
+                    },
+                    ctx,
+                );
+            }
+            let count = chunks.len();
+            for (index, messages) in chunks.into_iter().enumerate() {
+                let more = has_more || index + 1 < count;
+                session.send_frame(
+                    &ServerFrame::History {
+                        messages,
+                        has_more: more,
+                    },
+                    ctx,
+                );
+            }
+            session.announce_presence(1, ctx);
+        }));
+    }
+
+    fn announce_presence(&self, delta: i64, ctx: &mut <Self as Actor>::Context) {
+        let hub = Arc::clone(&self.services.hub);
+        let room = self.room.id;
+        let user = self.caller.user_id.clone();
+        let conn = self.conn;
+        let announce = async move {
+            match hub.broker().presence(room, &user, delta).await {
+                Ok(count) if (delta > 0 && count == 1) || (delta < 0 && count == 0) => {
+                    let frame = ServerFrame::Presence {
+                        user_id: user,
+                        online: delta > 0,
+                    };
+                    hub.publish_frame(room, frame, Some(conn));
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "presence not counted"),
+            }
+        };
+        if delta > 0 {
+            ctx.spawn(announce.into_actor(self));
+        } else {
+            // The actor is stopping: the announcement outlives it.
+            actix_web::rt::spawn(announce);
+        }
+    }
+}
+
+/// Loads a room's messages with seq in `(after, up_to]` (to the end with `None`), page by page.
+async fn load_range(
+    db: &Database,
+    room: i64,
+    after: Seq,
+    up_to: Option<Seq>,
+) -> Result<Vec<MessageDto>, StoreError> {
+    let mut loaded = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = db
+            .run(move |conn| messages::history(conn, room, HistoryPage::After(cursor), FILL_PAGE))
+            .await?;
+        let done = page.next_cursor.is_none();
+        for message in page.items {
+            if up_to.is_some_and(|last| message.seq > last) {
+                return Ok(loaded);
+            }
+            cursor = message.seq;
+            loaded.push(message);
+        }
+        if done || up_to.is_some_and(|last| cursor >= last) {
+            return Ok(loaded);
+        }
+    }
+}
+
+impl Actor for ChatSession {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Join before loading history: an event published meanwhile waits in the mailbox and
+        // is then delivered or dropped by seq, never lost.
+        self.services
+            .hub
+            .join(self.room.id, self.conn, ctx.address().recipient());
+        self.joined = true;
+        self.open(ctx);
+        self.start_heartbeat(ctx);
+        self.schedule_expiry(ctx);
+    }
+
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        if self.joined {
+            self.services.hub.leave(self.room.id, self.conn);
+            if self.typing_until.take().is_some() {
+                self.announce_typing(false);
+            }
+            self.announce_presence(-1, ctx);
+        }
+        self.services.hub.close_connection(&self.caller.user_id);
+    }
+}
+
+impl Handler<ToSession> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, message: ToSession, ctx: &mut Self::Context) {
+        match message {
+            ToSession::Event(event) => self.on_event(&event, ctx),
+            ToSession::CatchUp => self.catch_up(ctx),
+            ToSession::Shutdown => self.close(CloseCode::Restart, "service restart", ctx),
+        }
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for ChatSession {
+    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match item {
+            Ok(AggregatedMessage::Text(text)) => self.on_text(&text, ctx),
+            Ok(AggregatedMessage::Binary(_)) => self.send_error(
+                ErrorCode::BadRequest,
+                "binary frames are not supported; send JSON text frames",
+                None,
+                ctx,
+            ),
+            Ok(AggregatedMessage::Ping(bytes)) => self.queue(Outgoing::Pong(bytes), ctx),
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Close(reason)) => {
+                // Echo the client's close, as RFC 6455 asks.
+                let code = reason.map_or(CloseCode::Normal, |reason| reason.code);
+                self.close(code, "", ctx);
+            }
+            Err(error) => self.on_protocol_error(&error, ctx),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl ChatSession {
+    fn on_protocol_error(&mut self, error: &ProtocolError, ctx: &mut <Self as Actor>::Context) {
+        if self.oversized.load(Ordering::Relaxed) || matches!(error, ProtocolError::Overflow) {
+            let limit = self.services.settings.max_frame_bytes;
+            return self.close(CloseCode::Size, &format!("frame over {limit} bytes"), ctx);
+        }
+        match error {
+            ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                self.close(CloseCode::Invalid, "text frame is not valid UTF-8", ctx);
+            }
+            // The peer went away without a close frame.
+            ProtocolError::Io(_) => {
+                self.closing = true;
+                ctx.stop();
+            }
+            other => {
+                tracing::info!(error = %other, conn = self.conn, "protocol violation");
+                self.close(CloseCode::Protocol, "protocol error", ctx);
+            }
+        }
+    }
+}

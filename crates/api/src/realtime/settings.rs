@@ -1,0 +1,99 @@
+//! Limits and timings of WebSocket connections. Every one is configurable.
+
+use std::time::Duration;
+
+/// Which browser origins may open WebSockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Any origin (only when configured as `*`).
+    Any,
+    /// Exactly these origins (`scheme://host[:port]`); empty refuses every browser.
+    List(Vec<String>),
+}
+
+impl AllowedOrigins {
+    /// Parses `ALLOWED_ORIGINS`: a comma-separated list, or `*`.
+    pub fn parse(value: &str) -> Self {
+        if value.trim() == "*" {
+            return Self::Any;
+        }
+        Self::List(
+            value
+                .split(',')
+                .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Whether a request with this `Origin` header may connect. Requests without one (mobile
+    /// apps, servers) are not browsers and pass.
+    pub fn allows(&self, origin: Option<&str>) -> bool {
+        match (self, origin) {
+            (_, None) | (Self::Any, _) => true,
+            (Self::List(list), Some(origin)) => list.iter().any(|allowed| allowed == origin),
+        }
+    }
+}
+
+/// Settings of every WebSocket session.
+#[derive(Debug, Clone)]
+pub struct RealtimeSettings {
+    /// Largest accepted frame (and reassembled message), in bytes; larger closes with 1009.
+    pub max_frame_bytes: usize,
+    /// Sustained messages per second per connection.
+    pub messages_per_sec: u32,
+    /// Messages a connection may send in a burst above the sustained rate.
+    pub message_burst: u32,
+    /// Most open connections of one user on one node.
+    pub max_connections_per_user: usize,
+    /// How often the server pings.
+    pub heartbeat: Duration,
+    /// A connection silent for this long is closed.
+    pub client_timeout: Duration,
+    /// Frames waiting for a slow client before it is disconnected.
+    pub outbox: usize,
+    /// `history` when the client asks for none.
+    pub history_default: i64,
+    /// Largest `history`.
+    pub history_max: i64,
+    /// `typing: true` expires after this long without a refresh.
+    pub typing_ttl: Duration,
+    /// Browser origins allowed to connect.
+    pub allowed_origins: AllowedOrigins,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 64 * 1024,
+            messages_per_sec: 10,
+            message_burst: 20,
+            max_connections_per_user: 20,
+            heartbeat: Duration::from_secs(15),
+            client_timeout: Duration::from_secs(45),
+            outbox: 512,
+            history_default: 50,
+            history_max: 200,
+            typing_ttl: Duration::from_secs(5),
+            allowed_origins: AllowedOrigins::List(Vec::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_parse_and_match_exactly() {
+        let allowed = AllowedOrigins::parse("https://shop.example, http://localhost:5173/");
+        assert!(allowed.allows(Some("https://shop.example")));
+        assert!(allowed.allows(Some("http://localhost:5173")));
+        assert!(!allowed.allows(Some("https://evil.example")));
+        assert!(!allowed.allows(Some("https://shop.example.evil.example")));
+        assert!(allowed.allows(None), "non-browser clients send no Origin");
+        assert!(AllowedOrigins::parse("*").allows(Some("https://anything.example")));
+        assert!(!AllowedOrigins::parse("").allows(Some("https://shop.example")));
+    }
+}

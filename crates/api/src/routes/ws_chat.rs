@@ -1,0 +1,143 @@
+//! `GET /ws/chat/{room_id}`: the WebSocket handshake. Every refusal (401, 403, 404, 422, 429)
+//! is an ordinary JSON error answered before the upgrade.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use actix::{Actor, AsyncContext};
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
+use bytes::Bytes;
+use futures_util::Stream;
+use room_chats_types::ErrorBody;
+use room_chats_types::frames::SUBPROTOCOL;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::access::visible_room;
+use crate::auth::{Caller, TokenVerifier};
+use crate::error::ApiError;
+use crate::realtime::frame_guard::FrameGuard;
+use crate::realtime::session::{ChatSession, SessionServices, SessionStart};
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+
+/// Query of the WebSocket handshake. (No `Debug`: it may hold a token.)
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectQuery {
+    /// Resume: send every message after this seq instead of the recent history.
+    pub since: Option<i64>,
+    /// How many recent messages the `history` frame carries without `since` (default 50,
+    /// at most 200).
+    pub history: Option<i64>,
+    /// The token, for clients that can set neither a header nor a subprotocol. Never logged.
+    #[expect(
+        dead_code,
+        reason = "read by the Caller extractor; declared for the OpenAPI document"
+    )]
+    pub token: Option<String>,
+}
+
+/// Opens the room's live connection (WebSocket protocol v1, see docs/REALTIME.md). The token
+/// comes as `Authorization: Bearer`, as a `bearer.<jwt>` entry of `Sec-WebSocket-Protocol`
+/// beside `room-chats.v1` (which the server selects), or as `?token=`.
+#[utoipa::path(
+    tag = "realtime",
+    params(("room_id" = i64, Path, description = "Room id"), ConnectQuery),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol; the first frame is `ready`"),
+        (status = 403, body = ErrorBody, description = "Browser origin not allowed, or a service token (`forbidden`)"),
+        (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
+        (status = 422, body = ErrorBody, description = "`since` or `history` out of range (`validation_failed`)"),
+        (status = 429, body = ErrorBody, description = "Too many connections of this user (`rate_limited`)"),
+        CommonErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/ws/chat/{room_id}")]
+pub async fn connect(
+    request: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    verifier: web::Data<TokenVerifier>,
+    caller: Caller,
+    room_id: web::Path<i64>,
+    query: web::Query<ConnectQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = Arc::clone(&state.realtime);
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    if !settings.allowed_origins.allows(origin) {
+        return Err(ApiError::Forbidden("this origin may not connect"));
+    }
+    let ConnectQuery { since, history, .. } = query.into_inner();
+    if since.is_some_and(|seq| seq < 0) {
+        return Err(ApiError::Validation(
+            "since must not be negative".to_owned(),
+        ));
+    }
+    let history = history.unwrap_or(settings.history_default);
+    if !(0..=settings.history_max).contains(&history) {
+        return Err(ApiError::Validation(format!(
+            "history must be between 0 and {}",
+            settings.history_max
+        )));
+    }
+    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let conn = state
+        .hub
+        .open_connection(&caller.user_id)
+        .map_err(|_| ApiError::RateLimited("too many open connections for this user"))?;
+
+    let oversized = Arc::new(AtomicBool::new(false));
+    let guarded = FrameGuard::new(
+        body.into_inner(),
+        settings.max_frame_bytes,
+        Arc::clone(&oversized),
+    );
+    let boxed: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(guarded);
+    let payload = web::Payload::from_request(&request, &mut Payload::from(boxed))
+        .await
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let (response, ws, stream) =
+        match actix_ws::handle_with_protocols(&request, payload, &[SUBPROTOCOL]) {
+            Ok(parts) => parts,
+            Err(error) => {
+                state.hub.close_connection(&caller.user_id);
+                return Err(ApiError::BadRequest(format!(
+                    "not a WebSocket handshake: {error}"
+                )));
+            }
+        };
+    let stream = stream
+        .max_frame_size(settings.max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(settings.max_frame_bytes);
+    let services = SessionServices {
+        db: state.db.clone(),
+        hub: Arc::clone(&state.hub),
+        verifier: verifier.into_inner(),
+        settings,
+        max_content_chars: state.limits.max_content_chars,
+    };
+    tracing::info!(conn, room = room.id, user = %caller.user_id, "websocket opened");
+    let start = SessionStart {
+        conn,
+        caller,
+        room,
+        since,
+        history,
+        oversized,
+    };
+    ChatSession::create(|ctx| {
+        ctx.add_stream(stream);
+        ChatSession::new(start, services, ws)
+    });
+    Ok(response)
+}

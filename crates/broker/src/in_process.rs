@@ -1,0 +1,162 @@
+//! The in-process broker: the embedded default (one node), and several nodes in one process.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId};
+
+/// The shared medium of in-process brokers: every node of the process attaches to one bus.
+#[derive(Default)]
+pub struct InProcessBus {
+    state: Mutex<BusState>,
+}
+
+#[derive(Default)]
+struct BusState {
+    nodes: Vec<Attached>,
+    presence: HashMap<(RoomId, String), i64>,
+}
+
+struct Attached {
+    rooms: HashSet<RoomId>,
+    events: mpsc::Sender<BrokerEvent>,
+}
+
+impl InProcessBus {
+    /// A new, empty bus.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Attaches a node; what other nodes publish to its rooms arrives on `events`.
+    pub fn attach(self: &Arc<Self>, events: mpsc::Sender<BrokerEvent>) -> InProcessBroker {
+        let mut state = self.lock();
+        state.nodes.push(Attached {
+            rooms: HashSet::new(),
+            events,
+        });
+        InProcessBroker {
+            bus: Arc::clone(self),
+            node: state.nodes.len() - 1,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BusState> {
+        // The state stays consistent under every panic point (plain inserts and removes).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One node's handle on an [`InProcessBus`].
+pub struct InProcessBroker {
+    bus: Arc<InProcessBus>,
+    node: usize,
+}
+
+impl Broker for InProcessBroker {
+    fn publish(&self, room: RoomId, payload: Bytes) -> Result<(), BrokerError> {
+        let state = self.bus.lock();
+        let mut overloaded = false;
+        for (index, node) in state.nodes.iter().enumerate() {
+            if index == self.node || !node.rooms.contains(&room) {
+                continue;
+            }
+            let event = BrokerEvent::Published {
+                room,
+                payload: payload.clone(),
+            };
+            // A receiver that is gone is simply skipped, like a node that stopped.
+            if let Err(mpsc::error::TrySendError::Full(_)) = node.events.try_send(event) {
+                overloaded = true;
+            }
+        }
+        if overloaded {
+            return Err(BrokerError::Overloaded);
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self, room: RoomId) {
+        if let Some(node) = self.bus.lock().nodes.get_mut(self.node) {
+            node.rooms.insert(room);
+        }
+    }
+
+    fn unsubscribe(&self, room: RoomId) {
+        if let Some(node) = self.bus.lock().nodes.get_mut(self.node) {
+            node.rooms.remove(&room);
+        }
+    }
+
+    fn presence(
+        &self,
+        room: RoomId,
+        user: &str,
+        delta: i64,
+    ) -> BoxFuture<'_, Result<i64, BrokerError>> {
+        let mut state = self.bus.lock();
+        let key = (room, user.to_owned());
+        let count = state.presence.get(&key).copied().unwrap_or(0) + delta;
+        if count <= 0 {
+            state.presence.remove(&key);
+        } else {
+            state.presence.insert(key, count);
+        }
+        Box::pin(std::future::ready(Ok(count.max(0))))
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn kind(&self) -> &'static str {
+        "in-process"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn publications_reach_other_subscribed_nodes_only() {
+        let bus = InProcessBus::new();
+        let (tx_a, mut rx_a) = mpsc::channel(8);
+        let (tx_b, mut rx_b) = mpsc::channel(8);
+        let (tx_c, mut rx_c) = mpsc::channel(8);
+        let a = bus.attach(tx_a);
+        let b = bus.attach(tx_b);
+        let _c = bus.attach(tx_c);
+        a.subscribe(1);
+        b.subscribe(1);
+        assert!(a.publish(1, Bytes::from_static(b"hello")).is_ok());
+        assert_eq!(
+            rx_b.recv().await,
+            Some(BrokerEvent::Published {
+                room: 1,
+                payload: Bytes::from_static(b"hello")
+            })
+        );
+        assert!(rx_a.try_recv().is_err(), "no echo to the publisher");
+        assert!(rx_c.try_recv().is_err(), "not subscribed");
+        b.unsubscribe(1);
+        assert!(a.publish(1, Bytes::from_static(b"again")).is_ok());
+        assert!(rx_b.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn presence_counts_across_nodes() {
+        let bus = InProcessBus::new();
+        let (tx_a, _rx_a) = mpsc::channel(1);
+        let (tx_b, _rx_b) = mpsc::channel(1);
+        let a = bus.attach(tx_a);
+        let b = bus.attach(tx_b);
+        assert_eq!(a.presence(7, "u", 1).await.ok(), Some(1));
+        assert_eq!(b.presence(7, "u", 1).await.ok(), Some(2));
+        assert_eq!(a.presence(7, "u", -1).await.ok(), Some(1));
+        assert_eq!(b.presence(7, "u", -1).await.ok(), Some(0));
+    }
+}

@@ -1,0 +1,86 @@
+//! Fan-out of room events between the nodes of a room-chats cluster.
+//!
+//! The broker carries opaque payloads (serialized room events) from the node where something
+//! happened to every other node with a session in that room. It is deliberately *not* the
+//! source of truth: delivery is at most once and best effort. Nodes deliver to their own
+//! sessions directly, publish for the others, and whatever the broker loses (an outage, a
+//! restart, a full queue) is filled from the database: after [`BrokerEvent::Reconnected`]
+//! every session catches up from storage, and a session that sees a gap in a room's seqs
+//! fills it from storage too.
+//!
+//! This is the only crate that knows Redis.
+
+mod in_process;
+mod redis_broker;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use bytes::Bytes;
+pub use in_process::{InProcessBroker, InProcessBus};
+pub use redis_broker::{RedisBroker, RedisSettings};
+
+/// A room id (the broker needs nothing else of the domain).
+pub type RoomId = i64;
+
+/// What a node receives from the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerEvent {
+    /// Another node (or, with Redis, possibly this one) published `payload` to `room`.
+    Published {
+        /// The room.
+        room: RoomId,
+        /// The payload as published.
+        payload: Bytes,
+    },
+    /// The broker connection was (re)established: anything published meanwhile may be lost,
+    /// so every local session must catch up from the database.
+    Reconnected,
+}
+
+/// The broker failed; callers log it and carry on (the database is the source of truth).
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The broker cannot be reached.
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    /// Too many publications are waiting; this one was dropped.
+    #[error("broker publish queue is full")]
+    Overloaded,
+}
+
+/// A boxed future, so the trait stays object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Moves room events between nodes.
+///
+/// Guarantee: at most once, in no particular order across publishers, best effort. Payloads
+/// published while the broker is unreachable are dropped; each (re)connection is announced
+/// with [`BrokerEvent::Reconnected`] so receivers can catch up from the database. A node
+/// receives a room's payloads only between [`Broker::subscribe`] and [`Broker::unsubscribe`].
+pub trait Broker: Send + Sync + 'static {
+    /// Publishes to the other nodes subscribed to `room`. Never blocks: a full queue or an
+    /// unreachable broker is reported and the payload dropped.
+    fn publish(&self, room: RoomId, payload: Bytes) -> Result<(), BrokerError>;
+
+    /// Starts receiving `room`'s payloads (the first local session of the room joined).
+    fn subscribe(&self, room: RoomId);
+
+    /// Stops receiving `room`'s payloads (the last local session of the room left).
+    fn unsubscribe(&self, room: RoomId);
+
+    /// Adds `delta` (+1 or -1) to the number of connections `user` has to `room` across all
+    /// nodes and returns the new total, so presence changes are announced once per cluster.
+    fn presence(
+        &self,
+        room: RoomId,
+        user: &str,
+        delta: i64,
+    ) -> BoxFuture<'_, Result<i64, BrokerError>>;
+
+    /// Checks that the broker answers (for readiness probes).
+    fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>>;
+
+    /// A short name for logs and probes: `in-process` or `redis`.
+    fn kind(&self) -> &'static str;
+}

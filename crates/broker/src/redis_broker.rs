@@ -1,0 +1,314 @@
+//! Redis pub/sub between nodes.
+//!
+//! Publishing goes through a deadpool-redis pool, pipelined by one publisher task so a burst
+//! costs one round trip. Receiving uses one dedicated connection per node (never a pooled
+//! one: SUBSCRIBE poisons a connection), owned by a subscriber task that keeps the node
+//! subscribed to exactly the rooms it has sessions in, and reconnects with backoff.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use deadpool_redis::{Config, Pool, Runtime};
+use futures_util::StreamExt;
+use redis::aio::PubSubSink;
+use tokio::sync::{Notify, mpsc};
+
+use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId};
+
+/// Most publications waiting for the publisher task before new ones are dropped.
+const PUBLISH_QUEUE: usize = 16_384;
+/// Most publications sent in one pipeline.
+const PUBLISH_BATCH: usize = 512;
+/// Presence counters expire when untouched this long, so a crashed node's users do not stay
+/// online forever.
+const PRESENCE_TTL_SECS: i64 = 24 * 3600;
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `redis://…`.
+    pub url: String,
+    /// Prefix of every channel and key, so several deployments (or tests) share one Redis.
+    pub prefix: String,
+    /// Publishing connections.
+    pub pool_size: usize,
+}
+
+/// A node's Redis broker. Create it inside a Tokio runtime: it spawns its tasks there.
+pub struct RedisBroker {
+    pool: Pool,
+    prefix: String,
+    outbox: mpsc::Sender<(RoomId, Bytes)>,
+    wanted: Arc<Mutex<HashSet<RoomId>>>,
+    changed: Arc<Notify>,
+}
+
+impl RedisBroker {
+    /// Connects lazily: this succeeds while Redis is down, and the tasks keep retrying.
+    pub fn start(
+        settings: &RedisSettings,
+        events: mpsc::Sender<BrokerEvent>,
+    ) -> Result<Self, BrokerError> {
+        let client = redis::Client::open(settings.url.as_str())
+            .map_err(|error| BrokerError::Unavailable(format!("invalid REDIS_URL: {error}")))?;
+        let mut config = Config::from_url(settings.url.clone());
+        config.pool = Some(deadpool_redis::PoolConfig::new(settings.pool_size.max(1)));
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+        let (outbox, queue) = mpsc::channel(PUBLISH_QUEUE);
+        let wanted = Arc::new(Mutex::new(HashSet::new()));
+        let changed = Arc::new(Notify::new());
+        tokio::spawn(run_publisher(pool.clone(), settings.prefix.clone(), queue));
+        tokio::spawn(run_subscriber(Subscriber {
+            client,
+            prefix: settings.prefix.clone(),
+            wanted: Arc::clone(&wanted),
+            changed: Arc::clone(&changed),
+            events,
+        }));
+        Ok(Self {
+            pool,
+            prefix: settings.prefix.clone(),
+            outbox,
+            wanted,
+            changed,
+        })
+    }
+
+    fn set_wanted(&self, room: RoomId, want: bool) {
+        let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
+        let changed = if want {
+            wanted.insert(room)
+        } else {
+            wanted.remove(&room)
+        };
+        drop(wanted);
+        if changed {
+            self.changed.notify_one();
+        }
+    }
+}
+
+fn channel(prefix: &str, room: RoomId) -> String {
+    format!("{prefix}room:{room}")
+}
+
+fn room_of(prefix: &str, channel: &str) -> Option<RoomId> {
+    channel
+        .strip_prefix(prefix)?
+        .strip_prefix("room:")?
+        .parse()
+        .ok()
+}
+
+impl Broker for RedisBroker {
+    fn publish(&self, room: RoomId, payload: Bytes) -> Result<(), BrokerError> {
+        self.outbox
+            .try_send((room, payload))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => BrokerError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => {
+                    BrokerError::Unavailable("publisher task stopped".to_owned())
+                }
+            })
+    }
+
+    fn subscribe(&self, room: RoomId) {
+        self.set_wanted(room, true);
+    }
+
+    fn unsubscribe(&self, room: RoomId) {
+        self.set_wanted(room, false);
+    }
+
+    fn presence(
+        &self,
+        room: RoomId,
+        user: &str,
+        delta: i64,
+    ) -> BoxFuture<'_, Result<i64, BrokerError>> {
+        let key = format!("{}presence:{room}", self.prefix);
+        let user = user.to_owned();
+        Box::pin(async move {
+            let mut conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+            let (count,): (i64,) = redis::pipe()
+                .atomic()
+                .hincr(&key, &user, delta)
+                .expire(&key, PRESENCE_TTL_SECS)
+                .ignore()
+                .query_async(&mut conn)
+                .await
+                .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+            if count <= 0 {
+                let _: Result<(), _> = redis::cmd("HDEL")
+                    .arg(&key)
+                    .arg(&user)
+                    .query_async(&mut conn)
+                    .await;
+            }
+            Ok(count.max(0))
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>> {
+        Box::pin(async move {
+            let mut conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(|error| BrokerError::Unavailable(error.to_string()))
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}
+
+/// Sends queued publications, as many per round trip as are waiting.
+async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<(RoomId, Bytes)>) {
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        for (room, payload) in batch.drain(..) {
+            pipe.publish(channel(&prefix, room), payload.as_ref())
+                .ignore();
+        }
+        let sent = match pool.get().await {
+            Ok(mut conn) => pipe
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = sent {
+            // Receivers catch up from the database when their subscription reconnects.
+            tracing::warn!(%error, "redis publish failed; dropped a batch of room events");
+        }
+    }
+}
+
+struct Subscriber {
+    client: redis::Client,
+    prefix: String,
+    wanted: Arc<Mutex<HashSet<RoomId>>>,
+    changed: Arc<Notify>,
+    events: mpsc::Sender<BrokerEvent>,
+}
+
+/// Keeps one subscription connection alive for the node's lifetime.
+async fn run_subscriber(subscriber: Subscriber) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match subscriber.client.get_async_pubsub().await {
+            Ok(pubsub) => {
+                backoff = Duration::from_millis(50);
+                let (mut sink, mut stream) = pubsub.split();
+                let mut subscribed = HashSet::new();
+                if let Err(error) = subscriber.reconcile(&mut sink, &mut subscribed).await {
+                    tracing::warn!(%error, "redis subscribe failed");
+                    continue;
+                }
+                tracing::info!(rooms = subscribed.len(), "redis subscriber connected");
+                if subscriber
+                    .events
+                    .send(BrokerEvent::Reconnected)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                loop {
+                    tokio::select! {
+                        message = stream.next() => {
+                            let Some(message) = message else { break };
+                            let Some(room) = room_of(&subscriber.prefix, message.get_channel_name()) else {
+                                continue;
+                            };
+                            let event = BrokerEvent::Published {
+                                room,
+                                payload: Bytes::copy_from_slice(message.get_payload_bytes()),
+                            };
+                            // Awaiting pushes back on Redis rather than dropping events.
+                            if subscriber.events.send(event).await.is_err() {
+                                return;
+                            }
+                        }
+                        () = subscriber.changed.notified() => {
+                            if let Err(error) = subscriber.reconcile(&mut sink, &mut subscribed).await {
+                                tracing::warn!(%error, "redis subscribe failed");
+                                break;
+                            }
+                        }
+                    }
+                }
+                tracing::warn!("redis subscriber lost its connection; reconnecting");
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "redis unreachable")
+            }
+        }
+        if subscriber.events.is_closed() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+impl Subscriber {
+    /// Brings the connection's subscriptions in line with the rooms the node wants.
+    async fn reconcile(
+        &self,
+        sink: &mut PubSubSink,
+        subscribed: &mut HashSet<RoomId>,
+    ) -> redis::RedisResult<()> {
+        let wanted = self
+            .wanted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let add: Vec<String> = wanted
+            .difference(subscribed)
+            .map(|room| channel(&self.prefix, *room))
+            .collect();
+        let remove: Vec<String> = subscribed
+            .difference(&wanted)
+            .map(|room| channel(&self.prefix, *room))
+            .collect();
+        if !add.is_empty() {
+            sink.subscribe(&add).await?;
+        }
+        if !remove.is_empty() {
+            sink.unsubscribe(&remove).await?;
+        }
+        *subscribed = wanted;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_round_trip_under_the_prefix() {
+        let name = channel("rc:test:", 42);
+        assert_eq!(name, "rc:test:room:42");
+        assert_eq!(room_of("rc:test:", &name), Some(42));
+        assert_eq!(room_of("other:", &name), None);
+        assert_eq!(room_of("rc:test:", "rc:test:room:x"), None);
+    }
+}

@@ -1,0 +1,590 @@
+//! The WebSocket protocol on one node, with real clients.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::on_both_backends;
+use crate::support::ws::{Carrier, Received};
+use crate::support::{Backend, NodeOptions, TestApp};
+
+on_both_backends!(
+    consumer_flow_end_to_end,
+    resume_with_since_gets_exactly_what_was_missed,
+    concurrent_senders_are_seen_in_seq_order,
+    idempotent_client_id_over_websocket,
+);
+
+fn seqs(messages: &[Value]) -> Vec<i64> {
+    messages.iter().filter_map(|m| m["seq"].as_i64()).collect()
+}
+
+async fn consumer_flow_end_to_end(app: TestApp) {
+    let room = app.room("A-1", "u1").await;
+    let client_token = app.tokens.client("u1");
+    let admin_token = app.tokens.admin("staff");
+    app.send(room, &admin_token, "welcome").await;
+
+    let mut client = app.ws(room, &client_token).await;
+    let (ready, history) = client.handshake().await;
+    assert_eq!(ready["room"]["id"], room);
+    assert_eq!(ready["me"], json!({ "user_id": "u1", "role": "client" }));
+    assert_eq!(ready["last_seq"], 1);
+    assert_eq!(ready["unread"], 1);
+    assert_eq!(seqs(&history), vec![1]);
+    assert_eq!(history[0]["content"], "welcome");
+
+    let mut admin = app.ws(room, &admin_token).await;
+    admin.handshake().await;
+
+    client.say("c-1", "where is my parcel?").await;
+    let ack = client.next_of("ack").await;
+    assert_eq!(ack["client_id"], "c-1");
+    assert_eq!(ack["message"]["seq"], 2);
+    assert_eq!(ack["message"]["sender_id"], "u1");
+    let seen = admin.next_of("message").await;
+    assert_eq!(seen["message"], ack["message"]);
+
+    // A message sent over REST arrives live too.
+    let rest = app.send(room, &admin_token, "on its way").await;
+    assert_eq!(client.next_of("message").await["message"], rest);
+    assert_eq!(
+        admin.next_of("message").await["message"],
+        rest,
+        "REST senders' sockets see it too"
+    );
+
+    // Reading over WebSocket moves the marker REST reports.
+    client.send_json(json!({ "type": "mark_read" })).await;
+    let read = admin.next_of("read").await;
+    assert_eq!(read, json!({ "type": "read", "user_id": "u1", "up_to": 3 }));
+    let detail = app
+        .call("GET", &format!("/chat/{room}"), Some(&client_token), None)
+        .await;
+    assert_eq!(detail.json["unread"], 0);
+
+    // Closing over REST is seen live; sending then answers room_closed, reading still works.
+    let closed = app
+        .call(
+            "POST",
+            &format!("/chat/{room}/close"),
+            Some(&admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(closed.status, 200);
+    let event = client.next_of("room").await;
+    assert_eq!(event["event"], "closed");
+    assert_eq!(event["room"]["status"], "closed");
+    client.say("c-2", "hello?").await;
+    let refused = client.next_of("error").await;
+    assert_eq!(refused["code"], "room_closed");
+    assert_eq!(refused["ref"], "c-2");
+    client.round_trip().await;
+}
+
+async fn resume_with_since_gets_exactly_what_was_missed(app: TestApp) {
+    let room = app.room("A-1", "u1").await;
+    let client_token = app.tokens.client("u1");
+    let admin_token = app.tokens.admin("staff");
+    let mut client = app.ws(room, &client_token).await;
+    client.handshake().await;
+    client.say("c-1", "one").await;
+    let last_seen = client.next_of("ack").await["message"]["seq"]
+        .as_i64()
+        .expect("seq");
+    client.close().await;
+
+    for n in 0..5 {
+        app.send(room, &admin_token, &format!("missed {n}")).await;
+    }
+    let mut resumed = app
+        .ws_with(
+            &format!("/ws/chat/{room}?since={last_seen}"),
+            &client_token,
+            Carrier::Header,
+        )
+        .await;
+    let (ready, missed) = resumed.handshake().await;
+    assert_eq!(ready["last_seq"], 6);
+    assert_eq!(seqs(&missed), vec![2, 3, 4, 5, 6]);
+    app.send(room, &admin_token, "live again").await;
+    assert_eq!(resumed.next_of("message").await["message"]["seq"], 7);
+}
+
+async fn concurrent_senders_are_seen_in_seq_order(app: TestApp) {
+    const SENDERS: usize = 4;
+    const EACH: usize = 25;
+    let room = app.room("A-1", "u1").await;
+    let watcher_token = app.tokens.admin("watcher");
+    let mut watcher = app.ws(room, &watcher_token).await;
+    watcher.handshake().await;
+
+    let senders = (0..SENDERS).map(|n| {
+        let app = &app;
+        async move {
+            let token = app.tokens.admin(&format!("staff-{n}"));
+            let mut ws = app.ws(room, &token).await;
+            ws.handshake().await;
+            for i in 0..EACH {
+                ws.say(&format!("{n}-{i}"), "hello").await;
+                let ack = ws.next_of("ack").await;
+                assert_eq!(ack["client_id"], format!("{n}-{i}"));
+            }
+            ws
+        }
+    });
+    let rest_sender = async {
+        let token = app.tokens.client("u1");
+        for i in 0..EACH {
+            app.send(room, &token, &format!("rest {i}")).await;
+        }
+    };
+    let (senders, ()) = futures_util::join!(join_all(senders), rest_sender);
+    let total = (SENDERS + 1) * EACH;
+    let mut received = Vec::new();
+    while received.len() < total {
+        received.push(
+            watcher.next_of("message").await["message"]["seq"]
+                .as_i64()
+                .expect("seq"),
+        );
+    }
+    let expected: Vec<i64> = (1..=total as i64).collect();
+    assert_eq!(received, expected, "every seq once, in order");
+    drop(senders);
+}
+
+async fn idempotent_client_id_over_websocket(app: TestApp) {
+    let room = app.room("A-1", "u1").await;
+    let mut client = app.ws(room, &app.tokens.client("u1")).await;
+    client.handshake().await;
+    let mut admin = app.ws(room, &app.tokens.admin("staff")).await;
+    admin.handshake().await;
+    client.say("same", "only once").await;
+    let first = client.next_of("ack").await;
+    client.say("same", "only once").await;
+    let retry = client.next_of("ack").await;
+    assert_eq!(first["message"], retry["message"]);
+    assert_eq!(admin.next_of("message").await["message"]["seq"], 1);
+    client.say("next", "second").await;
+    assert_eq!(client.next_of("ack").await["message"]["seq"], 2);
+    assert_eq!(
+        admin.next_of("message").await["message"]["seq"],
+        2,
+        "the retry was not delivered again"
+    );
+}
+
+#[actix_web::test]
+async fn every_token_carrier_works() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let room = app.room("A-1", "u1").await;
+    let token = app.tokens.client("u1");
+    for carrier in [Carrier::Header, Carrier::Subprotocol, Carrier::Query] {
+        let subprotocol = matches!(carrier, Carrier::Subprotocol);
+        let mut ws = app
+            .ws_with(&format!("/ws/chat/{room}/"), &token, carrier)
+            .await;
+        if subprotocol {
+            assert_eq!(ws.protocol.as_deref(), Some("room-chats.v1"));
+        }
+        let (ready, _) = ws.handshake().await;
+        assert_eq!(ready["me"]["user_id"], "u1");
+    }
+}
+
+#[actix_web::test]
+async fn handshake_refusals_are_json_before_the_upgrade() {
+    let mut options = NodeOptions::default();
+    options.realtime.allowed_origins =
+        room_chats_api::realtime::AllowedOrigins::parse("https://shop.example");
+    let app = TestApp::start_node(Backend::Sqlite, options).await;
+    let room = app.room("A-1", "u1").await;
+    let path = format!("/ws/chat/{room}/");
+    let owner = format!("Bearer {}", app.tokens.client("u1"));
+    let stranger = format!("Bearer {}", app.tokens.client("u2"));
+    let mut expired = app.tokens.claims("u1", "client");
+    expired["exp"] = json!(crate::support::tokens::now() - 60);
+    let expired = format!("Bearer {}", app.tokens.sign(&expired));
+
+    let none = app.ws_refused(&path, &[]).await;
+    none.assert_error(401, "unauthorized");
+    assert_eq!(
+        app.ws_refused(&path, &[("Authorization", "Bearer garbage")])
+            .await
+            .status,
+        401
+    );
+    app.ws_refused(&path, &[("Authorization", &expired)])
+        .await
+        .assert_error(401, "unauthorized");
+    let theirs = app.ws_refused(&path, &[("Authorization", &stranger)]).await;
+    theirs.assert_error(404, "not_found");
+    let missing = app
+        .ws_refused("/ws/chat/999999/", &[("Authorization", &owner)])
+        .await;
+    assert_eq!(theirs.json, missing.json);
+    let service = format!("Bearer {}", app.tokens.service());
+    app.ws_refused(&path, &[("Authorization", &service)])
+        .await
+        .assert_error(403, "forbidden");
+    let evil = app
+        .ws_refused(
+            &path,
+            &[
+                ("Authorization", &owner),
+                ("Origin", "https://evil.example"),
+            ],
+        )
+        .await;
+    evil.assert_error(403, "forbidden");
+    let bad_history = app
+        .ws_refused(
+            &format!("{path}?history=5000"),
+            &[("Authorization", &owner)],
+        )
+        .await;
+    bad_history.assert_error(422, "validation_failed");
+    let mut allowed = app
+        .ws_from_origin(room, &app.tokens.client("u1"), "https://shop.example")
+        .await;
+    allowed.handshake().await;
+}
+
+#[actix_web::test]
+async fn bad_frames_get_errors_and_the_connection_stays() {
+    let app = TestApp::start(Backend::Postgres).await;
+    let room = app.room("A-1", "u1").await;
+    let mut ws = app.ws(room, &app.tokens.client("u1")).await;
+    ws.handshake().await;
+    let cases: [(&str, &str); 7] = [
+        ("{not json", "bad_request"),
+        ("[1, 2]", "bad_request"),
+        (r#"{"type": "shout"}"#, "unknown_type"),
+        (
+            r#"{"type": "message", "content": "no client id"}"#,
+            "bad_request",
+        ),
+        (
+            r#"{"type": "message", "client_id": "e1", "content": "   "}"#,
+            "invalid_content",
+        ),
+        (
+            r#"{"type": "message", "client_id": "e2", "content": "nul \u0000"}"#,
+            "invalid_content",
+        ),
+        (r#"{"type": "read", "up_to": -4}"#, "validation_failed"),
+    ];
+    for (text, code) in cases {
+        ws.send_text(text.to_owned()).await;
+        let error = ws.next_of("error").await;
+        assert_eq!(error["code"], code, "{text}");
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let too_long = "x".repeat(app.limits.max_content_chars + 1);
+    ws.say("e3", &too_long).await;
+    let error = ws.next_of("error").await;
+    assert_eq!(
+        (error["code"].as_str(), error["ref"].as_str()),
+        (Some("invalid_content"), Some("e3"))
+    );
+    ws.send_binary(b"\x00\x01").await;
+    assert_eq!(ws.next_of("error").await["code"], "bad_request");
+
+    ws.say("good", "still works").await;
+    assert_eq!(ws.next_of("ack").await["message"]["seq"], 1);
+    let stored = app
+        .call(
+            "GET",
+            &format!("/chat/{room}/messages"),
+            Some(&app.tokens.client("u1")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stored.json["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing bad was stored"
+    );
+}
+
+#[actix_web::test]
+async fn oversized_frames_close_with_1009_and_invalid_utf8_with_1007() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let room = app.room("A-1", "u1").await;
+    let token = app.tokens.client("u1");
+    let path = format!("/ws/chat/{room}");
+
+    // A frame that announces 64 MiB is refused from its header: the server closes while the
+    // client has sent only a few kilobytes of it.
+    let mut huge = raw_frame(0x1, 64 * 1024 * 1024, &[]);
+    huge.extend(vec![b'x'; 8 * 1024]);
+    assert_eq!(raw_exchange(&app, &path, &token, &huge), Some(1009));
+
+    // A complete frame just over the limit is refused too.
+    let over = vec![b'x'; 64 * 1024 + 1];
+    assert_eq!(
+        raw_exchange(
+            &app,
+            &path,
+            &token,
+            &raw_frame(0x1, over.len() as u64, &over)
+        ),
+        Some(1009)
+    );
+
+    let invalid_utf8 = [0xC3_u8, 0x28, 0xFF];
+    assert_eq!(
+        raw_exchange(
+            &app,
+            &path,
+            &token,
+            &raw_frame(0x1, invalid_utf8.len() as u64, &invalid_utf8)
+        ),
+        Some(1007)
+    );
+
+    // A reserved opcode is a protocol violation.
+    assert_eq!(
+        raw_exchange(&app, &path, &token, &raw_frame(0x3, 1, b"x")),
+        Some(1002)
+    );
+}
+
+/// A masked client frame with `opcode` announcing `length` bytes and carrying `payload`.
+fn raw_frame(opcode: u8, length: u64, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x11_u8, 0x22, 0x33, 0x44];
+    let mut frame = vec![0x80 | opcode];
+    match length {
+        0..=125 => frame.push(0x80 | length as u8),
+        126..=0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(length as u16).to_be_bytes());
+        }
+        _ => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&length.to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(
+        payload
+            .iter()
+            .enumerate()
+            .map(|(i, byte)| byte ^ mask[i % 4]),
+    );
+    frame
+}
+
+/// Opens a WebSocket by hand, writes `bytes` after the handshake and returns the code of the
+/// server's close frame. Blocking I/O is fine here: the server runs on its own threads.
+fn raw_exchange(app: &TestApp, path: &str, token: &str, bytes: &[u8]) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(app.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Authorization: Bearer {token}\r\n\r\n",
+        app.addr
+    );
+    socket
+        .write_all(request.as_bytes())
+        .expect("handshake written");
+    // Everything the server sends, until it closes: headers, ready, history, then a close frame.
+    let _ = socket.write_all(bytes);
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 65536];
+    while let Ok(n) = socket.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..n]);
+        if let Some(code) = close_code(&received) {
+            return Some(code);
+        }
+    }
+    close_code(&received)
+}
+
+/// Finds the server's close frame after the HTTP headers and returns its status code.
+fn close_code(received: &[u8]) -> Option<u16> {
+    let body = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let mut at = body;
+    while at + 2 <= received.len() {
+        let opcode = received[at] & 0x0f;
+        let (length, header) = match received[at + 1] & 0x7f {
+            126 => (
+                usize::from(u16::from_be_bytes([
+                    *received.get(at + 2)?,
+                    *received.get(at + 3)?,
+                ])),
+                4,
+            ),
+            127 => return None,
+            short => (usize::from(short), 2),
+        };
+        if opcode == 0x8 && length >= 2 {
+            let code = received.get(at + header..at + header + 2)?;
+            return Some(u16::from_be_bytes([code[0], code[1]]));
+        }
+        at += header + length;
+    }
+    None
+}
+
+#[actix_web::test]
+async fn rate_and_connection_limits() {
+    let mut options = NodeOptions::default();
+    options.realtime.messages_per_sec = 1;
+    options.realtime.message_burst = 2;
+    options.realtime.max_connections_per_user = 2;
+    let app = TestApp::start_node(Backend::Postgres, options).await;
+    let room = app.room("A-1", "u1").await;
+    let token = app.tokens.client("u1");
+    let mut ws = app.ws(room, &token).await;
+    ws.handshake().await;
+    for n in 0..3 {
+        ws.say(&format!("r{n}"), "quick").await;
+    }
+    assert_eq!(ws.next_of("ack").await["client_id"], "r0");
+    assert_eq!(ws.next_of("ack").await["client_id"], "r1");
+    let limited = ws.next_of("error").await;
+    assert_eq!(
+        (limited["code"].as_str(), limited["ref"].as_str()),
+        (Some("rate_limited"), Some("r2"))
+    );
+    let stored = app
+        .call("GET", &format!("/chat/{room}/messages"), Some(&token), None)
+        .await;
+    assert_eq!(
+        stored.json["items"].as_array().map(Vec::len),
+        Some(2),
+        "the limited message was not stored"
+    );
+
+    let _second = app.ws(room, &token).await;
+    let third = app
+        .ws_refused(
+            &format!("/ws/chat/{room}"),
+            &[("Authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    third.assert_error(429, "rate_limited");
+}
+
+#[actix_web::test]
+async fn typing_expires_and_presence_follows_connections() {
+    let mut options = NodeOptions::default();
+    options.realtime.typing_ttl = Duration::from_millis(300);
+    let app = TestApp::start_node(Backend::Sqlite, options).await;
+    let room = app.room("A-1", "u1").await;
+    let mut admin = app.ws(room, &app.tokens.admin("staff")).await;
+    admin.handshake().await;
+    let mut client = app.ws(room, &app.tokens.client("u1")).await;
+    client.handshake().await;
+    assert_eq!(
+        admin.next_json().await,
+        json!({ "type": "presence", "user_id": "u1", "online": true })
+    );
+
+    client
+        .send_json(json!({ "type": "typing", "typing": true }))
+        .await;
+    assert_eq!(
+        admin.next_json().await,
+        json!({ "type": "typing", "user_id": "u1", "typing": true })
+    );
+    // No refresh: the server announces the end by itself.
+    assert_eq!(
+        admin.next_json().await,
+        json!({ "type": "typing", "user_id": "u1", "typing": false })
+    );
+
+    client.close().await;
+    assert_eq!(
+        admin.next_json().await,
+        json!({ "type": "presence", "user_id": "u1", "online": false })
+    );
+}
+
+#[actix_web::test]
+async fn expired_token_closes_4001_unless_refreshed() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let room = app.room("A-1", "u1").await;
+    let short = |secs: i64| {
+        let mut claims = app.tokens.claims("u1", "client");
+        claims["exp"] = json!(crate::support::tokens::now() + secs);
+        app.tokens.sign(&claims)
+    };
+    let mut lapsing = app.ws(room, &short(1)).await;
+    lapsing.handshake().await;
+    let mut refreshed = app.ws(room, &short(1)).await;
+    refreshed.handshake().await;
+    refreshed
+        .send_json(json!({ "type": "auth", "token": short(60) }))
+        .await;
+    refreshed
+        .send_json(json!({ "type": "auth", "token": app.tokens.client("someone-else") }))
+        .await;
+    assert_eq!(refreshed.next_of("error").await["code"], "forbidden");
+
+    let expired = lapsing.next_of("error").await;
+    assert_eq!(expired["code"], "unauthorized");
+    assert_eq!(lapsing.closed().await, Some(4001));
+    // The refreshed connection outlived the first token.
+    refreshed.round_trip().await;
+}
+
+#[actix_web::test]
+async fn silent_peers_are_dropped() {
+    let mut options = NodeOptions::default();
+    options.realtime.heartbeat = Duration::from_millis(100);
+    options.realtime.client_timeout = Duration::from_millis(400);
+    let app = TestApp::start_node(Backend::Sqlite, options).await;
+    let room = app.room("A-1", "u1").await;
+    let mut ws = app.ws(room, &app.tokens.client("u1")).await;
+    ws.handshake().await;
+    // The client reads but never answers pings nor sends a frame of its own.
+    assert_eq!(ws.closed_silently().await, Some(1001));
+}
+
+#[actix_web::test]
+async fn shutdown_closes_with_1012_and_every_ack_is_stored() {
+    let app = TestApp::start(Backend::Postgres).await;
+    let room = app.room("A-1", "u1").await;
+    let mut ws = app.ws(room, &app.tokens.client("u1")).await;
+    ws.handshake().await;
+    for n in 0..20 {
+        ws.say(&format!("m{n}"), "sent around the restart").await;
+    }
+    let control = app.control.clone();
+    let shutdown = actix_web::rt::spawn(async move { control.shutdown().await });
+    let mut acked = Vec::new();
+    let code = loop {
+        match ws.receive().await {
+            Received::Json(frame) if frame["type"] == "ack" => acked.push(frame["message"].clone()),
+            Received::Json(frame) => assert_ne!(frame["type"], "error", "{frame}"),
+            Received::Closed(code) => break code,
+        }
+    };
+    assert_eq!(code, Some(1012), "service restart");
+    let _ = shutdown.await;
+    // The node is gone; another node on the same database holds exactly the acked messages:
+    // nothing acked is missing, and nothing stored went unacknowledged.
+    let peer = app.start_peer(NodeOptions::default()).await;
+    let token = peer.tokens.client("u1");
+    let history = peer
+        .call(
+            "GET",
+            &format!("/chat/{room}/messages?limit=200"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(history.json["items"], Value::Array(acked));
+}

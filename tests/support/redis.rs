@@ -1,0 +1,116 @@
+//! Redis for tests: the shared server with a per-test key prefix, or a private server the
+//! test may stop and start again.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use room_chats_broker::RedisSettings;
+
+static NEXT_PREFIX: AtomicU32 = AtomicU32::new(0);
+
+/// The shared Redis (`TEST_REDIS_URL`, default the local server).
+pub fn shared_redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Broker settings with a prefix no other test uses.
+pub fn settings(url: &str) -> RedisSettings {
+    RedisSettings {
+        url: url.to_owned(),
+        prefix: format!(
+            "rc-test:{}:{}:",
+            std::process::id(),
+            NEXT_PREFIX.fetch_add(1, Ordering::Relaxed)
+        ),
+        pool_size: 4,
+    }
+}
+
+/// Fails the test clearly when the shared Redis is down.
+pub fn require_shared_redis() {
+    let url = shared_redis_url();
+    let reachable = redis_cli(&url, &["PING"]).is_some_and(|out| out.trim() == "PONG");
+    assert!(
+        reachable,
+        "Redis must be running at {url} for the tests (redis-cli PING failed)"
+    );
+}
+
+fn redis_cli(url: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new("redis-cli")
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A Redis server of the test's own, on a free port; stopped when dropped.
+pub struct PrivateRedis {
+    pub port: u16,
+}
+
+impl PrivateRedis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let redis = Self { port };
+        redis.up();
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server and waits until it answers.
+    pub fn up(&self) {
+        let status = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+            ])
+            .status()
+            .expect("redis-server is installed");
+        assert!(status.success(), "redis-server started");
+        for _ in 0..200 {
+            if redis_cli(&self.url(), &["PING"]).is_some_and(|out| out.trim() == "PONG") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("private redis on port {} did not answer", self.port);
+    }
+
+    /// Stops the server (connections drop at once).
+    pub fn down(&self) {
+        let _ = redis_cli(&self.url(), &["SHUTDOWN", "NOSAVE"]);
+        for _ in 0..200 {
+            if redis_cli(&self.url(), &["PING"]).is_none() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.down();
+    }
+}

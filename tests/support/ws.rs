@@ -1,0 +1,263 @@
+//! A WebSocket test client speaking protocol v1.
+
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use awc::BoxedSocket;
+use awc::ws::{self, CloseCode, Codec, Frame};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+type Framed = actix_codec::Framed<BoxedSocket, Codec>;
+
+/// How long a test waits for an expected frame before failing.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A connected client.
+pub struct WsClient {
+    framed: Framed,
+    /// The subprotocol the server selected.
+    pub protocol: Option<String>,
+}
+
+/// How the token travels.
+pub enum Carrier {
+    Header,
+    Subprotocol,
+    Query,
+}
+
+impl TestApp {
+    /// The `ws://` URL of `path`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Connects to a room with the token in the Authorization header.
+    pub async fn ws(&self, room: i64, token: &str) -> WsClient {
+        self.ws_with(&format!("/ws/chat/{room}/"), token, Carrier::Header)
+            .await
+    }
+
+    /// Connects to `path` (which may carry a query) with the token carried as asked.
+    pub async fn ws_with(&self, path: &str, token: &str, carrier: Carrier) -> WsClient {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .finish();
+        let url = match carrier {
+            Carrier::Query => {
+                let separator = if path.contains('?') { '&' } else { '?' };
+                self.ws_url(&format!("{path}{separator}token={token}"))
+            }
+            _ => self.ws_url(path),
+        };
+        let mut request = client.ws(url).max_frame_size(16 * 1024 * 1024);
+        match carrier {
+            Carrier::Header => request = request.bearer_auth(token),
+            Carrier::Subprotocol => {
+                request =
+                    request.protocols(["room-chats.v1".to_owned(), format!("bearer.{token}")]);
+            }
+            Carrier::Query => {}
+        }
+        let (response, framed) = request.connect().await.expect("websocket connects");
+        let protocol = response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        WsClient { framed, protocol }
+    }
+
+    /// Connects like a browser page served from `origin`.
+    pub async fn ws_from_origin(&self, room: i64, token: &str, origin: &str) -> WsClient {
+        let (_, framed) = awc::Client::new()
+            .ws(self.ws_url(&format!("/ws/chat/{room}")))
+            .origin(origin)
+            .bearer_auth(token)
+            .connect()
+            .await
+            .expect("websocket connects");
+        WsClient {
+            framed,
+            protocol: None,
+        }
+    }
+
+    /// A handshake that must be refused: returns the HTTP status and JSON body.
+    pub async fn ws_refused(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> crate::support::Response {
+        let mut request = self
+            .client()
+            .get(self.url(path))
+            .insert_header(("Connection", "Upgrade"))
+            .insert_header(("Upgrade", "websocket"))
+            .insert_header(("Sec-WebSocket-Version", "13"))
+            .insert_header(("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = request.send().await.expect("handshake reaches the service");
+        if response.status().as_u16() == 101 {
+            return crate::support::Response {
+                status: 101,
+                headers: response.headers().clone(),
+                json: Value::Null,
+            };
+        }
+        let body = response.body().await.expect("body");
+        crate::support::Response {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            json: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// What the server sent next.
+#[derive(Debug)]
+pub enum Received {
+    Json(Value),
+    Closed(Option<u16>),
+}
+
+impl WsClient {
+    pub async fn send_json(&mut self, value: Value) {
+        self.send_text(value.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.framed
+            .send(ws::Message::Text(text.into()))
+            .await
+            .expect("frame sent");
+    }
+
+    pub async fn send_raw(&mut self, message: ws::Message) {
+        self.framed.send(message).await.expect("frame sent");
+    }
+
+    /// Sends a chat message with `client_id`.
+    pub async fn say(&mut self, client_id: &str, content: &str) {
+        self.send_json(json!({ "type": "message", "client_id": client_id, "content": content }))
+            .await;
+    }
+
+    /// The next JSON frame or close; answers pings on the way.
+    pub async fn receive(&mut self) -> Received {
+        self.receive_answering(true).await
+    }
+
+    /// Waits for the server's close without ever answering its pings.
+    pub async fn closed_silently(&mut self) -> Option<u16> {
+        loop {
+            if let Received::Closed(code) = self.receive_answering(false).await {
+                return code;
+            }
+        }
+    }
+
+    async fn receive_answering(&mut self, answer_pings: bool) -> Received {
+        loop {
+            let frame = tokio::time::timeout(FRAME_TIMEOUT, self.framed.next())
+                .await
+                .expect("a frame arrives in time");
+            match frame {
+                Some(Ok(Frame::Text(text))) => {
+                    return Received::Json(
+                        serde_json::from_slice(&text).expect("text frames are JSON"),
+                    );
+                }
+                Some(Ok(Frame::Ping(payload))) if answer_pings => {
+                    let _ = self.framed.send(ws::Message::Pong(payload)).await;
+                }
+                Some(Ok(Frame::Close(reason))) => {
+                    return Received::Closed(reason.map(|reason| u16::from(reason.code)));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Received::Closed(None),
+            }
+        }
+    }
+
+    /// The next JSON frame; fails on a close.
+    pub async fn next_json(&mut self) -> Value {
+        match self.receive().await {
+            Received::Json(value) => value,
+            Received::Closed(code) => {
+                panic!("connection closed ({code:?}) while a frame was expected")
+            }
+        }
+    }
+
+    /// The next frame of `kind`, skipping frames of other kinds (but never an `error`).
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+            assert_ne!(
+                frame["type"], "error",
+                "expected a {kind} frame, got {frame}"
+            );
+        }
+    }
+
+    /// Reads `ready` and the history frames; returns (ready, all history messages).
+    pub async fn handshake(&mut self) -> (Value, Vec<Value>) {
+        let ready = self.next_json().await;
+        assert_eq!(ready["type"], "ready", "first frame is ready: {ready}");
+        let mut messages = Vec::new();
+        loop {
+            let history = self.next_of("history").await;
+            messages.extend(history["messages"].as_array().cloned().unwrap_or_default());
+            // With `since`, `has_more` announces another history frame.
+            if history["has_more"] == false
+                || messages.is_empty()
+                || history["messages"].as_array().is_some_and(Vec::is_empty)
+            {
+                return (ready, messages);
+            }
+            if ready["last_seq"].as_i64() == messages.last().and_then(|m| m["seq"].as_i64()) {
+                return (ready, messages);
+            }
+        }
+    }
+
+    /// Waits for the server to close the connection and returns its close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let Received::Closed(code) = self.receive().await {
+                return code;
+            }
+        }
+    }
+
+    /// Sends a ping frame and waits for the pong, skipping anything else.
+    pub async fn round_trip(&mut self) {
+        self.send_json(json!({ "type": "ping" })).await;
+        loop {
+            if self.next_json().await["type"] == "pong" {
+                return;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self
+            .framed
+            .send(ws::Message::Close(Some(CloseCode::Normal.into())))
+            .await;
+    }
+
+    pub async fn send_binary(&mut self, bytes: &'static [u8]) {
+        self.send_raw(ws::Message::Binary(Bytes::from_static(bytes)))
+            .await;
+    }
+}
