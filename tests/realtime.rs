@@ -11,6 +11,7 @@ use crate::support::{Backend, NodeOptions, TestApp};
 
 on_both_backends!(
     consumer_flow_end_to_end,
+    assignment_and_reopening_are_seen_live,
     resume_with_since_gets_exactly_what_was_missed,
     concurrent_senders_are_seen_in_seq_order,
     idempotent_client_id_over_websocket,
@@ -82,6 +83,40 @@ async fn consumer_flow_end_to_end(app: TestApp) {
     assert_eq!(refused["code"], "room_closed");
     assert_eq!(refused["ref"], "c-2");
     client.round_trip().await;
+}
+
+async fn assignment_and_reopening_are_seen_live(app: TestApp) {
+    let room = app.room("A-1", "u1").await;
+    let admin = app.tokens.admin("staff");
+    let mut client = app.ws(room, &app.tokens.client("u1")).await;
+    client.handshake().await;
+    let path = format!("/chat/{room}/admins/agent-7");
+    assert_eq!(app.call("PUT", &path, Some(&admin), None).await.status, 200);
+    let added = client.next_of("room").await;
+    assert_eq!(
+        (added["event"].as_str(), added["user_id"].as_str()),
+        (Some("member_added"), Some("agent-7"))
+    );
+    assert_eq!(
+        app.call("DELETE", &path, Some(&admin), None).await.status,
+        204
+    );
+    assert_eq!(client.next_of("room").await["event"], "member_removed");
+    app.call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
+        .await;
+    assert_eq!(client.next_of("room").await["event"], "closed");
+    app.call("POST", &format!("/chat/{room}/reopen"), Some(&admin), None)
+        .await;
+    let reopened = client.next_of("room").await;
+    assert_eq!(
+        (
+            reopened["event"].as_str(),
+            reopened["room"]["status"].as_str()
+        ),
+        (Some("reopened"), Some("open"))
+    );
+    client.say("c-1", "open again").await;
+    assert_eq!(client.next_of("ack").await["message"]["seq"], 1);
 }
 
 async fn resume_with_since_gets_exactly_what_was_missed(app: TestApp) {

@@ -47,6 +47,11 @@ async fn messages_cross_nodes_once_and_in_order() {
     on_a.handshake().await;
     let mut on_b = b.ws(room, &b.tokens.admin("staff")).await;
     on_b.handshake().await;
+    // Presence is counted across nodes.
+    assert_eq!(
+        on_a.next_json().await,
+        serde_json::json!({ "type": "presence", "user_id": "staff", "online": true })
+    );
 
     // Each node's client sends; REST on both nodes sends too.
     const EACH: usize = 20;

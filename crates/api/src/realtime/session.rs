@@ -77,6 +77,7 @@ pub struct ChatSession {
     last_seq: Seq,
     services: SessionServices,
     outbox: mpsc::Sender<Outgoing>,
+    writer: tokio::task::JoinHandle<()>,
     limiter: DefaultDirectRateLimiter,
     last_heard: Instant,
     expiry: Option<SpawnHandle>,
@@ -91,7 +92,7 @@ impl ChatSession {
     /// Creates the session and spawns its writer task on the given WebSocket session.
     pub fn new(start: SessionStart, services: SessionServices, ws: actix_ws::Session) -> Self {
         let (outbox, queue) = mpsc::channel(services.settings.outbox.max(8));
-        actix_web::rt::spawn(writer::run(ws, queue));
+        let writer = actix_web::rt::spawn(writer::run(ws, queue));
         let rate = NonZeroU32::new(services.settings.messages_per_sec).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(services.settings.message_burst).unwrap_or(rate);
         Self {
@@ -104,6 +105,7 @@ impl ChatSession {
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             services,
             outbox,
+            writer,
             last_heard: Instant::now(),
             expiry: None,
             typing_until: None,
@@ -121,9 +123,11 @@ impl ChatSession {
         match self.outbox.try_send(outgoing) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                // The client does not read fast enough; holding more would grow without bound.
+                // The client does not read fast enough; holding more would grow without bound,
+                // and a close frame could not get through either: drop the connection.
                 tracing::info!(conn = self.conn, user = %self.caller.user_id, "slow consumer disconnected");
                 self.closing = true;
+                self.writer.abort();
                 ctx.stop();
             }
             Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),

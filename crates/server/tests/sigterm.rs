@@ -1,0 +1,173 @@
+//! SIGTERM to a running `room-chats` process: live WebSockets close with 1012 (service
+//! restart) after their in-flight sends, and every acked message is stored.
+
+#![expect(clippy::expect_used, reason = "a failed expectation is a failed test")]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use awc::ws::{self, Frame};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_room-chats");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn serve(data_dir: &std::path::Path, port: u16) -> Child {
+    Command::new(BIN)
+        .arg("serve")
+        .env("DATA_DIR", data_dir)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("JWT_SECRET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("room-chats starts")
+}
+
+fn token(data_dir: &std::path::Path, sub: &str, role: &str) -> String {
+    let output = Command::new(BIN)
+        .args(["token", "--sub", sub, "--role", role])
+        .env("DATA_DIR", data_dir)
+        .env_remove("JWT_SECRET")
+        .output()
+        .expect("token command runs");
+    assert!(output.status.success(), "token command succeeds");
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+/// Polls readiness of a process that is starting up; there is no event to await across
+/// processes, so this is a bounded retry loop.
+async fn wait_ready(client: &awc::Client, base: &str) {
+    for _ in 0..400 {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("room-chats did not become ready");
+}
+
+async fn call(
+    client: &awc::Client,
+    method: &str,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+    let request = client.request(method, url).bearer_auth(token);
+    let mut response = match body {
+        Some(body) => request.send_json(&body).await,
+        None => request.send().await,
+    }
+    .expect("request answered");
+    assert!(
+        response.status().is_success(),
+        "status {}",
+        response.status()
+    );
+    response.json().limit(1 << 20).await.expect("JSON answer")
+}
+
+#[actix_web::test]
+async fn sigterm_closes_websockets_with_1012_and_keeps_every_ack() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = serve(data.path(), port);
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    wait_ready(&client, &base).await;
+
+    let service = token(data.path(), "shop", "service");
+    let customer = token(data.path(), "u1", "client");
+    call(
+        &client,
+        "PUT",
+        format!("{base}/orders/1042"),
+        &service,
+        Some(json!({ "customer_id": "u1" })),
+    )
+    .await;
+    let room = call(
+        &client,
+        "POST",
+        format!("{base}/chat/order/1042/chat"),
+        &customer,
+        None,
+    )
+    .await["id"]
+        .as_i64()
+        .expect("room id");
+
+    let (_, mut socket) = client
+        .ws(format!("ws://127.0.0.1:{port}/ws/chat/{room}"))
+        .bearer_auth(&customer)
+        .connect()
+        .await
+        .expect("websocket connects");
+    for n in 0..20 {
+        let frame = json!({ "type": "message", "client_id": format!("m{n}"), "content": "around the restart" });
+        socket
+            .send(ws::Message::Text(frame.to_string().into()))
+            .await
+            .expect("sent");
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+
+    let mut acked = Vec::new();
+    let close_code = loop {
+        match tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .expect("frames in time")
+        {
+            Some(Ok(Frame::Text(text))) => {
+                let frame: Value = serde_json::from_slice(&text).expect("JSON frame");
+                if frame["type"] == "ack" {
+                    acked.push(frame["message"].clone());
+                }
+            }
+            Some(Ok(Frame::Close(reason))) => break reason.map(|reason| u16::from(reason.code)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break None,
+        }
+    };
+    assert_eq!(close_code, Some(1012));
+    let exit = server.wait().expect("server exits");
+    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+
+    // Restarted on the same data, the node holds exactly the acked messages.
+    let mut restarted = serve(data.path(), port);
+    wait_ready(&client, &base).await;
+    let history = call(
+        &client,
+        "GET",
+        format!("{base}/chat/{room}/messages?limit=200"),
+        &customer,
+        None,
+    )
+    .await;
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+    assert_eq!(history["items"], Value::Array(acked));
+}
