@@ -8,7 +8,8 @@ use crate::support::TestApp;
 
 on_both_backends!(
     concurrent_senders_get_seqs_one_to_n,
-    concurrent_retries_store_once
+    concurrent_retries_store_once,
+    concurrent_writes_of_every_kind_succeed,
 );
 
 const SENDERS: usize = 8;
@@ -81,4 +82,50 @@ async fn concurrent_retries_store_once(app: TestApp) {
     assert!(responses.iter().all(|r| r.json == responses[0].json));
     let history = app.call("GET", &path, Some(&client), None).await;
     assert_eq!(history.json["items"].as_array().map(Vec::len), Some(1));
+}
+
+/// Transactions that read before they write must wait for the lock, not fail (SQLite answers
+/// "database is locked" at once to a deferred transaction that upgrades late).
+async fn concurrent_writes_of_every_kind_succeed(app: TestApp) {
+    let service = app.tokens.service();
+    let upserts = (0..32).map(|n| {
+        let service = &service;
+        let app = &app;
+        async move {
+            let body =
+                json!({ "customer_id": format!("u{}", n % 4), "reference": format!("#{n}") });
+            app.call(
+                "PUT",
+                &format!("/orders/O-{}", n % 8),
+                Some(service),
+                Some(body),
+            )
+            .await
+        }
+    });
+    for response in join_all(upserts).await {
+        assert!(
+            response.status == 200 || response.status == 201,
+            "{response:?}"
+        );
+    }
+    let room = app.room("A-1", "u1").await;
+    let admin = app.tokens.admin("staff");
+    app.send(room, &admin, "hello").await;
+    let readers = (0..16).map(|n| {
+        let token = app.tokens.admin(&format!("reader-{n}"));
+        let app = &app;
+        async move {
+            app.call(
+                "POST",
+                &format!("/chat/{room}/read"),
+                Some(&token),
+                Some(json!({})),
+            )
+            .await
+        }
+    });
+    for response in join_all(readers).await {
+        assert_eq!(response.status, 200, "{response:?}");
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -110,12 +110,11 @@ impl ManageConnection for Manager {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                // Without WAL and a busy timeout, concurrent writers fail with "database is
-                // locked" instead of waiting their turn. The timeout comes first: switching to
-                // WAL itself needs the lock while another connection may be migrating.
+                // Without a busy timeout, concurrent writers fail with "database is locked"
+                // instead of waiting their turn. (WAL is set once, in `Database::connect`.)
                 conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -151,6 +150,12 @@ impl Database {
                         StoreError::Unavailable(format!("cannot create {}: {error}", dir.display()))
                     })?;
                 }
+                // WAL lets readers run beside the writer. The mode is stored in the file, and
+                // switching needs the database to itself, so it happens once, before the pool
+                // opens connections.
+                SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(|error| StoreError::Unavailable(error.to_string()))?
+                    .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
                 "sqlite"
             }
         };
@@ -191,6 +196,39 @@ impl Database {
     /// Applies pending migrations and returns the names of those applied.
     pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
         self.run(run_migrations).await
+    }
+}
+
+/// Runs `work` in a transaction that takes the write lock with its first statement.
+///
+/// SQLite starts transactions deferred: one that reads first and writes later cannot wait for
+/// the lock when another writer got in between, and fails at once with "database is locked".
+/// `BEGIN IMMEDIATE` makes such a transaction wait its turn (up to the busy timeout). Postgres
+/// locks rows as it goes and needs nothing special.
+pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let outcome = work(conn);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return outcome;
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one worth reporting; a failed rollback marks the
+            // connection broken and the pool replaces it.
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+            Err(error)
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 use room_chats_types::{MemberDto, ReadMarkerDto, Role};
 
+use crate::connection::write_transaction;
 use crate::schema::{chat_rooms, room_members, user_names};
 use crate::time::now_micros;
 use crate::{DbConnection, StoreError};
@@ -107,7 +108,7 @@ pub fn mark_read(
     role: Role,
     up_to: Option<i64>,
 ) -> Result<ReadMarkerDto, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let last_seq: i64 = chat_rooms::table
             .find(room_id)
             .select(chat_rooms::last_seq)
@@ -134,7 +135,7 @@ pub fn assign_admin(
             "the order's customer cannot be assigned as an admin",
         ));
     }
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let existing_role: Option<String> = room_members::table
             .find((room_id, user_id))
             .select(room_members::role)

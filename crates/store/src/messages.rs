@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use room_chats_types::{MessageDto, MessagePage, Role, RoomStatus};
 
+use crate::connection::write_transaction;
 use crate::error::is_unique_violation;
 use crate::rows::MessageRow;
 use crate::schema::{chat_rooms, messages};
@@ -61,7 +62,7 @@ impl From<diesel::result::Error> for Abort {
 /// of one room (on any number of nodes), so seqs are 1, 2, 3 … with no gaps, and the rollback of
 /// a failed insert gives its seq back. The sender's read marker moves to the new message.
 pub fn store_message(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<Stored, StoreError> {
-    match conn.transaction(|conn| insert_next(conn, new)) {
+    match write_transaction(conn, |conn| insert_next(conn, new)) {
         Ok(message) => Ok(Stored::New(message)),
         Err(Abort::Replay(message)) => Ok(Stored::Replayed(message)),
         // A concurrent retry with the same client_id committed between our check and insert.

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use room_chats_types::OrderDto;
 
+use crate::connection::write_transaction;
 use crate::error::is_unique_violation;
 use crate::rows::OrderRow;
 use crate::schema::{chat_rooms, orders, room_members};
@@ -41,7 +42,7 @@ fn try_upsert_order(
     customer_id: &str,
     reference: Option<&str>,
 ) -> Result<(OrderDto, Upsert), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let now = now_micros();
         let existing = orders::table
             .find(order_id)

@@ -1,0 +1,187 @@
+//! One simulated WebSocket client: joins, sends at the pace the scenario sets, and checks
+//! every frame it receives for order, gaps and duplicates.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use awc::ws::{self, Frame};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::stats::{SharedStats, record};
+
+/// Knobs the scenario turns while connections run.
+#[derive(Default)]
+pub struct Control {
+    /// Microseconds between two sends of one connection; 0 = do not send.
+    pub interval_micros: AtomicU64,
+    /// Set to make every connection close.
+    pub stop: AtomicBool,
+}
+
+/// What one connection does.
+pub struct Plan {
+    pub url: String,
+    pub token: String,
+    pub sends: bool,
+    /// Message size in bytes (the send time is at the start).
+    pub size: usize,
+    /// Leave right after the history frame (join storms).
+    pub join_only: bool,
+    /// Source address, to spread many connections over several loopback addresses.
+    pub source: Option<IpAddr>,
+}
+
+pub fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+fn sent_at(content: &str) -> Option<u64> {
+    content.strip_prefix('t')?.split(' ').next()?.parse().ok()
+}
+
+/// Runs one connection until the scenario stops it (or it only joins).
+pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStats) {
+    let started = now_micros();
+    let mut connector = awc::Connector::new().timeout(Duration::from_secs(30));
+    if let Some(source) = plan.source {
+        connector = connector.local_address(source);
+    }
+    let client = awc::Client::builder()
+        .connector(connector)
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let connected = client
+        .ws(&plan.url)
+        .bearer_auth(&plan.token)
+        .max_frame_size(1 << 24)
+        .connect()
+        .await;
+    let Ok((_, mut socket)) = connected else {
+        stats.lock().connect_failures += 1;
+        return;
+    };
+    let mut last_seq: i64 = 0;
+    let mut joined = false;
+    let mut sequence: u64 = 0;
+    let mut next_send = Instant::now();
+    let padding = " ".repeat(plan.size.saturating_sub(20));
+    loop {
+        if control.stop.load(Ordering::Relaxed) {
+            let _ = socket
+                .send(ws::Message::Close(Some(ws::CloseCode::Normal.into())))
+                .await;
+            return;
+        }
+        let interval = control.interval_micros.load(Ordering::Relaxed);
+        let sending = plan.sends && joined && interval > 0;
+        let wake = if sending {
+            next_send
+        } else {
+            Instant::now() + Duration::from_millis(100)
+        };
+        tokio::select! {
+            frame = socket.next() => {
+                let text = match frame {
+                    Some(Ok(Frame::Text(text))) => text,
+                    Some(Ok(Frame::Ping(payload))) => {
+                        let _ = socket.send(ws::Message::Pong(payload)).await;
+                        continue;
+                    }
+                    Some(Ok(Frame::Close(_))) | Some(Err(_)) | None => {
+                        if !control.stop.load(Ordering::Relaxed) {
+                            stats.lock().unexpected_closes += 1;
+                        }
+                        return;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(frame) = serde_json::from_slice::<Value>(&text) else { continue };
+                let now = now_micros();
+                match frame["type"].as_str() {
+                    Some("ready") => last_seq = frame["last_seq"].as_i64().unwrap_or(0),
+                    Some("history") => {
+                        if let Some(seq) = frame["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["seq"].as_i64()) {
+                            last_seq = last_seq.max(seq);
+                        }
+                        if frame["has_more"] == true && frame["messages"].as_array().is_some_and(|m| !m.is_empty()) {
+                            continue;
+                        }
+                        if !joined {
+                            joined = true;
+                            let mut stats = stats.lock();
+                            stats.connected += 1;
+                            record(&mut stats.join_latency, now.saturating_sub(started));
+                        }
+                        if plan.join_only {
+                            let _ = socket.send(ws::Message::Close(Some(ws::CloseCode::Normal.into()))).await;
+                            return;
+                        }
+                        next_send = Instant::now() + Duration::from_micros(interval.max(1) * (id as u64 % 97) / 97);
+                    }
+                    Some(kind @ ("message" | "ack")) => {
+                        let message = &frame["message"];
+                        let seq = message["seq"].as_i64().unwrap_or(0);
+                        let latency = message["content"].as_str().and_then(sent_at).map(|t| now.saturating_sub(t));
+                        let mut stats = stats.lock();
+                        if seq == last_seq {
+                            stats.duplicates += 1;
+                            continue;
+                        }
+                        if seq < last_seq {
+                            stats.out_of_order += 1;
+                            continue;
+                        }
+                        if seq > last_seq + 1 {
+                            stats.gaps += 1;
+                        }
+                        last_seq = seq;
+                        if kind == "ack" {
+                            stats.acked += 1;
+                            if let Some(latency) = latency {
+                                record(&mut stats.ack_latency, latency);
+                            }
+                        } else {
+                            stats.delivered += 1;
+                            if let Some(latency) = latency {
+                                record(&mut stats.delivery_latency, latency);
+                            }
+                        }
+                    }
+                    Some("error") => {
+                        let mut stats = stats.lock();
+                        stats.errors += 1;
+                        if frame["code"] == "rate_limited" {
+                            stats.rate_limited += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            () = tokio::time::sleep_until(wake) => {
+                if !sending {
+                    continue;
+                }
+                sequence += 1;
+                let content = format!("t{} {padding}", now_micros());
+                let frame = json!({ "type": "message", "client_id": format!("{id}-{sequence}"), "content": content });
+                if socket.send(ws::Message::Text(frame.to_string().into())).await.is_err() {
+                    stats.lock().unexpected_closes += 1;
+                    return;
+                }
+                stats.lock().sent += 1;
+                // Keep the pace without bursting to catch up after a stall.
+                next_send += Duration::from_micros(interval);
+                let now = Instant::now();
+                if next_send < now {
+                    next_send = now + Duration::from_micros(interval);
+                }
+            }
+        }
+    }
+}

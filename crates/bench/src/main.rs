@@ -1,0 +1,288 @@
+//! `room-chats-bench`: the project's load tool. It drives a running service (or a cluster)
+//! over its public API only: REST to prepare orders and rooms, WebSockets to chat.
+
+mod connection;
+mod pool;
+mod report;
+mod rss;
+mod scenarios;
+mod setup;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::scenarios::Common;
+use crate::setup::Signer;
+
+/// A failed run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("setup failed: {0}")]
+    Setup(String),
+    #[error("run failed: {0}")]
+    Run(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "room-chats-bench", about = "Load tool for room-chats")]
+struct Cli {
+    /// Base URL of a node; repeat for a cluster (connections are spread over the nodes).
+    #[arg(long = "url", default_value = "http://127.0.0.1:8000", global = true)]
+    urls: Vec<String>,
+    /// The HS256 secret the service verifies tokens with.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    secret: Option<String>,
+    /// File holding the secret (the embedded default writes `DATA_DIR/jwt-secret`).
+    #[arg(long, default_value = "./data/jwt-secret", global = true)]
+    secret_file: PathBuf,
+    /// `iss` claim, when the service checks it.
+    #[arg(long, env = "JWT_ISSUER", global = true)]
+    issuer: Option<String>,
+    /// `aud` claim, when the service checks it.
+    #[arg(long, env = "JWT_AUDIENCE", global = true)]
+    audience: Option<String>,
+    /// Server process id, to report its resident memory.
+    #[arg(long, global = true)]
+    pid: Option<u32>,
+    /// Client threads.
+    #[arg(long, default_value_t = 1, global = true)]
+    threads: usize,
+    /// New connections per second (0 = as fast as possible).
+    #[arg(long, default_value_t = 2000.0, global = true)]
+    connect_rate: f64,
+    /// Message size in bytes.
+    #[arg(long, default_value_t = 64, global = true)]
+    size: usize,
+    /// Write the JSON report here as well as to stdout.
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Every connection sends one message every interval.
+    Steady {
+        #[arg(long, default_value_t = 1000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 1)]
+        admins: usize,
+        #[arg(long, default_value_t = 5000)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 30)]
+        duration_secs: u64,
+    },
+    /// `steady` across two or more `--url` nodes sharing Postgres and Redis.
+    MultiNode {
+        #[arg(long, default_value_t = 1000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 1)]
+        admins: usize,
+        #[arg(long, default_value_t = 5000)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 30)]
+        duration_secs: u64,
+    },
+    /// Ramp the total send rate until delivery p99 passes the limit.
+    Saturate {
+        #[arg(long, default_value_t = 500)]
+        rooms: usize,
+        #[arg(long, default_value_t = 1)]
+        admins: usize,
+        #[arg(long, default_value_t = 1000.0)]
+        start_rate: f64,
+        #[arg(long, default_value_t = 1000.0)]
+        step_rate: f64,
+        #[arg(long, default_value_t = 50000.0)]
+        max_rate: f64,
+        #[arg(long, default_value_t = 5)]
+        step_secs: u64,
+        #[arg(long, default_value_t = 100.0)]
+        p99_limit_ms: f64,
+    },
+    /// Open idle authenticated connections and report server memory per connection.
+    Idle {
+        #[arg(long, default_value_t = 10000)]
+        connections: usize,
+    },
+    /// Joins per second, each receiving ready and a history frame.
+    Storm {
+        #[arg(long, default_value_t = 200)]
+        rooms: usize,
+        #[arg(long, default_value_t = 5000)]
+        joins: usize,
+        #[arg(long, default_value_t = 50)]
+        history: usize,
+    },
+    /// A few seconds of traffic; fails unless nothing was lost, duplicated or reordered.
+    Smoke {
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        #[arg(long, default_value_t = 2)]
+        admins: usize,
+        #[arg(long, default_value_t = 3)]
+        duration_secs: u64,
+    },
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(2),
+        Err(error) => {
+            eprintln!("room-chats-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<bool, BenchError> {
+    let secret = match cli.secret {
+        Some(secret) => secret,
+        None => std::fs::read_to_string(&cli.secret_file)
+            .map(|secret| secret.trim().to_owned())
+            .map_err(|error| {
+                BenchError::Config(format!(
+                    "no --secret and cannot read {}: {error}",
+                    cli.secret_file.display()
+                ))
+            })?,
+    };
+    let common = Common {
+        nodes: cli
+            .urls
+            .iter()
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .collect(),
+        signer: Signer::new(secret.as_bytes(), cli.issuer, cli.audience),
+        threads: cli.threads,
+        pid: cli.pid,
+        connect_rate: cli.connect_rate,
+        message_size: cli.size.max(24),
+    };
+    let (report, must_be_correct) = match cli.scenario {
+        Scenario::Steady {
+            rooms,
+            admins,
+            interval_ms,
+            duration_secs,
+        } => (
+            scenarios::steady(
+                &common,
+                "steady",
+                rooms,
+                admins,
+                Duration::from_millis(interval_ms),
+                Duration::from_secs(duration_secs),
+            )
+            .await?,
+            false,
+        ),
+        Scenario::MultiNode {
+            rooms,
+            admins,
+            interval_ms,
+            duration_secs,
+        } => {
+            if common.nodes.len() < 2 {
+                return Err(BenchError::Config(
+                    "multi-node needs two or more --url".to_owned(),
+                ));
+            }
+            (
+                scenarios::steady(
+                    &common,
+                    "multi-node",
+                    rooms,
+                    admins,
+                    Duration::from_millis(interval_ms),
+                    Duration::from_secs(duration_secs),
+                )
+                .await?,
+                false,
+            )
+        }
+        Scenario::Saturate {
+            rooms,
+            admins,
+            start_rate,
+            step_rate,
+            max_rate,
+            step_secs,
+            p99_limit_ms,
+        } => (
+            scenarios::saturate(
+                &common,
+                rooms,
+                admins,
+                &scenarios::Ramp {
+                    start_rate,
+                    step_rate,
+                    max_rate,
+                    step: Duration::from_secs(step_secs),
+                    p99_limit_ms,
+                },
+            )
+            .await?,
+            false,
+        ),
+        Scenario::Idle { connections } => (scenarios::idle(&common, connections).await?, false),
+        Scenario::Storm {
+            rooms,
+            joins,
+            history,
+        } => (
+            scenarios::storm(&common, rooms, joins, history).await?,
+            false,
+        ),
+        Scenario::Smoke {
+            rooms,
+            admins,
+            duration_secs,
+        } => (
+            scenarios::steady(
+                &common,
+                "smoke",
+                rooms,
+                admins,
+                Duration::from_millis(50),
+                Duration::from_secs(duration_secs),
+            )
+            .await?,
+            true,
+        ),
+    };
+    let json = serde_json::to_string_pretty(&report)
+        .map_err(|error| BenchError::Run(error.to_string()))?;
+    if let Some(path) = &cli.out {
+        std::fs::write(path, &json)
+            .map_err(|error| BenchError::Run(format!("{}: {error}", path.display())))?;
+    }
+    println!("{json}");
+    eprintln!("{}", report.summary());
+    let smoke_ok = !must_be_correct
+        || (report.correct()
+            && report.acked > 0
+            && report.unexpected_closes == 0
+            && report.errors == 0);
+    if must_be_correct {
+        eprintln!(
+            "smoke: {}",
+            if smoke_ok {
+                "1 passed, 0 failed"
+            } else {
+                "0 passed, 1 failed"
+            }
+        );
+    }
+    Ok(smoke_ok)
+}

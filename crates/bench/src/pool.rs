@@ -1,0 +1,62 @@
+//! Worker threads, each with its own actix runtime, that drive connections.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::mpsc;
+
+use crate::connection::{self, Control, Plan};
+use crate::stats::SharedStats;
+
+/// Spreads connections over `threads` runtimes.
+pub struct Pool {
+    senders: Vec<mpsc::Sender<(usize, Plan)>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    pub fn new(threads: usize, control: &Arc<Control>, stats: &SharedStats) -> Self {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..threads.max(1) {
+            let (sender, mut plans) = mpsc::channel::<(usize, Plan)>(1024);
+            let control = Arc::clone(control);
+            let stats = stats.clone();
+            handles.push(std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let mut running = Vec::new();
+                    while let Some((id, plan)) = plans.recv().await {
+                        running.push(actix_web::rt::spawn(connection::run(
+                            id,
+                            plan,
+                            Arc::clone(&control),
+                            stats.clone(),
+                        )));
+                    }
+                    for connection in running {
+                        let _ = connection.await;
+                    }
+                });
+            }));
+            senders.push(sender);
+        }
+        Self {
+            senders,
+            threads: handles,
+        }
+    }
+
+    /// Starts connection `id`.
+    pub async fn launch(&self, id: usize, plan: Plan) {
+        let sender = &self.senders[id % self.senders.len()];
+        let _ = sender.send((id, plan)).await;
+    }
+
+    /// Waits for every connection to end (after `Control::stop`).
+    pub async fn finish(self) {
+        drop(self.senders);
+        for thread in self.threads {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The result of a run: JSON for machines, a short summary for people.
+
+use serde::Serialize;
+
+use crate::stats::{Percentiles, Stats};
+
+/// One step of `saturate`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub target_rate: f64,
+    pub sent_per_sec: f64,
+    pub acks_per_sec: f64,
+    pub deliveries_per_sec: f64,
+    pub ack_latency: Percentiles,
+    pub delivery_latency: Percentiles,
+    pub held: bool,
+}
+
+/// Everything a run reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub nodes: Vec<String>,
+    pub connections: usize,
+    pub rooms: usize,
+    pub members_per_room: usize,
+    pub window_secs: f64,
+    pub sent: u64,
+    pub acked: u64,
+    pub delivered: u64,
+    pub expected: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub gaps: u64,
+    pub errors: u64,
+    pub rate_limited: u64,
+    pub connect_failures: u64,
+    pub unexpected_closes: u64,
+    pub deliveries_per_sec: f64,
+    pub acks_per_sec: f64,
+    pub connect_secs: f64,
+    pub connects_per_sec: f64,
+    pub join_latency: Percentiles,
+    pub ack_latency: Percentiles,
+    pub delivery_latency: Percentiles,
+    pub rss_before_bytes: Option<u64>,
+    pub rss_after_bytes: Option<u64>,
+    pub rss_per_connection_bytes: Option<f64>,
+    pub steps: Vec<Step>,
+    pub held_rate: Option<f64>,
+}
+
+impl Report {
+    /// Fills the counters of a report from final stats.
+    pub fn new(
+        scenario: &str,
+        nodes: &[String],
+        rooms: usize,
+        members: usize,
+        stats: &Stats,
+    ) -> Self {
+        let expected = stats.acked * (members.saturating_sub(1) as u64);
+        Self {
+            scenario: scenario.to_owned(),
+            nodes: nodes.to_vec(),
+            connections: rooms * members,
+            rooms,
+            members_per_room: members,
+            window_secs: 0.0,
+            sent: stats.sent,
+            acked: stats.acked,
+            delivered: stats.delivered,
+            expected,
+            lost: expected.saturating_sub(stats.delivered),
+            duplicates: stats.duplicates,
+            out_of_order: stats.out_of_order,
+            gaps: stats.gaps,
+            errors: stats.errors,
+            rate_limited: stats.rate_limited,
+            connect_failures: stats.connect_failures,
+            unexpected_closes: stats.unexpected_closes,
+            deliveries_per_sec: 0.0,
+            acks_per_sec: 0.0,
+            connect_secs: 0.0,
+            connects_per_sec: 0.0,
+            join_latency: Percentiles::of(&stats.join_latency),
+            ack_latency: Percentiles::of(&stats.ack_latency),
+            delivery_latency: Percentiles::of(&stats.delivery_latency),
+            rss_before_bytes: None,
+            rss_after_bytes: None,
+            rss_per_connection_bytes: None,
+            steps: Vec::new(),
+            held_rate: None,
+        }
+    }
+
+    /// Whether the run kept every guarantee (nothing lost, duplicated or out of order).
+    pub fn correct(&self) -> bool {
+        self.lost == 0 && self.duplicates == 0 && self.out_of_order == 0 && self.gaps == 0
+    }
+
+    /// A few lines for people.
+    pub fn summary(&self) -> String {
+        let mut lines = vec![
+            format!(
+                "scenario {} on {} node(s): {} connections in {} rooms",
+                self.scenario,
+                self.nodes.len(),
+                self.connections,
+                self.rooms
+            ),
+            format!(
+                "connect: {:.1}s ({:.0}/s), join p50 {:.1} ms p99 {:.1} ms",
+                self.connect_secs,
+                self.connects_per_sec,
+                self.join_latency.p50,
+                self.join_latency.p99
+            ),
+            format!(
+                "sent {} acked {} delivered {}/{} expected; lost {} duplicated {} out of order {} gaps {} errors {} (rate limited {})",
+                self.sent,
+                self.acked,
+                self.delivered,
+                self.expected,
+                self.lost,
+                self.duplicates,
+                self.out_of_order,
+                self.gaps,
+                self.errors,
+                self.rate_limited
+            ),
+            format!(
+                "throughput: {:.0} acks/s, {:.0} deliveries/s over {:.1}s",
+                self.acks_per_sec, self.deliveries_per_sec, self.window_secs
+            ),
+            format!(
+                "ack latency ms: p50 {:.2} p90 {:.2} p99 {:.2} p99.9 {:.2} max {:.2}",
+                self.ack_latency.p50,
+                self.ack_latency.p90,
+                self.ack_latency.p99,
+                self.ack_latency.p999,
+                self.ack_latency.max
+            ),
+            format!(
+                "delivery latency ms: p50 {:.2} p90 {:.2} p99 {:.2} p99.9 {:.2} max {:.2}",
+                self.delivery_latency.p50,
+                self.delivery_latency.p90,
+                self.delivery_latency.p99,
+                self.delivery_latency.p999,
+                self.delivery_latency.max
+            ),
+        ];
+        if let (Some(before), Some(after)) = (self.rss_before_bytes, self.rss_after_bytes) {
+            lines.push(format!(
+                "server RSS: {:.1} MiB -> {:.1} MiB ({:.1} KiB per connection)",
+                before as f64 / 1048576.0,
+                after as f64 / 1048576.0,
+                self.rss_per_connection_bytes.unwrap_or(0.0) / 1024.0
+            ));
+        }
+        for step in &self.steps {
+            lines.push(format!(
+                "  step {:>7.0}/s: sent {:>7.0}/s acks {:>7.0}/s deliveries {:>7.0}/s ack p99 {:>7.2} ms delivery p99 {:>7.2} ms {}",
+                step.target_rate, step.sent_per_sec, step.acks_per_sec, step.deliveries_per_sec, step.ack_latency.p99, step.delivery_latency.p99,
+                if step.held { "held" } else { "FAILED" }
+            ));
+        }
+        if let Some(rate) = self.held_rate {
+            lines.push(format!("highest rate that held: {rate:.0} messages/s"));
+        }
+        lines.push(format!(
+            "correct: {}",
+            if self.correct() { "yes" } else { "NO" }
+        ));
+        lines.join("\n")
+    }
+}

@@ -1,0 +1,322 @@
+//! The named scenarios. Each prepares its rooms, drives connections and returns a report.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::BenchError;
+use crate::connection::{Control, Plan};
+use crate::pool::Pool;
+use crate::report::{Report, Step};
+use crate::rss::rss_bytes;
+use crate::setup::{RoomPlan, Signer, prepare};
+use crate::stats::{Percentiles, SharedStats, Stats};
+
+/// Settings every scenario shares.
+pub struct Common {
+    pub nodes: Vec<String>,
+    pub signer: Signer,
+    pub threads: usize,
+    pub pid: Option<u32>,
+    pub connect_rate: f64,
+    pub message_size: usize,
+}
+
+/// Connections per source address: one loopback address has about 28,000 ephemeral ports.
+const PER_SOURCE: usize = 20_000;
+
+struct Running {
+    pool: Pool,
+    control: Arc<Control>,
+    stats: SharedStats,
+    connections: usize,
+    connect_secs: f64,
+}
+
+fn ws_url(node: &str, room: i64) -> String {
+    let base = node
+        .replacen("http://", "ws://", 1)
+        .replacen("https://", "wss://", 1);
+    format!("{base}/ws/chat/{room}")
+}
+
+/// Opens every member of every room (spread over the nodes) and waits until all joined.
+async fn connect_all(
+    common: &Common,
+    rooms: &[RoomPlan],
+    sends: bool,
+    spread_sources: bool,
+) -> Result<Running, BenchError> {
+    let control = Arc::new(Control::default());
+    let stats = SharedStats::default();
+    let pool = Pool::new(common.threads, &control, &stats);
+    let started = Instant::now();
+    let mut id = 0;
+    for room in rooms {
+        for member in &room.members {
+            let node = &common.nodes[id % common.nodes.len()];
+            let source = spread_sources
+                .then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (id / PER_SOURCE) as u8)));
+            let plan = Plan {
+                url: ws_url(node, room.room_id),
+                token: member.token.clone(),
+                sends,
+                size: common.message_size,
+                join_only: false,
+                source,
+            };
+            pool.launch(id, plan).await;
+            id += 1;
+            pace(started, id, common.connect_rate).await;
+        }
+    }
+    let connections = id;
+    wait_joined(&stats, connections, Duration::from_secs(300)).await?;
+    Ok(Running {
+        pool,
+        control,
+        stats,
+        connections,
+        connect_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Sleeps so that `launched` connections take at least `launched / rate` seconds.
+async fn pace(started: Instant, launched: usize, rate: f64) {
+    if rate > 0.0 && launched.is_multiple_of(16) {
+        tokio::time::sleep_until(started + Duration::from_secs_f64(launched as f64 / rate)).await;
+    }
+}
+
+async fn wait_joined(
+    stats: &SharedStats,
+    expected: usize,
+    limit: Duration,
+) -> Result<(), BenchError> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (joined, failed) = {
+            let stats = stats.lock();
+            (stats.connected as usize, stats.connect_failures as usize)
+        };
+        if joined + failed >= expected {
+            if failed > 0 {
+                eprintln!("warning: {failed} of {expected} connections failed");
+            }
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(BenchError::Run(format!(
+                "only {joined} of {expected} connections joined"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn stop(running: Running) -> Stats {
+    running.control.stop.store(true, Ordering::Relaxed);
+    let stats = running.stats.clone();
+    running.pool.finish().await;
+    stats.snapshot()
+}
+
+/// Stops sending and gives in-flight deliveries time to land before counting losses.
+async fn drain(control: &Control) {
+    control.interval_micros.store(0, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+}
+
+fn per_sec(count: u64, secs: f64) -> f64 {
+    if secs > 0.0 { count as f64 / secs } else { 0.0 }
+}
+
+/// `steady`: every connection sends one message every `interval`, for `duration`.
+pub async fn steady(
+    common: &Common,
+    name: &str,
+    rooms: usize,
+    admins: usize,
+    interval: Duration,
+    duration: Duration,
+) -> Result<Report, BenchError> {
+    let plans = prepare(&common.nodes[0], &common.signer, rooms, admins, 0).await?;
+    let rss_before = common.pid.and_then(rss_bytes);
+    let running = connect_all(common, &plans, true, false).await?;
+    let rss_after = common.pid.and_then(rss_bytes);
+    running.stats.reset_latencies();
+    let before = running.stats.snapshot();
+    running
+        .control
+        .interval_micros
+        .store(interval.as_micros().max(1) as u64, Ordering::Relaxed);
+    let window = Instant::now();
+    tokio::time::sleep(duration).await;
+    let during = running.stats.snapshot();
+    let window_secs = window.elapsed().as_secs_f64();
+    drain(&running.control).await;
+    let (connections, connect_secs) = (running.connections, running.connect_secs);
+    let stats = stop(running).await;
+    let mut report = Report::new(name, &common.nodes, rooms, admins + 1, &stats);
+    report.window_secs = window_secs;
+    report.acks_per_sec = per_sec(during.acked - before.acked, window_secs);
+    report.deliveries_per_sec = per_sec(during.delivered - before.delivered, window_secs);
+    report.connect_secs = connect_secs;
+    report.connects_per_sec = per_sec(connections as u64, connect_secs);
+    report.rss_before_bytes = rss_before;
+    report.rss_after_bytes = rss_after;
+    Ok(report)
+}
+
+/// How `saturate` ramps.
+#[derive(Clone, Copy)]
+pub struct Ramp {
+    /// First total rate, messages per second.
+    pub start_rate: f64,
+    /// Added at each step.
+    pub step_rate: f64,
+    /// Stop here even if it holds.
+    pub max_rate: f64,
+    /// How long each step lasts.
+    pub step: Duration,
+    /// A step holds while delivery p99 stays at or under this.
+    pub p99_limit_ms: f64,
+}
+
+/// `saturate`: raises the total send rate step by step until delivery p99 passes the limit
+/// or acks fall behind; reports the highest rate that held.
+pub async fn saturate(
+    common: &Common,
+    rooms: usize,
+    admins: usize,
+    ramp: &Ramp,
+) -> Result<Report, BenchError> {
+    let plans = prepare(&common.nodes[0], &common.signer, rooms, admins, 0).await?;
+    let running = connect_all(common, &plans, true, false).await?;
+    let senders = running.connections as f64;
+    let mut steps = Vec::new();
+    let mut held_rate = None;
+    let Ramp {
+        start_rate,
+        step_rate,
+        max_rate,
+        step,
+        p99_limit_ms,
+    } = *ramp;
+    let mut rate = start_rate;
+    while rate <= max_rate {
+        running.stats.reset_latencies();
+        let before = running.stats.snapshot();
+        let interval = (senders / rate * 1_000_000.0).max(1.0) as u64;
+        running
+            .control
+            .interval_micros
+            .store(interval, Ordering::Relaxed);
+        let window = Instant::now();
+        tokio::time::sleep(step).await;
+        let after = running.stats.snapshot();
+        let secs = window.elapsed().as_secs_f64();
+        let result = Step {
+            target_rate: rate,
+            sent_per_sec: per_sec(after.sent - before.sent, secs),
+            acks_per_sec: per_sec(after.acked - before.acked, secs),
+            deliveries_per_sec: per_sec(after.delivered - before.delivered, secs),
+            ack_latency: Percentiles::of(&after.ack_latency),
+            delivery_latency: Percentiles::of(&after.delivery_latency),
+            held: false,
+        };
+        let held = result.delivery_latency.p99 <= p99_limit_ms && result.acks_per_sec >= 0.9 * rate;
+        eprintln!(
+            "rate {rate:.0}/s: acks {:.0}/s deliveries {:.0}/s delivery p99 {:.2} ms {}",
+            result.acks_per_sec,
+            result.deliveries_per_sec,
+            result.delivery_latency.p99,
+            if held { "held" } else { "did not hold" }
+        );
+        steps.push(Step { held, ..result });
+        if !held {
+            break;
+        }
+        held_rate = Some(rate);
+        rate += step_rate;
+    }
+    drain(&running.control).await;
+    let stats = stop(running).await;
+    let mut report = Report::new("saturate", &common.nodes, rooms, admins + 1, &stats);
+    if let Some(best) = steps.iter().rfind(|step| step.held) {
+        report.acks_per_sec = best.acks_per_sec;
+        report.deliveries_per_sec = best.deliveries_per_sec;
+        report.ack_latency = best.ack_latency.clone();
+        report.delivery_latency = best.delivery_latency.clone();
+        report.window_secs = step.as_secs_f64();
+    }
+    report.steps = steps;
+    report.held_rate = held_rate;
+    Ok(report)
+}
+
+/// `idle`: opens `connections` authenticated connections that only listen; reports the
+/// server's memory per connection.
+pub async fn idle(common: &Common, connections: usize) -> Result<Report, BenchError> {
+    let members = 2;
+    let rooms = connections.div_ceil(members);
+    let plans = prepare(&common.nodes[0], &common.signer, rooms, members - 1, 0).await?;
+    let rss_before = common.pid.and_then(rss_bytes);
+    let running = connect_all(common, &plans, false, true).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = common.pid.and_then(rss_bytes);
+    let (connected, connect_secs) = (running.connections, running.connect_secs);
+    let stats = stop(running).await;
+    let mut report = Report::new("idle", &common.nodes, rooms, members, &stats);
+    report.connect_secs = connect_secs;
+    report.connects_per_sec = per_sec(stats.connected, connect_secs);
+    report.rss_before_bytes = rss_before;
+    report.rss_after_bytes = rss_after;
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        report.rss_per_connection_bytes =
+            Some(after.saturating_sub(before) as f64 / connected.max(1) as f64);
+    }
+    Ok(report)
+}
+
+/// `storm`: `joins` connections that each join (ready + history of `history` messages) and
+/// leave, as fast as the service takes them.
+pub async fn storm(
+    common: &Common,
+    rooms: usize,
+    joins: usize,
+    history: usize,
+) -> Result<Report, BenchError> {
+    let plans = prepare(&common.nodes[0], &common.signer, rooms, 0, history).await?;
+    let control = Arc::new(Control::default());
+    let stats = SharedStats::default();
+    let pool = Pool::new(common.threads, &control, &stats);
+    let started = Instant::now();
+    for id in 0..joins {
+        let room = &plans[id % plans.len()];
+        let node = &common.nodes[id % common.nodes.len()];
+        let plan = Plan {
+            url: ws_url(node, room.room_id),
+            token: room.members[0].token.clone(),
+            sends: false,
+            size: common.message_size,
+            join_only: true,
+            source: None,
+        };
+        pool.launch(id, plan).await;
+        pace(started, id + 1, common.connect_rate).await;
+    }
+    wait_joined(&stats, joins, Duration::from_secs(300)).await?;
+    let secs = started.elapsed().as_secs_f64();
+    control.stop.store(true, Ordering::Relaxed);
+    pool.finish().await;
+    let stats = stats.snapshot();
+    let mut report = Report::new("storm", &common.nodes, rooms, 1, &stats);
+    report.connections = joins;
+    report.connect_secs = secs;
+    report.connects_per_sec = per_sec(stats.connected, secs);
+    Ok(report)
+}

@@ -1,0 +1,107 @@
+//! Counters and latency histograms shared by every connection of a run.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Latencies are recorded in microseconds, up to a minute.
+const MAX_MICROS: u64 = 60_000_000;
+
+#[expect(clippy::expect_used, reason = "constant bounds that are valid")]
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds")
+}
+
+/// Everything measured, as counters and histograms.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub connected: u64,
+    pub connect_failures: u64,
+    pub sent: u64,
+    pub acked: u64,
+    pub delivered: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub gaps: u64,
+    pub errors: u64,
+    pub rate_limited: u64,
+    pub unexpected_closes: u64,
+    pub ack_latency: Histogram<u64>,
+    pub delivery_latency: Histogram<u64>,
+    pub join_latency: Histogram<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            connected: 0,
+            connect_failures: 0,
+            sent: 0,
+            acked: 0,
+            delivered: 0,
+            duplicates: 0,
+            out_of_order: 0,
+            gaps: 0,
+            errors: 0,
+            rate_limited: 0,
+            unexpected_closes: 0,
+            ack_latency: histogram(),
+            delivery_latency: histogram(),
+            join_latency: histogram(),
+        }
+    }
+}
+
+/// Stats shared across connection tasks (and threads).
+#[derive(Clone, Default)]
+pub struct SharedStats(Arc<Mutex<Stats>>);
+
+impl SharedStats {
+    /// Locks the stats for an update.
+    pub fn lock(&self) -> MutexGuard<'_, Stats> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A copy of everything so far.
+    pub fn snapshot(&self) -> Stats {
+        self.lock().clone()
+    }
+
+    /// Clears the latency histograms (the start of a measurement window).
+    pub fn reset_latencies(&self) {
+        let mut stats = self.lock();
+        stats.ack_latency.reset();
+        stats.delivery_latency.reset();
+    }
+}
+
+/// Record a latency, clamped into the histogram's range.
+pub fn record(histogram: &mut Histogram<u64>, micros: u64) {
+    let _ = histogram.record(micros.clamp(1, MAX_MICROS));
+}
+
+/// Percentiles of a histogram, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    pub fn of(histogram: &Histogram<u64>) -> Self {
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        Self {
+            count: histogram.len(),
+            p50: ms(histogram.value_at_quantile(0.50)),
+            p90: ms(histogram.value_at_quantile(0.90)),
+            p99: ms(histogram.value_at_quantile(0.99)),
+            p999: ms(histogram.value_at_quantile(0.999)),
+            max: ms(histogram.max()),
+        }
+    }
+}
