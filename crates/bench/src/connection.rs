@@ -70,6 +70,7 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
     let mut joined = false;
     let mut sequence: u64 = 0;
     let mut next_send = Instant::now();
+    let mut pace_micros = 0;
     let padding = " ".repeat(plan.size.saturating_sub(20));
     loop {
         if control.stop.load(Ordering::Relaxed) {
@@ -79,6 +80,13 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
             return;
         }
         let interval = control.interval_micros.load(Ordering::Relaxed);
+        if interval != pace_micros {
+            // A new pace: spread this connection's first send over one interval, so that
+            // thousands of connections do not all send in the same instant.
+            pace_micros = interval;
+            next_send =
+                Instant::now() + Duration::from_micros(interval.max(1) * (id as u64 % 1009) / 1009);
+        }
         let sending = plan.sends && joined && interval > 0;
         let wake = if sending {
             next_send
@@ -122,7 +130,6 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
                             let _ = socket.send(ws::Message::Close(Some(ws::CloseCode::Normal.into()))).await;
                             return;
                         }
-                        next_send = Instant::now() + Duration::from_micros(interval.max(1) * (id as u64 % 97) / 97);
                     }
                     Some(kind @ ("message" | "ack")) => {
                         let message = &frame["message"];
@@ -164,7 +171,8 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
                 }
             }
             () = tokio::time::sleep_until(wake) => {
-                if !sending {
+                let paused = control.interval_micros.load(Ordering::Relaxed) == 0 || control.stop.load(Ordering::Relaxed);
+                if !sending || paused || Instant::now() < next_send {
                     continue;
                 }
                 sequence += 1;
