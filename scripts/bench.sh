@@ -55,7 +55,7 @@ fi
 urls=()
 for n in $(seq 1 "$nodes"); do
   port=$((18900 + n))
-  env "${common_env[@]}" BIND="127.0.0.1:$port" "$bin" serve 2>"$work/node-$n.log" &
+  env "${common_env[@]}" BIND="127.0.0.1:$port" "$bin" serve 2>"${NODE_LOG_DIR:-$work}/node-$n.log" &
   pids+=("$!")
   urls+=(--url "http://127.0.0.1:$port")
   for _ in $(seq 1 100); do

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use room_chats_store::Database;
+use room_chats_store::batch::MessageWriter;
 
 use crate::realtime::{Hub, RealtimeSettings};
 
@@ -35,6 +36,8 @@ impl Default for Limits {
 pub struct AppState {
     /// The database.
     pub db: Database,
+    /// Stores messages in batches shared by every session and request of the node.
+    pub writer: MessageWriter,
     /// Request limits.
     pub limits: Limits,
     /// This node's map of rooms to live sessions; REST changes are announced through it.

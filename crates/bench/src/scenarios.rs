@@ -124,10 +124,23 @@ async fn stop(running: Running) -> Stats {
     stats.snapshot()
 }
 
-/// Stops sending and gives in-flight deliveries time to land before counting losses.
-async fn drain(control: &Control) {
+/// Stops sending and waits until in-flight acks and deliveries have landed (nothing changed
+/// for two seconds, at most a minute) before losses are counted.
+async fn drain(control: &Control, stats: &SharedStats) {
     control.interval_micros.store(0, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = (u64::MAX, u64::MAX);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = {
+            let stats = stats.lock();
+            (stats.acked, stats.delivered)
+        };
+        if now == last {
+            return;
+        }
+        last = now;
+    }
 }
 
 fn per_sec(count: u64, secs: f64) -> f64 {
@@ -157,7 +170,7 @@ pub async fn steady(
     tokio::time::sleep(duration).await;
     let during = running.stats.snapshot();
     let window_secs = window.elapsed().as_secs_f64();
-    drain(&running.control).await;
+    drain(&running.control, &running.stats).await;
     let (connections, connect_secs) = (running.connections, running.connect_secs);
     let stats = stop(running).await;
     let mut report = Report::new(name, &common.nodes, rooms, admins + 1, &stats);
@@ -243,7 +256,7 @@ pub async fn saturate(
         held_rate = Some(rate);
         rate += step_rate;
     }
-    drain(&running.control).await;
+    drain(&running.control, &running.stats).await;
     let stats = stop(running).await;
     let mut report = Report::new("saturate", &common.nodes, rooms, admins + 1, &stats);
     if let Some(best) = steps.iter().rfind(|step| step.held) {

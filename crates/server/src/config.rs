@@ -44,6 +44,9 @@ pub struct StorageArgs {
     /// Most database connections per node.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
+    /// Threads that store message batches, each one transaction at a time.
+    #[arg(long, env = "DB_WRITER_THREADS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub db_writer_threads: u32,
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "DB_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub db_timeout_secs: u64,
@@ -385,6 +388,7 @@ mod tests {
             data_dir: PathBuf::from("/nonexistent"),
             database_url: database_url.map(|url| url.to_owned().into()),
             db_pool_size: 4,
+            db_writer_threads: 2,
             db_timeout_secs: 5,
         }
     }

@@ -97,6 +97,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         redis: args.realtime.redis(),
         database: args.storage.database_url()?,
         pool: args.storage.pool(),
+        writer_threads: args.storage.db_writer_threads as usize,
         verifier: args.jwt.verifier(&args.storage)?,
         limits: args.limits()?,
     };

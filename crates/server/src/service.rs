@@ -9,6 +9,7 @@ use actix_web::{HttpServer, web};
 use room_chats_api::realtime::{Hub, RealtimeSettings};
 use room_chats_api::{AppState, Limits, TokenVerifier, VerifierSettings};
 use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
+use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
 use tokio::sync::mpsc;
 
@@ -29,6 +30,8 @@ pub struct ServiceConfig {
     pub database: DatabaseUrl,
     /// Database pool.
     pub pool: PoolSettings,
+    /// Threads storing message batches (each holds one database connection while it writes).
+    pub writer_threads: usize,
     /// Token verification.
     pub verifier: VerifierSettings,
     /// Request limits.
@@ -117,7 +120,9 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         events,
         config.realtime.max_connections_per_user,
     );
+    let writer = MessageWriter::start(db.clone(), config.writer_threads);
     let state = web::Data::new(AppState {
+        writer,
         db,
         limits: config.limits,
         hub: Arc::clone(&hub),

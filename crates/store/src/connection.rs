@@ -188,6 +188,16 @@ impl Database {
         .map_err(|error| StoreError::Task(error.to_string()))?
     }
 
+    /// Runs `work` on a pooled connection on the calling thread (for dedicated threads that
+    /// may block).
+    pub fn run_blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    {
+        let mut conn: PooledConnection<Manager> = self.pool.get()?;
+        work(&mut conn)
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.run(|conn| conn.ping().map_err(StoreError::from)).await

@@ -18,7 +18,8 @@ use actix::{
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use room_chats_store::messages::{self, HistoryPage, NewMessage, Stored};
+use room_chats_store::batch::{MessageWriter, OwnedMessage};
+use room_chats_store::messages::{self, HistoryPage, Stored};
 use room_chats_store::{Database, StoreError, members, rooms};
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, RoomChange, ServerFrame};
 use room_chats_types::rules::{check_content, check_id};
@@ -57,6 +58,8 @@ pub struct SessionStart {
 pub struct SessionServices {
     /// Storage.
     pub db: Database,
+    /// Batched message storage.
+    pub writer: MessageWriter,
     /// This node's hub.
     pub hub: Arc<Hub>,
     /// Verifies refreshed tokens.
@@ -348,28 +351,15 @@ impl ChatSession {
             );
             return self.send_error(ErrorCode::RateLimited, message, Some(client_id), ctx);
         }
-        let db = self.services.db.clone();
-        let caller = self.caller.clone();
-        let room = self.room.id;
-        let key = client_id.clone();
-        let store = async move {
-            db.run(move |conn| {
-                if let Some(name) = &caller.name {
-                    members::remember_name(conn, &caller.user_id, name)?;
-                }
-                messages::store_message(
-                    conn,
-                    &NewMessage {
-                        room_id: room,
-                        sender_id: &caller.user_id,
-                        sender_role: caller.role,
-                        content: &content,
-                        client_id: Some(&key),
-                    },
-                )
-            })
-            .await
+        let writer = self.services.writer.clone();
+        let message = OwnedMessage {
+            room_id: self.room.id,
+            sender_id: self.caller.user_id.clone(),
+            sender_role: self.caller.role,
+            content,
+            client_id: Some(client_id.clone()),
         };
+        let store = async move { writer.store(message).await };
         // Held under `wait`: the ack goes out before this connection's next frame is handled.
         ctx.wait(
             store
@@ -548,11 +538,15 @@ impl ChatSession {
         let db = self.services.db.clone();
         let room_id = self.room.id;
         let user = self.caller.user_id.clone();
+        let name = self.caller.name.clone();
         let since = self.since;
         let history = self.history;
         let load = async move {
             let opened = db
                 .run(move |conn| {
+                    if let Some(name) = &name {
+                        members::remember_name(conn, &user, name)?;
+                    }
                     let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
                     let marker = members::read_marker(conn, room_id, &user)?;
                     Ok((room, marker))

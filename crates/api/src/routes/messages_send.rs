@@ -1,8 +1,9 @@
 //! `POST /chat/{room_id}/messages`: send a message over HTTP.
 
 use actix_web::{HttpResponse, post, web};
+use room_chats_store::batch::OwnedMessage;
 use room_chats_store::members;
-use room_chats_store::messages::{self, NewMessage, Stored};
+use room_chats_store::messages::Stored;
 use room_chats_types::rules::{check_content, check_id};
 use room_chats_types::{ErrorBody, MessageDto, SendMessageBody};
 
@@ -44,22 +45,21 @@ pub async fn send_message(
         check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))?;
     }
     let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    if let Some(name) = caller.name.clone() {
+        let user_id = caller.user_id.clone();
+        state
+            .db
+            .run(move |conn| members::remember_name(conn, &user_id, &name))
+            .await?;
+    }
     let stored = state
-        .db
-        .run(move |conn| {
-            if let Some(name) = &caller.name {
-                members::remember_name(conn, &caller.user_id, name)?;
-            }
-            messages::store_message(
-                conn,
-                &NewMessage {
-                    room_id: room.id,
-                    sender_id: &caller.user_id,
-                    sender_role: caller.role,
-                    content: &content,
-                    client_id: client_id.as_deref(),
-                },
-            )
+        .writer
+        .store(OwnedMessage {
+            room_id: room.id,
+            sender_id: caller.user_id,
+            sender_role: caller.role,
+            content,
+            client_id,
         })
         .await?;
     Ok(match stored {

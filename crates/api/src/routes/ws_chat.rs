@@ -121,6 +121,7 @@ pub async fn connect(
         .max_continuation_size(settings.max_frame_bytes);
     let services = SessionServices {
         db: state.db.clone(),
+        writer: state.writer.clone(),
         hub: Arc::clone(&state.hub),
         verifier: verifier.into_inner(),
         settings,

@@ -1,0 +1,393 @@
+//! Storing many messages in one transaction: the road to thousands of messages per second.
+//!
+//! One durable commit per message caps throughput near the disk's fsync rate. The batch
+//! writer stores every send waiting at a moment, across rooms, in one transaction: it locks
+//! the rooms' rows in id order (so concurrent batches, on any node, cannot deadlock), gives
+//! each room's messages the next seqs, inserts them in one statement and commits once. Acks
+//! still follow the commit, and each room's seqs stay 1, 2, 3 … without gaps.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt};
+use diesel::upsert::excluded;
+use room_chats_types::{MessageDto, Role, RoomStatus};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::connection::write_transaction;
+use crate::messages::{NewMessage, Stored, store_message};
+use crate::rows::MessageRow;
+use crate::schema::{chat_rooms, messages, room_members};
+use crate::time::now_micros;
+use crate::{Database, DbConnection, StoreError};
+
+/// A message to store, owned so it can wait in the writer's queue.
+#[derive(Debug, Clone)]
+pub struct OwnedMessage {
+    /// The room.
+    pub room_id: i64,
+    /// The sender (from the token).
+    pub sender_id: String,
+    /// The sender's role.
+    pub sender_role: Role,
+    /// Validated content.
+    pub content: String,
+    /// Idempotency key.
+    pub client_id: Option<String>,
+}
+
+impl OwnedMessage {
+    fn borrowed(&self) -> NewMessage<'_> {
+        NewMessage {
+            room_id: self.room_id,
+            sender_id: &self.sender_id,
+            sender_role: self.sender_role,
+            content: &self.content,
+            client_id: self.client_id.as_deref(),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = messages)]
+struct MessageInsert<'a> {
+    room_id: i64,
+    seq: i64,
+    sender_id: &'a str,
+    sender_role: &'a str,
+    content: &'a str,
+    client_id: Option<&'a str>,
+    created_at: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = room_members)]
+struct MarkerInsert<'a> {
+    room_id: i64,
+    user_id: &'a str,
+    role: &'a str,
+    assigned: bool,
+    last_read_seq: i64,
+    joined_at: i64,
+}
+
+/// What became of one message of a batch before the insert.
+enum Plan {
+    Refused(StoreError),
+    Replayed(MessageDto),
+    /// Same sender and `client_id` as an earlier message of this batch.
+    SameAs(usize),
+    New(i64),
+}
+
+/// Stores `batch` in one transaction; one result per message, in order. An `Err` means the
+/// transaction as a whole failed and nothing was stored.
+pub fn store_batch(
+    conn: &mut DbConnection,
+    batch: &[OwnedMessage],
+) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
+    write_transaction(conn, |conn| {
+        let now = now_micros();
+        let mut room_ids: Vec<i64> = batch.iter().map(|message| message.room_id).collect();
+        room_ids.sort_unstable();
+        room_ids.dedup();
+
+        // Lock the rooms in id order; from here no other writer can add to them.
+        let rooms_query = chat_rooms::table
+            .filter(chat_rooms::id.eq_any(&room_ids))
+            .order(chat_rooms::id)
+            .select((chat_rooms::id, chat_rooms::status, chat_rooms::last_seq));
+        let rooms: Vec<(i64, String, i64)> = match conn {
+            DbConnection::Postgres(pg) => rooms_query.for_update().load(pg)?,
+            // BEGIN IMMEDIATE already holds the whole database.
+            DbConnection::Sqlite(sqlite) => rooms_query.load(sqlite)?,
+        };
+        let mut last_seq: BTreeMap<i64, (bool, i64)> = rooms
+            .into_iter()
+            .map(|(id, status, seq)| (id, (status == RoomStatus::Open.as_str(), seq)))
+            .collect();
+
+        // Retries of messages already stored (checked under the room locks, so no race).
+        let keys: Vec<&str> = batch
+            .iter()
+            .filter_map(|m| m.client_id.as_deref())
+            .collect();
+        let mut stored_before: HashMap<(i64, String, String), MessageDto> = HashMap::new();
+        if !keys.is_empty() {
+            let rows: Vec<MessageRow> = messages::table
+                .filter(messages::room_id.eq_any(&room_ids))
+                .filter(messages::client_id.eq_any(&keys))
+                .select(MessageRow::as_select())
+                .load(conn)?;
+            for row in rows {
+                let message = MessageDto::from(row);
+                if let Some(key) = message.client_id.clone() {
+                    stored_before
+                        .insert((message.room_id, message.sender_id.clone(), key), message);
+                }
+            }
+        }
+
+        let mut first_in_batch: HashMap<(i64, &str, &str), usize> = HashMap::new();
+        let plans: Vec<Plan> = batch
+            .iter()
+            .enumerate()
+            .map(|(index, message)| {
+                let Some((open, seq)) = last_seq.get_mut(&message.room_id) else {
+                    return Plan::Refused(StoreError::NotFound);
+                };
+                if let Some(key) = message.client_id.as_deref() {
+                    let lookup = (message.room_id, message.sender_id.clone(), key.to_owned());
+                    if let Some(original) = stored_before.get(&lookup) {
+                        return Plan::Replayed(original.clone());
+                    }
+                    let slot = (message.room_id, message.sender_id.as_str(), key);
+                    if let Some(first) = first_in_batch.get(&slot) {
+                        return Plan::SameAs(*first);
+                    }
+                    first_in_batch.insert(slot, index);
+                }
+                if !*open {
+                    return Plan::Refused(StoreError::RoomClosed);
+                }
+                *seq += 1;
+                Plan::New(*seq)
+            })
+            .collect();
+
+        let inserts: Vec<MessageInsert<'_>> = batch
+            .iter()
+            .zip(&plans)
+            .filter_map(|(message, plan)| match plan {
+                Plan::New(seq) => Some(MessageInsert {
+                    room_id: message.room_id,
+                    seq: *seq,
+                    sender_id: &message.sender_id,
+                    sender_role: message.sender_role.as_str(),
+                    content: &message.content,
+                    client_id: message.client_id.as_deref(),
+                    created_at: now,
+                }),
+                _ => None,
+            })
+            .collect();
+        let mut inserted: HashMap<(i64, i64), MessageDto> = HashMap::new();
+        if !inserts.is_empty() {
+            advance_rooms(conn, &last_seq, now)?;
+            let rows: Vec<MessageRow> = match conn {
+                DbConnection::Postgres(pg) => diesel::insert_into(messages::table)
+                    .values(&inserts)
+                    .returning(messages::all_columns)
+                    .get_results(pg)?,
+                // SQLite runs in-process: a statement per row costs no round trip.
+                DbConnection::Sqlite(sqlite) => {
+                    let mut rows = Vec::with_capacity(inserts.len());
+                    for insert in &inserts {
+                        rows.push(
+                            diesel::insert_into(messages::table)
+                                .values(insert)
+                                .returning(messages::all_columns)
+                                .get_result(sqlite)?,
+                        );
+                    }
+                    rows
+                }
+            };
+            for row in rows {
+                let message = MessageDto::from(row);
+                inserted.insert((message.room_id, message.seq), message);
+            }
+            upsert_markers(conn, &inserts, now)?;
+        }
+
+        let mut results: Vec<Result<Stored, StoreError>> = Vec::with_capacity(batch.len());
+        for (message, plan) in batch.iter().zip(plans) {
+            let result = match plan {
+                Plan::Refused(error) => Err(error),
+                Plan::Replayed(original) => Ok(Stored::Replayed(original)),
+                Plan::New(seq) => inserted
+                    .get(&(message.room_id, seq))
+                    .cloned()
+                    .map(Stored::New)
+                    .ok_or(StoreError::NotFound),
+                Plan::SameAs(first) => match results.get(first) {
+                    Some(Ok(stored)) => Ok(Stored::Replayed(stored.message().clone())),
+                    Some(Err(_)) | None => Err(StoreError::Conflict(
+                        "an earlier send with this client_id failed",
+                    )),
+                },
+            };
+            results.push(result);
+        }
+        Ok(results)
+    })
+}
+
+/// Writes each room's new `last_seq` (rooms without new messages keep theirs).
+fn advance_rooms(
+    conn: &mut DbConnection,
+    last_seq: &BTreeMap<i64, (bool, i64)>,
+    now: i64,
+) -> QueryResult<()> {
+    match conn {
+        // One statement for every room of the batch; their rows are already locked.
+        DbConnection::Postgres(pg) => {
+            let (ids, seqs): (Vec<i64>, Vec<i64>) =
+                last_seq.iter().map(|(id, (_, seq))| (*id, *seq)).unzip();
+            diesel::sql_query(
+                "UPDATE chat_rooms AS r SET last_seq = v.seq, last_activity_at = $3 \
+                 FROM unnest($1::bigint[], $2::bigint[]) AS v(id, seq) \
+                 WHERE r.id = v.id AND r.last_seq < v.seq",
+            )
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Array<BigInt>, _>(seqs)
+            .bind::<BigInt, _>(now)
+            .execute(pg)?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for (room, (_, seq)) in last_seq {
+                diesel::update(chat_rooms::table.find(room))
+                    .filter(chat_rooms::last_seq.lt(seq))
+                    .set((
+                        chat_rooms::last_seq.eq(seq),
+                        chat_rooms::last_activity_at.eq(now),
+                    ))
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves each sender's read marker to its newest message of the batch.
+fn upsert_markers(
+    conn: &mut DbConnection,
+    inserts: &[MessageInsert<'_>],
+    now: i64,
+) -> QueryResult<()> {
+    let mut newest: BTreeMap<(i64, &str), (&str, i64)> = BTreeMap::new();
+    for insert in inserts {
+        let entry = newest
+            .entry((insert.room_id, insert.sender_id))
+            .or_insert((insert.sender_role, insert.seq));
+        entry.1 = entry.1.max(insert.seq);
+    }
+    let markers: Vec<MarkerInsert<'_>> = newest
+        .into_iter()
+        .map(|((room_id, user_id), (role, seq))| MarkerInsert {
+            room_id,
+            user_id,
+            role,
+            assigned: false,
+            last_read_seq: seq,
+            joined_at: now,
+        })
+        .collect();
+    match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::insert_into(room_members::table)
+                .values(&markers)
+                .on_conflict((room_members::room_id, room_members::user_id))
+                .do_update()
+                .set(room_members::last_read_seq.eq(excluded(room_members::last_read_seq)))
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for marker in &markers {
+                diesel::insert_into(room_members::table)
+                    .values(marker)
+                    .on_conflict((room_members::room_id, room_members::user_id))
+                    .do_update()
+                    .set(room_members::last_read_seq.eq(excluded(room_members::last_read_seq)))
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Most messages in one transaction.
+const MAX_BATCH: usize = 512;
+
+struct Job {
+    message: OwnedMessage,
+    reply: oneshot::Sender<Result<Stored, StoreError>>,
+}
+
+/// Collects sends from every session and request of the node and stores them in batches.
+#[derive(Clone)]
+pub struct MessageWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl MessageWriter {
+    /// Starts `threads` writer threads (each one transaction at a time) on `db`.
+    pub fn start(db: Database, threads: usize) -> Self {
+        let (queue, jobs) = mpsc::channel::<Job>(MAX_BATCH * 16);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for index in 0..threads.max(1) {
+            let db = db.clone();
+            let jobs = Arc::clone(&jobs);
+            let spawned = std::thread::Builder::new()
+                .name(format!("message-writer-{index}"))
+                .spawn(move || write_loop(&db, &jobs));
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start a message writer thread");
+            }
+        }
+        Self { queue }
+    }
+
+    /// Stores one message; resolves after its batch committed.
+    pub async fn store(&self, message: OwnedMessage) -> Result<Stored, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Job { message, reply })
+            .await
+            .map_err(|_| StoreError::Task("message writer stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Task("message writer dropped the message".to_owned()))?
+    }
+}
+
+fn write_loop(db: &Database, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        {
+            // One thread gathers at a time; it takes what is waiting, up to a batch.
+            let mut jobs = jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(first) = jobs.blocking_recv() else {
+                return;
+            };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        let messages: Vec<OwnedMessage> = batch.iter().map(|job| job.message.clone()).collect();
+        let results = match db.run_blocking(|conn| store_batch(conn, &messages)) {
+            Ok(results) => results,
+            Err(error) if error.is_unavailable() => messages
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(error.to_string())))
+                .collect(),
+            // Something in the batch broke the transaction (a race the locks do not cover,
+            // a constraint): store one by one, so one bad message fails alone.
+            Err(error) => {
+                tracing::warn!(%error, size = messages.len(), "batch failed; storing its messages one by one");
+                messages
+                    .iter()
+                    .map(|message| db.run_blocking(|conn| store_message(conn, &message.borrowed())))
+                    .collect()
+            }
+        };
+        for (job, result) in batch.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
