@@ -120,7 +120,12 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         events,
         config.realtime.max_connections_per_user,
     );
-    let writer = MessageWriter::start(db.clone(), config.writer_threads);
+    let announcer_hub = Arc::clone(&hub);
+    let writer = MessageWriter::start(
+        db.clone(),
+        config.writer_threads,
+        Arc::new(move |message, origin| announcer_hub.publish_message(message.clone(), origin)),
+    );
     let state = web::Data::new(AppState {
         writer,
         db,

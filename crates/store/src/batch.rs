@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt};
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel::upsert::excluded;
 use room_chats_types::{MessageDto, Role, RoomStatus};
 use tokio::sync::{mpsc, oneshot};
@@ -35,6 +35,8 @@ pub struct OwnedMessage {
     pub content: String,
     /// Idempotency key.
     pub client_id: Option<String>,
+    /// Where it came from (a connection id), handed back to the announcer untouched.
+    pub origin: Option<u64>,
 }
 
 impl OwnedMessage {
@@ -115,11 +117,7 @@ pub fn store_batch(
             .collect();
         let mut stored_before: HashMap<(i64, String, String), MessageDto> = HashMap::new();
         if !keys.is_empty() {
-            let rows: Vec<MessageRow> = messages::table
-                .filter(messages::room_id.eq_any(&room_ids))
-                .filter(messages::client_id.eq_any(&keys))
-                .select(MessageRow::as_select())
-                .load(conn)?;
+            let rows = stored_with_keys(conn, batch, &room_ids, &keys)?;
             for row in rows {
                 let message = MessageDto::from(row);
                 if let Some(key) = message.client_id.clone() {
@@ -224,6 +222,46 @@ pub fn store_batch(
     })
 }
 
+/// Messages already stored under the batch's (room, sender, `client_id`) keys.
+fn stored_with_keys(
+    conn: &mut DbConnection,
+    batch: &[OwnedMessage],
+    room_ids: &[i64],
+    keys: &[&str],
+) -> QueryResult<Vec<MessageRow>> {
+    match conn {
+        // One index probe per key. (Filtering each column with `= ANY` let the planner scan
+        // every message of the batch's rooms, which grew with history until throughput
+        // collapsed under load.)
+        DbConnection::Postgres(pg) => {
+            let mut rooms = Vec::new();
+            let mut senders = Vec::new();
+            let mut client_ids = Vec::new();
+            for message in batch {
+                if let Some(key) = &message.client_id {
+                    rooms.push(message.room_id);
+                    senders.push(message.sender_id.as_str());
+                    client_ids.push(key.as_str());
+                }
+            }
+            diesel::sql_query(
+                "SELECT m.* FROM messages AS m \
+                 JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS k(room_id, sender_id, client_id) \
+                 ON m.room_id = k.room_id AND m.sender_id = k.sender_id AND m.client_id = k.client_id",
+            )
+            .bind::<Array<BigInt>, _>(rooms)
+            .bind::<Array<Text>, _>(senders)
+            .bind::<Array<Text>, _>(client_ids)
+            .load(pg)
+        }
+        DbConnection::Sqlite(sqlite) => messages::table
+            .filter(messages::room_id.eq_any(room_ids))
+            .filter(messages::client_id.eq_any(keys))
+            .select(MessageRow::as_select())
+            .load(sqlite),
+    }
+}
+
 /// Writes each room's new `last_seq` (rooms without new messages keep theirs).
 fn advance_rooms(
     conn: &mut DbConnection,
@@ -310,6 +348,9 @@ fn upsert_markers(
 /// Most messages in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Told about every newly stored message, in commit order, before its sender is answered.
+pub type Announcer = Arc<dyn Fn(&MessageDto, Option<u64>) + Send + Sync>;
+
 struct Job {
     message: OwnedMessage,
     reply: oneshot::Sender<Result<Stored, StoreError>>,
@@ -323,15 +364,21 @@ pub struct MessageWriter {
 
 impl MessageWriter {
     /// Starts `threads` writer threads (each one transaction at a time) on `db`.
-    pub fn start(db: Database, threads: usize) -> Self {
+    ///
+    /// `announce` hears of each new message right after its batch committed, in seq order
+    /// per room for the batches of one thread. Announcing here, rather than when each sender
+    /// gets its answer, keeps a room's messages in order on their way to its sessions; with
+    /// one thread (the default) they are in order across batches too.
+    pub fn start(db: Database, threads: usize, announce: Announcer) -> Self {
         let (queue, jobs) = mpsc::channel::<Job>(MAX_BATCH * 16);
         let jobs = Arc::new(Mutex::new(jobs));
         for index in 0..threads.max(1) {
             let db = db.clone();
             let jobs = Arc::clone(&jobs);
+            let announce = Arc::clone(&announce);
             let spawned = std::thread::Builder::new()
                 .name(format!("message-writer-{index}"))
-                .spawn(move || write_loop(&db, &jobs));
+                .spawn(move || write_loop(&db, &jobs, announce.as_ref()));
             if let Err(error) = spawned {
                 tracing::error!(%error, "cannot start a message writer thread");
             }
@@ -352,7 +399,11 @@ impl MessageWriter {
     }
 }
 
-fn write_loop(db: &Database, jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn write_loop(
+    db: &Database,
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    announce: &(dyn Fn(&MessageDto, Option<u64>) + Send + Sync),
+) {
     loop {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         {
@@ -386,6 +437,11 @@ fn write_loop(db: &Database, jobs: &Mutex<mpsc::Receiver<Job>>) {
                     .collect()
             }
         };
+        for (job, result) in batch.iter().zip(&results) {
+            if let Ok(Stored::New(message)) = result {
+                announce(message, job.message.origin);
+            }
+        }
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);
         }

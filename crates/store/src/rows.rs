@@ -53,7 +53,7 @@ impl From<RoomRow> for RoomDto {
 }
 
 /// A stored message.
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = messages)]
 pub(crate) struct MessageRow {
     id: i64,

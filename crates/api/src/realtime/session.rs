@@ -358,6 +358,7 @@ impl ChatSession {
             sender_role: self.caller.role,
             content,
             client_id: Some(client_id.clone()),
+            origin: Some(self.conn),
         };
         let store = async move { writer.store(message).await };
         // Held under `wait`: the ack goes out before this connection's next frame is handled.

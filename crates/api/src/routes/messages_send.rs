@@ -60,13 +60,12 @@ pub async fn send_message(
             sender_role: caller.role,
             content,
             client_id,
+            origin: None,
         })
         .await?;
     Ok(match stored {
-        Stored::New(message) => {
-            state.hub.publish_message(message.clone(), None);
-            HttpResponse::Created().json(message)
-        }
+        // The writer announced it to the room's live connections.
+        Stored::New(message) => HttpResponse::Created().json(message),
         Stored::Replayed(message) => HttpResponse::Ok().json(message),
     })
 }
