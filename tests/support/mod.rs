@@ -208,7 +208,7 @@ impl TestApp {
             realtime: options.realtime,
             redis: options.redis,
             database: url,
-            writer_threads: 1,
+            writer_threads: 2,
             pool: PoolSettings {
                 max_size: 8,
                 acquire_timeout: std::time::Duration::from_secs(10),
