@@ -11,5 +11,6 @@ mod bad_input;
 mod concurrency;
 mod endpoints;
 mod openapi;
+mod outage;
 mod realtime;
 mod realtime_cluster;

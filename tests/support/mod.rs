@@ -75,6 +75,7 @@ static NEXT_SCHEMA: AtomicU32 = AtomicU32::new(0);
 /// Options of a test node beyond the defaults.
 pub struct NodeOptions {
     pub keys: KeySetup,
+    pub acquire_timeout: std::time::Duration,
     pub realtime: RealtimeSettings,
     pub redis: Option<RedisSettings>,
 }
@@ -92,6 +93,7 @@ impl Default for NodeOptions {
                 issuer: None,
                 audience: None,
             },
+            acquire_timeout: std::time::Duration::from_secs(10),
             realtime,
             redis: None,
         }
@@ -166,12 +168,27 @@ impl TestApp {
 
     /// Another node sharing this node's Postgres schema and token key (a cluster member).
     pub async fn start_peer(&self, options: NodeOptions) -> Self {
+        self.start_peer_as(None, options).await
+    }
+
+    /// A peer that logs in to Postgres as `role` (a superuser role the test created), so the
+    /// test can lock it out to simulate a database outage for that node alone.
+    pub async fn start_peer_as(&self, role: Option<&str>, options: NodeOptions) -> Self {
         let TestDatabase::Postgres { schema } = &self.database else {
             panic!("peers share a Postgres schema");
         };
-        let url = DatabaseUrl::Postgres(schema_url(schema));
+        let mut url = schema_url(schema);
+        if let Some(role) = role {
+            url = url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+        }
         let tokens = self.tokens.clone();
-        Self::launch(TestDatabase::Shared, url, tokens, options).await
+        Self::launch(
+            TestDatabase::Shared,
+            DatabaseUrl::Postgres(url),
+            tokens,
+            options,
+        )
+        .await
     }
 
     async fn launch(
@@ -211,7 +228,7 @@ impl TestApp {
             writer_threads: 2,
             pool: PoolSettings {
                 max_size: 8,
-                acquire_timeout: std::time::Duration::from_secs(10),
+                acquire_timeout: options.acquire_timeout,
             },
             verifier,
             limits: limits.clone(),

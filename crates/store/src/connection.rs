@@ -163,7 +163,10 @@ impl Database {
             .max_size(settings.max_size)
             .min_idle(Some(1))
             .connection_timeout(settings.acquire_timeout)
-            .test_on_check_out(false)
+            // A connection the server dropped (restart, failover, terminated backend) is
+            // not marked broken by Diesel unless it failed inside a transaction; without a
+            // check on checkout the pool would hand it out forever after an outage.
+            .test_on_check_out(true)
             .build_unchecked(Manager { url });
         Ok(Self { pool, backend })
     }

@@ -89,11 +89,6 @@ pub async fn connect(
         )));
     }
     let room = visible_room(&state, &caller, room_id.into_inner()).await?;
-    let conn = state
-        .hub
-        .open_connection(&caller.user_id)
-        .map_err(|_| ApiError::RateLimited("too many open connections for this user"))?;
-
     let oversized = Arc::new(AtomicBool::new(false));
     let guarded = FrameGuard::new(
         body.into_inner(),
@@ -105,6 +100,12 @@ pub async fn connect(
     let payload = web::Payload::from_request(&request, &mut Payload::from(boxed))
         .await
         .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    // Counted only once nothing else can refuse the connection before its session starts
+    // (the session's end uncounts it).
+    let conn = state
+        .hub
+        .open_connection(&caller.user_id)
+        .map_err(|_| ApiError::RateLimited("too many open connections for this user"))?;
     let (response, ws, stream) =
         match actix_ws::handle_with_protocols(&request, payload, &[SUBPROTOCOL]) {
             Ok(parts) => parts,

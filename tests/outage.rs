@@ -1,0 +1,75 @@
+//! A database outage: sends answer `unavailable`, the connection stays open, nothing is acked
+//! that was not stored, and a retry with the same `client_id` succeeds once the database is
+//! back.
+
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::json;
+
+use crate::support::{Backend, NodeOptions, TestApp, postgres_admin_url};
+
+fn admin_sql(sql: &str) {
+    let mut conn = PgConnection::establish(&postgres_admin_url()).expect("admin connection");
+    diesel::sql_query(sql).execute(&mut conn).expect(sql);
+}
+
+#[actix_web::test]
+async fn database_outage_answers_unavailable_and_keeps_the_connection() {
+    let app = TestApp::start(Backend::Postgres).await;
+    let room = app.room("A-1", "u1").await;
+    let role = format!(
+        "rc_outage_{}_{room}_{}",
+        std::process::id(),
+        app.addr.port()
+    );
+    admin_sql(&format!("CREATE ROLE {role} LOGIN SUPERUSER"));
+    let node = app
+        .start_peer_as(
+            Some(&role),
+            NodeOptions {
+                acquire_timeout: Duration::from_millis(500),
+                ..NodeOptions::default()
+            },
+        )
+        .await;
+    let mut ws = node.ws(room, &node.tokens.client("u1")).await;
+    ws.handshake().await;
+
+    // The node loses the database: it may not log in, and its connections are cut.
+    admin_sql(&format!("ALTER ROLE {role} NOLOGIN"));
+    admin_sql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+    ));
+    ws.say("during", "is anyone there?").await;
+    let error = ws.next_of("error").await;
+    assert_eq!(error["code"], "unavailable", "{error}");
+    assert_eq!(error["ref"], "during");
+    ws.round_trip().await;
+    let ready = node.call("GET", "/readyz", None, None).await;
+    ready.assert_error(503, "unavailable");
+
+    // The database returns: the retry is stored once, and only the retry.
+    admin_sql(&format!("ALTER ROLE {role} LOGIN"));
+    ws.say("during", "is anyone there?").await;
+    let ack = ws.next_of("ack").await;
+    assert_eq!(ack["message"]["seq"], 1);
+    let history = app
+        .call(
+            "GET",
+            &format!("/chat/{room}/messages"),
+            Some(&app.tokens.client("u1")),
+            None,
+        )
+        .await;
+    assert_eq!(history.json["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(history.json["items"][0]["client_id"], json!("during"));
+
+    drop(ws);
+    node.control.abort();
+    drop(node);
+    admin_sql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+    ));
+    let _ = std::panic::catch_unwind(|| admin_sql(&format!("DROP ROLE IF EXISTS {role}")));
+}
