@@ -49,10 +49,32 @@ async fn database_outage_answers_unavailable_and_keeps_the_connection() {
     let ready = node.call("GET", "/readyz", None, None).await;
     ready.assert_error(503, "unavailable");
 
-    // The database returns: the retry is stored once, and only the retry.
+    // The database returns. Connections that died in the outage are dropped as they fail, so
+    // a client retries (with the same client_id) until acked, as the protocol asks.
     admin_sql(&format!("ALTER ROLE {role} LOGIN"));
-    ws.say("during", "is anyone there?").await;
-    let ack = ws.next_of("ack").await;
+    // Reads heal too: each dead connection is dropped by the call it fails.
+    let mut ready = false;
+    for _ in 0..10 {
+        if node.call("GET", "/readyz", None, None).await.status == 200 {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "the node is ready again once the database is back");
+    let mut ack = None;
+    for _ in 0..10 {
+        ws.say("during", "is anyone there?").await;
+        let answer = ws.next_json().await;
+        match answer["type"].as_str() {
+            Some("ack") => {
+                ack = Some(answer);
+                break;
+            }
+            Some("error") => assert_eq!(answer["code"], "unavailable", "{answer}"),
+            _ => panic!("unexpected frame {answer}"),
+        }
+    }
+    let ack = ack.expect("acked once the database is back");
     assert_eq!(ack["message"]["seq"], 1);
     let history = app
         .call(
