@@ -76,6 +76,20 @@ pub fn members(conn: &mut DbConnection, room_id: i64) -> Result<Vec<MemberDto>, 
         .collect())
 }
 
+/// The highest seq `user_id` has read in a room; 0 for a non-member.
+pub fn last_read_seq(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+) -> Result<i64, StoreError> {
+    Ok(room_members::table
+        .find((room_id, user_id))
+        .select(room_members::last_read_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
 /// The caller's read marker and unread count in a room; a non-member has read nothing.
 pub fn read_marker(
     conn: &mut DbConnection,
@@ -86,12 +100,7 @@ pub fn read_marker(
         .find(room_id)
         .select(chat_rooms::last_seq)
         .first(conn)?;
-    let up_to: i64 = room_members::table
-        .find((room_id, user_id))
-        .select(room_members::last_read_seq)
-        .first(conn)
-        .optional()?
-        .unwrap_or(0);
+    let up_to = last_read_seq(conn, room_id, user_id)?;
     Ok(ReadMarkerDto {
         room_id,
         up_to,

@@ -23,7 +23,7 @@ use room_chats_store::messages::{self, HistoryPage, Stored};
 use room_chats_store::{Database, StoreError, members, rooms};
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, RoomChange, ServerFrame};
 use room_chats_types::rules::{check_content, check_id};
-use room_chats_types::{ErrorCode, MessageDto, RoomDto, RoomStatus, Seq};
+use room_chats_types::{ErrorCode, MessageDto, ReadMarkerDto, RoomDto, RoomStatus, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -542,29 +542,44 @@ impl ChatSession {
         let name = self.caller.name.clone();
         let since = self.since;
         let history = self.history;
+        // One trip to the blocking pool for everything a join needs (joins per second are
+        // bounded by these round trips).
         let load = async move {
-            let opened = db
+            let (room, marker, page) = db
                 .run(move |conn| {
                     if let Some(name) = &name {
                         members::remember_name(conn, &user, name)?;
                     }
                     let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
-                    let marker = members::read_marker(conn, room_id, &user)?;
-                    Ok((room, marker))
+                    let read = members::last_read_seq(conn, room_id, &user)?;
+                    let page = match since {
+                        Some(_) => None,
+                        None => Some(messages::history(
+                            conn,
+                            room_id,
+                            HistoryPage::Before(i64::MAX),
+                            history,
+                        )?),
+                    };
+                    let marker = ReadMarkerDto {
+                        room_id,
+                        up_to: read,
+                        unread: (room.last_seq - read).max(0),
+                    };
+                    Ok((room, marker, page))
                 })
                 .await?;
-            let messages = match since {
-                Some(since) => load_range(&db, room_id, since.min(opened.0.last_seq), None).await?,
-                None => {
-                    let page = db
-                        .run(move |conn| {
-                            messages::history(conn, room_id, HistoryPage::Before(i64::MAX), history)
-                        })
-                        .await?;
-                    return Ok((opened, page.items, page.next_cursor.is_some()));
+            let (messages, has_more) = match (page, since) {
+                (Some(page), _) => {
+                    let has_more = page.next_cursor.is_some();
+                    (page.items, has_more)
+                }
+                (None, since) => {
+                    let from = since.unwrap_or(0).min(room.last_seq);
+                    (load_range(&db, room_id, from, None).await?, false)
                 }
             };
-            Ok::<_, StoreError>((opened, messages, false))
+            Ok::<_, StoreError>(((room, marker), messages, has_more))
         };
         ctx.wait(load.into_actor(self).map(|loaded, session, ctx| {
             let ((room, marker), history, has_more) = match loaded {
