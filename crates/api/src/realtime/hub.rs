@@ -12,7 +12,7 @@ use actix::{Message, Recipient};
 use bytestring::ByteString;
 use room_chats_broker::{Broker, BrokerEvent, Bytes};
 use room_chats_types::frames::{RoomEnvelope, RoomEvent, ServerFrame};
-use room_chats_types::{MessageDto, RoomId, Seq};
+use room_chats_types::{MessageDto, RoomId};
 use tokio::sync::mpsc;
 
 /// Identifies one connection on this node.
@@ -21,33 +21,23 @@ pub type ConnId = u64;
 /// A room event made ready for sessions: parsed once, serialized once.
 #[derive(Debug)]
 pub struct PreparedEvent {
-    /// For messages, the seq (sessions order and de-duplicate by it).
-    pub seq: Option<Seq>,
     /// The message itself, for messages.
     pub message: Option<MessageDto>,
     /// The frame as sent to clients.
     pub text: ByteString,
-    /// The frame, for sessions that look inside (room status changes).
-    pub frame: ServerFrame,
 }
 
 impl PreparedEvent {
     fn new(event: RoomEvent) -> Self {
-        let frame = match event {
-            RoomEvent::Message { message } => ServerFrame::Message { message },
-            RoomEvent::Frame { frame } => frame,
+        let (frame, message) = match event {
+            RoomEvent::Message { message } => {
+                let kept = message.clone();
+                (ServerFrame::Message { message }, Some(kept))
+            }
+            RoomEvent::Frame { frame } => (frame, None),
         };
         let text = serde_json::to_string(&frame).unwrap_or_default().into();
-        let (seq, message) = match &frame {
-            ServerFrame::Message { message } => (Some(message.seq), Some(message.clone())),
-            _ => (None, None),
-        };
-        Self {
-            seq,
-            message,
-            text,
-            frame,
-        }
+        Self { message, text }
     }
 }
 

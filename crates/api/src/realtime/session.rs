@@ -21,9 +21,9 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use room_chats_store::batch::{MessageWriter, OwnedMessage};
 use room_chats_store::messages::{self, HistoryPage, Stored};
 use room_chats_store::{Database, StoreError, members, rooms};
-use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, RoomChange, ServerFrame};
+use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, ServerFrame};
 use room_chats_types::rules::{check_content, check_id};
-use room_chats_types::{ErrorCode, MessageDto, ReadMarkerDto, RoomDto, RoomStatus, Seq};
+use room_chats_types::{ErrorCode, MessageDto, ReadMarkerDto, RoomDto, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -255,21 +255,8 @@ impl ChatSession {
             self.deliver(message.clone(), Some(event.text.clone()), None, ctx);
             return;
         }
-        if let ServerFrame::Room {
-            event: change,
-            room,
-            ..
-        } = &event.frame
-        {
-            self.room = room.clone();
-            if matches!(change, RoomChange::Closed | RoomChange::Reopened) {
-                self.room.status = if *change == RoomChange::Closed {
-                    RoomStatus::Closed
-                } else {
-                    RoomStatus::Open
-                };
-            }
-        }
+        // Other frames (read, typing, presence, room changes) go out as they are; whether a
+        // room accepts messages is decided by the database when one is stored.
         self.send_text(event.text.clone(), ctx);
     }
 
