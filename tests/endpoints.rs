@@ -482,3 +482,68 @@ async fn trailing_slash_is_optional(app: TestApp) {
     let unknown = app.call("GET", "/no/such/thing", Some(&client), None).await;
     unknown.assert_error(404, "not_found");
 }
+
+#[actix_web::test]
+async fn cors_answers_allowed_browser_origins_only() {
+    let mut options = crate::support::NodeOptions::default();
+    options.realtime.allowed_origins =
+        room_chats_api::realtime::AllowedOrigins::List(vec!["https://shop.example".to_owned()]);
+    let app = TestApp::start_node(crate::support::Backend::Sqlite, options).await;
+    let client = app.client();
+    let preflight = |origin: &'static str| {
+        client
+            .request(actix_web::http::Method::OPTIONS, app.url("/chat/"))
+            .insert_header(("Origin", origin))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .insert_header((
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            ))
+            .send()
+    };
+    let allowed = preflight("https://shop.example")
+        .await
+        .expect("preflight answered");
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://shop.example")
+    );
+    let foreign = preflight("https://evil.example")
+        .await
+        .expect("preflight answered");
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    // A real call from the allowed origin carries the header; from another origin it is
+    // served (same-origin deployments send Origin too) but without it.
+    let token = app.tokens.client("u1");
+    let call = |origin: &'static str| {
+        client
+            .get(app.url("/chat"))
+            .bearer_auth(&token)
+            .insert_header(("Origin", origin))
+            .send()
+    };
+    let allowed = call("https://shop.example").await.expect("answered");
+    assert_eq!(allowed.status().as_u16(), 200);
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .is_some()
+    );
+    let foreign = call("https://evil.example").await.expect("answered");
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}

@@ -234,7 +234,7 @@ async fn every_token_carrier_works() {
 async fn handshake_refusals_are_json_before_the_upgrade() {
     let mut options = NodeOptions::default();
     options.realtime.allowed_origins =
-        room_chats_api::realtime::AllowedOrigins::parse("https://shop.example");
+        room_chats_api::realtime::AllowedOrigins::List(vec!["https://shop.example".to_owned()]);
     let app = TestApp::start_node(Backend::Sqlite, options).await;
     let room = app.room("A-1", "u1").await;
     let path = format!("/ws/chat/{room}/");

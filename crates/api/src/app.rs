@@ -1,10 +1,11 @@
 //! The actix application: routes, shared state, JSON error handling and the docs UI.
 
+use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::Uri;
 use actix_web::http::uri::PathAndQuery;
+use actix_web::http::{Uri, header};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
@@ -12,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::TokenVerifier;
 use crate::error::ApiError;
+use crate::realtime::AllowedOrigins;
 use crate::routes;
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
@@ -31,6 +33,7 @@ pub fn app(
     >,
 > {
     let max_body = state.limits.max_body_bytes;
+    let cors = cors(&state.realtime.allowed_origins);
     let (app, _) = App::new()
         .app_data(state)
         .app_data(verifier)
@@ -51,7 +54,25 @@ pub fn app(
             trim_trailing_slash(&mut request);
             service.call(request)
         })
+        .wrap(cors)
         .wrap(TracingLogger::<RequestSpan>::new())
+}
+
+/// CORS for browser apps served from `ALLOWED_ORIGINS`. A request from another origin is
+/// not refused here (same-origin POSTs carry an Origin header too); it just gets no CORS
+/// headers, so the browser keeps the answer from the page.
+fn cors(origins: &AllowedOrigins) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    match origins {
+        AllowedOrigins::Any => cors.allow_any_origin(),
+        AllowedOrigins::List(list) => list
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin)),
+    }
 }
 
 /// Makes the trailing slash optional (`/chat/` is `/chat`), except under `/docs/`, whose

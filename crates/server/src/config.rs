@@ -274,8 +274,9 @@ pub struct RealtimeArgs {
     /// Redis connections for publishing.
     #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub redis_pool_size: u32,
-    /// Browser origins allowed to open WebSockets: a comma-separated list, or `*` for any.
-    /// Empty refuses every browser origin (apps that send no Origin always pass).
+    /// Browser origins allowed to call the API (CORS) and open WebSockets: a comma-separated
+    /// list, or `*` for any. Empty allows no cross-origin browser calls (apps that send no
+    /// Origin always pass).
     #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
     /// Largest WebSocket frame or message, in bytes (larger closes with 1009).
@@ -317,9 +318,9 @@ impl RealtimeArgs {
 
 impl ServeArgs {
     /// WebSocket limits and timings.
-    pub fn realtime(&self) -> RealtimeSettings {
+    pub fn realtime(&self) -> Result<RealtimeSettings, ConfigError> {
         let args = &self.realtime;
-        RealtimeSettings {
+        Ok(RealtimeSettings {
             max_frame_bytes: args.ws_max_frame_bytes as usize,
             messages_per_sec: args.ws_messages_per_sec,
             message_burst: args.ws_message_burst,
@@ -330,8 +331,9 @@ impl ServeArgs {
             history_default: self.history_page_default,
             history_max: self.history_page_max,
             typing_ttl: Duration::from_secs(args.ws_typing_ttl_secs),
-            allowed_origins: AllowedOrigins::parse(&args.allowed_origins),
-        }
+            allowed_origins: AllowedOrigins::parse(&args.allowed_origins)
+                .map_err(ConfigError::Invalid)?,
+        })
     }
 
     /// Request limits.

@@ -93,7 +93,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         workers: args.workers,
         shutdown_timeout_secs: args.shutdown_timeout_secs,
         handle_signals: true,
-        realtime: args.realtime(),
+        realtime: args.realtime()?,
         redis: args.realtime.redis(),
         database: args.storage.database_url()?,
         pool: args.storage.pool(),

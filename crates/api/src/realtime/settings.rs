@@ -12,18 +12,33 @@ pub enum AllowedOrigins {
 }
 
 impl AllowedOrigins {
-    /// Parses `ALLOWED_ORIGINS`: a comma-separated list, or `*`.
-    pub fn parse(value: &str) -> Self {
+    /// Parses `ALLOWED_ORIGINS`: a comma-separated list of `scheme://host[:port]`, or `*`.
+    pub fn parse(value: &str) -> Result<Self, String> {
         if value.trim() == "*" {
-            return Self::Any;
+            return Ok(Self::Any);
         }
-        Self::List(
-            value
-                .split(',')
-                .map(|origin| origin.trim().trim_end_matches('/').to_owned())
-                .filter(|origin| !origin.is_empty())
-                .collect(),
-        )
+        let origins: Vec<String> = value
+            .split(',')
+            .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+            .filter(|origin| !origin.is_empty())
+            .collect();
+        for origin in &origins {
+            let uri: actix_web::http::Uri = origin
+                .parse()
+                .map_err(|_| format!("ALLOWED_ORIGINS: `{origin}` is not an origin"))?;
+            let has_path = uri
+                .path_and_query()
+                .is_some_and(|path| path.as_str() != "/");
+            if !matches!(uri.scheme_str(), Some("http" | "https"))
+                || uri.host().is_none()
+                || has_path
+            {
+                return Err(format!(
+                    "ALLOWED_ORIGINS: `{origin}` must look like https://shop.example[:port]"
+                ));
+            }
+        }
+        Ok(Self::List(origins))
     }
 
     /// Whether a request with this `Origin` header may connect. Requests without one (mobile
@@ -87,13 +102,18 @@ mod tests {
 
     #[test]
     fn origins_parse_and_match_exactly() {
-        let allowed = AllowedOrigins::parse("https://shop.example, http://localhost:5173/");
+        let parse =
+            |value: &str| AllowedOrigins::parse(value).unwrap_or(AllowedOrigins::List(Vec::new()));
+        let allowed = parse("https://shop.example, http://localhost:5173/");
         assert!(allowed.allows(Some("https://shop.example")));
         assert!(allowed.allows(Some("http://localhost:5173")));
         assert!(!allowed.allows(Some("https://evil.example")));
         assert!(!allowed.allows(Some("https://shop.example.evil.example")));
         assert!(allowed.allows(None), "non-browser clients send no Origin");
-        assert!(AllowedOrigins::parse("*").allows(Some("https://anything.example")));
-        assert!(!AllowedOrigins::parse("").allows(Some("https://shop.example")));
+        assert!(parse("*").allows(Some("https://anything.example")));
+        assert!(!parse("").allows(Some("https://shop.example")));
+        assert!(AllowedOrigins::parse("shop.example").is_err());
+        assert!(AllowedOrigins::parse("https://shop.example/app").is_err());
+        assert!(AllowedOrigins::parse("ftp://shop.example").is_err());
     }
 }
