@@ -13,6 +13,19 @@ fn committed_spec_matches_the_code() {
 }
 
 #[test]
+fn committed_asyncapi_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/openapi/asyncapi.json"
+    ))
+    .expect("openapi/asyncapi.json exists");
+    assert!(
+        committed == room_chats_api::asyncapi_json(),
+        "openapi/asyncapi.json is stale: run `cargo run -- asyncapi > openapi/asyncapi.json`"
+    );
+}
+
+#[test]
 fn spec_documents_every_endpoint_with_bearer_security() {
     let spec: serde_json::Value =
         serde_json::from_str(&room_chats_api::openapi_json()).expect("spec is JSON");

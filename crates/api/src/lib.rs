@@ -4,6 +4,7 @@
 
 pub mod access;
 mod app;
+mod asyncapi;
 pub mod auth;
 pub mod error;
 mod openapi;
@@ -13,6 +14,7 @@ pub mod state;
 mod telemetry;
 
 pub use app::app;
+pub use asyncapi::asyncapi_json;
 pub use auth::{Caller, TokenVerifier, VerifierSettings};
 pub use error::ApiError;
 pub use openapi::{openapi, openapi_json};

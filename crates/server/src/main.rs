@@ -23,6 +23,8 @@ enum Command {
     Migrate(StorageArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Print the AsyncAPI document of the WebSocket protocol.
+    Asyncapi,
     /// Mint a development token signed with the HS256 secret.
     Token {
         #[command(flatten)]
@@ -67,6 +69,10 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Openapi => {
             print!("{}", room_chats_api::openapi_json());
+            Ok(())
+        }
+        Command::Asyncapi => {
+            print!("{}", room_chats_api::asyncapi_json());
             Ok(())
         }
         Command::Token {
