@@ -204,6 +204,15 @@ impl ChatSession {
                             for earlier in missing {
                                 session.deliver(earlier, None, None, ctx);
                             }
+                            // Committed seqs have no holes; if the database still lacks one,
+                            // closing beats looping or skipping it.
+                            if session.last_seq + 1 < seq {
+                                let hole = StoreError::Task(format!(
+                                    "seq {} missing",
+                                    session.last_seq + 1
+                                ));
+                                return session.cannot_deliver(&hole, ctx);
+                            }
                             session.deliver(message, prepared, as_ack, ctx);
                         }
                         Err(error) => session.cannot_deliver(&error, ctx),
