@@ -69,27 +69,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Scenario {
     /// Every connection sends one message every interval.
-    Steady {
-        #[arg(long, default_value_t = 1000)]
-        rooms: usize,
-        #[arg(long, default_value_t = 1)]
-        admins: usize,
-        #[arg(long, default_value_t = 5000)]
-        interval_ms: u64,
-        #[arg(long, default_value_t = 30)]
-        duration_secs: u64,
-    },
+    Steady(SteadyArgs),
     /// `steady` across two or more `--url` nodes sharing Postgres and Redis.
-    MultiNode {
-        #[arg(long, default_value_t = 1000)]
-        rooms: usize,
-        #[arg(long, default_value_t = 1)]
-        admins: usize,
-        #[arg(long, default_value_t = 5000)]
-        interval_ms: u64,
-        #[arg(long, default_value_t = 30)]
-        duration_secs: u64,
-    },
+    MultiNode(SteadyArgs),
     /// Ramp the total send rate until delivery p99 passes the limit.
     Saturate {
         #[arg(long, default_value_t = 500)]
@@ -132,6 +114,35 @@ enum Scenario {
     },
 }
 
+/// Shape of a `steady` run.
+#[derive(Debug, clap::Args)]
+struct SteadyArgs {
+    /// Rooms, each with one client and `admins` admins connected.
+    #[arg(long, default_value_t = 1000)]
+    rooms: usize,
+    #[arg(long, default_value_t = 1)]
+    admins: usize,
+    /// Each connection sends one message per interval.
+    #[arg(long, default_value_t = 5000)]
+    interval_ms: u64,
+    #[arg(long, default_value_t = 30)]
+    duration_secs: u64,
+}
+
+impl SteadyArgs {
+    async fn run(&self, common: &Common, name: &str) -> Result<report::Report, BenchError> {
+        scenarios::steady(
+            common,
+            name,
+            self.rooms,
+            self.admins,
+            Duration::from_millis(self.interval_ms),
+            Duration::from_secs(self.duration_secs),
+        )
+        .await
+    }
+}
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -170,46 +181,14 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
         message_size: cli.size.max(24),
     };
     let (report, must_be_correct) = match cli.scenario {
-        Scenario::Steady {
-            rooms,
-            admins,
-            interval_ms,
-            duration_secs,
-        } => (
-            scenarios::steady(
-                &common,
-                "steady",
-                rooms,
-                admins,
-                Duration::from_millis(interval_ms),
-                Duration::from_secs(duration_secs),
-            )
-            .await?,
-            false,
-        ),
-        Scenario::MultiNode {
-            rooms,
-            admins,
-            interval_ms,
-            duration_secs,
-        } => {
+        Scenario::Steady(args) => (args.run(&common, "steady").await?, false),
+        Scenario::MultiNode(args) => {
             if common.nodes.len() < 2 {
                 return Err(BenchError::Config(
                     "multi-node needs two or more --url".to_owned(),
                 ));
             }
-            (
-                scenarios::steady(
-                    &common,
-                    "multi-node",
-                    rooms,
-                    admins,
-                    Duration::from_millis(interval_ms),
-                    Duration::from_secs(duration_secs),
-                )
-                .await?,
-                false,
-            )
+            (args.run(&common, "multi-node").await?, false)
         }
         Scenario::Saturate {
             rooms,

@@ -57,7 +57,7 @@ impl RedisBroker {
         config.pool = Some(deadpool_redis::PoolConfig::new(settings.pool_size.max(1)));
         let pool = config
             .create_pool(Some(Runtime::Tokio1))
-            .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+            .map_err(unavailable)?;
         let (outbox, queue) = mpsc::channel(PUBLISH_QUEUE);
         let wanted = Arc::new(Mutex::new(HashSet::new()));
         let changed = Arc::new(Notify::new());
@@ -78,6 +78,10 @@ impl RedisBroker {
         })
     }
 
+    async fn connection(&self) -> Result<deadpool_redis::Connection, BrokerError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+
     fn set_wanted(&self, room: RoomId, want: bool) {
         let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
         let changed = if want {
@@ -90,6 +94,10 @@ impl RedisBroker {
             self.changed.notify_one();
         }
     }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> BrokerError {
+    BrokerError::Unavailable(error.to_string())
 }
 
 fn channel(prefix: &str, room: RoomId) -> String {
@@ -133,11 +141,7 @@ impl Broker for RedisBroker {
         let key = format!("{}presence:{room}", self.prefix);
         let user = user.to_owned();
         Box::pin(async move {
-            let mut conn = self
-                .pool
-                .get()
-                .await
-                .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+            let mut conn = self.connection().await?;
             let (count,): (i64,) = redis::pipe()
                 .atomic()
                 .hincr(&key, &user, delta)
@@ -145,7 +149,7 @@ impl Broker for RedisBroker {
                 .ignore()
                 .query_async(&mut conn)
                 .await
-                .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+                .map_err(unavailable)?;
             if count <= 0 {
                 let _: Result<(), _> = redis::cmd("HDEL")
                     .arg(&key)
@@ -159,16 +163,12 @@ impl Broker for RedisBroker {
 
     fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>> {
         Box::pin(async move {
-            let mut conn = self
-                .pool
-                .get()
-                .await
-                .map_err(|error| BrokerError::Unavailable(error.to_string()))?;
+            let mut conn = self.connection().await?;
             redis::cmd("PING")
                 .query_async::<String>(&mut conn)
                 .await
                 .map(drop)
-                .map_err(|error| BrokerError::Unavailable(error.to_string()))
+                .map_err(unavailable)
         })
     }
 
