@@ -623,3 +623,56 @@ async fn shutdown_closes_with_1012_and_every_ack_is_stored() {
         .await;
     assert_eq!(history.json["items"], Value::Array(acked));
 }
+
+#[actix_web::test]
+async fn a_client_that_stops_reading_is_dropped_and_others_carry_on() {
+    let mut options = NodeOptions::default();
+    options.realtime.outbox = 8;
+    let app = TestApp::start_node(Backend::Sqlite, options).await;
+    let room = app.room("A-1", "u1").await;
+    let mut stalled = app.ws(room, &app.tokens.client("u1")).await;
+    stalled.handshake().await;
+    let mut sender = app.ws(room, &app.tokens.admin("staff")).await;
+    sender.handshake().await;
+
+    // Send until the server drops the stalled client, which the room learns as its presence
+    // ending; far more than the socket buffers and the 8-frame outbox hold is the bound.
+    const LIMIT: usize = 5000;
+    let content = "x".repeat(3900);
+    let mut sent = 0;
+    let mut dropped = false;
+    while sent < LIMIT && !dropped {
+        sender.say(&format!("m{sent}"), &content).await;
+        sent += 1;
+        loop {
+            let frame = sender.next_json().await;
+            match frame["type"].as_str() {
+                Some("ack") => break,
+                Some("presence") if frame["user_id"] == "u1" && frame["online"] == false => {
+                    dropped = true
+                }
+                Some("error") => panic!("{frame}"),
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        dropped,
+        "the stalled client was never dropped after {sent} messages"
+    );
+    // The sender was never slowed down by the stalled reader.
+    sender.round_trip().await;
+
+    let mut received = 0;
+    loop {
+        match stalled.receive().await {
+            Received::Json(frame) if frame["type"] == "message" => received += 1,
+            Received::Json(_) => {}
+            Received::Closed(_) => break,
+        }
+    }
+    assert!(
+        received < sent,
+        "the stalled client got {received} of {sent} before the cut"
+    );
+}
