@@ -556,9 +556,9 @@ async fn expired_token_closes_4001_unless_refreshed() {
         claims["exp"] = json!(crate::support::tokens::now() + secs);
         app.tokens.sign(&claims)
     };
-    let mut lapsing = app.ws(room, &short(1)).await;
+    let mut lapsing = app.ws(room, &short(2)).await;
     lapsing.handshake().await;
-    let mut refreshed = app.ws(room, &short(1)).await;
+    let mut refreshed = app.ws(room, &short(2)).await;
     refreshed.handshake().await;
     refreshed
         .send_json(json!({ "type": "auth", "token": short(60) }))
