@@ -63,10 +63,8 @@ async fn another_clients_room_is_indistinguishable_from_a_missing_one(app: TestA
     assert_eq!(list.json["items"], json!([]));
     // And nothing was written through the refused calls.
     let owner = app.tokens.client("owner");
-    let history = app
-        .call("GET", &format!("/chat/{room}/messages"), Some(&owner), None)
-        .await;
-    assert_eq!(history.json["items"], json!([]));
+    let history = app.history(room, &owner).await;
+    assert_eq!(history, json!([]));
 }
 
 async fn clients_cannot_manage_rooms_or_orders(app: TestApp) {
@@ -131,16 +129,9 @@ async fn sender_is_always_the_token_subject(app: TestApp) {
     let sent = app.send(room, &client, "hello").await;
     assert_eq!(sent["sender_id"], "u1");
     assert_eq!(sent["sender_role"], "client");
-    let history = app
-        .call(
-            "GET",
-            &format!("/chat/{room}/messages"),
-            Some(&client),
-            None,
-        )
-        .await;
-    assert_eq!(history.json["items"].as_array().map(Vec::len), Some(1));
-    assert_eq!(history.json["items"][0]["sender_id"], "u1");
+    let history = app.history(room, &client).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(1));
+    assert_eq!(history[0]["sender_id"], "u1");
 }
 
 async fn changing_the_customer_moves_access(app: TestApp) {

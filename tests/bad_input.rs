@@ -18,15 +18,8 @@ on_both_backends!(
 
 async fn history_len(app: &TestApp, room: i64) -> usize {
     let client = app.tokens.client("u1");
-    let history = app
-        .call(
-            "GET",
-            &format!("/chat/{room}/messages"),
-            Some(&client),
-            None,
-        )
-        .await;
-    history.json["items"].as_array().map_or(0, Vec::len)
+    let history = app.history(room, &client).await;
+    history.as_array().map_or(0, Vec::len)
 }
 
 async fn malformed_bodies_are_refused(app: TestApp) {
@@ -258,15 +251,8 @@ async fn hostile_content_is_stored_byte_exact(app: TestApp) {
         let sent = app.send(room, &client, content).await;
         assert_eq!(sent["content"], content);
     }
-    let history = app
-        .call(
-            "GET",
-            &format!("/chat/{room}/messages"),
-            Some(&client),
-            None,
-        )
-        .await;
-    let stored: Vec<&str> = history.json["items"]
+    let history = app.history(room, &client).await;
+    let stored: Vec<&str> = history
         .as_array()
         .expect("items")
         .iter()

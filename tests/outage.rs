@@ -76,16 +76,9 @@ async fn database_outage_answers_unavailable_and_keeps_the_connection() {
     }
     let ack = ack.expect("acked once the database is back");
     assert_eq!(ack["message"]["seq"], 1);
-    let history = app
-        .call(
-            "GET",
-            &format!("/chat/{room}/messages"),
-            Some(&app.tokens.client("u1")),
-            None,
-        )
-        .await;
-    assert_eq!(history.json["items"].as_array().map(Vec::len), Some(1));
-    assert_eq!(history.json["items"][0]["client_id"], json!("during"));
+    let history = app.history(room, &app.tokens.client("u1")).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(1));
+    assert_eq!(history[0]["client_id"], json!("during"));
 
     drop(ws);
     node.control.abort();

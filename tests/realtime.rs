@@ -330,16 +330,9 @@ async fn bad_frames_get_errors_and_the_connection_stays() {
 
     ws.say("good", "still works").await;
     assert_eq!(ws.next_of("ack").await["message"]["seq"], 1);
-    let stored = app
-        .call(
-            "GET",
-            &format!("/chat/{room}/messages"),
-            Some(&app.tokens.client("u1")),
-            None,
-        )
-        .await;
+    let stored = app.history(room, &app.tokens.client("u1")).await;
     assert_eq!(
-        stored.json["items"].as_array().map(Vec::len),
+        stored.as_array().map(Vec::len),
         Some(1),
         "nothing bad was stored"
     );
@@ -493,11 +486,9 @@ async fn rate_and_connection_limits() {
         (limited["code"].as_str(), limited["ref"].as_str()),
         (Some("rate_limited"), Some("r2"))
     );
-    let stored = app
-        .call("GET", &format!("/chat/{room}/messages"), Some(&token), None)
-        .await;
+    let stored = app.history(room, &token).await;
     assert_eq!(
-        stored.json["items"].as_array().map(Vec::len),
+        stored.as_array().map(Vec::len),
         Some(2),
         "the limited message was not stored"
     );
@@ -613,15 +604,8 @@ async fn shutdown_closes_with_1012_and_every_ack_is_stored() {
     // nothing acked is missing, and nothing stored went unacknowledged.
     let peer = app.start_peer(NodeOptions::default()).await;
     let token = peer.tokens.client("u1");
-    let history = peer
-        .call(
-            "GET",
-            &format!("/chat/{room}/messages?limit=200"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(history.json["items"], Value::Array(acked));
+    let history = peer.history(room, &token).await;
+    assert_eq!(history, Value::Array(acked));
 }
 
 #[actix_web::test]

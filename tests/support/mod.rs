@@ -351,6 +351,20 @@ impl TestApp {
         response.json["id"].as_i64().expect("room id")
     }
 
+    /// The room's stored messages (up to 200, oldest first) as `token` sees them.
+    pub async fn history(&self, room_id: i64, token: &str) -> Value {
+        let response = self
+            .call(
+                "GET",
+                &format!("/chat/{room_id}/messages?limit=200"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(response.status, 200, "{response:?}");
+        response.json["items"].clone()
+    }
+
     /// Sends a message and asserts it was stored.
     pub async fn send(&self, room_id: i64, token: &str, content: &str) -> Value {
         let response = self
