@@ -135,30 +135,25 @@ impl ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<Manager>,
-    backend: &'static str,
 }
 
 impl Database {
     /// Creates the pool. Connections open lazily, so this succeeds while the database is down;
     /// [`Database::migrate`] or [`Database::ping`] tell whether it is reachable.
     pub fn connect(url: DatabaseUrl, settings: &PoolSettings) -> Result<Self, StoreError> {
-        let backend = match &url {
-            DatabaseUrl::Postgres(_) => "postgres",
-            DatabaseUrl::Sqlite(path) => {
-                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|error| {
-                        StoreError::Unavailable(format!("cannot create {}: {error}", dir.display()))
-                    })?;
-                }
-                // WAL lets readers run beside the writer. The mode is stored in the file, and
-                // switching needs the database to itself, so it happens once, before the pool
-                // opens connections.
-                SqliteConnection::establish(&path.to_string_lossy())
-                    .map_err(|error| StoreError::Unavailable(error.to_string()))?
-                    .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
-                "sqlite"
+        if let DatabaseUrl::Sqlite(path) = &url {
+            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|error| {
+                    StoreError::Unavailable(format!("cannot create {}: {error}", dir.display()))
+                })?;
             }
-        };
+            // WAL lets readers run beside the writer. The mode is stored in the file, and
+            // switching needs the database to itself, so it happens once, before the pool
+            // opens connections.
+            SqliteConnection::establish(&path.to_string_lossy())
+                .map_err(|error| StoreError::Unavailable(error.to_string()))?
+                .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+        }
         let pool = Pool::builder()
             .max_size(settings.max_size)
             .min_idle(Some(1))
@@ -169,12 +164,7 @@ impl Database {
             // tests/outage.rs).
             .test_on_check_out(false)
             .build_unchecked(Manager { url });
-        Ok(Self { pool, backend })
-    }
-
-    /// `"postgres"` or `"sqlite"`.
-    pub fn backend(&self) -> &'static str {
-        self.backend
+        Ok(Self { pool })
     }
 
     /// Runs `work` on a pooled connection in the blocking thread pool.

@@ -39,7 +39,7 @@ pub async fn assign_admin(
     let room = visible_room(&state, &caller, room_id).await?;
     require_admin(&caller)?;
     check_id(&user_id).map_err(|why| ApiError::Validation(format!("user_id {why}")))?;
-    let announced = (room.clone(), user_id.clone());
+    let (announced_room, announced_user) = (room.clone(), user_id.clone());
     let members = state
         .db
         .run(move |conn| {
@@ -47,7 +47,12 @@ pub async fn assign_admin(
             members::members(conn, room.id)
         })
         .await?;
-    announce(&state, RoomChange::MemberAdded, announced);
+    announce(
+        &state,
+        RoomChange::MemberAdded,
+        announced_room,
+        announced_user,
+    );
     Ok(HttpResponse::Ok().json(members))
 }
 
@@ -75,16 +80,22 @@ pub async fn unassign_admin(
     let (room_id, user_id) = path.into_inner();
     let room = visible_room(&state, &caller, room_id).await?;
     require_admin(&caller)?;
-    let announced = (room.clone(), user_id.clone());
+    let (announced_room, announced_user) = (room.clone(), user_id.clone());
     state
         .db
         .run(move |conn| members::unassign_admin(conn, room.id, &user_id))
         .await?;
-    announce(&state, RoomChange::MemberRemoved, announced);
+    announce(
+        &state,
+        RoomChange::MemberRemoved,
+        announced_room,
+        announced_user,
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn announce(state: &AppState, event: RoomChange, (room, user_id): (RoomDto, String)) {
+/// Tells the room's live connections that an admin joined or left it.
+fn announce(state: &AppState, event: RoomChange, room: RoomDto, user_id: String) {
     let room_id = room.id;
     let frame = ServerFrame::Room {
         event,
