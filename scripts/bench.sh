@@ -7,6 +7,7 @@
 #   scripts/bench.sh storm                  # joins per second with a 50-message history
 #   NODES=2 scripts/bench.sh multi-node     # two nodes sharing Postgres and Redis
 #   BACKEND=embedded scripts/bench.sh steady   # the zero-configuration default (SQLite)
+#   SERVER_BIN=/tmp/room-chats-old scripts/bench.sh saturate   # compare another build
 #
 # BACKEND=postgres (default) uses a fresh database on 127.0.0.1:5432 and Redis on :6379.
 # Extra arguments go to the scenario (see `room-chats-bench <scenario> --help`). The JSON
@@ -25,7 +26,9 @@ ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 cargo build --release --locked -p room-chats -p room-chats-bench
 target=${CARGO_TARGET_DIR:-target}
-bin="$target/release/room-chats"
+# SERVER_BIN runs another build of the service (say, a copy of the previous commit's) against
+# the same load tool, for before/after comparisons on one machine.
+bin="${SERVER_BIN:-$target/release/room-chats}"
 bench="$target/release/room-chats-bench"
 
 work=$(mktemp -d)

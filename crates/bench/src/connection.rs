@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use actix_service::ServiceExt as _;
 use awc::ws::{self, Frame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -48,7 +49,17 @@ fn sent_at(content: &str) -> Option<u64> {
 /// Runs one connection until the scenario stops it (or it only joins).
 pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStats) {
     let started = now_micros();
-    let mut connector = awc::Connector::new().timeout(Duration::from_secs(30));
+    // Like the server, the load tool must not let Nagle hold back its small frames, or it
+    // would measure its own delayed ACKs.
+    let tcp = actix_tls::connect::Connector::default().service().map(
+        |connection: actix_tls::connect::Connection<_, actix_web::rt::net::TcpStream>| {
+            let _ = connection.io_ref().set_nodelay(true);
+            connection
+        },
+    );
+    let mut connector = awc::Connector::new()
+        .connector(tcp)
+        .timeout(Duration::from_secs(30));
     if let Some(source) = plan.source {
         connector = connector.local_address(source);
     }

@@ -146,6 +146,10 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let mut server =
         HttpServer::new(move || room_chats_api::app(state.clone(), verifier.clone(), spec.clone()))
             .disable_signals()
+            // Chat frames are small and latency-bound: without this, a frame to a receiver
+            // that is not itself sending waits for Nagle to meet the client's delayed ACK
+            // (~40 ms on Linux). actix-web leaves the OS default unless told.
+            .tcp_nodelay(true)
             .shutdown_timeout(config.shutdown_timeout_secs);
     if let Some(workers) = config.workers {
         server = server.workers(workers);
