@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::upsert::excluded;
 use room_chats_types::{MessageDto, Role, RoomStatus};
 use tokio::sync::{mpsc, oneshot};
@@ -19,7 +19,7 @@ use crate::connection::write_transaction;
 use crate::messages::{NewMessage, Stored, store_message};
 use crate::rows::MessageRow;
 use crate::schema::{chat_rooms, messages, room_members};
-use crate::time::now_micros;
+use crate::time::{now_micros, to_datetime};
 use crate::{Database, DbConnection, StoreError};
 
 /// A message to store, owned so it can wait in the writer's queue.
@@ -61,6 +61,23 @@ struct MessageInsert<'a> {
     content: &'a str,
     client_id: Option<&'a str>,
     created_at: i64,
+}
+
+impl MessageInsert<'_> {
+    /// The stored message, given the id the database assigned.
+    fn stored(&self, id: i64) -> MessageDto {
+        MessageDto {
+            id,
+            room_id: self.room_id,
+            seq: self.seq,
+            sender_id: self.sender_id.to_owned(),
+            // The sender's role came from a `Role`, so it parses back.
+            sender_role: Role::parse(self.sender_role).unwrap_or(Role::Client),
+            content: self.content.to_owned(),
+            client_id: self.client_id.map(str::to_owned),
+            created_at: to_datetime(self.created_at),
+        }
+    }
 }
 
 #[derive(Insertable)]
@@ -172,31 +189,13 @@ pub fn store_batch(
             .collect();
         let mut inserted: HashMap<(i64, i64), MessageDto> = HashMap::new();
         if !inserts.is_empty() {
-            advance_rooms(conn, &last_seq, now)?;
-            let rows: Vec<MessageRow> = match conn {
-                DbConnection::Postgres(pg) => diesel::insert_into(messages::table)
-                    .values(&inserts)
-                    .returning(messages::all_columns)
-                    .get_results(pg)?,
-                // SQLite runs in-process: a statement per row costs no round trip.
-                DbConnection::Sqlite(sqlite) => {
-                    let mut rows = Vec::with_capacity(inserts.len());
-                    for insert in &inserts {
-                        rows.push(
-                            diesel::insert_into(messages::table)
-                                .values(insert)
-                                .returning(messages::all_columns)
-                                .get_result(sqlite)?,
-                        );
-                    }
-                    rows
-                }
+            let ids = match conn {
+                DbConnection::Postgres(pg) => write_postgres(pg, &last_seq, &inserts, now)?,
+                DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &last_seq, &inserts, now)?,
             };
-            for row in rows {
-                let message = MessageDto::from(row);
-                inserted.insert((message.room_id, message.seq), message);
+            for (insert, id) in inserts.iter().zip(ids) {
+                inserted.insert((insert.room_id, insert.seq), insert.stored(id));
             }
-            upsert_markers(conn, &inserts, now)?;
         }
 
         let mut results: Vec<Result<Stored, StoreError>> = Vec::with_capacity(batch.len());
@@ -262,48 +261,115 @@ fn stored_with_keys(
     }
 }
 
-/// Writes each room's new `last_seq` (rooms without new messages keep theirs).
-fn advance_rooms(
-    conn: &mut DbConnection,
-    last_seq: &BTreeMap<i64, (bool, i64)>,
-    now: i64,
-) -> QueryResult<()> {
-    match conn {
-        // One statement for every room of the batch; their rows are already locked.
-        DbConnection::Postgres(pg) => {
-            let (ids, seqs): (Vec<i64>, Vec<i64>) =
-                last_seq.iter().map(|(id, (_, seq))| (*id, *seq)).unzip();
-            diesel::sql_query(
-                "UPDATE chat_rooms AS r SET last_seq = v.seq, last_activity_at = $3 \
-                 FROM unnest($1::bigint[], $2::bigint[]) AS v(id, seq) \
-                 WHERE r.id = v.id AND r.last_seq < v.seq",
-            )
-            .bind::<Array<BigInt>, _>(ids)
-            .bind::<Array<BigInt>, _>(seqs)
-            .bind::<BigInt, _>(now)
-            .execute(pg)?;
-        }
-        DbConnection::Sqlite(sqlite) => {
-            for (room, (_, seq)) in last_seq {
-                diesel::update(chat_rooms::table.find(room))
-                    .filter(chat_rooms::last_seq.lt(seq))
-                    .set((
-                        chat_rooms::last_seq.eq(seq),
-                        chat_rooms::last_activity_at.eq(now),
-                    ))
-                    .execute(sqlite)?;
-            }
-        }
-    }
-    Ok(())
+/// One row of `RETURNING` from the Postgres batch statement.
+#[derive(QueryableByName)]
+struct InsertedId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    room_id: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
 }
 
-/// Moves each sender's read marker to its newest message of the batch.
-fn upsert_markers(
-    conn: &mut DbConnection,
+/// Advances the rooms, inserts the messages and moves the senders' read markers in one
+/// statement whose text never changes: one round trip and a cached plan per batch, where a
+/// multi-row `VALUES` list would be parsed and planned anew for every batch size. Returns the
+/// messages' ids in the order of `inserts`.
+fn write_postgres(
+    pg: &mut PgConnection,
+    last_seq: &BTreeMap<i64, (bool, i64)>,
     inserts: &[MessageInsert<'_>],
     now: i64,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<i64>> {
+    let (room_ids, room_seqs): (Vec<i64>, Vec<i64>) =
+        last_seq.iter().map(|(id, (_, seq))| (*id, *seq)).unzip();
+    let markers = newest_per_sender(inserts);
+    let rows: Vec<InsertedId> = diesel::sql_query(
+        "WITH advanced AS ( \
+             UPDATE chat_rooms AS r SET last_seq = v.seq, last_activity_at = $1 \
+             FROM unnest($2::bigint[], $3::bigint[]) AS v(id, seq) \
+             WHERE r.id = v.id AND r.last_seq < v.seq \
+         ), markers AS ( \
+             INSERT INTO room_members (room_id, user_id, role, assigned, last_read_seq, joined_at) \
+             SELECT k.room_id, k.user_id, k.role, FALSE, k.seq, $1 \
+             FROM unnest($4::bigint[], $5::text[], $6::text[], $7::bigint[]) AS k(room_id, user_id, role, seq) \
+             ON CONFLICT (room_id, user_id) DO UPDATE SET last_read_seq = excluded.last_read_seq \
+         ) \
+         INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at) \
+         SELECT m.room_id, m.seq, m.sender_id, m.sender_role, m.content, m.client_id, $1 \
+         FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[]) \
+             AS m(room_id, seq, sender_id, sender_role, content, client_id) \
+         RETURNING id, room_id, seq",
+    )
+    .bind::<BigInt, _>(now)
+    .bind::<Array<BigInt>, _>(room_ids)
+    .bind::<Array<BigInt>, _>(room_seqs)
+    .bind::<Array<BigInt>, _>(markers.iter().map(|m| m.room_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(markers.iter().map(|m| m.user_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(markers.iter().map(|m| m.role).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(markers.iter().map(|m| m.last_read_seq).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(inserts.iter().map(|m| m.room_id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(inserts.iter().map(|m| m.seq).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(inserts.iter().map(|m| m.sender_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(inserts.iter().map(|m| m.sender_role).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(inserts.iter().map(|m| m.content).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(inserts.iter().map(|m| m.client_id).collect::<Vec<_>>())
+    .load(pg)?;
+    let ids: HashMap<(i64, i64), i64> = rows
+        .into_iter()
+        .map(|row| ((row.room_id, row.seq), row.id))
+        .collect();
+    inserts
+        .iter()
+        .map(|insert| {
+            ids.get(&(insert.room_id, insert.seq))
+                .copied()
+                .ok_or(diesel::result::Error::NotFound)
+        })
+        .collect()
+}
+
+/// The same writes as [`write_postgres`] a statement per row: SQLite runs in-process, so a
+/// statement costs no round trip.
+fn write_sqlite(
+    sqlite: &mut SqliteConnection,
+    last_seq: &BTreeMap<i64, (bool, i64)>,
+    inserts: &[MessageInsert<'_>],
+    now: i64,
+) -> QueryResult<Vec<i64>> {
+    for (room, (_, seq)) in last_seq {
+        diesel::update(chat_rooms::table.find(room))
+            .filter(chat_rooms::last_seq.lt(seq))
+            .set((
+                chat_rooms::last_seq.eq(seq),
+                chat_rooms::last_activity_at.eq(now),
+            ))
+            .execute(sqlite)?;
+    }
+    let mut ids = Vec::with_capacity(inserts.len());
+    for insert in inserts {
+        ids.push(
+            diesel::insert_into(messages::table)
+                .values(insert)
+                .returning(messages::id)
+                .get_result(sqlite)?,
+        );
+    }
+    for marker in newest_per_sender(inserts) {
+        diesel::insert_into(room_members::table)
+            .values(&marker)
+            .on_conflict((room_members::room_id, room_members::user_id))
+            .do_update()
+            .set(room_members::last_read_seq.eq(excluded(room_members::last_read_seq)))
+            .execute(sqlite)?;
+    }
+    Ok(ids)
+}
+
+/// Each sender's read marker moves to its newest message of the batch (a sender has read
+/// what it wrote).
+fn newest_per_sender<'a>(inserts: &[MessageInsert<'a>]) -> Vec<MarkerInsert<'a>> {
     let mut newest: BTreeMap<(i64, &str), (&str, i64)> = BTreeMap::new();
     for insert in inserts {
         let entry = newest
@@ -311,7 +377,7 @@ fn upsert_markers(
             .or_insert((insert.sender_role, insert.seq));
         entry.1 = entry.1.max(insert.seq);
     }
-    let markers: Vec<MarkerInsert<'_>> = newest
+    newest
         .into_iter()
         .map(|((room_id, user_id), (role, seq))| MarkerInsert {
             room_id,
@@ -319,30 +385,9 @@ fn upsert_markers(
             role,
             assigned: false,
             last_read_seq: seq,
-            joined_at: now,
+            joined_at: inserts.first().map_or(0, |insert| insert.created_at),
         })
-        .collect();
-    match conn {
-        DbConnection::Postgres(pg) => {
-            diesel::insert_into(room_members::table)
-                .values(&markers)
-                .on_conflict((room_members::room_id, room_members::user_id))
-                .do_update()
-                .set(room_members::last_read_seq.eq(excluded(room_members::last_read_seq)))
-                .execute(pg)?;
-        }
-        DbConnection::Sqlite(sqlite) => {
-            for marker in &markers {
-                diesel::insert_into(room_members::table)
-                    .values(marker)
-                    .on_conflict((room_members::room_id, room_members::user_id))
-                    .do_update()
-                    .set(room_members::last_read_seq.eq(excluded(room_members::last_read_seq)))
-                    .execute(sqlite)?;
-            }
-        }
-    }
-    Ok(())
+        .collect()
 }
 
 /// Most messages in one transaction.
