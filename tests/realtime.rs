@@ -161,12 +161,30 @@ async fn concurrent_senders_are_seen_in_seq_order(app: TestApp) {
         async move {
             let token = app.tokens.admin(&format!("staff-{n}"));
             let mut ws = app.ws(room, &token).await;
-            ws.handshake().await;
+            let (_, history) = ws.handshake().await;
+            let joined_after = history.last().and_then(|m| m["seq"].as_i64()).unwrap_or(0);
+            // A sender sees the room in order too: others' messages and its own acks
+            // interleave by seq, each once, an ack never ahead of an earlier message.
+            let mut seen = Vec::new();
             for i in 0..EACH {
                 ws.say(&format!("{n}-{i}"), "hello").await;
-                let ack = ws.next_of("ack").await;
-                assert_eq!(ack["client_id"], format!("{n}-{i}"));
+                loop {
+                    let frame = ws.next_json().await;
+                    match frame["type"].as_str() {
+                        Some("message") => seen.push(frame["message"]["seq"].as_i64()),
+                        Some("ack") => {
+                            seen.push(frame["message"]["seq"].as_i64());
+                            assert_eq!(frame["client_id"], format!("{n}-{i}"));
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
             }
+            let expected: Vec<Option<i64>> = (joined_after + 1..=joined_after + seen.len() as i64)
+                .map(Some)
+                .collect();
+            assert_eq!(seen, expected, "sender {n} saw the room in seq order");
             ws
         }
     });

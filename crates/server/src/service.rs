@@ -124,7 +124,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let writer = MessageWriter::start(
         db.clone(),
         config.writer_threads,
-        Arc::new(move |message, origin| announcer_hub.publish_message(message.clone(), origin)),
+        Arc::new(move |message| announcer_hub.publish_message(message.clone())),
     );
     let state = web::Data::new(AppState {
         writer,

@@ -7,7 +7,7 @@
 //! still follow the commit, and each room's seqs stay 1, 2, 3 … without gaps.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
@@ -35,8 +35,6 @@ pub struct OwnedMessage {
     pub content: String,
     /// Idempotency key.
     pub client_id: Option<String>,
-    /// Where it came from (a connection id), handed back to the announcer untouched.
-    pub origin: Option<u64>,
 }
 
 impl OwnedMessage {
@@ -394,7 +392,7 @@ fn newest_per_sender<'a>(inserts: &[MessageInsert<'a>]) -> Vec<MarkerInsert<'a>>
 const MAX_BATCH: usize = 512;
 
 /// Told about every newly stored message, in commit order, before its sender is answered.
-pub type Announcer = Arc<dyn Fn(&MessageDto, Option<u64>) + Send + Sync>;
+pub type Announcer = Arc<dyn Fn(&MessageDto) + Send + Sync>;
 
 struct Job {
     message: OwnedMessage,
@@ -402,42 +400,53 @@ struct Job {
 }
 
 /// Collects sends from every session and request of the node and stores them in batches.
+///
+/// Each room belongs to one writer thread (by id). Two threads therefore never wait for each
+/// other's room locks, so they really write in parallel, and a room's messages are stored and
+/// announced by one thread, in seq order.
 #[derive(Clone)]
 pub struct MessageWriter {
-    queue: mpsc::Sender<Job>,
+    queues: Arc<[mpsc::Sender<Job>]>,
 }
 
 impl MessageWriter {
     /// Starts `threads` writer threads (each one transaction at a time) on `db`.
     ///
     /// `announce` hears of each new message right after its batch committed, in seq order
-    /// per room for the batches of one thread. Announcing here, rather than when each sender
-    /// gets its answer, keeps a room's messages in order on their way to its sessions; with
-    /// one thread (the default) they are in order across batches too.
+    /// per room. Announcing here, rather than when each sender gets its answer, keeps a room's
+    /// messages in order on their way to its sessions.
     pub fn start(db: Database, threads: usize, announce: Announcer) -> Self {
-        let (queue, jobs) = mpsc::channel::<Job>(MAX_BATCH * 16);
-        let jobs = Arc::new(Mutex::new(jobs));
+        let mut queues = Vec::new();
         for index in 0..threads.max(1) {
+            let (queue, jobs) = mpsc::channel::<Job>(MAX_BATCH * 16);
             let db = db.clone();
-            let jobs = Arc::clone(&jobs);
             let announce = Arc::clone(&announce);
             let spawned = std::thread::Builder::new()
                 .name(format!("message-writer-{index}"))
-                .spawn(move || write_loop(&db, &jobs, announce.as_ref()));
-            if let Err(error) = spawned {
-                tracing::error!(%error, "cannot start a message writer thread");
+                .spawn(move || write_loop(&db, jobs, announce.as_ref()));
+            match spawned {
+                Ok(_) => queues.push(queue),
+                Err(error) => tracing::error!(%error, "cannot start a message writer thread"),
             }
         }
-        Self { queue }
+        Self {
+            queues: queues.into(),
+        }
     }
 
     /// Stores one message; resolves after its batch committed.
     pub async fn store(&self, message: OwnedMessage) -> Result<Stored, StoreError> {
+        let stopped = || StoreError::Task("message writer stopped".to_owned());
+        let slot = usize::try_from(message.room_id.unsigned_abs()).unwrap_or_default();
+        let queue = self
+            .queues
+            .get(slot % self.queues.len().max(1))
+            .ok_or_else(stopped)?;
         let (reply, answer) = oneshot::channel();
-        self.queue
+        queue
             .send(Job { message, reply })
             .await
-            .map_err(|_| StoreError::Task("message writer stopped".to_owned()))?;
+            .map_err(|_| stopped())?;
         answer
             .await
             .map_err(|_| StoreError::Task("message writer dropped the message".to_owned()))?
@@ -446,23 +455,20 @@ impl MessageWriter {
 
 fn write_loop(
     db: &Database,
-    jobs: &Mutex<mpsc::Receiver<Job>>,
-    announce: &(dyn Fn(&MessageDto, Option<u64>) + Send + Sync),
+    mut jobs: mpsc::Receiver<Job>,
+    announce: &(dyn Fn(&MessageDto) + Send + Sync),
 ) {
     loop {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        {
-            // One thread gathers at a time; it takes what is waiting, up to a batch.
-            let mut jobs = jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(first) = jobs.blocking_recv() else {
-                return;
-            };
-            batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+        // Take what is waiting, up to a batch.
+        let Some(first) = jobs.blocking_recv() else {
+            return;
+        };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
         }
         let messages: Vec<OwnedMessage> = batch.iter().map(|job| job.message.clone()).collect();
@@ -482,9 +488,9 @@ fn write_loop(
                     .collect()
             }
         };
-        for (job, result) in batch.iter().zip(&results) {
+        for result in &results {
             if let Ok(Stored::New(message)) = result {
-                announce(message, job.message.origin);
+                announce(message);
             }
         }
         for (job, result) in batch.into_iter().zip(results) {

@@ -172,10 +172,11 @@ impl Hub {
         self.deliver(room, &Arc::new(PreparedEvent::new(envelope.event)), except);
     }
 
-    /// A message was stored: tell the room.
-    pub fn publish_message(&self, message: MessageDto, except: Option<ConnId>) {
+    /// A message was stored: tell the room, its sender's session included (which turns it
+    /// into the sender's `ack`, in the room's order).
+    pub fn publish_message(&self, message: MessageDto) {
         let room = message.room_id;
-        self.publish(room, RoomEvent::Message { message }, except);
+        self.publish(room, RoomEvent::Message { message }, None);
     }
 
     /// A frame every session forwards as is (read, typing, presence, room changes).

@@ -6,6 +6,7 @@
 //! first. Database work that must finish before the next frame is handled runs under
 //! `ctx.wait`, which holds the actor's mailbox and stream until it completes.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,6 +79,13 @@ pub struct ChatSession {
     since: Option<Seq>,
     history: i64,
     last_seq: Seq,
+    /// This connection's sends that were stored but not yet delivered back to it, by seq:
+    /// each becomes the `ack` when the room's event stream reaches it, so acks keep the
+    /// room's order instead of overtaking messages committed just before them.
+    awaiting_ack: HashMap<Seq, String>,
+    /// The node is shutting down: close with 1012 once `awaiting_ack` is empty, so that every
+    /// stored message is acked first.
+    restart_pending: bool,
     services: SessionServices,
     outbox: mpsc::Sender<Outgoing>,
     writer: tokio::task::JoinHandle<()>,
@@ -101,6 +109,8 @@ impl ChatSession {
         Self {
             conn: start.conn,
             last_seq: 0,
+            awaiting_ack: HashMap::new(),
+            restart_pending: false,
             caller: start.caller,
             room: start.room,
             since: start.since,
@@ -176,6 +186,12 @@ impl ChatSession {
         ctx.stop();
     }
 
+    fn restart_when_acked(&mut self, ctx: &mut <Self as Actor>::Context) {
+        if self.restart_pending && self.awaiting_ack.is_empty() {
+            self.close(CloseCode::Restart, "service restart", ctx);
+        }
+    }
+
     /// Delivers a room message in seq order: drops what the client has, fills a gap from the
     /// database first. `as_ack` turns the frame into the sender's `ack`.
     fn deliver(
@@ -187,8 +203,9 @@ impl ChatSession {
     ) {
         let seq = message.seq;
         if seq <= self.last_seq {
-            if let Some(client_id) = as_ack {
+            if let Some(client_id) = as_ack.or_else(|| self.awaiting_ack.remove(&seq)) {
                 self.send_frame(&ServerFrame::Ack { client_id, message }, ctx);
+                self.restart_when_acked(ctx);
             }
             return;
         }
@@ -221,11 +238,12 @@ impl ChatSession {
             return;
         }
         self.last_seq = seq;
-        match (as_ack, prepared) {
+        match (as_ack.or_else(|| self.awaiting_ack.remove(&seq)), prepared) {
             (Some(client_id), _) => self.send_frame(&ServerFrame::Ack { client_id, message }, ctx),
             (None, Some(text)) => self.send_text(text, ctx),
             (None, None) => self.send_frame(&ServerFrame::Message { message }, ctx),
         }
+        self.restart_when_acked(ctx);
     }
 
     /// Delivering out of order or with a hole is worse than reconnecting: the client resumes
@@ -354,7 +372,6 @@ impl ChatSession {
             sender_role: self.caller.role,
             content,
             client_id: Some(client_id.clone()),
-            origin: Some(self.conn),
         };
         let store = async move { writer.store(message).await };
         // Held under `wait`: the ack goes out before this connection's next frame is handled.
@@ -362,14 +379,12 @@ impl ChatSession {
             store
                 .into_actor(self)
                 .map(move |stored, session, ctx| match stored {
-                    Ok(Stored::New(message)) => {
-                        session
-                            .services
-                            .hub
-                            .publish_message(message.clone(), Some(session.conn));
-                        session.deliver(message, None, Some(client_id), ctx);
+                    // The writer announced it to the room before answering, so its event
+                    // waits in this mailbox behind every message committed before it.
+                    Ok(Stored::New(message)) if message.seq > session.last_seq => {
+                        session.awaiting_ack.insert(message.seq, client_id);
                     }
-                    Ok(Stored::Replayed(message)) => {
+                    Ok(Stored::New(message) | Stored::Replayed(message)) => {
                         session.deliver(message, None, Some(client_id), ctx)
                     }
                     Err(StoreError::RoomClosed) => {
@@ -726,7 +741,10 @@ impl Handler<ToSession> for ChatSession {
         match message {
             ToSession::Event(event) => self.on_event(&event, ctx),
             ToSession::CatchUp => self.catch_up(ctx),
-            ToSession::Shutdown => self.close(CloseCode::Restart, "service restart", ctx),
+            ToSession::Shutdown => {
+                self.restart_pending = true;
+                self.restart_when_acked(ctx);
+            }
         }
     }
 }

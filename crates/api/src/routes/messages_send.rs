@@ -60,7 +60,6 @@ pub async fn send_message(
             sender_role: caller.role,
             content,
             client_id,
-            origin: None,
         })
         .await?;
     Ok(match stored {
