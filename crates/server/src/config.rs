@@ -46,7 +46,8 @@ pub struct StorageArgs {
     pub db_pool_size: u32,
     /// Threads that store message batches, each one transaction at a time. Rooms are split
     /// between them by id, so they never wait for each other's room locks and each room's
-    /// messages are announced in commit order.
+    /// messages are announced in commit order. The embedded SQLite database uses one (it
+    /// has a single writer).
     #[arg(long, env = "DB_WRITER_THREADS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub db_writer_threads: u32,
     /// Seconds a request waits for a database connection before answering 503.

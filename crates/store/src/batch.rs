@@ -126,13 +126,9 @@ pub fn store_batch(
             .collect();
 
         // Retries of messages already stored (checked under the room locks, so no race).
-        let keys: Vec<&str> = batch
-            .iter()
-            .filter_map(|m| m.client_id.as_deref())
-            .collect();
         let mut stored_before: HashMap<(i64, String, String), MessageDto> = HashMap::new();
-        if !keys.is_empty() {
-            let rows = stored_with_keys(conn, batch, &room_ids, &keys)?;
+        if batch.iter().any(|message| message.client_id.is_some()) {
+            let rows = stored_with_keys(conn, batch)?;
             for row in rows {
                 let message = MessageDto::from(row);
                 if let Some(key) = message.client_id.clone() {
@@ -223,8 +219,6 @@ pub fn store_batch(
 fn stored_with_keys(
     conn: &mut DbConnection,
     batch: &[OwnedMessage],
-    room_ids: &[i64],
-    keys: &[&str],
 ) -> QueryResult<Vec<MessageRow>> {
     match conn {
         // One index probe per key. (Filtering each column with `= ANY` let the planner scan
@@ -251,11 +245,24 @@ fn stored_with_keys(
             .bind::<Array<Text>, _>(client_ids)
             .load(pg)
         }
-        DbConnection::Sqlite(sqlite) => messages::table
-            .filter(messages::room_id.eq_any(room_ids))
-            .filter(messages::client_id.eq_any(keys))
-            .select(MessageRow::as_select())
-            .load(sqlite),
+        // In-process, a probe per key costs no round trip; each uses the unique index.
+        DbConnection::Sqlite(sqlite) => {
+            let mut found = Vec::new();
+            for message in batch {
+                let Some(key) = &message.client_id else {
+                    continue;
+                };
+                let stored = messages::table
+                    .filter(messages::room_id.eq(message.room_id))
+                    .filter(messages::sender_id.eq(&message.sender_id))
+                    .filter(messages::client_id.eq(key))
+                    .select(MessageRow::as_select())
+                    .first(sqlite)
+                    .optional()?;
+                found.extend(stored);
+            }
+            Ok(found)
+        }
     }
 }
 
@@ -416,8 +423,13 @@ impl MessageWriter {
     /// per room. Announcing here, rather than when each sender gets its answer, keeps a room's
     /// messages in order on their way to its sessions.
     pub fn start(db: Database, threads: usize, announce: Announcer) -> Self {
+        let threads = if db.single_writer() {
+            1
+        } else {
+            threads.max(1)
+        };
         let mut queues = Vec::new();
-        for index in 0..threads.max(1) {
+        for index in 0..threads {
             let (queue, jobs) = mpsc::channel::<Job>(MAX_BATCH * 16);
             let db = db.clone();
             let announce = Arc::clone(&announce);

@@ -135,12 +135,14 @@ impl ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<Manager>,
+    single_writer: bool,
 }
 
 impl Database {
     /// Creates the pool. Connections open lazily, so this succeeds while the database is down;
     /// [`Database::migrate`] or [`Database::ping`] tell whether it is reachable.
     pub fn connect(url: DatabaseUrl, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let single_writer = matches!(url, DatabaseUrl::Sqlite(_));
         if let DatabaseUrl::Sqlite(path) = &url {
             if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|error| {
@@ -164,7 +166,16 @@ impl Database {
             // tests/outage.rs).
             .test_on_check_out(false)
             .build_unchecked(Manager { url });
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            single_writer,
+        })
+    }
+
+    /// Whether the database admits one writing transaction at a time (SQLite): a second
+    /// writer would only wait in SQLite's sleeping busy handler.
+    pub fn single_writer(&self) -> bool {
+        self.single_writer
     }
 
     /// Runs `work` on a pooled connection in the blocking thread pool.
