@@ -88,3 +88,62 @@ async fn database_outage_answers_unavailable_and_keeps_the_connection() {
     ));
     let _ = std::panic::catch_unwind(|| admin_sql(&format!("DROP ROLE IF EXISTS {role}")));
 }
+
+/// With every pooled connection busy, a request waits `DB_TIMEOUT_SECS` for one and then
+/// answers 503 `unavailable`, instead of queueing without bound; the busy request still
+/// completes.
+#[actix_web::test]
+async fn a_busy_pool_answers_unavailable_after_the_wait_limit() {
+    let app = TestApp::start(Backend::Postgres).await;
+    let room = app.room("A-1", "u1").await;
+    let node = app
+        .start_peer(NodeOptions {
+            pool_size: 1,
+            acquire_timeout: Duration::from_millis(500),
+            ..NodeOptions::default()
+        })
+        .await;
+    let token = node.tokens.client("u1");
+    let path = format!("/chat/{room}");
+    assert_eq!(
+        node.call("GET", &path, Some(&token), None).await.status,
+        200
+    );
+
+    // Hold the node's one connection: a read stuck behind a table lock this test holds.
+    let mut locker = app.postgres();
+    diesel::sql_query("BEGIN")
+        .execute(&mut locker)
+        .expect("begin");
+    diesel::sql_query("LOCK TABLE chat_rooms IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .expect("lock");
+    let stuck = node.call("GET", &path, Some(&token), None);
+    let refused = async {
+        let mut watcher = app.postgres();
+        let mut waiting = move || {
+            diesel::sql_query(
+                "SELECT pid FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE '%chat_rooms%'",
+            )
+            .execute(&mut watcher)
+            .expect("pg_stat_activity")
+        };
+        // The first request reaches Postgres and waits on the lock: that is the event. (Each
+        // check blocks this thread for a moment; the service runs on its own threads.)
+        while waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let answer = node.call("GET", &path, Some(&token), None).await;
+        diesel::sql_query("COMMIT")
+            .execute(&mut locker)
+            .expect("commit");
+        answer
+    };
+    let (stuck, refused) = futures_util::join!(stuck, refused);
+    refused.assert_error(503, "unavailable");
+    assert_eq!(
+        stuck.status, 200,
+        "the request holding the connection completes"
+    );
+}

@@ -76,6 +76,7 @@ static NEXT_SCHEMA: AtomicU32 = AtomicU32::new(0);
 pub struct NodeOptions {
     pub keys: KeySetup,
     pub acquire_timeout: std::time::Duration,
+    pub pool_size: u32,
     pub realtime: RealtimeSettings,
     pub redis: Option<RedisSettings>,
 }
@@ -94,6 +95,7 @@ impl Default for NodeOptions {
                 audience: None,
             },
             acquire_timeout: std::time::Duration::from_secs(10),
+            pool_size: 8,
             realtime,
             redis: None,
         }
@@ -227,7 +229,7 @@ impl TestApp {
             database: url,
             writer_threads: 2,
             pool: PoolSettings {
-                max_size: 8,
+                max_size: options.pool_size,
                 acquire_timeout: options.acquire_timeout,
             },
             verifier,
@@ -246,6 +248,16 @@ impl TestApp {
     }
 
     /// The full URL of `path`.
+    /// A direct connection to this node's Postgres schema, for tests that act on the
+    /// database behind the service's back.
+    pub fn postgres(&self) -> diesel::PgConnection {
+        use diesel::Connection;
+        let TestDatabase::Postgres { schema } = &self.database else {
+            panic!("not a Postgres test node");
+        };
+        diesel::PgConnection::establish(&schema_url(schema)).expect("schema connection")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -2,12 +2,14 @@
 //! file (the zero-configuration default).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tokio::sync::Semaphore;
 
 use crate::StoreError;
 
@@ -135,6 +137,12 @@ impl ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<Manager>,
+    /// One permit per pooled connection: callers beyond that wait here, on the async
+    /// executor, instead of each parking a blocking thread on the pool (a join storm had
+    /// 170 such threads), and the wait counts against `acquire_timeout` as documented; it
+    /// used to be unbounded while the task sat in the blocking pool's queue.
+    permits: Arc<Semaphore>,
+    acquire_timeout: Duration,
     single_writer: bool,
 }
 
@@ -168,6 +176,8 @@ impl Database {
             .build_unchecked(Manager { url });
         Ok(Self {
             pool,
+            permits: Arc::new(Semaphore::new(settings.max_size as usize)),
+            acquire_timeout: settings.acquire_timeout,
             single_writer,
         })
     }
@@ -184,8 +194,16 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        let permit = tokio::time::timeout(
+            self.acquire_timeout,
+            Arc::clone(&self.permits).acquire_owned(),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("no database connection became free".to_owned()))?
+        .map_err(|error| StoreError::Task(error.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn: PooledConnection<Manager> = pool.get()?;
             work(&mut conn)
         })
