@@ -135,7 +135,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     });
     let verifier = web::Data::new(TokenVerifier::new(config.verifier));
     let spec = room_chats_api::openapi();
-    let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
+    let listener = listen(config.bind).map_err(|source| StartError::Bind {
         addr: config.bind,
         source,
     })?;
@@ -179,6 +179,22 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         server,
         control,
     })
+}
+
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`).
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// Binds the listener. `std::net::TcpListener::bind` listens with a backlog of 128: at 2,000
+/// new connections a second, any pause of the accept loop longer than ~60 ms overflowed it
+/// and clients waited for SYN retransmits (seconds) or gave up.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // A restarted node can bind while its old connections linger in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// Identifies this node in broker envelopes, so it can ignore its own publications.
