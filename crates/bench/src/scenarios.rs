@@ -2,7 +2,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -58,8 +57,11 @@ async fn connect_all(
     for room in rooms {
         for member in &room.members {
             let node = &common.nodes[id % common.nodes.len()];
-            let source = spread_sources
-                .then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (id / PER_SOURCE) as u8)));
+            // The first connections let `connect` pick the port; binding a source address
+            // makes the kernel search for a port free for *every* destination, a search that
+            // grew with each open connection until it took the load tool's whole CPU.
+            let source = (spread_sources && id >= PER_SOURCE)
+                .then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (id / PER_SOURCE) as u8)));
             let plan = Plan {
                 url: ws_url(node, room.room_id),
                 token: member.token.clone(),
@@ -98,13 +100,20 @@ async fn wait_joined(
 ) -> Result<(), BenchError> {
     let deadline = Instant::now() + limit;
     loop {
-        let (joined, failed) = {
+        let (joined, failed, reasons) = {
             let stats = stats.lock();
-            (stats.connected as usize, stats.connect_failures as usize)
+            (
+                stats.connected as usize,
+                stats.connect_failures as usize,
+                stats.connect_errors.clone(),
+            )
         };
         if joined + failed >= expected {
             if failed > 0 {
                 eprintln!("warning: {failed} of {expected} connections failed");
+                for (reason, count) in reasons {
+                    eprintln!("  {count} x {reason}");
+                }
             }
             return Ok(());
         }
@@ -118,7 +127,7 @@ async fn wait_joined(
 }
 
 async fn stop(running: Running) -> Stats {
-    running.control.stop.store(true, Ordering::Relaxed);
+    running.control.stop();
     let stats = running.stats.clone();
     running.pool.finish().await;
     stats.snapshot()
@@ -127,7 +136,7 @@ async fn stop(running: Running) -> Stats {
 /// Stops sending and waits until in-flight acks and deliveries have landed (nothing changed
 /// for two seconds, at most a minute) before losses are counted.
 async fn drain(control: &Control, stats: &SharedStats) {
-    control.interval_micros.store(0, Ordering::Relaxed);
+    control.set_interval_micros(0);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = (u64::MAX, u64::MAX);
     while Instant::now() < deadline {
@@ -164,8 +173,7 @@ pub async fn steady(
     let before = running.stats.snapshot();
     running
         .control
-        .interval_micros
-        .store(interval.as_micros().max(1) as u64, Ordering::Relaxed);
+        .set_interval_micros(interval.as_micros().max(1) as u64);
     let window = Instant::now();
     tokio::time::sleep(duration).await;
     let during = running.stats.snapshot();
@@ -224,10 +232,7 @@ pub async fn saturate(
         running.stats.reset_latencies();
         let before = running.stats.snapshot();
         let interval = (senders / rate * 1_000_000.0).max(1.0) as u64;
-        running
-            .control
-            .interval_micros
-            .store(interval, Ordering::Relaxed);
+        running.control.set_interval_micros(interval);
         let window = Instant::now();
         tokio::time::sleep(step).await;
         let after = running.stats.snapshot();
@@ -327,7 +332,7 @@ pub async fn storm(
     }
     wait_joined(&stats, joins, Duration::from_secs(300)).await?;
     let secs = started.elapsed().as_secs_f64();
-    control.stop.store(true, Ordering::Relaxed);
+    control.stop();
     pool.finish().await;
     let stats = stats.snapshot();
     let mut report = Report::new("storm", &common.nodes, rooms, 1, &stats);

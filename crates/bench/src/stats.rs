@@ -1,5 +1,6 @@
 //! Counters and latency histograms shared by every connection of a run.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hdrhistogram::Histogram;
@@ -18,6 +19,8 @@ fn histogram() -> Histogram<u64> {
 pub struct Stats {
     pub connected: u64,
     pub connect_failures: u64,
+    /// Why connections failed, by error text (so a failing run says what failed).
+    pub connect_errors: BTreeMap<String, u64>,
     pub sent: u64,
     pub acked: u64,
     pub delivered: u64,
@@ -37,6 +40,7 @@ impl Default for Stats {
         Self {
             connected: 0,
             connect_failures: 0,
+            connect_errors: BTreeMap::new(),
             sent: 0,
             acked: 0,
             delivered: 0,
