@@ -49,6 +49,9 @@ common_env=(JWT_SECRET="$secret" RUST_LOG=warn WS_MESSAGES_PER_SEC=100000 WS_MES
 db="room_chats_bench_$$"
 if [ "$backend" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  # Flush what earlier runs left dirty (a dropped bench database forces an immediate
+  # checkpoint), so that their I/O does not land in this run's measurement.
+  psql -h 127.0.0.1 -U postgres -qc "CHECKPOINT"
   common_env+=(DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db")
   [ "$nodes" -gt 1 ] && common_env+=(REDIS_URL=redis://127.0.0.1:6379 REDIS_PREFIX="bench-$$:")
 else
