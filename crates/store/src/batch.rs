@@ -483,7 +483,10 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        let messages: Vec<OwnedMessage> = batch.iter().map(|job| job.message.clone()).collect();
+        let (messages, replies): (Vec<OwnedMessage>, Vec<_>) = batch
+            .into_iter()
+            .map(|job| (job.message, job.reply))
+            .unzip();
         let results = match db.run_blocking(|conn| store_batch(conn, &messages)) {
             Ok(results) => results,
             Err(error) if error.is_unavailable() => messages
@@ -505,8 +508,8 @@ fn write_loop(
                 announce(message);
             }
         }
-        for (job, result) in batch.into_iter().zip(results) {
-            let _ = job.reply.send(result);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
         }
     }
 }
