@@ -38,6 +38,20 @@ pub struct OwnedMessage {
 }
 
 impl OwnedMessage {
+    /// The message as stored, given what the database assigned.
+    fn stored(&self, id: i64, seq: i64, created_at: i64) -> MessageDto {
+        MessageDto {
+            id,
+            room_id: self.room_id,
+            seq,
+            sender_id: self.sender_id.clone(),
+            sender_role: self.sender_role,
+            content: self.content.clone(),
+            client_id: self.client_id.clone(),
+            created_at: to_datetime(created_at),
+        }
+    }
+
     fn borrowed(&self) -> NewMessage<'_> {
         NewMessage {
             room_id: self.room_id,
@@ -59,23 +73,6 @@ struct MessageInsert<'a> {
     content: &'a str,
     client_id: Option<&'a str>,
     created_at: i64,
-}
-
-impl MessageInsert<'_> {
-    /// The stored message, given the id the database assigned.
-    fn stored(&self, id: i64) -> MessageDto {
-        MessageDto {
-            id,
-            room_id: self.room_id,
-            seq: self.seq,
-            sender_id: self.sender_id.to_owned(),
-            // The sender's role came from a `Role`, so it parses back.
-            sender_role: Role::parse(self.sender_role).unwrap_or(Role::Client),
-            content: self.content.to_owned(),
-            client_id: self.client_id.map(str::to_owned),
-            created_at: to_datetime(self.created_at),
-        }
-    }
 }
 
 #[derive(Insertable)]
@@ -181,26 +178,23 @@ pub fn store_batch(
                 _ => None,
             })
             .collect();
-        let mut inserted: HashMap<(i64, i64), MessageDto> = HashMap::new();
-        if !inserts.is_empty() {
-            let ids = match conn {
+        let ids = if inserts.is_empty() {
+            StoredIds::new()
+        } else {
+            match conn {
                 DbConnection::Postgres(pg) => write_postgres(pg, &last_seq, &inserts, now)?,
                 DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &last_seq, &inserts, now)?,
-            };
-            for (insert, id) in inserts.iter().zip(ids) {
-                inserted.insert((insert.room_id, insert.seq), insert.stored(id));
             }
-        }
+        };
 
         let mut results: Vec<Result<Stored, StoreError>> = Vec::with_capacity(batch.len());
         for (message, plan) in batch.iter().zip(plans) {
             let result = match plan {
                 Plan::Refused(error) => Err(error),
                 Plan::Replayed(original) => Ok(Stored::Replayed(original)),
-                Plan::New(seq) => inserted
+                Plan::New(seq) => ids
                     .get(&(message.room_id, seq))
-                    .cloned()
-                    .map(Stored::New)
+                    .map(|id| Stored::New(message.stored(*id, seq, now)))
                     .ok_or(StoreError::NotFound),
                 Plan::SameAs(first) => match results.get(first) {
                     Some(Ok(stored)) => Ok(Stored::Replayed(stored.message().clone())),
@@ -266,6 +260,9 @@ fn stored_with_keys(
     }
 }
 
+/// The ids the database gave the batch's new messages, by (room, seq).
+type StoredIds = HashMap<(i64, i64), i64>;
+
 /// One row of `RETURNING` from the Postgres batch statement.
 #[derive(QueryableByName)]
 struct InsertedId {
@@ -279,17 +276,16 @@ struct InsertedId {
 
 /// Advances the rooms, inserts the messages and moves the senders' read markers in one
 /// statement whose text never changes: one round trip and a cached plan per batch, where a
-/// multi-row `VALUES` list would be parsed and planned anew for every batch size. Returns the
-/// messages' ids in the order of `inserts`.
+/// multi-row `VALUES` list would be parsed and planned anew for every batch size.
 fn write_postgres(
     pg: &mut PgConnection,
     last_seq: &BTreeMap<i64, (bool, i64)>,
     inserts: &[MessageInsert<'_>],
     now: i64,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<StoredIds> {
     let (room_ids, room_seqs): (Vec<i64>, Vec<i64>) =
         last_seq.iter().map(|(id, (_, seq))| (*id, *seq)).unzip();
-    let markers = newest_per_sender(inserts);
+    let markers = newest_per_sender(inserts, now);
     let rows: Vec<InsertedId> = diesel::sql_query(
         "WITH advanced AS ( \
              UPDATE chat_rooms AS r SET last_seq = v.seq, last_activity_at = $1 \
@@ -321,18 +317,10 @@ fn write_postgres(
     .bind::<Array<Text>, _>(inserts.iter().map(|m| m.content).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(inserts.iter().map(|m| m.client_id).collect::<Vec<_>>())
     .load(pg)?;
-    let ids: HashMap<(i64, i64), i64> = rows
+    Ok(rows
         .into_iter()
         .map(|row| ((row.room_id, row.seq), row.id))
-        .collect();
-    inserts
-        .iter()
-        .map(|insert| {
-            ids.get(&(insert.room_id, insert.seq))
-                .copied()
-                .ok_or(diesel::result::Error::NotFound)
-        })
-        .collect()
+        .collect())
 }
 
 /// The same writes as [`write_postgres`] a statement per row: SQLite runs in-process, so a
@@ -342,7 +330,7 @@ fn write_sqlite(
     last_seq: &BTreeMap<i64, (bool, i64)>,
     inserts: &[MessageInsert<'_>],
     now: i64,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<StoredIds> {
     for (room, (_, seq)) in last_seq {
         diesel::update(chat_rooms::table.find(room))
             .filter(chat_rooms::last_seq.lt(seq))
@@ -352,16 +340,15 @@ fn write_sqlite(
             ))
             .execute(sqlite)?;
     }
-    let mut ids = Vec::with_capacity(inserts.len());
+    let mut ids = StoredIds::with_capacity(inserts.len());
     for insert in inserts {
-        ids.push(
-            diesel::insert_into(messages::table)
-                .values(insert)
-                .returning(messages::id)
-                .get_result(sqlite)?,
-        );
+        let id = diesel::insert_into(messages::table)
+            .values(insert)
+            .returning(messages::id)
+            .get_result(sqlite)?;
+        ids.insert((insert.room_id, insert.seq), id);
     }
-    for marker in newest_per_sender(inserts) {
+    for marker in newest_per_sender(inserts, now) {
         diesel::insert_into(room_members::table)
             .values(&marker)
             .on_conflict((room_members::room_id, room_members::user_id))
@@ -374,7 +361,7 @@ fn write_sqlite(
 
 /// Each sender's read marker moves to its newest message of the batch (a sender has read
 /// what it wrote).
-fn newest_per_sender<'a>(inserts: &[MessageInsert<'a>]) -> Vec<MarkerInsert<'a>> {
+fn newest_per_sender<'a>(inserts: &[MessageInsert<'a>], now: i64) -> Vec<MarkerInsert<'a>> {
     let mut newest: BTreeMap<(i64, &str), (&str, i64)> = BTreeMap::new();
     for insert in inserts {
         let entry = newest
@@ -390,7 +377,7 @@ fn newest_per_sender<'a>(inserts: &[MessageInsert<'a>]) -> Vec<MarkerInsert<'a>>
             role,
             assigned: false,
             last_read_seq: seq,
-            joined_at: inserts.first().map_or(0, |insert| insert.created_at),
+            joined_at: now,
         })
         .collect()
 }
