@@ -142,7 +142,6 @@ pub struct Database {
     /// 170 such threads), and the wait counts against `acquire_timeout` as documented; it
     /// used to be unbounded while the task sat in the blocking pool's queue.
     permits: Arc<Semaphore>,
-    acquire_timeout: Duration,
     single_writer: bool,
 }
 
@@ -175,9 +174,8 @@ impl Database {
             .test_on_check_out(false)
             .build_unchecked(Manager { url });
         Ok(Self {
+            permits: Arc::new(Semaphore::new(pool.max_size() as usize)),
             pool,
-            permits: Arc::new(Semaphore::new(settings.max_size as usize)),
-            acquire_timeout: settings.acquire_timeout,
             single_writer,
         })
     }
@@ -195,7 +193,7 @@ impl Database {
         T: Send + 'static,
     {
         let permit = tokio::time::timeout(
-            self.acquire_timeout,
+            self.pool.connection_timeout(),
             Arc::clone(&self.permits).acquire_owned(),
         )
         .await
