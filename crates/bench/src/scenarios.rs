@@ -100,18 +100,14 @@ async fn wait_joined(
 ) -> Result<(), BenchError> {
     let deadline = Instant::now() + limit;
     loop {
-        let (joined, failed, reasons) = {
+        let (joined, failed) = {
             let stats = stats.lock();
-            (
-                stats.connected as usize,
-                stats.connect_failures as usize,
-                stats.connect_errors.clone(),
-            )
+            (stats.connected as usize, stats.connect_failures as usize)
         };
         if joined + failed >= expected {
             if failed > 0 {
                 eprintln!("warning: {failed} of {expected} connections failed");
-                for (reason, count) in reasons {
+                for (reason, count) in &stats.lock().connect_errors {
                     eprintln!("  {count} x {reason}");
                 }
             }
