@@ -91,6 +91,24 @@ async fn bad_hs256_tokens_are_refused() {
     wrong_aud["aud"] = json!("another-service");
     refused_everywhere(&app, Some(&app.tokens.sign(&wrong_aud)), "wrong aud").await;
 
+    let mut no_aud = claims.clone();
+    no_aud.as_object_mut().map(|c| c.remove("aud"));
+    refused_everywhere(
+        &app,
+        Some(&app.tokens.sign(&no_aud)),
+        "configured aud missing",
+    )
+    .await;
+
+    let mut no_iss = claims.clone();
+    no_iss.as_object_mut().map(|c| c.remove("iss"));
+    refused_everywhere(
+        &app,
+        Some(&app.tokens.sign(&no_iss)),
+        "configured iss missing",
+    )
+    .await;
+
     let mut wrong_iss = claims.clone();
     wrong_iss["iss"] = json!("https://evil.example");
     refused_everywhere(&app, Some(&app.tokens.sign(&wrong_iss)), "wrong iss").await;

@@ -51,7 +51,16 @@ impl TokenVerifier {
         validation.validate_exp = true;
         // jsonwebtoken leaves nbf unchecked unless asked.
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A configured issuer or audience must be present, not merely right when present
+        // (RFC 8725 §3.8-3.9): jsonwebtoken checks `iss`/`aud` only if the token has them.
+        let mut required = vec!["exp", "sub"];
+        if settings.issuer.is_some() {
+            required.push("iss");
+        }
+        if settings.audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &settings.issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),
             None => validation.iss = None,
