@@ -147,3 +147,64 @@ async fn a_busy_pool_answers_unavailable_after_the_wait_limit() {
         "the request holding the connection completes"
     );
 }
+
+/// Connections killed on the server side (`pg_terminate_backend`, a failover) are found and
+/// replaced while traffic goes on: the first call to meet a dead connection fails, the others
+/// are checked before use, so REST calls and WebSocket upgrades alike see one failure, then
+/// normal service.
+#[actix_web::test]
+async fn the_pool_heals_under_steady_traffic() {
+    const POOL: u32 = 4;
+    let app = TestApp::start(Backend::Postgres).await;
+    let room = app.room("A-1", "u1").await;
+    let role = format!("rc_heal_{}_{room}_{}", std::process::id(), app.addr.port());
+    admin_sql(&format!("CREATE ROLE {role} LOGIN SUPERUSER"));
+    let node = app
+        .start_peer_as(
+            Some(&role),
+            NodeOptions {
+                pool_size: POOL,
+                ..NodeOptions::default()
+            },
+        )
+        .await;
+    let token = node.tokens.client("u1");
+    let path = format!("/chat/{room}");
+    // Warm the pool: concurrent calls open every connection.
+    let warm = (0..POOL * 2).map(|_| node.call("GET", &path, Some(&token), None));
+    for response in futures_util::future::join_all(warm).await {
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+
+    admin_sql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+    ));
+    let mut statuses = Vec::new();
+    for call in 0..30 {
+        let status = if call % 2 == 0 {
+            node.call("GET", &path, Some(&token), None).await.status
+        } else {
+            node.ws_status(&format!("/ws/chat/{room}"), &token).await
+        };
+        statuses.push(status);
+    }
+    let failed = statuses.iter().filter(|status| **status == 503).count();
+    assert!(
+        failed <= 1,
+        "{failed} calls failed for {POOL} dead connections: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .skip(1)
+            .all(|status| *status == 200 || *status == 101),
+        "{statuses:?}"
+    );
+
+    node.control.abort();
+    drop(node);
+    admin_sql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+    ));
+    let _ = std::panic::catch_unwind(|| admin_sql(&format!("DROP ROLE IF EXISTS {role}")));
+}

@@ -71,6 +71,20 @@ impl TestApp {
         WsClient { framed, protocol }
     }
 
+    /// The status of a handshake with a bearer token: 101 when upgraded, else the refusal's.
+    pub async fn ws_status(&self, path: &str, token: &str) -> u16 {
+        let handshake = awc::Client::new()
+            .ws(self.ws_url(path))
+            .bearer_auth(token)
+            .connect()
+            .await;
+        match handshake {
+            Ok(_) => 101,
+            Err(awc::error::WsClientError::InvalidResponseStatus(status)) => status.as_u16(),
+            Err(error) => panic!("handshake failed: {error}"),
+        }
+    }
+
     /// Connects like a browser page served from `origin`.
     pub async fn ws_from_origin(&self, room: i64, token: &str, origin: &str) -> WsClient {
         let (_, framed) = awc::Client::new()

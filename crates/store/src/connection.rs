@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -93,43 +94,70 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
 }
 
+/// A pooled connection, whether it was found dead, and the last connection loss it was
+/// checked against.
+///
+/// When the server drops connections (`pg_terminate_backend`, a restart, a failover) they
+/// usually all go at once. The first call to meet a dead one fails; it bumps the pool's loss
+/// count, and every other connection is pinged on its next checkout instead of failing a
+/// call of its own. So an outage costs one failed call per node, not one per connection.
+/// (Diesel does mark a connection broken when libpq reports it lost; the ping makes that
+/// independent of how the connection died.)
+struct PooledDb {
+    conn: DbConnection,
+    lost: bool,
+    checked_at_loss: u64,
+}
+
 /// Opens connections of the right variant. Diesel's own manager would call
 /// `DbConnection::establish`, which tries every backend in turn and hides the real
 /// Postgres error behind "invalid connection url".
 struct Manager {
     url: DatabaseUrl,
+    /// Connections found dead so far (see [`PooledDb`]).
+    losses: Arc<AtomicU64>,
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = PooledDb;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(diesel::r2d2::Error::ConnectionError),
-            DatabaseUrl::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
-                // Without a busy timeout, concurrent writers fail with "database is locked"
-                // instead of waiting their turn. (WAL is set once, in `Database::connect`.)
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+    fn connect(&self) -> Result<PooledDb, Self::Error> {
+        let checked_at_loss = self.losses.load(Ordering::Acquire);
+        open(&self.url).map(|conn| PooledDb {
+            conn,
+            lost: false,
+            checked_at_loss,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut PooledDb) -> Result<(), Self::Error> {
+        pooled.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, pooled: &mut PooledDb) -> bool {
+        pooled.lost || pooled.conn.is_broken()
+    }
+}
+
+/// Opens one connection of the URL's backend.
+fn open(url: &DatabaseUrl) -> Result<DbConnection, diesel::r2d2::Error> {
+    match url {
+        DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+            .map(DbConnection::Postgres)
+            .map_err(diesel::r2d2::Error::ConnectionError),
+        DatabaseUrl::Sqlite(path) => {
+            let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                .map_err(diesel::r2d2::Error::ConnectionError)?;
+            // Without a busy timeout, concurrent writers fail with "database is locked"
+            // instead of waiting their turn. (WAL is set once, in `Database::connect`.)
+            conn.batch_execute(
+                "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                      PRAGMA synchronous = NORMAL;",
-                )
-                .map_err(diesel::r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
-            }
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+            Ok(DbConnection::Sqlite(conn))
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
     }
 }
 
@@ -142,6 +170,8 @@ pub struct Database {
     /// 170 such threads), and the wait counts against `acquire_timeout` as documented; it
     /// used to be unbounded while the task sat in the blocking pool's queue.
     permits: Arc<Semaphore>,
+    /// Connections found dead so far (see [`PooledDb`]).
+    losses: Arc<AtomicU64>,
     single_writer: bool,
 }
 
@@ -163,17 +193,22 @@ impl Database {
                 .map_err(|error| StoreError::Unavailable(error.to_string()))?
                 .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
         }
+        let losses = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
             .max_size(settings.max_size)
             .min_idle(Some(1))
             .connection_timeout(settings.acquire_timeout)
-            // No ping per checkout (a round trip on every call): Diesel marks a connection
-            // broken when the server has dropped it, and the pool discards it on return, so
+            // No ping per checkout (a round trip on every call): a call that fails on a dead
+            // connection marks it (see `PooledDb`) and the pool discards it on return, so
             // after an outage each dead connection fails one call and is gone (tested in
             // tests/outage.rs).
             .test_on_check_out(false)
-            .build_unchecked(Manager { url });
+            .build_unchecked(Manager {
+                url,
+                losses: Arc::clone(&losses),
+            });
         Ok(Self {
+            losses,
             permits: Arc::new(Semaphore::new(pool.max_size() as usize)),
             pool,
             single_writer,
@@ -199,11 +234,10 @@ impl Database {
         .await
         .map_err(|_| StoreError::Unavailable("no database connection became free".to_owned()))?
         .map_err(|error| StoreError::Task(error.to_string()))?;
-        let pool = self.pool.clone();
+        let db = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let mut conn: PooledConnection<Manager> = pool.get()?;
-            work(&mut conn)
+            db.run_blocking(work)
         })
         .await
         .map_err(|error| StoreError::Task(error.to_string()))?
@@ -215,8 +249,34 @@ impl Database {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     {
-        let mut conn: PooledConnection<Manager> = self.pool.get()?;
-        work(&mut conn)
+        let mut pooled = self.checkout()?;
+        let outcome = work(&mut pooled.conn);
+        if matches!(&outcome, Err(error) if error.is_unavailable()) && pooled.conn.ping().is_err() {
+            pooled.lost = true;
+            self.losses.fetch_add(1, Ordering::AcqRel);
+        }
+        outcome
+    }
+
+    /// A pooled connection that is not known to be dead: after a connection loss, each one
+    /// is pinged once before it is used again, and dead ones are replaced.
+    fn checkout(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        let losses = self.losses.load(Ordering::Acquire);
+        for _ in 0..=self.pool.max_size() {
+            let mut pooled = self.pool.get()?;
+            if pooled.checked_at_loss == losses {
+                return Ok(pooled);
+            }
+            pooled.checked_at_loss = losses;
+            if pooled.conn.ping().is_ok() {
+                return Ok(pooled);
+            }
+            // Discarded when dropped here; the pool opens a fresh one.
+            pooled.lost = true;
+        }
+        Err(StoreError::Unavailable(
+            "no live database connection in the pool".to_owned(),
+        ))
     }
 
     /// Checks that the database answers.
