@@ -44,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-common_env=(JWT_SECRET="$secret" RUST_LOG=warn WS_MESSAGES_PER_SEC=100000 WS_MESSAGE_BURST=100000
+common_env=(JWT_SECRET="$secret" RUST_LOG=warn USER_MESSAGES_PER_SEC=100000 USER_MESSAGE_BURST=100000
   WS_MAX_CONNECTIONS_PER_USER=100 DB_POOL_SIZE="${DB_POOL_SIZE:-16}")
 db="room_chats_bench_$$"
 if [ "$backend" = postgres ]; then

@@ -47,11 +47,16 @@ fn assert_room_shape(room: &Value) {
 }
 
 async fn probes_answer_ok(app: TestApp) {
-    for path in ["/healthz", "/readyz"] {
-        let response = app.call("GET", path, None, None).await;
-        assert_eq!(response.status, 200);
-        assert_eq!(response.json, json!({ "status": "ok" }));
-    }
+    let live = app.call("GET", "/healthz", None, None).await;
+    assert_eq!((live.status, live.json), (200, json!({ "status": "ok" })));
+    let ready = app.call("GET", "/readyz", None, None).await;
+    assert_eq!(
+        (ready.status, ready.json),
+        (
+            200,
+            json!({ "status": "ok", "database": "ok", "broker": "ok" })
+        )
+    );
 }
 
 async fn order_upsert_creates_then_updates(app: TestApp) {

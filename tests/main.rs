@@ -10,6 +10,7 @@ mod authorization;
 mod bad_input;
 mod concurrency;
 mod endpoints;
+mod live_authorization;
 mod openapi;
 mod outage;
 mod realtime;

@@ -486,32 +486,57 @@ fn close_code(received: &[u8]) -> Option<u16> {
 #[actix_web::test]
 async fn rate_and_connection_limits() {
     let mut options = NodeOptions::default();
-    options.realtime.messages_per_sec = 1;
-    options.realtime.message_burst = 2;
+    options.limits.messages_per_sec = 1;
+    options.limits.message_burst = 2;
     options.realtime.max_connections_per_user = 2;
     let app = TestApp::start_node(Backend::Postgres, options).await;
     let room = app.room("A-1", "u1").await;
     let token = app.tokens.client("u1");
+    // Both sockets first, so that the sends below fall well within one second (a second
+    // refills one message of the budget).
     let mut ws = app.ws(room, &token).await;
     ws.handshake().await;
-    for n in 0..3 {
+    let mut second = app.ws(room, &token).await;
+    second.handshake().await;
+    for n in 0..2 {
         ws.say(&format!("r{n}"), "quick").await;
     }
     assert_eq!(ws.next_of("ack").await["client_id"], "r0");
     assert_eq!(ws.next_of("ack").await["client_id"], "r1");
-    let limited = ws.next_of("error").await;
+
+    // The budget is the user's, not the connection's: another socket and REST share it.
+    second.say("s0", "from another socket").await;
+    let limited = second.next_of("error").await;
     assert_eq!(
         (limited["code"].as_str(), limited["ref"].as_str()),
-        (Some("rate_limited"), Some("r2"))
+        (Some("rate_limited"), Some("s0"))
     );
+    let retry_after = limited["retry_after"].as_f64().expect("retry_after");
+    assert!(retry_after > 0.0 && retry_after <= 1.0, "{limited}");
+    let over_rest = app
+        .call(
+            "POST",
+            &format!("/chat/{room}/messages"),
+            Some(&token),
+            Some(json!({ "content": "over HTTP" })),
+        )
+        .await;
+    over_rest.assert_error(429, "rate_limited");
+    let retry_header = over_rest
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(retry_header, Some("1"), "{over_rest:?}");
     let stored = app.history(room, &token).await;
     assert_eq!(
         stored.as_array().map(Vec::len),
         Some(2),
-        "the limited message was not stored"
+        "no limited message was stored"
     );
+    // Another user of the room has a budget of its own.
+    app.send(room, &app.tokens.admin("staff"), "still served")
+        .await;
 
-    let _second = app.ws(room, &token).await;
     let third = app
         .ws_refused(
             &format!("/ws/chat/{room}"),

@@ -126,3 +126,57 @@ async fn redis_restart_mid_traffic_loses_nothing() {
         );
     }
 }
+
+/// Polls `/readyz` until it answers `status` (each call is an observation of the node's
+/// state; the broker changes it on its own time), failing after 15 s.
+async fn readiness_becomes(node: &TestApp, status: u16) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let ready = node.call("GET", "/readyz", None, None).await;
+        if ready.status == status {
+            return ready.json;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "readyz stayed {ready:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Readiness tells the truth about the broker: a node whose Redis subscription is down
+/// cannot deliver other nodes' messages, so it is not ready, and says which dependency
+/// is down; it is ready again once the subscription is back.
+#[actix_web::test]
+async fn readiness_follows_the_broker_subscription() {
+    let redis = PrivateRedis::start();
+    let node = TestApp::start_node(Backend::Postgres, redis_node(&redis.url(), None)).await;
+    let ready = readiness_becomes(&node, 200).await;
+    assert_eq!(
+        ready,
+        serde_json::json!({ "status": "ok", "database": "ok", "broker": "ok" })
+    );
+
+    redis.down();
+    let degraded = readiness_becomes(&node, 503).await;
+    assert_eq!(degraded["status"], "degraded", "{degraded}");
+    assert_eq!(degraded["database"], "ok", "{degraded}");
+    assert_eq!(degraded["broker"], "down", "{degraded}");
+    assert_eq!(degraded["error"]["code"], "unavailable", "{degraded}");
+
+    redis.up();
+    readiness_becomes(&node, 200).await;
+}
+
+/// A node started while Redis is unreachable serves, but is not ready.
+#[actix_web::test]
+async fn a_node_without_its_broker_at_start_is_not_ready() {
+    let redis = PrivateRedis::start();
+    redis.down();
+    let node = TestApp::start_node(Backend::Sqlite, redis_node(&redis.url(), None)).await;
+    let degraded = node.call("GET", "/readyz", None, None).await;
+    assert_eq!(degraded.status, 503, "{degraded:?}");
+    assert_eq!(degraded.json["broker"], "down", "{degraded:?}");
+    redis.up();
+    readiness_becomes(&node, 200).await;
+}

@@ -78,16 +78,17 @@ pub struct NodeOptions {
     pub acquire_timeout: std::time::Duration,
     pub pool_size: u32,
     pub realtime: RealtimeSettings,
+    pub limits: Limits,
     pub redis: Option<RedisSettings>,
 }
 
 impl Default for NodeOptions {
     fn default() -> Self {
         // Tests send in tight loops; the rate limit has its own test with its own settings.
-        let realtime = RealtimeSettings {
+        let limits = Limits {
             messages_per_sec: 100_000,
             message_burst: 100_000,
-            ..RealtimeSettings::default()
+            ..Limits::default()
         };
         Self {
             keys: KeySetup::Hs256 {
@@ -96,7 +97,8 @@ impl Default for NodeOptions {
             },
             acquire_timeout: std::time::Duration::from_secs(10),
             pool_size: 8,
-            realtime,
+            realtime: RealtimeSettings::default(),
+            limits,
             redis: None,
         }
     }
@@ -218,7 +220,7 @@ impl TestApp {
                 role_claim: "role".to_owned(),
             },
         };
-        let limits = Limits::default();
+        let limits = options.limits;
         let running = start(ServiceConfig {
             bind: "127.0.0.1:0".parse().expect("address"),
             workers: Some(2),

@@ -10,6 +10,8 @@ use room_chats_store::StoreError;
 use room_chats_types::rules::RuleViolation;
 use room_chats_types::{ErrorBody, ErrorCode};
 
+use crate::send_budget::RetryAfter;
+
 /// An error answer of the API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -41,9 +43,14 @@ pub enum ApiError {
     /// The request contradicts existing data.
     #[error("{0}")]
     Conflict(&'static str),
-    /// The caller exceeded a limit; retry later.
-    #[error("{0}")]
-    RateLimited(&'static str),
+    /// The caller exceeded a limit; retry later (after `retry_after`, when known).
+    #[error("{message}")]
+    RateLimited {
+        /// What was exceeded.
+        message: &'static str,
+        /// When a retry would be accepted, if the limit knows.
+        retry_after: Option<RetryAfter>,
+    },
     /// A dependency is down; the cause is logged, not sent.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -65,7 +72,7 @@ impl ApiError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::RoomClosed => ErrorCode::RoomClosed,
             Self::Conflict(_) => ErrorCode::Conflict,
-            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -97,7 +104,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RoomClosed | Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +125,12 @@ impl ResponseError for ApiError {
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            Self::RateLimited {
+                retry_after: Some(retry),
+                ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry.header_secs()));
+            }
             _ => {}
         }
         response.json(self.body())
@@ -128,6 +141,8 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound("resource"),
+            // A client whose order moved sees the room as everyone else who may not see it.
+            StoreError::NoAccess => Self::NotFound("room"),
             StoreError::RoomClosed => Self::RoomClosed,
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),

@@ -10,6 +10,7 @@ pub mod error;
 mod openapi;
 pub mod realtime;
 mod routes;
+pub mod send_budget;
 pub mod state;
 mod telemetry;
 

@@ -1,13 +1,16 @@
 //! What handlers share.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use room_chats_store::Database;
 use room_chats_store::batch::MessageWriter;
 
 use crate::realtime::{Hub, RealtimeSettings};
+use crate::send_budget::SendBudget;
 
-/// Limits applied to requests. Every one is configurable.
+/// Limits applied to requests and sends, whatever the transport. Every one is configurable;
+/// [`Limits::DEFAULT`] holds the defaults, which the configuration flags use too.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Longest message, in characters.
@@ -18,16 +21,35 @@ pub struct Limits {
     pub default_page: i64,
     /// Largest history page.
     pub max_page: i64,
+    /// Sustained messages per second one user may send on this node, over REST and every
+    /// WebSocket together.
+    pub messages_per_sec: u32,
+    /// Messages one user may send in a burst above the sustained rate.
+    pub message_burst: u32,
+}
+
+impl Limits {
+    /// The defaults, defined once.
+    pub const DEFAULT: Self = Self {
+        max_content_chars: room_chats_types::rules::DEFAULT_MAX_CONTENT_CHARS,
+        max_body_bytes: 64 * 1024,
+        default_page: 50,
+        max_page: 200,
+        messages_per_sec: 10,
+        message_burst: 20,
+    };
+
+    /// The per-user send budget these limits describe.
+    pub fn send_budget(&self) -> SendBudget {
+        let rate = NonZeroU32::new(self.messages_per_sec).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(self.message_burst).unwrap_or(rate);
+        SendBudget::new(rate, burst)
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_content_chars: room_chats_types::rules::DEFAULT_MAX_CONTENT_CHARS,
-            max_body_bytes: 64 * 1024,
-            default_page: 50,
-            max_page: 200,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -44,4 +66,6 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// WebSocket limits and timings.
     pub realtime: Arc<RealtimeSettings>,
+    /// Each user's send budget on this node, shared by REST and WebSocket sends.
+    pub send_budget: Arc<SendBudget>,
 }

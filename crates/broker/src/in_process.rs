@@ -112,6 +112,11 @@ impl Broker for InProcessBroker {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// Publications are delivered synchronously: nothing waits to be flushed.
+    fn close(&self, _limit: std::time::Duration) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
     fn kind(&self) -> &'static str {
         "in-process"
     }

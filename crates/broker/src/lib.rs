@@ -47,6 +47,9 @@ pub enum BrokerError {
     /// Too many publications are waiting; this one was dropped.
     #[error("broker publish queue is full")]
     Overloaded,
+    /// The node is shutting down and has flushed its last publications.
+    #[error("broker closed for shutdown")]
+    Closed,
 }
 
 /// A boxed future, so the trait stays object safe.
@@ -78,8 +81,13 @@ pub trait Broker: Send + Sync + 'static {
         delta: i64,
     ) -> BoxFuture<'_, Result<i64, BrokerError>>;
 
-    /// Checks that the broker answers (for readiness probes).
+    /// Checks that the node both reaches the broker and is subscribed to it, i.e. that it
+    /// can publish and receive other nodes' events live (for readiness probes).
     fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>>;
+
+    /// Sends what is queued for publishing and refuses further publications (shutdown).
+    /// Waits at most `limit`.
+    fn close(&self, limit: std::time::Duration) -> BoxFuture<'_, ()>;
 
     /// A short name for logs and probes: `in-process` or `redis`.
     fn kind(&self) -> &'static str;

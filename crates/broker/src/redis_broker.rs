@@ -6,6 +6,7 @@
 //! subscribed to exactly the rooms it has sessions in, and reconnects with backoff.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use bytes::Bytes;
 use deadpool_redis::{Config, Pool, Runtime};
 use futures_util::StreamExt;
 use redis::aio::PubSubSink;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId};
 
@@ -36,13 +37,25 @@ pub struct RedisSettings {
     pub pool_size: usize,
 }
 
+/// What the publisher task is asked to do.
+enum Outgoing {
+    /// Publish a payload to a room's channel.
+    Publish(RoomId, Bytes),
+    /// Everything queued before this was sent (or failed): say so.
+    Flushed(oneshot::Sender<()>),
+}
+
 /// A node's Redis broker. Create it inside a Tokio runtime: it spawns its tasks there.
 pub struct RedisBroker {
     pool: Pool,
     prefix: String,
-    outbox: mpsc::Sender<(RoomId, Bytes)>,
+    outbox: mpsc::Sender<Outgoing>,
     wanted: Arc<Mutex<HashSet<RoomId>>>,
     changed: Arc<Notify>,
+    /// Whether the subscriber connection is up and subscribed to the node's rooms.
+    subscribed: Arc<AtomicBool>,
+    /// Set by [`Broker::close`]: publications are refused from then on.
+    closed: AtomicBool,
 }
 
 impl RedisBroker {
@@ -61,6 +74,7 @@ impl RedisBroker {
         let (outbox, queue) = mpsc::channel(PUBLISH_QUEUE);
         let wanted = Arc::new(Mutex::new(HashSet::new()));
         let changed = Arc::new(Notify::new());
+        let subscribed = Arc::new(AtomicBool::new(false));
         tokio::spawn(run_publisher(pool.clone(), settings.prefix.clone(), queue));
         tokio::spawn(run_subscriber(Subscriber {
             client,
@@ -68,6 +82,7 @@ impl RedisBroker {
             wanted: Arc::clone(&wanted),
             changed: Arc::clone(&changed),
             events,
+            subscribed: Arc::clone(&subscribed),
         }));
         Ok(Self {
             pool,
@@ -75,6 +90,8 @@ impl RedisBroker {
             outbox,
             wanted,
             changed,
+            subscribed,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -114,8 +131,11 @@ fn room_of(prefix: &str, channel: &str) -> Option<RoomId> {
 
 impl Broker for RedisBroker {
     fn publish(&self, room: RoomId, payload: Bytes) -> Result<(), BrokerError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(BrokerError::Closed);
+        }
         self.outbox
-            .try_send((room, payload))
+            .try_send(Outgoing::Publish(room, payload))
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => BrokerError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => {
@@ -163,6 +183,11 @@ impl Broker for RedisBroker {
 
     fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>> {
         Box::pin(async move {
+            if !self.subscribed.load(Ordering::Acquire) {
+                return Err(BrokerError::Unavailable(
+                    "not subscribed: other nodes' events cannot arrive".to_owned(),
+                ));
+            }
             let mut conn = self.connection().await?;
             redis::cmd("PING")
                 .query_async::<String>(&mut conn)
@@ -172,19 +197,44 @@ impl Broker for RedisBroker {
         })
     }
 
+    fn close(&self, limit: Duration) -> BoxFuture<'_, ()> {
+        self.closed.store(true, Ordering::Release);
+        Box::pin(async move {
+            let (flushed, done) = oneshot::channel();
+            let flush = async {
+                if self.outbox.send(Outgoing::Flushed(flushed)).await.is_ok() {
+                    let _ = done.await;
+                }
+            };
+            if tokio::time::timeout(limit, flush).await.is_err() {
+                tracing::warn!("redis publications still queued at shutdown were dropped");
+            }
+        })
+    }
+
     fn kind(&self) -> &'static str {
         "redis"
     }
 }
 
 /// Sends queued publications, as many per round trip as are waiting.
-async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<(RoomId, Bytes)>) {
+async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<Outgoing>) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
         let mut pipe = redis::pipe();
-        for (room, payload) in batch.drain(..) {
-            pipe.publish(channel(&prefix, room), payload.as_ref())
-                .ignore();
+        let mut flushed = Vec::new();
+        for outgoing in batch.drain(..) {
+            match outgoing {
+                Outgoing::Publish(room, payload) => {
+                    pipe.publish(channel(&prefix, room), payload.as_ref())
+                        .ignore();
+                }
+                Outgoing::Flushed(reply) => flushed.push(reply),
+            }
+        }
+        if pipe.cmd_iter().next().is_none() {
+            answer(flushed);
+            continue;
         }
         let sent = match pool.get().await {
             Ok(mut conn) => pipe
@@ -197,6 +247,15 @@ async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<(Ro
             // Receivers catch up from the database when their subscription reconnects.
             tracing::warn!(%error, "redis publish failed; dropped a batch of room events");
         }
+        answer(flushed);
+    }
+}
+
+/// Tells each waiting `close` that what was queued before it went out.
+fn answer(flushed: Vec<oneshot::Sender<()>>) {
+    for reply in flushed {
+        // The closer may have given up waiting.
+        let _ = reply.send(());
     }
 }
 
@@ -206,6 +265,7 @@ struct Subscriber {
     wanted: Arc<Mutex<HashSet<RoomId>>>,
     changed: Arc<Notify>,
     events: mpsc::Sender<BrokerEvent>,
+    subscribed: Arc<AtomicBool>,
 }
 
 /// Keeps one subscription connection alive for the node's lifetime.
@@ -221,6 +281,7 @@ async fn run_subscriber(subscriber: Subscriber) {
                     tracing::warn!(%error, "redis subscribe failed");
                     continue;
                 }
+                subscriber.subscribed.store(true, Ordering::Release);
                 tracing::info!(rooms = subscribed.len(), "redis subscriber connected");
                 if subscriber
                     .events
@@ -254,6 +315,7 @@ async fn run_subscriber(subscriber: Subscriber) {
                         }
                     }
                 }
+                subscriber.subscribed.store(false, Ordering::Release);
                 tracing::warn!("redis subscriber lost its connection; reconnecting");
             }
             Err(error) => {

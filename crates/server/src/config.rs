@@ -241,17 +241,24 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
     /// Longest message, in characters.
-    #[arg(long, env = "MAX_CONTENT_CHARS", default_value_t = 4000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "MAX_CONTENT_CHARS", default_value_t = Limits::DEFAULT.max_content_chars as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_content_chars: u32,
     /// Largest request body, in bytes.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = Limits::DEFAULT.max_body_bytes as u32, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
     pub max_body_bytes: u32,
     /// History page size when the caller names none.
-    #[arg(long, env = "HISTORY_PAGE_DEFAULT", default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    #[arg(long, env = "HISTORY_PAGE_DEFAULT", default_value_t = Limits::DEFAULT.default_page, value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub history_page_default: i64,
     /// Largest history page a caller may ask for.
-    #[arg(long, env = "HISTORY_PAGE_MAX", default_value_t = 200, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    #[arg(long, env = "HISTORY_PAGE_MAX", default_value_t = Limits::DEFAULT.max_page, value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub history_page_max: i64,
+    /// Sustained messages per second one user may send on this node, over REST and all its
+    /// WebSockets together (`rate_limited` beyond).
+    #[arg(long, env = "USER_MESSAGES_PER_SEC", default_value_t = Limits::DEFAULT.messages_per_sec, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub user_messages_per_sec: u32,
+    /// Messages one user may send in a burst above that rate.
+    #[arg(long, env = "USER_MESSAGE_BURST", default_value_t = Limits::DEFAULT.message_burst, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub user_message_burst: u32,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -281,28 +288,22 @@ pub struct RealtimeArgs {
     #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
     /// Largest WebSocket frame or message, in bytes (larger closes with 1009).
-    #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = RealtimeSettings::DEFAULT.max_frame_bytes as u32, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
     pub ws_max_frame_bytes: u32,
-    /// Sustained messages per second per connection.
-    #[arg(long, env = "WS_MESSAGES_PER_SEC", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub ws_messages_per_sec: u32,
-    /// Messages per connection allowed in a burst.
-    #[arg(long, env = "WS_MESSAGE_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub ws_message_burst: u32,
     /// Most open WebSockets of one user on one node.
-    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = RealtimeSettings::DEFAULT.max_connections_per_user as u32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub ws_max_connections_per_user: u32,
     /// Seconds between server pings.
-    #[arg(long, env = "WS_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "WS_HEARTBEAT_SECS", default_value_t = RealtimeSettings::DEFAULT.heartbeat.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_heartbeat_secs: u64,
     /// Seconds of silence after which a connection is closed.
-    #[arg(long, env = "WS_CLIENT_TIMEOUT_SECS", default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "WS_CLIENT_TIMEOUT_SECS", default_value_t = RealtimeSettings::DEFAULT.client_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub ws_client_timeout_secs: u64,
     /// Frames queued for a slow client before it is disconnected.
-    #[arg(long, env = "WS_OUTBOX_FRAMES", default_value_t = 512, value_parser = clap::value_parser!(u32).range(8..=1_000_000))]
+    #[arg(long, env = "WS_OUTBOX_FRAMES", default_value_t = RealtimeSettings::DEFAULT.outbox as u32, value_parser = clap::value_parser!(u32).range(8..=1_000_000))]
     pub ws_outbox_frames: u32,
     /// Seconds after which `typing: true` expires without a refresh.
-    #[arg(long, env = "WS_TYPING_TTL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    #[arg(long, env = "WS_TYPING_TTL_SECS", default_value_t = RealtimeSettings::DEFAULT.typing_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(1..=300))]
     pub ws_typing_ttl_secs: u64,
 }
 
@@ -323,8 +324,6 @@ impl ServeArgs {
         let args = &self.realtime;
         Ok(RealtimeSettings {
             max_frame_bytes: args.ws_max_frame_bytes as usize,
-            messages_per_sec: args.ws_messages_per_sec,
-            message_burst: args.ws_message_burst,
             max_connections_per_user: args.ws_max_connections_per_user as usize,
             heartbeat: Duration::from_secs(args.ws_heartbeat_secs),
             client_timeout: Duration::from_secs(args.ws_client_timeout_secs),
@@ -349,6 +348,8 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes as usize,
             default_page: self.history_page_default,
             max_page: self.history_page_max,
+            messages_per_sec: self.user_messages_per_sec,
+            message_burst: self.user_message_burst,
         })
     }
 }

@@ -109,6 +109,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let running = start(config).await?;
     running.server.await?;
+    running.control.finish().await;
     tracing::info!("shut down");
     Ok(())
 }

@@ -15,6 +15,10 @@ use tokio::sync::mpsc;
 
 /// Room events from the broker waiting for the hub.
 const BROKER_QUEUE: usize = 65_536;
+/// How long start-up waits for the broker before serving anyway (readiness says 503 until
+/// it connects), and shutdown for queued publications to go out.
+const BROKER_START_LIMIT: Duration = Duration::from_secs(3);
+const BROKER_FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
 /// Everything a running node needs, resolved from configuration.
 pub struct ServiceConfig {
@@ -93,6 +97,12 @@ impl ServiceControl {
         self.server.stop(true).await;
     }
 
+    /// Sends the broker what is still queued and closes it; call once HTTP has stopped, so
+    /// the last presence and room events of closing sessions reach the other nodes.
+    pub async fn finish(&self) {
+        self.hub.broker().close(BROKER_FLUSH_LIMIT).await;
+    }
+
     /// Stops serving at once, without waiting for anything.
     pub fn abort(&self) {
         drop(self.server.stop(false));
@@ -113,7 +123,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         Some(redis) => Arc::new(RedisBroker::start(redis, events_in)?),
         None => Arc::new(InProcessBus::new().attach(events_in)),
     };
-    tracing::info!(broker = broker.kind(), "broker ready");
+    report_broker(broker.as_ref()).await;
     let hub = Hub::start(
         node_id(),
         broker,
@@ -129,6 +139,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let state = web::Data::new(AppState {
         writer,
         db,
+        send_budget: Arc::new(config.limits.send_budget()),
         limits: config.limits,
         hub: Arc::clone(&hub),
         realtime: Arc::new(config.realtime),
@@ -179,6 +190,24 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         server,
         control,
     })
+}
+
+/// Logs whether the broker is up, waiting a little for a Redis subscription to connect. A
+/// node starts without it (same-node chat works; readiness answers 503 until it connects).
+async fn report_broker(broker: &dyn Broker) {
+    let connected = tokio::time::timeout(BROKER_START_LIMIT, async {
+        while broker.check().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    match connected {
+        Ok(()) => tracing::info!(broker = broker.kind(), "broker ready"),
+        Err(_) => tracing::warn!(
+            broker = broker.kind(),
+            "broker unreachable; serving this node's rooms, readiness answers 503 until it connects"
+        ),
+    }
 }
 
 /// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`).

@@ -20,7 +20,7 @@ use crate::messages::{NewMessage, Stored, store_message};
 use crate::rows::MessageRow;
 use crate::schema::{chat_rooms, messages, room_members};
 use crate::time::{now_micros, to_datetime};
-use crate::{Database, DbConnection, StoreError};
+use crate::{Database, DbConnection, StoreError, rooms};
 
 /// A message to store, owned so it can wait in the writer's queue.
 #[derive(Debug, Clone)]
@@ -121,6 +121,16 @@ pub fn store_batch(
             .into_iter()
             .map(|(id, status, seq)| (id, (status == RoomStatus::Open.as_str(), seq)))
             .collect();
+        // Read after the room locks: an order moved to another customer before this point
+        // refuses the previous customer's sends; one moved later comes after them.
+        let customers = if batch
+            .iter()
+            .any(|message| message.sender_role == Role::Client)
+        {
+            rooms::customers_of(conn, &room_ids)?
+        } else {
+            HashMap::new()
+        };
 
         // Retries of messages already stored (checked under the room locks, so no race).
         let mut stored_before: HashMap<(i64, String, String), MessageDto> = HashMap::new();
@@ -143,6 +153,11 @@ pub fn store_batch(
                 let Some((open, seq)) = last_seq.get_mut(&message.room_id) else {
                     return Plan::Refused(StoreError::NotFound);
                 };
+                if message.sender_role == Role::Client
+                    && customers.get(&message.room_id) != Some(&message.sender_id)
+                {
+                    return Plan::Refused(StoreError::NoAccess);
+                }
                 if let Some(key) = message.client_id.as_deref() {
                     let lookup = (message.room_id, message.sender_id.clone(), key.to_owned());
                     if let Some(original) = stored_before.get(&lookup) {

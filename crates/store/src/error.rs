@@ -15,6 +15,10 @@ pub enum StoreError {
     /// The room is closed and accepts no new messages.
     #[error("room is closed")]
     RoomClosed,
+    /// The sender may no longer write to the room: a client whose order now belongs to
+    /// another customer. Callers answer as if the room did not exist for it.
+    #[error("the sender has no access to the room")]
+    NoAccess,
     /// The change contradicts existing data (e.g. assigning the customer as an admin).
     #[error("conflict: {0}")]
     Conflict(&'static str),

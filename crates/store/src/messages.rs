@@ -91,6 +91,12 @@ fn insert_next(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<MessageD
     .returning(chat_rooms::last_seq)
     .get_result(conn)
     .optional()?;
+    if new.sender_role == Role::Client {
+        let customers = crate::rooms::customers_of(conn, &[new.room_id]).map_err(Abort::Store)?;
+        if customers.get(&new.room_id).map(String::as_str) != Some(new.sender_id) {
+            return Err(Abort::Store(StoreError::NoAccess));
+        }
+    }
     let Some(seq) = seq else {
         let exists = chat_rooms::table
             .find(new.room_id)

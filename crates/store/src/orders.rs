@@ -17,6 +17,12 @@ pub enum Upsert {
     Created,
     /// The order existed (and now has the given values).
     Updated,
+    /// The order moved to another customer; the previous one lost access to its room, if it
+    /// has one (whose live connections must end).
+    CustomerChanged {
+        /// The order's room.
+        room_id: Option<i64>,
+    },
 }
 
 /// Creates or updates an order. When the customer changes, the previous customer's membership
@@ -65,16 +71,22 @@ fn try_upsert_order(
         if existing.customer_id == customer_id && existing.reference.as_deref() == reference {
             return Ok((existing.into(), Upsert::Updated));
         }
+        let mut upsert = Upsert::Updated;
         if existing.customer_id != customer_id {
-            let rooms_of_order = chat_rooms::table
+            let room_id = chat_rooms::table
                 .filter(chat_rooms::order_id.eq(order_id))
-                .select(chat_rooms::id);
-            diesel::delete(
-                room_members::table
-                    .filter(room_members::room_id.eq_any(rooms_of_order))
-                    .filter(room_members::role.eq("client")),
-            )
-            .execute(conn)?;
+                .select(chat_rooms::id)
+                .first::<i64>(conn)
+                .optional()?;
+            if let Some(room_id) = room_id {
+                diesel::delete(
+                    room_members::table
+                        .filter(room_members::room_id.eq(room_id))
+                        .filter(room_members::role.eq("client")),
+                )
+                .execute(conn)?;
+            }
+            upsert = Upsert::CustomerChanged { room_id };
         }
         let row = diesel::update(orders::table.find(order_id))
             .set((
@@ -84,7 +96,7 @@ fn try_upsert_order(
             ))
             .returning(orders::all_columns)
             .get_result::<OrderRow>(conn)?;
-        Ok((row.into(), Upsert::Updated))
+        Ok((row.into(), upsert))
     })
 }
 

@@ -20,6 +20,20 @@ pub fn find_room(conn: &mut DbConnection, room_id: i64) -> Result<Option<RoomDto
     Ok(row.map(Into::into))
 }
 
+/// The customer of each of `room_ids`' orders, checked when a client writes: access follows
+/// the order's current customer, so a client whose order moved loses it at once.
+pub fn customers_of(
+    conn: &mut DbConnection,
+    room_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    let rows: Vec<(i64, String)> = chat_rooms::table
+        .inner_join(orders::table)
+        .filter(chat_rooms::id.eq_any(room_ids))
+        .select((chat_rooms::id, orders::customer_id))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Looks the room of an order up.
 pub fn find_room_by_order(
     conn: &mut DbConnection,

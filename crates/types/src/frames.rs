@@ -111,6 +111,9 @@ pub enum ServerFrame {
         /// The `client_id` of the frame this answers, if it had one.
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
+        /// With `rate_limited`: seconds (millisecond precision) until a send is accepted again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<f64>,
     },
     /// Answer to `ping`.
     Pong,
@@ -166,6 +169,12 @@ pub enum RoomEvent {
         /// The frame.
         frame: ServerFrame,
     },
+    /// The room's order now belongs to `customer_id`: every other client's session of the
+    /// room has lost access and ends. Never sent to clients as is.
+    CustomerChanged {
+        /// The order's new customer.
+        customer_id: String,
+    },
 }
 
 /// A room event addressed to a room, as published through the broker.
@@ -211,12 +220,14 @@ mod tests {
             code: ErrorCode::RateLimited,
             message: "slow down".into(),
             reference: Some("c1".into()),
+            retry_after: Some(0.25),
         };
         assert_eq!(
             serde_json::to_value(&frame).ok(),
-            Some(
-                json!({"type": "error", "code": "rate_limited", "message": "slow down", "ref": "c1"})
-            )
+            Some(json!({
+                "type": "error", "code": "rate_limited", "message": "slow down", "ref": "c1",
+                "retry_after": 0.25
+            }))
         );
         assert_eq!(
             serde_json::to_value(ServerFrame::Pong).ok(),

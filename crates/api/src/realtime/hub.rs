@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use actix::prelude::SendError;
 use actix::{Message, Recipient};
 use bytestring::ByteString;
-use room_chats_broker::{Broker, BrokerEvent, Bytes};
+use room_chats_broker::{Broker, BrokerError, BrokerEvent, Bytes};
 use room_chats_types::frames::{RoomEnvelope, RoomEvent, ServerFrame};
 use room_chats_types::{MessageDto, RoomId};
 use tokio::sync::mpsc;
@@ -20,24 +21,43 @@ pub type ConnId = u64;
 
 /// A room event made ready for sessions: parsed once, serialized once.
 #[derive(Debug)]
-pub struct PreparedEvent {
-    /// The message itself, for messages.
-    pub message: Option<MessageDto>,
-    /// The frame as sent to clients.
-    pub text: ByteString,
+pub enum PreparedEvent {
+    /// A stored message.
+    Message {
+        /// The message, for ordering and acks.
+        message: MessageDto,
+        /// Its `message` frame as sent to clients.
+        text: ByteString,
+    },
+    /// A frame every session forwards as is.
+    Frame {
+        /// The frame as sent to clients.
+        text: ByteString,
+    },
+    /// The room's order moved to `customer_id`: other clients' sessions lose access.
+    CustomerChanged {
+        /// The order's new customer.
+        customer_id: String,
+    },
 }
 
 impl PreparedEvent {
     fn new(event: RoomEvent) -> Self {
-        let (frame, message) = match event {
-            RoomEvent::Message { message } => {
-                let kept = message.clone();
-                (ServerFrame::Message { message }, Some(kept))
-            }
-            RoomEvent::Frame { frame } => (frame, None),
+        let serialized = |frame: &ServerFrame| -> ByteString {
+            serde_json::to_string(frame).unwrap_or_default().into()
         };
-        let text = serde_json::to_string(&frame).unwrap_or_default().into();
-        Self { message, text }
+        match event {
+            RoomEvent::Message { message } => Self::Message {
+                text: serialized(&ServerFrame::Message {
+                    message: message.clone(),
+                }),
+                message,
+            },
+            RoomEvent::Frame { frame } => Self::Frame {
+                text: serialized(&frame),
+            },
+            RoomEvent::CustomerChanged { customer_id } => Self::CustomerChanged { customer_id },
+        }
     }
 }
 
@@ -51,6 +71,9 @@ pub enum ToSession {
     CatchUp,
     /// The node is shutting down: finish in-flight work, then close with 1012.
     Shutdown,
+    /// The session's mailbox overflowed: it missed events and gets no more; it closes so the
+    /// client resumes with `since`.
+    Lagged,
 }
 
 /// A connection refused by the per-user limit.
@@ -58,9 +81,16 @@ pub enum ToSession {
 #[error("too many connections for this user")]
 pub struct TooManyConnections;
 
+/// A session as the hub knows it.
+struct SessionLink {
+    recipient: Recipient<ToSession>,
+    /// Its mailbox overflowed; it was told once and gets nothing more.
+    lagging: bool,
+}
+
 #[derive(Default)]
 struct HubState {
-    rooms: HashMap<RoomId, HashMap<ConnId, Recipient<ToSession>>>,
+    rooms: HashMap<RoomId, HashMap<ConnId, SessionLink>>,
     connections_per_user: HashMap<String, usize>,
     shutting_down: bool,
 }
@@ -138,7 +168,13 @@ impl Hub {
         if sessions.is_empty() {
             self.broker.subscribe(room);
         }
-        sessions.insert(conn, session);
+        sessions.insert(
+            conn,
+            SessionLink {
+                recipient: session,
+                lagging: false,
+            },
+        );
     }
 
     /// Removes a session; the node unsubscribes from the room after its last session.
@@ -161,12 +197,17 @@ impl Hub {
             event,
         };
         match serde_json::to_vec(&envelope) {
-            Ok(payload) => {
-                if let Err(error) = self.broker.publish(room, Bytes::from(payload)) {
-                    // Other nodes fill the gap from the database on their next event.
+            Ok(payload) => match self.broker.publish(room, Bytes::from(payload)) {
+                Ok(()) => {}
+                // The node is going away; other nodes' sessions catch up from the database.
+                Err(BrokerError::Closed) => {
+                    tracing::debug!(room, "room event after the broker closed for shutdown");
+                }
+                // Other nodes fill the gap from the database on their next event.
+                Err(error) => {
                     tracing::warn!(%error, room, "room event not published to other nodes");
                 }
-            }
+            },
             Err(error) => tracing::error!(%error, "room event not serializable"),
         }
         self.deliver(room, &Arc::new(PreparedEvent::new(envelope.event)), except);
@@ -184,20 +225,44 @@ impl Hub {
         self.publish(room, RoomEvent::Frame { frame }, except);
     }
 
+    /// The room's order now belongs to `customer_id`: every other client's session of the
+    /// room, on every node, ends.
+    pub fn publish_customer(&self, room: RoomId, customer_id: String) {
+        self.publish(room, RoomEvent::CustomerChanged { customer_id }, None);
+    }
+
+    /// Hands the event to the room's sessions without ever queueing more than a session's
+    /// mailbox holds: a session that is that far behind (stalled on the database, say) is
+    /// told once that it lagged and gets nothing more, so memory stays bounded whatever
+    /// arrives meanwhile.
     fn deliver(&self, room: RoomId, event: &Arc<PreparedEvent>, except: Option<ConnId>) {
-        let state = self.lock();
-        if let Some(sessions) = state.rooms.get(&room) {
-            for (conn, session) in sessions {
-                if Some(*conn) != except {
-                    session.do_send(ToSession::Event(Arc::clone(event)));
+        let mut state = self.lock();
+        let Some(sessions) = state.rooms.get_mut(&room) else {
+            return;
+        };
+        for (conn, session) in sessions.iter_mut() {
+            if Some(*conn) == except || session.lagging {
+                continue;
+            }
+            match session
+                .recipient
+                .try_send(ToSession::Event(Arc::clone(event)))
+            {
+                Ok(()) | Err(SendError::Closed(_)) => {}
+                Err(SendError::Full(_)) => {
+                    tracing::info!(conn, room, "session mailbox full; dropping it as lagging");
+                    session.lagging = true;
+                    // One control message past the bound, once per session.
+                    session.recipient.do_send(ToSession::Lagged);
                 }
             }
         }
     }
 
+    /// Control messages (one each per session) go past the mailbox bound.
     fn broadcast(&self, message: &ToSession) {
         for session in self.lock().rooms.values().flat_map(HashMap::values) {
-            session.do_send(message.clone());
+            session.recipient.do_send(message.clone());
         }
     }
 
@@ -237,5 +302,91 @@ async fn pump(hub: std::sync::Weak<Hub>, mut events: mpsc::Receiver<BrokerEvent>
     while let Some(event) = events.recv().await {
         let Some(hub) = hub.upgrade() else { return };
         hub.receive(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
+    use room_chats_broker::InProcessBus;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    const MAILBOX: usize = 8;
+
+    /// A session stuck (as on a slow database call) until `release` fires.
+    struct Stalled {
+        release: Option<oneshot::Receiver<()>>,
+        events: Arc<AtomicUsize>,
+        lagged: Option<oneshot::Sender<usize>>,
+    }
+
+    impl Actor for Stalled {
+        type Context = Context<Self>;
+
+        fn started(&mut self, ctx: &mut Self::Context) {
+            if let Some(release) = self.release.take() {
+                ctx.wait(
+                    async move { drop(release.await) }
+                        .into_actor(self)
+                        .map(|(), _, _| ()),
+                );
+            }
+        }
+    }
+
+    impl Handler<ToSession> for Stalled {
+        type Result = ();
+
+        fn handle(&mut self, message: ToSession, _: &mut Self::Context) {
+            match message {
+                ToSession::Event(_) => {
+                    self.events.fetch_add(1, Ordering::Relaxed);
+                }
+                ToSession::Lagged => {
+                    if let Some(lagged) = self.lagged.take() {
+                        let _ = lagged.send(self.events.load(Ordering::Relaxed));
+                    }
+                }
+                ToSession::CatchUp | ToSession::Shutdown => {}
+            }
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_stalled_session_is_never_queued_more_than_its_mailbox() {
+        let (events_in, events) = mpsc::channel(16);
+        let broker = Arc::new(InProcessBus::new().attach(events_in));
+        let hub = Hub::start("node".to_owned(), broker, events, 10);
+        let (release, stall) = oneshot::channel();
+        let (lagged, told) = oneshot::channel();
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let session = Stalled::create(|ctx| {
+            ctx.set_mailbox_capacity(MAILBOX);
+            Stalled {
+                release: Some(stall),
+                events: Arc::clone(&delivered),
+                lagged: Some(lagged),
+            }
+        });
+        hub.join(7, 1, session.recipient());
+        for n in 0..10_000 {
+            let frame = ServerFrame::Typing {
+                user_id: format!("u{n}"),
+                typing: true,
+            };
+            hub.publish_frame(7, frame, None);
+        }
+        let _ = release.send(());
+        let before_lag = tokio::time::timeout(std::time::Duration::from_secs(10), told)
+            .await
+            .map_or(usize::MAX, |told| told.unwrap_or(usize::MAX));
+        assert!(
+            before_lag <= MAILBOX + 1,
+            "{before_lag} events were queued for a mailbox of {MAILBOX} (MAX: never told)"
+        );
     }
 }

@@ -7,7 +7,6 @@
 //! `ctx.wait`, which holds the actor's mailbox and stream until it completes.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,7 +17,6 @@ use actix::{
 };
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use room_chats_store::batch::{MessageWriter, OwnedMessage};
 use room_chats_store::messages::{self, HistoryPage, Stored};
 use room_chats_store::{Database, StoreError, members, rooms};
@@ -28,10 +26,12 @@ use room_chats_types::{ErrorCode, MessageDto, ReadMarkerDto, RoomDto, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::access::may_see;
 use crate::auth::{Caller, TokenVerifier};
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::writer::{self, Outgoing};
+use crate::send_budget::{RetryAfter, SendBudget};
 
 /// Close code for an expired token (application range).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
@@ -69,6 +69,8 @@ pub struct SessionServices {
     pub settings: Arc<RealtimeSettings>,
     /// Longest message, in characters.
     pub max_content_chars: usize,
+    /// Each user's send budget on this node, shared with REST sends.
+    pub send_budget: Arc<SendBudget>,
 }
 
 /// See the module docs.
@@ -89,7 +91,6 @@ pub struct ChatSession {
     services: SessionServices,
     outbox: mpsc::Sender<Outgoing>,
     writer: tokio::task::JoinHandle<()>,
-    limiter: DefaultDirectRateLimiter,
     last_heard: Instant,
     expiry: Option<SpawnHandle>,
     typing_until: Option<Instant>,
@@ -104,8 +105,6 @@ impl ChatSession {
     pub fn new(start: SessionStart, services: SessionServices, ws: actix_ws::Session) -> Self {
         let (outbox, queue) = mpsc::channel(services.settings.outbox.max(8));
         let writer = actix_web::rt::spawn(writer::run(ws, queue));
-        let rate = NonZeroU32::new(services.settings.messages_per_sec).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(services.settings.message_burst).unwrap_or(rate);
         Self {
             conn: start.conn,
             last_seq: 0,
@@ -115,7 +114,6 @@ impl ChatSession {
             room: start.room,
             since: start.since,
             history: start.history,
-            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             services,
             outbox,
             writer,
@@ -169,6 +167,22 @@ impl ChatSession {
             code,
             message: message.into(),
             reference,
+            retry_after: None,
+        };
+        self.send_frame(&frame, ctx);
+    }
+
+    fn send_rate_limited(
+        &mut self,
+        retry: RetryAfter,
+        reference: String,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let frame = ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "too many messages from this user; nothing was stored".to_owned(),
+            reference: Some(reference),
+            retry_after: Some(retry.secs()),
         };
         self.send_frame(&frame, ctx);
     }
@@ -259,32 +273,63 @@ impl ChatSession {
         self.close(CloseCode::Error, "reconnect with since", ctx);
     }
 
+    /// Events may have been lost (the broker reconnected): access may have changed too, so
+    /// it is checked again before the missed messages are delivered.
     fn catch_up(&mut self, ctx: &mut <Self as Actor>::Context) {
         let from = self.last_seq;
         let db = self.services.db.clone();
         let room = self.room.id;
-        let load = async move { load_range(&db, room, from, None).await };
+        let load = async move {
+            let current = db.run(move |conn| rooms::find_room(conn, room)).await?;
+            let missing = load_range(&db, room, from, None).await?;
+            Ok::<_, StoreError>((current, missing))
+        };
         ctx.wait(
             load.into_actor(self)
                 .map(|loaded, session, ctx| match loaded {
-                    Ok(missing) => {
+                    Ok((Some(room), missing)) if may_see(&session.caller, &room.customer_id) => {
                         for message in missing {
                             session.deliver(message, None, None, ctx);
                         }
                     }
+                    Ok(_) => session.lose_access(ctx),
                     Err(error) => session.cannot_deliver(&error, ctx),
                 }),
         );
     }
 
     fn on_event(&mut self, event: &PreparedEvent, ctx: &mut <Self as Actor>::Context) {
-        if let Some(message) = &event.message {
-            self.deliver(message.clone(), Some(event.text.clone()), None, ctx);
-            return;
+        match event {
+            PreparedEvent::Message { message, text } => {
+                self.deliver(message.clone(), Some(text.clone()), None, ctx);
+            }
+            // Other frames (read, typing, presence, room changes) go out as they are; whether
+            // a room accepts messages is decided by the database when one is stored.
+            PreparedEvent::Frame { text } => self.send_text(text.clone(), ctx),
+            PreparedEvent::CustomerChanged { customer_id } => {
+                self.room.customer_id.clone_from(customer_id);
+                if !may_see(&self.caller, customer_id) {
+                    self.lose_access(ctx);
+                }
+            }
         }
-        // Other frames (read, typing, presence, room changes) go out as they are; whether a
-        // room accepts messages is decided by the database when one is stored.
-        self.send_text(event.text.clone(), ctx);
+    }
+
+    /// The caller may no longer see the room (its order moved to another customer): say so
+    /// and close, before anything more of the room reaches it.
+    fn lose_access(&mut self, ctx: &mut <Self as Actor>::Context) {
+        tracing::info!(
+            conn = self.conn,
+            room = self.room.id,
+            "access to the room lost; closing"
+        );
+        self.send_error(
+            ErrorCode::Forbidden,
+            "you no longer have access to this room",
+            None,
+            ctx,
+        );
+        self.close(CloseCode::Policy, "access to the room lost", ctx);
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut <Self as Actor>::Context) {
@@ -358,12 +403,8 @@ impl ChatSession {
                 ctx,
             );
         }
-        if self.limiter.check().is_err() {
-            let message = format!(
-                "at most {} messages per second",
-                self.services.settings.messages_per_sec
-            );
-            return self.send_error(ErrorCode::RateLimited, message, Some(client_id), ctx);
+        if let Err(retry) = self.services.send_budget.take(&self.caller.user_id) {
+            return self.send_rate_limited(retry, client_id, ctx);
         }
         let writer = self.services.writer.clone();
         let message = OwnedMessage {
@@ -395,14 +436,7 @@ impl ChatSession {
                             ctx,
                         );
                     }
-                    Err(StoreError::NotFound) => {
-                        session.send_error(
-                            ErrorCode::NotFound,
-                            "the room no longer exists",
-                            Some(client_id),
-                            ctx,
-                        );
-                    }
+                    Err(StoreError::NoAccess | StoreError::NotFound) => session.lose_access(ctx),
                     Err(error) => {
                         tracing::warn!(%error, conn = session.conn, "message not stored");
                         let code = if error.is_unavailable() {
@@ -744,6 +778,19 @@ impl Handler<ToSession> for ChatSession {
             ToSession::Shutdown => {
                 self.restart_pending = true;
                 self.restart_when_acked(ctx);
+            }
+            ToSession::Lagged => {
+                self.send_error(
+                    ErrorCode::Unavailable,
+                    "this connection fell too far behind the room; reconnect with since",
+                    None,
+                    ctx,
+                );
+                self.close(
+                    CloseCode::Policy,
+                    "too far behind; reconnect with since",
+                    ctx,
+                );
             }
         }
     }

@@ -56,10 +56,6 @@ impl AllowedOrigins {
 pub struct RealtimeSettings {
     /// Largest accepted frame (and reassembled message), in bytes; larger closes with 1009.
     pub max_frame_bytes: usize,
-    /// Sustained messages per second per connection.
-    pub messages_per_sec: u32,
-    /// Messages a connection may send in a burst above the sustained rate.
-    pub message_burst: u32,
     /// Most open connections of one user on one node.
     pub max_connections_per_user: usize,
     /// How often the server pings.
@@ -78,21 +74,24 @@ pub struct RealtimeSettings {
     pub allowed_origins: AllowedOrigins,
 }
 
+impl RealtimeSettings {
+    /// The defaults, defined once (the configuration flags use them too).
+    pub const DEFAULT: Self = Self {
+        max_frame_bytes: 64 * 1024,
+        max_connections_per_user: 20,
+        heartbeat: Duration::from_secs(15),
+        client_timeout: Duration::from_secs(45),
+        outbox: 512,
+        history_default: crate::Limits::DEFAULT.default_page,
+        history_max: crate::Limits::DEFAULT.max_page,
+        typing_ttl: Duration::from_secs(5),
+        allowed_origins: AllowedOrigins::List(Vec::new()),
+    };
+}
+
 impl Default for RealtimeSettings {
     fn default() -> Self {
-        Self {
-            max_frame_bytes: 64 * 1024,
-            messages_per_sec: 10,
-            message_burst: 20,
-            max_connections_per_user: 20,
-            heartbeat: Duration::from_secs(15),
-            client_timeout: Duration::from_secs(45),
-            outbox: 512,
-            history_default: 50,
-            history_max: 200,
-            typing_ttl: Duration::from_secs(5),
-            allowed_origins: AllowedOrigins::List(Vec::new()),
-        }
+        Self::DEFAULT
     }
 }
 

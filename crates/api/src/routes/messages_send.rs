@@ -28,6 +28,8 @@ use crate::state::AppState;
         (status = 409, body = ErrorBody, description = "The room is closed (`room_closed`)"),
         (status = 413, body = ErrorBody, description = "Body over the size limit (`too_large`)"),
         (status = 422, body = ErrorBody, description = "Empty, too long or control characters (`invalid_content`), or a bad `client_id` (`validation_failed`)"),
+        (status = 429, body = ErrorBody, description = "The user's send budget (shared with its WebSockets) is spent (`rate_limited`); `Retry-After` says when to retry",
+            headers(("Retry-After" = u64, description = "Seconds until a send is accepted again"))),
         CommonErrors,
     ),
     security(("bearer" = []))
@@ -45,6 +47,13 @@ pub async fn send_message(
         check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))?;
     }
     let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    state
+        .send_budget
+        .take(&caller.user_id)
+        .map_err(|retry| ApiError::RateLimited {
+            message: "too many messages from this user; nothing was stored",
+            retry_after: Some(retry),
+        })?;
     if let Some(name) = caller.name.clone() {
         let user_id = caller.user_id.clone();
         state

@@ -55,5 +55,15 @@ pub async fn upsert_order(
     Ok(match upsert {
         Upsert::Created => HttpResponse::Created().json(order),
         Upsert::Updated => HttpResponse::Ok().json(order),
+        Upsert::CustomerChanged { room_id } => {
+            // The previous customer's live connections end on every node; its sends were
+            // refused by the store from the commit on.
+            if let Some(room_id) = room_id {
+                state
+                    .hub
+                    .publish_customer(room_id, order.customer_id.clone());
+            }
+            HttpResponse::Ok().json(order)
+        }
     })
 }

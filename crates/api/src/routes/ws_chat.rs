@@ -105,7 +105,10 @@ pub async fn connect(
     let conn = state
         .hub
         .open_connection(&caller.user_id)
-        .map_err(|_| ApiError::RateLimited("too many open connections for this user"))?;
+        .map_err(|_| ApiError::RateLimited {
+            message: "too many open connections for this user",
+            retry_after: None,
+        })?;
     let (response, ws, stream) =
         match actix_ws::handle_with_protocols(&request, payload, &[SUBPROTOCOL]) {
             Ok(parts) => parts,
@@ -127,6 +130,7 @@ pub async fn connect(
         verifier: verifier.into_inner(),
         settings,
         max_content_chars: state.limits.max_content_chars,
+        send_budget: Arc::clone(&state.send_budget),
     };
     tracing::info!(conn, room = room.id, user = %caller.user_id, "websocket opened");
     let start = SessionStart {
@@ -138,6 +142,8 @@ pub async fn connect(
         oversized,
     };
     ChatSession::create(|ctx| {
+        // The hub never queues more than this for a session (see `Hub::deliver`).
+        ctx.set_mailbox_capacity(services.settings.outbox);
         ctx.add_stream(stream);
         ChatSession::new(start, services, ws)
     });
