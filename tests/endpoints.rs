@@ -362,6 +362,18 @@ async fn send_and_history_pages(app: TestApp) {
         .await;
     assert_eq!(seqs(&tail.json), vec![5]);
     assert_eq!(tail.json["next_cursor"], Value::Null);
+
+    // Both bounds: the oldest page strictly between them.
+    let between = app
+        .call(
+            "GET",
+            &format!("/chat/{room}/messages?after=1&before=5&limit=2"),
+            Some(&client),
+            None,
+        )
+        .await;
+    assert_eq!(seqs(&between.json), vec![2, 3]);
+    assert_eq!(between.json["next_cursor"], 3);
 }
 
 async fn read_marker_moves_forward_only(app: TestApp) {

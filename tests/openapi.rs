@@ -60,6 +60,124 @@ fn spec_documents_every_endpoint_with_bearer_security() {
     );
 }
 
+/// Every `$ref` in `value`, with where it was found.
+fn refs<'a>(value: &'a serde_json::Value, at: String, found: &mut Vec<(String, &'a str)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner.as_str()) {
+                    ("$ref", Some(target)) => found.push((at.clone(), target)),
+                    _ => refs(inner, format!("{at}/{key}"), found),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, inner) in items.iter().enumerate() {
+                refs(inner, format!("{at}/{index}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Generators (openapi-typescript) and validators stop at the first `$ref` that points
+/// nowhere; CI also runs openapi-spec-validator over the committed file.
+#[test]
+fn every_reference_resolves_and_every_response_is_described() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&room_chats_api::openapi_json()).expect("spec is JSON");
+    let mut found = Vec::new();
+    refs(&spec, String::new(), &mut found);
+    assert!(!found.is_empty());
+    for (at, target) in found {
+        let pointer = target.strip_prefix('#').unwrap_or(target);
+        assert!(
+            spec.pointer(pointer).is_some(),
+            "{at}: $ref {target} points nowhere"
+        );
+    }
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has no description"
+                );
+            }
+        }
+    }
+}
+
+/// The limits the service enforces are in the schema, so that generated clients and
+/// validators refuse what the service would refuse.
+#[test]
+fn enforced_limits_are_stated_in_the_schema() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&room_chats_api::openapi_json()).expect("spec is JSON");
+    let parameter = |path: &str, method: &str, name: &str| {
+        spec["paths"][path][method]["parameters"]
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["name"] == name))
+            .map(|p| p["schema"].clone())
+            .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
+    };
+    let schemas = &spec["components"]["schemas"];
+    let limit = parameter("/chat", "get", "limit");
+    assert_eq!(
+        (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
+        (Some(1), Some(100))
+    );
+    let limit = parameter("/chat/{room_id}/messages", "get", "limit");
+    assert_eq!(
+        (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
+        (Some(1), Some(200))
+    );
+    for bound in ["before", "after"] {
+        let schema = parameter("/chat/{room_id}/messages", "get", bound);
+        assert_eq!(schema["minimum"].as_i64(), Some(0), "{bound}");
+    }
+    assert_eq!(
+        parameter("/ws/chat/{room_id}", "get", "since")["minimum"].as_i64(),
+        Some(0)
+    );
+    let history = parameter("/ws/chat/{room_id}", "get", "history");
+    assert_eq!(
+        (history["minimum"].as_i64(), history["maximum"].as_i64()),
+        (Some(0), Some(200))
+    );
+    assert_eq!(
+        parameter("/chat", "get", "cursor")["$ref"],
+        "#/components/schemas/RoomCursor"
+    );
+    assert_eq!(schemas["RoomCursor"]["minLength"].as_i64(), Some(3));
+    let up_to = &schemas["ReadMarkerBody"]["properties"]["up_to"];
+    assert_eq!(up_to["minimum"].as_i64(), Some(0), "{up_to}");
+    let content = &schemas["SendMessageBody"]["properties"]["content"];
+    assert_eq!(content["$ref"], "#/components/schemas/MessageContent");
+    let content = &schemas["MessageContent"];
+    assert_eq!(content["pattern"], room_chats_types::rules::CONTENT_PATTERN);
+    assert_eq!(
+        (content["minLength"].as_i64(), content["maxLength"].as_i64()),
+        (Some(1), Some(4000))
+    );
+    assert_eq!(
+        schemas["ExternalId"]["pattern"],
+        room_chats_types::rules::ID_PATTERN
+    );
+    for (schema, field) in [
+        ("UpsertOrderBody", "customer_id"),
+        ("UpsertOrderBody", "reference"),
+    ] {
+        let property = schemas[schema]["properties"][field].to_string();
+        assert!(
+            property.contains("ExternalId"),
+            "{schema}.{field}: {property}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn served_spec_and_docs_ui() {
     let app = crate::support::TestApp::start(crate::support::Backend::Sqlite).await;
@@ -78,4 +196,10 @@ async fn served_spec_and_docs_ui() {
     assert_eq!(docs.status().as_u16(), 200);
     let html = docs.body().await.expect("docs body");
     assert!(String::from_utf8_lossy(&html).contains("swagger"));
+
+    let asyncapi = app.call("GET", "/asyncapi.json", None, None).await;
+    assert_eq!(asyncapi.status, 200);
+    let generated: serde_json::Value =
+        serde_json::from_str(&room_chats_api::asyncapi_json()).expect("asyncapi is JSON");
+    assert_eq!(asyncapi.json, generated);
 }

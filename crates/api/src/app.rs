@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::TokenVerifier;
 use crate::error::ApiError;
+use crate::method_table::MethodTable;
 use crate::realtime::AllowedOrigins;
 use crate::routes;
 use crate::state::AppState;
@@ -34,9 +35,11 @@ pub fn app(
 > {
     let max_body = state.limits.max_body_bytes;
     let cors = cors(&state.realtime.allowed_origins);
+    let methods = web::Data::new(MethodTable::from_spec(&spec));
     let (app, _) = App::new()
         .app_data(state)
         .app_data(verifier)
+        .app_data(methods)
         .app_data(
             web::JsonConfig::default()
                 .limit(max_body)
@@ -47,7 +50,19 @@ pub fn app(
         .into_utoipa_app()
         .configure(routes::configure)
         .split_for_parts();
+    let asyncapi = web::Bytes::from(crate::asyncapi_json());
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
+        .route(
+            "/asyncapi.json",
+            web::get().to(move || {
+                let document = asyncapi.clone();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type(header::ContentType::json())
+                        .body(document)
+                }
+            }),
+        )
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(no_such_endpoint))
         .wrap_fn(|mut request, service| {
@@ -128,6 +143,13 @@ fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid query string: {error}")).into()
 }
 
-async fn no_such_endpoint() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("endpoint"))
+/// A path no route has is 404; a known path called with a method it does not answer is 405.
+async fn no_such_endpoint(
+    request: HttpRequest,
+    methods: web::Data<MethodTable>,
+) -> Result<HttpResponse, ApiError> {
+    match methods.allowed(request.path()) {
+        Some(allowed) => Err(ApiError::MethodNotAllowed(allowed)),
+        None => Err(ApiError::NotFound("endpoint")),
+    }
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// No such thing, or one the caller may not see.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The path exists but does not answer this method; carries the methods it does answer.
+    #[error("this path answers {}", .0.join(", "))]
+    MethodNotAllowed(Vec<&'static str>),
     /// The room is closed.
     #[error("the room is closed")]
     RoomClosed,
@@ -70,6 +73,7 @@ impl ApiError {
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             Self::RoomClosed => ErrorCode::RoomClosed,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -103,6 +107,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::RoomClosed | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -124,6 +129,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::MethodNotAllowed(methods) => {
+                response.insert_header((header::ALLOW, methods.join(", ")));
             }
             Self::RateLimited {
                 retry_after: Some(retry),

@@ -7,6 +7,7 @@ mod app;
 mod asyncapi;
 pub mod auth;
 pub mod error;
+mod method_table;
 mod openapi;
 pub mod realtime;
 mod routes;

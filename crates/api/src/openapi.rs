@@ -18,6 +18,14 @@ use crate::routes;
         license(name = "MIT"),
     ),
     modifiers(&BearerScheme),
+    // Schemas that only parameters refer to: utoipa collects the others from bodies.
+    components(schemas(
+        room_chats_types::AssignedFilter,
+        room_chats_types::RoomStatus,
+        room_chats_types::schema::ExternalId,
+        room_chats_types::schema::MessageContent,
+        room_chats_types::schema::RoomCursor,
+    )),
     tags(
         (name = "rooms", description = "Chat rooms: one per order"),
         (name = "messages", description = "History, sending and read markers"),

@@ -165,6 +165,13 @@ pub enum HistoryPage {
     Before(i64),
     /// The oldest messages with a seq above the bound.
     After(i64),
+    /// The oldest messages with a seq above `after` and below `before`.
+    Between {
+        /// Exclusive lower bound.
+        after: i64,
+        /// Exclusive upper bound.
+        before: i64,
+    },
 }
 
 /// Reads a page of history, returned oldest first. `next_cursor` is the bound for the next
@@ -188,6 +195,11 @@ pub fn history(
             .filter(messages::seq.gt(bound))
             .order(messages::seq.asc())
             .load(conn)?,
+        HistoryPage::Between { after, before } => in_room
+            .filter(messages::seq.gt(after))
+            .filter(messages::seq.lt(before))
+            .order(messages::seq.asc())
+            .load(conn)?,
     };
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
@@ -198,7 +210,9 @@ pub fn history(
     let next_cursor = match (has_more, page) {
         (false, _) => None,
         (true, HistoryPage::Before(_)) => items.first().map(|message| message.seq),
-        (true, HistoryPage::After(_)) => items.last().map(|message| message.seq),
+        (true, HistoryPage::After(_) | HistoryPage::Between { .. }) => {
+            items.last().map(|message| message.seq)
+        }
     };
     Ok(MessagePage { items, next_cursor })
 }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::schema::{ExternalId, MessageContent};
 use crate::{ErrorCode, MessageDto, Role, RoomDto, RoomId, Seq};
 
 /// The subprotocol a browser offers (beside `bearer.<jwt>`) and the server selects.
@@ -126,8 +127,10 @@ pub enum ClientFrame {
     /// Send a message; answered by `ack` (or `error` with `ref` = `client_id`).
     Message {
         /// Idempotency key: a retry with the same key is acked with the original message.
+        #[schema(value_type = ExternalId)]
         client_id: String,
         /// The text.
+        #[schema(value_type = MessageContent)]
         content: String,
     },
     /// Move the read marker (`up_to` omitted = everything so far).
@@ -135,6 +138,7 @@ pub enum ClientFrame {
     Read {
         /// The highest seq read.
         #[serde(default)]
+        #[schema(value_type = Option<i64>, minimum = 0)]
         up_to: Option<Seq>,
     },
     /// Tell the room the caller is (or stopped) typing.

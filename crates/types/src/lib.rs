@@ -12,6 +12,7 @@ pub mod order;
 pub mod role;
 pub mod room;
 pub mod rules;
+pub mod schema;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};

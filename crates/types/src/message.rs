@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::schema::{ExternalId, MessageContent};
 use crate::{Role, RoomId, Seq};
 
 /// A stored chat message. REST and WebSocket frames carry exactly this object.
@@ -32,23 +33,28 @@ pub struct MessageDto {
 #[serde(deny_unknown_fields)]
 pub struct SendMessageBody {
     /// The text; 1 to 4,000 characters by default, not only whitespace.
-    #[schema(example = "Hello, where is my parcel?")]
+    #[schema(value_type = MessageContent)]
     pub content: String,
     /// Idempotency key chosen by the sender: sending again with the same key returns the
     /// original message instead of storing a second one.
-    #[schema(example = "3f1c2b7e-0d4a-4d55-9d0e-1c0a2b3c4d5e")]
+    #[schema(value_type = Option<ExternalId>, example = "3f1c2b7e-0d4a-4d55-9d0e-1c0a2b3c4d5e")]
     pub client_id: Option<String>,
 }
 
-/// Query of `GET /chat/{room_id}/messages`: at most one of `before` and `after`.
+/// Query of `GET /chat/{room_id}/messages`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MessageQuery {
-    /// Messages with a seq lower than this, newest page first (the default with neither).
+    /// Messages with a seq lower than this: the newest such page (the default with neither
+    /// bound is the newest page of all). With `after` too: the oldest page between the two.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub before: Option<Seq>,
     /// Messages with a seq higher than this, oldest first.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub after: Option<Seq>,
-    /// Page size, 1 to the configured maximum (200 by default); default 50.
+    /// Page size, 1 to `HISTORY_PAGE_MAX` (200 unless the operator changed it); default
+    /// `HISTORY_PAGE_DEFAULT` (50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -68,6 +74,7 @@ pub struct MessagePage {
 pub struct ReadMarkerBody {
     /// The highest seq the caller has read; omitted means "everything so far". The marker never
     /// moves backwards and never past the room's last message.
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub up_to: Option<Seq>,
 }
 

@@ -4,15 +4,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::schema::ExternalId;
+
 /// Body of `PUT /orders/{order_id}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpsertOrderBody {
     /// The user id (token `sub`) of the customer who placed the order.
-    #[schema(example = "user-17")]
+    #[schema(value_type = ExternalId, example = "user-17")]
     pub customer_id: String,
     /// A human-readable order reference shown in the dashboard.
-    #[schema(example = "#A-1042")]
+    #[schema(value_type = Option<ExternalId>, example = "#A-1042")]
     pub reference: Option<String>,
 }
 

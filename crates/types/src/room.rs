@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::schema::{ExternalId, RoomCursor};
 use crate::{MessageDto, Role, RoomId, Seq};
 
 /// Whether a room accepts new messages.
@@ -133,9 +134,12 @@ pub struct RoomListQuery {
     /// Admins only: `me` for rooms assigned to the caller, `none` for unassigned rooms.
     pub assigned: Option<AssignedFilter>,
     /// Only the room of this order.
+    #[param(value_type = Option<ExternalId>)]
     pub order_id: Option<String>,
     /// Page size, 1 to 100; default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<RoomCursor>)]
     pub cursor: Option<String>,
 }

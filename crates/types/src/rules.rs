@@ -3,8 +3,20 @@
 
 /// Default maximum message length, in characters (Unicode scalar values).
 pub const DEFAULT_MAX_CONTENT_CHARS: usize = 4_000;
-/// Longest accepted external id (user, order) and `client_id`, in bytes.
-pub const MAX_ID_BYTES: usize = 128;
+/// Longest accepted external id (user, order, reference) and `client_id`, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+/// [`check_id`] as an ECMA-262 pattern, for the OpenAPI document (with `maxLength`
+/// [`MAX_ID_CHARS`]): no control character, no whitespace at either end, not empty.
+pub const ID_PATTERN: &str =
+    "^[^\\s\\x00-\\x1F\\x7F-\\x9F](?:[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F])?$";
+/// [`check_content`] as an ECMA-262 pattern (with `minLength` 1 and `maxLength` the limit):
+/// at least one character that is not whitespace, and no control character other than
+/// tab, line feed and carriage return.
+pub const CONTENT_PATTERN: &str = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
+
+/// A room-list cursor as this service issues it: the newest activity (µs) and the room id.
+/// Digits are capped so that any match parses.
+pub const ROOM_CURSOR_PATTERN: &str = "^[0-9]{1,18}_[0-9]{1,18}$";
 
 /// Why a piece of content or an id was refused. The `Display` text is safe to show to callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,14 +62,14 @@ pub fn check_content(content: &str, max_chars: usize) -> Result<(), RuleViolatio
 }
 
 /// Checks an external identifier (user id, order id, `client_id`): non-empty, at most
-/// [`MAX_ID_BYTES`], no whitespace at either end and no control characters.
+/// [`MAX_ID_CHARS`], no whitespace at either end and no control characters.
 pub fn check_id(id: &str) -> Result<(), RuleViolation> {
     if id.trim().is_empty() || id.trim() != id {
         return Err(RuleViolation::Empty);
     }
-    if id.len() > MAX_ID_BYTES {
+    if id.chars().nth(MAX_ID_CHARS).is_some() {
         return Err(RuleViolation::TooLong {
-            limit: MAX_ID_BYTES,
+            limit: MAX_ID_CHARS,
         });
     }
     if id.chars().any(char::is_control) {
@@ -102,6 +114,45 @@ mod tests {
         );
     }
 
+    /// The same samples are checked against the OpenAPI patterns by
+    /// tests/typescript/patterns.test.mjs, so the document and the service agree on them.
+    #[test]
+    fn rules_agree_with_the_shared_samples() {
+        let samples: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/input-rules.json"))
+                .unwrap_or_default();
+        let strings = |kind: &str, validity: &str| -> Vec<String> {
+            samples[kind][validity]
+                .as_array()
+                .map(|all| {
+                    all.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for id in strings("ids", "valid") {
+            assert_eq!(check_id(&id), Ok(()), "{id:?}");
+        }
+        for id in strings("ids", "invalid") {
+            assert!(check_id(&id).is_err(), "{id:?}");
+        }
+        for content in strings("contents", "valid") {
+            assert_eq!(
+                check_content(&content, DEFAULT_MAX_CONTENT_CHARS),
+                Ok(()),
+                "{content:?}"
+            );
+        }
+        for content in strings("contents", "invalid") {
+            assert!(
+                check_content(&content, DEFAULT_MAX_CONTENT_CHARS).is_err(),
+                "{content:?}"
+            );
+        }
+        assert!(strings("ids", "invalid").len() > 5 && strings("contents", "valid").len() > 3);
+    }
+
     #[test]
     fn ids_must_be_tidy() {
         assert_eq!(check_id("order-42"), Ok(()));
@@ -109,9 +160,9 @@ mod tests {
         assert_eq!(check_id(" 42"), Err(RuleViolation::Empty));
         assert_eq!(check_id("4\n2"), Err(RuleViolation::ControlCharacter));
         assert_eq!(
-            check_id(&"x".repeat(MAX_ID_BYTES + 1)),
+            check_id(&"x".repeat(MAX_ID_CHARS + 1)),
             Err(RuleViolation::TooLong {
-                limit: MAX_ID_BYTES
+                limit: MAX_ID_CHARS
             })
         );
     }

@@ -10,15 +10,16 @@ use crate::error::ApiError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
-/// Messages before or after a seq, oldest first. With neither bound: the newest page.
+/// Messages before or after a seq (or between two), oldest first. With neither bound: the
+/// newest page.
 #[utoipa::path(
     tag = "messages",
     params(("room_id" = i64, Path, description = "Room id"), MessageQuery),
     responses(
-        (status = 200, body = MessagePage),
+        (status = 200, body = MessagePage, description = "A page of messages, oldest first"),
         (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
         (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
-        (status = 422, body = ErrorBody, description = "Both bounds, a negative bound or a `limit` out of range (`validation_failed`)"),
+        (status = 422, body = ErrorBody, description = "A negative bound or a `limit` out of range (`validation_failed`)"),
         CommonErrors,
     ),
     security(("bearer" = []))
@@ -38,17 +39,17 @@ pub async fn history(
             state.limits.max_page
         )));
     }
+    if [query.before, query.after]
+        .into_iter()
+        .flatten()
+        .any(|seq| seq < 0)
+    {
+        return Err(ApiError::Validation(
+            "seq bounds must not be negative".to_owned(),
+        ));
+    }
     let page = match (query.before, query.after) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::Validation(
-                "give at most one of before and after".to_owned(),
-            ));
-        }
-        (Some(seq), None) | (None, Some(seq)) if seq < 0 => {
-            return Err(ApiError::Validation(
-                "seq bounds must not be negative".to_owned(),
-            ));
-        }
+        (Some(before), Some(after)) => HistoryPage::Between { after, before },
         (Some(seq), None) => HistoryPage::Before(seq),
         (None, Some(seq)) => HistoryPage::After(seq),
         (None, None) => HistoryPage::Before(i64::MAX),

@@ -42,10 +42,11 @@ pub fn configure(config: &mut ServiceConfig) {
     reason = "only describes responses for the OpenAPI document"
 )]
 pub(crate) enum CommonErrors {
-    /// Malformed JSON, wrong types or a bad query string.
+    /// Not JSON at all, the wrong content type or an unparsable query string. (JSON of the
+    /// wrong shape or with wrong types is 422 `validation_failed`.)
     #[response(
         status = 400,
-        description = "The request could not be parsed (`bad_request`)"
+        description = "The request could not be parsed: a body that is not JSON, a wrong `Content-Type`, or an unparsable query string (`bad_request`)"
     )]
     BadRequest(ErrorBody),
     /// Missing, malformed, expired or otherwise unacceptable token.

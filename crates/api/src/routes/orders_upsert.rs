@@ -5,6 +5,8 @@ use room_chats_store::orders::{self, Upsert};
 use room_chats_types::rules::check_id;
 use room_chats_types::{ErrorBody, OrderDto, Role, UpsertOrderBody};
 
+use room_chats_types::schema::ExternalId;
+
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -14,7 +16,7 @@ use crate::state::AppState;
 /// customer changes, the previous customer loses access to the order's chat.
 #[utoipa::path(
     tag = "orders",
-    params(("order_id" = String, Path, description = "The main platform's order id")),
+    params(("order_id" = ExternalId, Path, description = "The main platform's order id")),
     request_body = UpsertOrderBody,
     responses(
         (status = 201, body = OrderDto, description = "The order was created"),

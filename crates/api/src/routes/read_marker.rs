@@ -18,7 +18,7 @@ use crate::state::AppState;
     params(("room_id" = i64, Path, description = "Room id")),
     request_body(content = ReadMarkerBody, description = "May be empty: `{}` marks everything read"),
     responses(
-        (status = 200, body = ReadMarkerDto),
+        (status = 200, body = ReadMarkerDto, description = "The read marker after the move"),
         (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
         (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
         (status = 422, body = ErrorBody, description = "`up_to` is negative (`validation_failed`)"),

@@ -6,6 +6,8 @@ use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::rules::check_id;
 use room_chats_types::{ErrorBody, MemberDto, RoomDto};
 
+use room_chats_types::schema::ExternalId;
+
 use crate::access::{require_admin, visible_room};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -17,7 +19,7 @@ use crate::state::AppState;
     tag = "rooms",
     params(
         ("room_id" = i64, Path, description = "Room id"),
-        ("user_id" = String, Path, description = "The admin's user id"),
+        ("user_id" = ExternalId, Path, description = "The admin's user id"),
     ),
     responses(
         (status = 200, body = Vec<MemberDto>, description = "The members after the change"),
@@ -61,7 +63,7 @@ pub async fn assign_admin(
     tag = "rooms",
     params(
         ("room_id" = i64, Path, description = "Room id"),
-        ("user_id" = String, Path, description = "The admin's user id"),
+        ("user_id" = ExternalId, Path, description = "The admin's user id"),
     ),
     responses(
         (status = 204, description = "The admin is not assigned (any more)"),

@@ -5,6 +5,8 @@ use room_chats_store::{members, orders, rooms};
 use room_chats_types::{ErrorBody, RoomDto};
 
 use crate::access::{may_see, require_chat_role};
+use room_chats_types::schema::ExternalId;
+
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -15,7 +17,7 @@ use crate::state::AppState;
 /// order it does not own answers 404 exactly like an unknown one.
 #[utoipa::path(
     tag = "rooms",
-    params(("order_id" = String, Path, description = "The main platform's order id")),
+    params(("order_id" = ExternalId, Path, description = "The main platform's order id")),
     responses(
         (status = 201, body = RoomDto, description = "The room was created"),
         (status = 200, body = RoomDto, description = "The room already existed"),

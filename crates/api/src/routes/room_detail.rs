@@ -16,7 +16,7 @@ use crate::state::AppState;
     tag = "rooms",
     params(("room_id" = i64, Path, description = "Room id")),
     responses(
-        (status = 200, body = RoomDetailDto),
+        (status = 200, body = RoomDetailDto, description = "The room with its members, unread count and newest messages"),
         (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
         (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
         CommonErrors,

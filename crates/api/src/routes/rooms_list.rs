@@ -19,7 +19,7 @@ const MAX_LIMIT: i64 = 100;
     tag = "rooms",
     params(RoomListQuery),
     responses(
-        (status = 200, body = RoomPage),
+        (status = 200, body = RoomPage, description = "A page of rooms, newest activity first"),
         (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
         (status = 422, body = ErrorBody, description = "A filter or `limit` is out of range (`validation_failed`)"),
         CommonErrors,

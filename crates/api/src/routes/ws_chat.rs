@@ -29,9 +29,11 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ConnectQuery {
     /// Resume: send every message after this seq instead of the recent history.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
-    /// How many recent messages the `history` frame carries without `since` (default 50,
-    /// at most 200).
+    /// How many recent messages the `history` frame carries without `since` (default
+    /// `HISTORY_PAGE_DEFAULT`, 50; at most `HISTORY_PAGE_MAX`, 200).
+    #[param(minimum = 0, maximum = 200)]
     pub history: Option<i64>,
     /// The token, for clients that can set neither a header nor a subprotocol. Never logged.
     #[expect(

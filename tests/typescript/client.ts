@@ -1,0 +1,76 @@
+// A frontend team's first client, typed from the committed OpenAPI document. CI generates
+// generated/api.d.ts with openapi-typescript and compiles this file with `tsc --strict`: a
+// document that openapi-typescript cannot read, or a change that breaks these calls, fails.
+
+import type { components, paths } from "./generated/api";
+
+type Schemas = components["schemas"];
+type ErrorBody = Schemas["ErrorBody"];
+
+export class RoomChatsClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = {
+      method,
+      headers: {
+        Authorization: `Bearer ${this.token}`,
+        "Content-Type": "application/json",
+      },
+    };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(`${this.baseUrl}${path}`, init);
+    if (!response.ok) {
+      const error = (await response.json()) as ErrorBody;
+      throw new Error(`${response.status} ${error.error.code}: ${error.error.message}`);
+    }
+    return (await response.json()) as T;
+  }
+
+  /** The rooms the caller may see, newest activity first. */
+  listRooms(
+    query: paths["/chat"]["get"]["parameters"]["query"] = {},
+  ): Promise<Schemas["RoomPage"]> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null) params.set(key, String(value));
+    }
+    return this.call("GET", `/chat?${params.toString()}`);
+  }
+
+  /** The order's room, created on first use. */
+  createOrGetRoom(orderId: Schemas["ExternalId"]): Promise<Schemas["RoomDto"]> {
+    return this.call("POST", `/chat/order/${encodeURIComponent(orderId)}/chat`);
+  }
+
+  /** A page of history. */
+  history(
+    roomId: number,
+    query: paths["/chat/{room_id}/messages"]["get"]["parameters"]["query"] = {},
+  ): Promise<Schemas["MessagePage"]> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null) params.set(key, String(value));
+    }
+    return this.call("GET", `/chat/${roomId}/messages?${params.toString()}`);
+  }
+
+  /** Sends a message; a retry with the same client_id returns the original. */
+  send(roomId: number, body: Schemas["SendMessageBody"]): Promise<Schemas["MessageDto"]> {
+    return this.call("POST", `/chat/${roomId}/messages`, body);
+  }
+}
+
+export async function example(client: RoomChatsClient): Promise<string> {
+  const room = await client.createOrGetRoom("1042");
+  const sent = await client.send(room.id, { content: "Hello", client_id: "first" });
+  const page = await client.history(room.id, { after: sent.seq - 1, limit: 50 });
+  const rooms = await client.listRooms({ status: "open", assigned: "me", limit: 20 });
+  const first: Schemas["RoomSummaryDto"] | undefined = rooms.items[0];
+  return `${page.items.length} ${first?.unread ?? 0} ${rooms.next_cursor ?? "end"}`;
+}
