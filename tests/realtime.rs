@@ -397,12 +397,62 @@ async fn oversized_frames_close_with_1009_and_invalid_utf8_with_1007() {
         raw_exchange(&app, &path, &token, &raw_frame(0x3, 1, b"x")),
         Some(1002)
     );
+    // So is a reserved bit (RSV1: no extension was negotiated), RFC 6455 §5.2.
+    assert_eq!(
+        raw_exchange(
+            &app,
+            &path,
+            &token,
+            &raw_frame_with(0x80 | 0x40 | 0x1, 2, b"hi")
+        ),
+        Some(1002)
+    );
+
+    // Fragments that are each within the limit but together over it close with 1009 too.
+    let part = vec![b'x'; 40 * 1024];
+    let mut fragmented = raw_frame_with(0x1, part.len() as u64, &part);
+    fragmented.extend(raw_frame_with(0x0, part.len() as u64, &part));
+    fragmented.extend(raw_frame_with(0x80, 1, b"x"));
+    assert_eq!(raw_exchange(&app, &path, &token, &fragmented), Some(1009));
 }
 
-/// A masked client frame with `opcode` announcing `length` bytes and carrying `payload`.
+/// A WebSocket handshake over HTTP/1.0 is refused (RFC 6455 §4.1 needs HTTP/1.1 or later).
+#[actix_web::test]
+async fn an_http_1_0_upgrade_is_refused() {
+    use std::io::{Read, Write};
+    let app = TestApp::start(Backend::Sqlite).await;
+    let room = app.room("A-1", "u1").await;
+    let token = app.tokens.client("u1");
+    let mut socket = std::net::TcpStream::connect(app.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let request = format!(
+        "GET /ws/chat/{room} HTTP/1.0\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Authorization: Bearer {token}\r\n\r\n",
+        app.addr
+    );
+    socket
+        .write_all(request.as_bytes())
+        .expect("request written");
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.0 400"), "{answer}");
+    assert!(answer.contains("\"bad_request\""), "{answer}");
+}
+
+/// A masked client frame with `opcode` (and FIN) announcing `length` bytes and carrying
+/// `payload`.
 fn raw_frame(opcode: u8, length: u64, payload: &[u8]) -> Vec<u8> {
+    raw_frame_with(0x80 | opcode, length, payload)
+}
+
+/// A masked client frame whose first byte (FIN, RSV bits, opcode) is `first`.
+fn raw_frame_with(first: u8, length: u64, payload: &[u8]) -> Vec<u8> {
     let mask = [0x11_u8, 0x22, 0x33, 0x44];
-    let mut frame = vec![0x80 | opcode];
+    let mut frame = vec![first];
     match length {
         0..=125 => frame.push(0x80 | length as u8),
         126..=0xffff => {

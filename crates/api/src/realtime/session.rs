@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::{
@@ -28,6 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::access::may_see;
 use crate::auth::{Caller, TokenVerifier};
+use crate::realtime::frame_guard::{Verdict, Violation};
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::writer::{self, Outgoing};
@@ -50,8 +50,8 @@ pub struct SessionStart {
     pub since: Option<Seq>,
     /// How many recent messages to send without `since`.
     pub history: i64,
-    /// Set by the frame guard when an oversized frame was refused.
-    pub oversized: Arc<AtomicBool>,
+    /// What the frame guard refused, if anything.
+    pub verdict: Arc<Verdict>,
 }
 
 /// Shared services of every session.
@@ -95,7 +95,7 @@ pub struct ChatSession {
     expiry: Option<SpawnHandle>,
     typing_until: Option<Instant>,
     typing_timer: Option<SpawnHandle>,
-    oversized: Arc<AtomicBool>,
+    verdict: Arc<Verdict>,
     joined: bool,
     closing: bool,
 }
@@ -121,7 +121,7 @@ impl ChatSession {
             expiry: None,
             typing_until: None,
             typing_timer: None,
-            oversized: start.oversized,
+            verdict: start.verdict,
             joined: false,
             closing: false,
         }
@@ -825,9 +825,19 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for ChatSession {
 
 impl ChatSession {
     fn on_protocol_error(&mut self, error: &ProtocolError, ctx: &mut <Self as Actor>::Context) {
-        if self.oversized.load(Ordering::Relaxed) || matches!(error, ProtocolError::Overflow) {
-            let limit = self.services.settings.max_frame_bytes;
-            return self.close(CloseCode::Size, &format!("frame over {limit} bytes"), ctx);
+        match self.verdict.violation() {
+            Some(Violation::TooLarge) => {
+                let limit = self.services.settings.max_frame_bytes;
+                return self.close(CloseCode::Size, &format!("message over {limit} bytes"), ctx);
+            }
+            Some(Violation::ReservedBits) => {
+                return self.close(CloseCode::Protocol, "reserved bits set", ctx);
+            }
+            None if matches!(error, ProtocolError::Overflow) => {
+                let limit = self.services.settings.max_frame_bytes;
+                return self.close(CloseCode::Size, &format!("message over {limit} bytes"), ctx);
+            }
+            None => {}
         }
         match error {
             ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {

@@ -2,12 +2,11 @@
 //! is an ordinary JSON error answered before the upgrade.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use actix::{Actor, AsyncContext};
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
-use actix_web::http::header;
+use actix_web::http::{Version, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use bytes::Bytes;
 use futures_util::Stream;
@@ -19,7 +18,7 @@ use utoipa::IntoParams;
 use crate::access::visible_room;
 use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
-use crate::realtime::frame_guard::FrameGuard;
+use crate::realtime::frame_guard::{FrameGuard, Verdict};
 use crate::realtime::session::{ChatSession, SessionServices, SessionStart};
 use crate::routes::CommonErrors;
 use crate::state::AppState;
@@ -51,6 +50,7 @@ pub struct ConnectQuery {
     params(("room_id" = i64, Path, description = "Room id"), ConnectQuery),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol; the first frame is `ready`"),
+        (status = 400, body = ErrorBody, description = "Not a WebSocket handshake, or one over HTTP/1.0 (`bad_request`)"),
         (status = 403, body = ErrorBody, description = "Browser origin not allowed, or a service token (`forbidden`)"),
         (status = 404, body = ErrorBody, description = "No such room, or not the caller's (`not_found`)"),
         (status = 422, body = ErrorBody, description = "`since` or `history` out of range (`validation_failed`)"),
@@ -69,6 +69,11 @@ pub async fn connect(
     room_id: web::Path<i64>,
     query: web::Query<ConnectQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if request.version() < Version::HTTP_11 {
+        return Err(ApiError::BadRequest(
+            "a WebSocket handshake needs HTTP/1.1 or later (RFC 6455 section 4.1)".to_owned(),
+        ));
+    }
     let settings = Arc::clone(&state.realtime);
     let origin = request
         .headers()
@@ -91,11 +96,11 @@ pub async fn connect(
         )));
     }
     let room = visible_room(&state, &caller, room_id.into_inner()).await?;
-    let oversized = Arc::new(AtomicBool::new(false));
+    let verdict = Arc::new(Verdict::default());
     let guarded = FrameGuard::new(
         body.into_inner(),
         settings.max_frame_bytes,
-        Arc::clone(&oversized),
+        Arc::clone(&verdict),
     );
     let boxed: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
         Box::pin(guarded);
@@ -141,7 +146,7 @@ pub async fn connect(
         room,
         since,
         history,
-        oversized,
+        verdict,
     };
     ChatSession::create(|ctx| {
         // The hub never queues more than this for a session (see `Hub::deliver`).
