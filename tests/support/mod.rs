@@ -230,6 +230,7 @@ impl TestApp {
             redis: options.redis,
             database: url,
             writer_threads: 2,
+            database_startup_timeout: std::time::Duration::from_secs(10),
             pool: PoolSettings {
                 max_size: options.pool_size,
                 acquire_timeout: options.acquire_timeout,

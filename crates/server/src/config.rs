@@ -23,8 +23,10 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
     /// A file named by the configuration could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{setting} {}: {source}", path.display())]
     File {
+        /// The setting that names the file (or its directory).
+        setting: &'static str,
         /// The file.
         path: PathBuf,
         /// Why.
@@ -32,15 +34,38 @@ pub enum ConfigError {
     },
 }
 
-/// Where data lives.
+/// Where data lives: all that `token` needs to find the development secret.
 #[derive(Debug, Clone, Args)]
-pub struct StorageArgs {
+#[command(next_help_heading = "Database")]
+pub struct DatabaseArgs {
     /// Directory of the embedded database and the generated development secret.
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// `postgres://…` for production; unset: an embedded SQLite file in DATA_DIR.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
+}
+
+impl DatabaseArgs {
+    /// The database location: `DATABASE_URL`, or the embedded file under `DATA_DIR`.
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        match &self.database_url {
+            Some(url) => DatabaseUrl::parse(url.expose_secret()).map_err(ConfigError::Invalid),
+            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("room-chats.db"))),
+        }
+    }
+
+    fn is_embedded(&self) -> bool {
+        self.database_url.is_none()
+    }
+}
+
+/// The database and how this node uses it.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Database")]
+pub struct StorageArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Most database connections per node.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
@@ -53,15 +78,16 @@ pub struct StorageArgs {
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "DB_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub db_timeout_secs: u64,
+    /// Seconds start-up keeps retrying a database that is not reachable yet (containers often
+    /// start before their database) before giving up.
+    #[arg(long, env = "DB_STARTUP_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub db_startup_timeout_secs: u64,
 }
 
 impl StorageArgs {
     /// The database location: `DATABASE_URL`, or the embedded file under `DATA_DIR`.
     pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
-        match &self.database_url {
-            Some(url) => DatabaseUrl::parse(url.expose_secret()).map_err(ConfigError::Invalid),
-            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("room-chats.db"))),
-        }
+        self.database.database_url()
     }
 
     /// Pool settings.
@@ -72,8 +98,9 @@ impl StorageArgs {
         }
     }
 
-    fn is_embedded(&self) -> bool {
-        self.database_url.is_none()
+    /// How long start-up retries an unreachable database.
+    pub fn startup_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_startup_timeout_secs)
     }
 }
 
@@ -104,6 +131,7 @@ impl JwtAlgorithm {
 
 /// How tokens are verified (and, for development, minted).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Tokens (JWT)")]
 pub struct JwtArgs {
     /// Shared HS256 secret (at least 32 bytes). Unset with an embedded database: a random
     /// secret is created in DATA_DIR on first start.
@@ -113,7 +141,7 @@ pub struct JwtArgs {
     #[arg(long, env = "JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
     pub jwt_public_key: Option<PathBuf>,
     /// The one accepted algorithm; never taken from the token.
-    #[arg(long, env = "JWT_ALGORITHM", value_enum, default_value_t = JwtAlgorithm::HS256)]
+    #[arg(long, env = "JWT_ALGORITHM", value_enum, ignore_case = true, default_value_t = JwtAlgorithm::HS256)]
     pub jwt_algorithm: JwtAlgorithm,
     /// Required `iss` claim, when set.
     #[arg(long, env = "JWT_ISSUER")]
@@ -134,7 +162,7 @@ const MIN_SECRET_BYTES: usize = 32;
 
 impl JwtArgs {
     /// The HS256 secret: configured, or the development secret of the embedded default.
-    fn secret(&self, storage: &StorageArgs) -> Result<SecretString, ConfigError> {
+    fn secret(&self, storage: &DatabaseArgs) -> Result<SecretString, ConfigError> {
         if let Some(secret) = &self.jwt_secret {
             if secret.expose_secret().len() < MIN_SECRET_BYTES {
                 return Err(ConfigError::Invalid(format!(
@@ -152,7 +180,7 @@ impl JwtArgs {
     }
 
     /// Settings of the token verifier.
-    pub fn verifier(&self, storage: &StorageArgs) -> Result<VerifierSettings, ConfigError> {
+    pub fn verifier(&self, storage: &DatabaseArgs) -> Result<VerifierSettings, ConfigError> {
         if self.jwt_leeway_secs > MAX_LEEWAY_SECS {
             return Err(ConfigError::Invalid(format!(
                 "JWT_LEEWAY_SECS must be at most {MAX_LEEWAY_SECS}"
@@ -186,7 +214,7 @@ impl JwtArgs {
 
     /// The key that signs development tokens (`room-chats token`): HS256 only, since this
     /// service never holds a private key.
-    pub fn signing_key(&self, storage: &StorageArgs) -> Result<EncodingKey, ConfigError> {
+    pub fn signing_key(&self, storage: &DatabaseArgs) -> Result<EncodingKey, ConfigError> {
         if self.jwt_public_key.is_some() {
             return Err(ConfigError::Invalid(
                 "tokens can only be minted with an HS256 secret; this node is configured with \
@@ -202,6 +230,7 @@ impl JwtArgs {
 
 fn public_key(path: &Path, algorithm: JwtAlgorithm) -> Result<DecodingKey, ConfigError> {
     let pem = std::fs::read(path).map_err(|source| ConfigError::File {
+        setting: "JWT_PUBLIC_KEY",
         path: path.to_owned(),
         source,
     })?;
@@ -230,38 +259,39 @@ pub enum LogFormat {
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Server")]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
     /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "WORKERS")]
-    pub workers: Option<usize>,
+    #[arg(long, env = "WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
     /// Seconds to let in-flight requests finish on SIGTERM/SIGINT.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, ignore_case = true, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
     /// Longest message, in characters.
-    #[arg(long, env = "MAX_CONTENT_CHARS", default_value_t = Limits::DEFAULT.max_content_chars as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(help_heading = "Limits", long, env = "MAX_CONTENT_CHARS", default_value_t = Limits::DEFAULT.max_content_chars as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_content_chars: u32,
     /// Largest request body, in bytes.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = Limits::DEFAULT.max_body_bytes as u32, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    #[arg(help_heading = "Limits", long, env = "MAX_BODY_BYTES", default_value_t = Limits::DEFAULT.max_body_bytes as u32, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
     pub max_body_bytes: u32,
     /// History page size when the caller names none.
-    #[arg(long, env = "HISTORY_PAGE_DEFAULT", default_value_t = Limits::DEFAULT.default_page, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    #[arg(help_heading = "Limits", long, env = "HISTORY_PAGE_DEFAULT", default_value_t = Limits::DEFAULT.default_page, value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub history_page_default: i64,
     /// Largest history page a caller may ask for.
-    #[arg(long, env = "HISTORY_PAGE_MAX", default_value_t = Limits::DEFAULT.max_page, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    #[arg(help_heading = "Limits", long, env = "HISTORY_PAGE_MAX", default_value_t = Limits::DEFAULT.max_page, value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub history_page_max: i64,
     /// Sustained messages per second one user may send on this node, over REST and all its
     /// WebSockets together (`rate_limited` beyond).
-    #[arg(long, env = "USER_MESSAGES_PER_SEC", default_value_t = Limits::DEFAULT.messages_per_sec, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(help_heading = "Limits", long, env = "USER_MESSAGES_PER_SEC", default_value_t = Limits::DEFAULT.messages_per_sec, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub user_messages_per_sec: u32,
     /// Messages one user may send in a burst above that rate.
-    #[arg(long, env = "USER_MESSAGE_BURST", default_value_t = Limits::DEFAULT.message_burst, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(help_heading = "Limits", long, env = "USER_MESSAGE_BURST", default_value_t = Limits::DEFAULT.message_burst, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub user_message_burst: u32,
-    /// Log format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
-    pub log_format: LogFormat,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
@@ -272,6 +302,7 @@ pub struct ServeArgs {
 
 /// The live half: WebSocket limits and the broker between nodes.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "WebSocket, browsers and the cluster")]
 pub struct RealtimeArgs {
     /// `redis://…` to run several nodes; unset: the in-process broker of a single node.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
@@ -389,13 +420,10 @@ mod tests {
         }
     }
 
-    fn storage(database_url: Option<&str>) -> StorageArgs {
-        StorageArgs {
+    fn storage(database_url: Option<&str>) -> DatabaseArgs {
+        DatabaseArgs {
             data_dir: PathBuf::from("/nonexistent"),
             database_url: database_url.map(|url| url.to_owned().into()),
-            db_pool_size: 4,
-            db_writer_threads: 2,
-            db_timeout_secs: 5,
         }
     }
 

@@ -15,6 +15,7 @@ const FILE_NAME: &str = "jwt-secret";
 pub fn load_or_create(data_dir: &Path) -> Result<SecretString, ConfigError> {
     let path = data_dir.join(FILE_NAME);
     let file_error = |source| ConfigError::File {
+        setting: "DATA_DIR",
         path: path.clone(),
         source,
     };

@@ -1,8 +1,17 @@
 //! Log output: `RUST_LOG` picks what, `LOG_FORMAT` picks how.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+
+static INITIALIZED: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`init`] ran: errors are then logged rather than printed.
+pub fn is_initialized() -> bool {
+    INITIALIZED.load(Ordering::Acquire)
+}
 
 /// Installs the global subscriber. Logs go to stderr, so `room-chats openapi` and
 /// `room-chats token` can print their result alone on stdout.
@@ -17,4 +26,5 @@ pub fn init(format: LogFormat) {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    INITIALIZED.store(true, Ordering::Release);
 }

@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use room_chats::config::{JwtArgs, LogFormat, ServeArgs, StorageArgs};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
+use room_chats::config::{DatabaseArgs, JwtArgs, LogFormat, ServeArgs, StorageArgs};
 use room_chats::token::{Audience, TokenArgs, mint};
 use room_chats::{ServiceConfig, logging, start};
 use room_chats_store::Database;
@@ -30,30 +31,90 @@ enum Command {
         #[command(flatten)]
         token: TokenArgs,
         #[command(flatten)]
-        storage: StorageArgs,
+        database: DatabaseArgs,
         #[command(flatten)]
         jwt: JwtArgs,
     },
 }
 
-#[actix_web::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let command = match cli.command {
-        Some(command) => command,
-        // Bare `room-chats` serves with configuration from the environment.
-        None => match Cli::parse_from(["room-chats", "serve"]).command {
-            Some(command) => command,
-            None => return ExitCode::FAILURE,
-        },
+/// The optional `.env` file, read from the working directory only.
+const DOTENV: &str = ".env";
+
+fn main() -> ExitCode {
+    // Before any thread exists: loading sets process environment variables. Variables already
+    // set win over the file.
+    if let Err(error) = dotenvy::from_path(DOTENV)
+        && !error.not_found()
+    {
+        eprintln!("room-chats: {DOTENV}: {error}");
+        return ExitCode::from(2);
+    }
+    let command = match parse(std::env::args_os()) {
+        Ok(command) => command,
+        Err(code) => return code,
     };
-    match run(command).await {
+    let outcome = actix_web::rt::System::new().block_on(run(command));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "room-chats stopped");
-            eprintln!("room-chats: {error}");
+            // Once logging is set up the error goes there (and only there): JSON log
+            // collectors see it, and a terminal sees it once.
+            if logging::is_initialized() {
+                tracing::error!(%error, "room-chats stopped");
+            } else {
+                eprintln!("room-chats: {error}");
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Parses the command line; bare `room-chats` serves. Errors about a value name the
+/// environment variable when that is where the value came from.
+fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, ExitCode> {
+    let parsed = Cli::try_parse_from(args).and_then(|cli| match cli.command {
+        Some(command) => Ok(command),
+        None => Cli::try_parse_from(["room-chats", "serve"]).and_then(|cli| {
+            cli.command
+                .ok_or_else(|| Cli::command().error(ErrorKind::MissingSubcommand, "no command"))
+        }),
+    });
+    parsed.map_err(|error| {
+        if matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        ) {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        eprint!("{}", name_the_variable(&error));
+        ExitCode::from(2)
+    })
+}
+
+/// Clap names the flag (`'--log-format <LOG_FORMAT>'`) even when the bad value came from
+/// the environment; say `LOG_FORMAT` then, since that is what the user set.
+fn name_the_variable(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg) else {
+        return rendered;
+    };
+    let long = flag.split_whitespace().next().unwrap_or_default();
+    let command = Cli::command();
+    let env = std::iter::once(&command)
+        .chain(command.get_subcommands())
+        .flat_map(clap::Command::get_arguments)
+        .find(|arg| {
+            arg.get_long()
+                .is_some_and(|name| format!("--{name}") == long)
+        })
+        .and_then(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned());
+    match env {
+        Some(env) if std::env::var_os(&env).is_some() => {
+            rendered.replace(&format!("'{flag}'"), &format!("{env} (flag {long})"))
+        }
+        _ => rendered,
     }
 }
 
@@ -77,10 +138,10 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Token {
             token,
-            storage,
+            database,
             jwt,
         } => {
-            let key = jwt.signing_key(&storage)?;
+            let key = jwt.signing_key(&database)?;
             let audience = Audience {
                 issuer: jwt.jwt_issuer.as_deref(),
                 audience: jwt.jwt_audience.as_deref(),
@@ -96,15 +157,16 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     logging::init(args.log_format);
     let config = ServiceConfig {
         bind: args.bind,
-        workers: args.workers,
+        workers: args.workers.map(usize::from),
         shutdown_timeout_secs: args.shutdown_timeout_secs,
         handle_signals: true,
         realtime: args.realtime()?,
         redis: args.realtime.redis(),
         database: args.storage.database_url()?,
         pool: args.storage.pool(),
+        database_startup_timeout: args.storage.startup_timeout(),
         writer_threads: args.storage.db_writer_threads as usize,
-        verifier: args.jwt.verifier(&args.storage)?,
+        verifier: args.jwt.verifier(&args.storage.database)?,
         limits: args.limits()?,
     };
     let running = start(config).await?;

@@ -34,6 +34,8 @@ pub struct ServiceConfig {
     pub database: DatabaseUrl,
     /// Database pool.
     pub pool: PoolSettings,
+    /// How long start-up retries a database that is not reachable yet.
+    pub database_startup_timeout: Duration,
     /// Threads storing message batches (each holds one database connection while it writes).
     pub writer_threads: usize,
     /// Token verification.
@@ -50,8 +52,13 @@ pub struct ServiceConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The database is unreachable or its schema could not be migrated.
-    #[error("database: {0}")]
-    Database(#[from] StoreError),
+    #[error("database {url:?}: {cause}{}", hint(cause))]
+    Database {
+        /// Where it was looked for (without credentials).
+        url: DatabaseUrl,
+        /// Why it failed.
+        cause: StoreError,
+    },
     /// The broker settings are unusable.
     #[error("broker: {0}")]
     Broker(#[from] BrokerError),
@@ -109,10 +116,64 @@ impl ServiceControl {
     }
 }
 
+/// What an operator can do about a database start-up error, if it is a common one.
+fn hint(cause: &StoreError) -> &'static str {
+    let text = cause.to_string();
+    if text.contains("does not exist") && text.contains("database") {
+        "\n  the server answers but has no such database: create it first, e.g. \
+         `createdb -h HOST -U USER NAME` or `CREATE DATABASE name;` in psql"
+    } else if text.contains("Connection refused") || text.contains("could not connect") {
+        "\n  nothing answers at that address: is Postgres running, and is DATABASE_URL's host \
+         and port right? (DB_STARTUP_TIMEOUT_SECS sets how long start-up retries)"
+    } else if text.contains("password authentication failed") {
+        "\n  check the user and password in DATABASE_URL"
+    } else {
+        ""
+    }
+}
+
+/// Applies migrations, retrying with backoff while the database is unreachable (a container
+/// often starts before its database) until `limit` has passed.
+async fn migrate_when_reachable(
+    db: &Database,
+    url: &DatabaseUrl,
+    limit: Duration,
+) -> Result<Vec<String>, StartError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match db.migrate().await {
+            Ok(applied) => return Ok(applied),
+            Err(cause) if cause.is_unavailable() && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(
+                    database = %url.redacted(),
+                    error = %cause,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "database not reachable yet; retrying"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(cause) => {
+                return Err(StartError::Database {
+                    url: url.clone(),
+                    cause,
+                });
+            }
+        }
+    }
+}
+
 /// Opens the database, applies migrations, connects the broker and binds the listener.
 pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> {
-    let db = Database::connect(config.database.clone(), &config.pool)?;
-    let applied = db.migrate().await?;
+    let db = Database::connect(config.database.clone(), &config.pool).map_err(|cause| {
+        StartError::Database {
+            url: config.database.clone(),
+            cause,
+        }
+    })?;
+    let applied =
+        migrate_when_reachable(&db, &config.database, config.database_startup_timeout).await?;
     tracing::info!(
         database = %config.database.redacted(),
         migrations_applied = applied.len(),

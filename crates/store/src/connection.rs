@@ -65,14 +65,15 @@ impl DatabaseUrl {
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
 
-    /// A description safe for logs: never includes credentials.
+    /// A description safe for logs: host, port and database name, never credentials or
+    /// connection options.
     pub fn redacted(&self) -> String {
         match self {
             Self::Postgres(url) => {
                 let rest = url.split_once("://").map_or("", |(_, rest)| rest);
-                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-                let host = host.split(['?', '/']).next().unwrap_or_default();
-                format!("postgres://{host}")
+                let location = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                let location = location.split('?').next().unwrap_or_default();
+                format!("postgres://{location}")
             }
             Self::Sqlite(path) => format!("sqlite://{}", path.display()),
         }
@@ -371,7 +372,7 @@ mod tests {
         let url = DatabaseUrl::Postgres(
             "postgres://user:s3cret@db.internal:5432/chat?sslmode=require".into(),
         );
-        assert_eq!(url.redacted(), "postgres://db.internal:5432");
+        assert_eq!(url.redacted(), "postgres://db.internal:5432/chat");
         assert!(!format!("{url:?}").contains("s3cret"));
     }
 }
