@@ -20,6 +20,11 @@ fn free_port() -> u16 {
 }
 
 fn serve(data_dir: &std::path::Path, port: u16) -> Child {
+    serve_with(data_dir, port, &[], Stdio::null())
+}
+
+/// Starts the binary on the embedded database with `env` on top, its log going to `log`.
+fn serve_with(data_dir: &std::path::Path, port: u16, env: &[(&str, String)], log: Stdio) -> Child {
     Command::new(BIN)
         .arg("serve")
         .env("DATA_DIR", data_dir)
@@ -28,8 +33,9 @@ fn serve(data_dir: &std::path::Path, port: u16) -> Child {
         .env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
         .env_remove("JWT_SECRET")
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("room-chats starts")
 }
@@ -84,12 +90,30 @@ async fn call(
     response.json().limit(1 << 20).await.expect("JSON answer")
 }
 
+/// With Redis as the broker: the node's last events (its sessions' presence) are flushed
+/// before the publisher stops, so the log shows no publication lost at shutdown. Redis must
+/// be running (TEST_REDIS_URL, default the local one).
 #[actix_web::test]
 async fn sigterm_closes_websockets_with_1012_and_keeps_every_ack() {
     let data = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(data.path(), port);
+    let redis =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let log_path = data.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut server = serve_with(
+        data.path(),
+        port,
+        &[
+            ("REDIS_URL", redis),
+            (
+                "REDIS_PREFIX",
+                format!("rc-sigterm-{}-{port}:", std::process::id()),
+            ),
+        ],
+        Stdio::from(log),
+    );
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(10))
         .finish();
@@ -154,7 +178,11 @@ async fn sigterm_closes_websockets_with_1012_and_keeps_every_ack() {
     };
     assert_eq!(close_code, Some(1012));
     let exit = server.wait().expect("server exits");
-    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}\n{log}");
+    for lost in ["publisher task stopped", "not published", "dropped a batch"] {
+        assert!(!log.contains(lost), "{lost} at shutdown:\n{log}");
+    }
 
     // Restarted on the same data, the node holds exactly the acked messages.
     let mut restarted = serve(data.path(), port);
