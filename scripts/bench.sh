@@ -45,7 +45,9 @@ trap cleanup EXIT
 
 secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 common_env=(JWT_SECRET="$secret" RUST_LOG=warn USER_MESSAGES_PER_SEC=100000 USER_MESSAGE_BURST=100000
-  WS_MAX_CONNECTIONS_PER_USER=100 DB_POOL_SIZE="${DB_POOL_SIZE:-16}")
+  WS_MAX_CONNECTIONS_PER_USER=100 DB_POOL_SIZE="${DB_POOL_SIZE:-16}"
+  # The same budget under its name before 2026-11-30, for SERVER_BIN builds of older commits.
+  WS_MESSAGES_PER_SEC=100000 WS_MESSAGE_BURST=100000)
 db="room_chats_bench_$$"
 if [ "$backend" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
