@@ -419,23 +419,11 @@ async fn oversized_frames_close_with_1009_and_invalid_utf8_with_1007() {
 /// A WebSocket handshake over HTTP/1.0 is refused (RFC 6455 §4.1 needs HTTP/1.1 or later).
 #[actix_web::test]
 async fn an_http_1_0_upgrade_is_refused() {
-    use std::io::{Read, Write};
+    use std::io::Read;
     let app = TestApp::start(Backend::Sqlite).await;
     let room = app.room("A-1", "u1").await;
     let token = app.tokens.client("u1");
-    let mut socket = std::net::TcpStream::connect(app.addr).expect("connect");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let request = format!(
-        "GET /ws/chat/{room} HTTP/1.0\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Authorization: Bearer {token}\r\n\r\n",
-        app.addr
-    );
-    socket
-        .write_all(request.as_bytes())
-        .expect("request written");
+    let mut socket = raw_handshake(&app, &format!("/ws/chat/{room}"), &token, "HTTP/1.0");
     let mut answer = Vec::new();
     let _ = socket.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
@@ -478,19 +466,7 @@ fn raw_frame_with(first: u8, length: u64, payload: &[u8]) -> Vec<u8> {
 /// server's close frame. Blocking I/O is fine here: the server runs on its own threads.
 fn raw_exchange(app: &TestApp, path: &str, token: &str, bytes: &[u8]) -> Option<u16> {
     use std::io::{Read, Write};
-    let mut socket = std::net::TcpStream::connect(app.addr).expect("connect");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Authorization: Bearer {token}\r\n\r\n",
-        app.addr
-    );
-    socket
-        .write_all(request.as_bytes())
-        .expect("handshake written");
+    let mut socket = raw_handshake(app, path, token, "HTTP/1.1");
     // Everything the server sends, until it closes: headers, ready, history, then a close frame.
     let _ = socket.write_all(bytes);
     let mut received = Vec::new();
@@ -505,6 +481,25 @@ fn raw_exchange(app: &TestApp, path: &str, token: &str, bytes: &[u8]) -> Option<
         }
     }
     close_code(&received)
+}
+
+/// Opens a TCP connection and writes a WebSocket handshake for `path` in HTTP `version`.
+fn raw_handshake(app: &TestApp, path: &str, token: &str, version: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut socket = std::net::TcpStream::connect(app.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let request = format!(
+        "GET {path} {version}\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Authorization: Bearer {token}\r\n\r\n",
+        app.addr
+    );
+    socket
+        .write_all(request.as_bytes())
+        .expect("handshake written");
+    socket
 }
 
 /// Finds the server's close frame after the HTTP headers and returns its status code.
