@@ -236,19 +236,27 @@ async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<Out
             answer(flushed);
             continue;
         }
-        let sent = match pool.get().await {
-            Ok(mut conn) => pipe
-                .query_async::<()>(&mut conn)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
+        // A pooled connection may have died since its last use (Redis restarted, or it was
+        // opened on an HTTP worker's runtime that has stopped, as at shutdown): the pool
+        // replaces it when it fails its recycling check, so one more try usually goes out.
+        let mut sent = send(&pool, &pipe).await;
+        if let Err(error) = &sent {
+            tracing::debug!(%error, "redis publish failed; retrying on another connection");
+            sent = send(&pool, &pipe).await;
+        }
         if let Err(error) = sent {
             // Receivers catch up from the database when their subscription reconnects.
             tracing::warn!(%error, "redis publish failed; dropped a batch of room events");
         }
         answer(flushed);
     }
+}
+
+async fn send(pool: &Pool, pipe: &redis::Pipeline) -> Result<(), String> {
+    let mut conn = pool.get().await.map_err(|error| error.to_string())?;
+    pipe.query_async::<()>(&mut conn)
+        .await
+        .map_err(|error| error.to_string())
 }
 
 /// Tells each waiting `close` that what was queued before it went out.
