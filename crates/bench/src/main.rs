@@ -72,22 +72,20 @@ enum Scenario {
     Steady(SteadyArgs),
     /// `steady` across two or more `--url` nodes sharing Postgres and Redis.
     MultiNode(SteadyArgs),
-    /// Ramp the total send rate until delivery p99 passes the limit.
+    /// Ramp the total send rate over many rooms until delivery p99 passes the limit.
     Saturate {
         #[arg(long, default_value_t = 500)]
         rooms: usize,
-        #[arg(long, default_value_t = 1)]
-        admins: usize,
-        #[arg(long, default_value_t = 1000.0)]
-        start_rate: f64,
-        #[arg(long, default_value_t = 1000.0)]
-        step_rate: f64,
-        #[arg(long, default_value_t = 50000.0)]
-        max_rate: f64,
-        #[arg(long, default_value_t = 5)]
-        step_secs: u64,
-        #[arg(long, default_value_t = 100.0)]
-        p99_limit_ms: f64,
+        #[command(flatten)]
+        ramp: RampArgs,
+    },
+    /// `saturate` in the shape of a shop with a few busy conversations: 100 rooms, the
+    /// customer and the admin of each sending.
+    HotRooms {
+        #[arg(long, default_value_t = 100)]
+        rooms: usize,
+        #[command(flatten)]
+        ramp: RampArgs,
     },
     /// Open idle authenticated connections and report server memory per connection.
     Idle {
@@ -112,6 +110,42 @@ enum Scenario {
         #[arg(long, default_value_t = 3)]
         duration_secs: u64,
     },
+}
+
+/// The ramp of `saturate` and `hot-rooms`.
+#[derive(Debug, clap::Args)]
+struct RampArgs {
+    /// Admins connected to each room besides its client; every connection sends.
+    #[arg(long, default_value_t = 1)]
+    admins: usize,
+    #[arg(long, default_value_t = 1000.0)]
+    start_rate: f64,
+    #[arg(long, default_value_t = 1000.0)]
+    step_rate: f64,
+    #[arg(long, default_value_t = 50000.0)]
+    max_rate: f64,
+    #[arg(long, default_value_t = 5)]
+    step_secs: u64,
+    #[arg(long, default_value_t = 100.0)]
+    p99_limit_ms: f64,
+}
+
+impl RampArgs {
+    async fn run(
+        &self,
+        common: &Common,
+        name: &str,
+        rooms: usize,
+    ) -> Result<report::Report, BenchError> {
+        let ramp = scenarios::Ramp {
+            start_rate: self.start_rate,
+            step_rate: self.step_rate,
+            max_rate: self.max_rate,
+            step: Duration::from_secs(self.step_secs),
+            p99_limit_ms: self.p99_limit_ms,
+        };
+        scenarios::saturate(common, name, rooms, self.admins, &ramp).await
+    }
 }
 
 /// Shape of a `steady` run.
@@ -190,30 +224,8 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
             }
             (args.run(&common, "multi-node").await?, false)
         }
-        Scenario::Saturate {
-            rooms,
-            admins,
-            start_rate,
-            step_rate,
-            max_rate,
-            step_secs,
-            p99_limit_ms,
-        } => (
-            scenarios::saturate(
-                &common,
-                rooms,
-                admins,
-                &scenarios::Ramp {
-                    start_rate,
-                    step_rate,
-                    max_rate,
-                    step: Duration::from_secs(step_secs),
-                    p99_limit_ms,
-                },
-            )
-            .await?,
-            false,
-        ),
+        Scenario::Saturate { rooms, ramp } => (ramp.run(&common, "saturate", rooms).await?, false),
+        Scenario::HotRooms { rooms, ramp } => (ramp.run(&common, "hot-rooms", rooms).await?, false),
         Scenario::Idle { connections } => (scenarios::idle(&common, connections).await?, false),
         Scenario::Storm {
             rooms,

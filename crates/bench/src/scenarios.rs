@@ -207,6 +207,7 @@ pub struct Ramp {
 /// or acks fall behind; reports the highest rate that held.
 pub async fn saturate(
     common: &Common,
+    name: &str,
     rooms: usize,
     admins: usize,
     ramp: &Ramp,
@@ -259,7 +260,7 @@ pub async fn saturate(
     }
     drain(&running.control, &running.stats).await;
     let stats = stop(running).await;
-    let mut report = Report::new("saturate", &common.nodes, rooms, admins + 1, &stats);
+    let mut report = Report::new(name, &common.nodes, rooms, admins + 1, &stats);
     if let Some(best) = steps.iter().rfind(|step| step.held) {
         report.acks_per_sec = best.acks_per_sec;
         report.deliveries_per_sec = best.deliveries_per_sec;
