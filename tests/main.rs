@@ -13,5 +13,6 @@ mod endpoints;
 mod live_authorization;
 mod openapi;
 mod outage;
+mod overload;
 mod realtime;
 mod realtime_cluster;

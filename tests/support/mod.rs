@@ -80,6 +80,7 @@ pub struct NodeOptions {
     pub realtime: RealtimeSettings,
     pub limits: Limits,
     pub redis: Option<RedisSettings>,
+    pub send_queue_budget: std::time::Duration,
 }
 
 impl Default for NodeOptions {
@@ -100,6 +101,7 @@ impl Default for NodeOptions {
             realtime: RealtimeSettings::default(),
             limits,
             redis: None,
+            send_queue_budget: room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET,
         }
     }
 }
@@ -230,6 +232,7 @@ impl TestApp {
             redis: options.redis,
             database: url,
             writer_threads: 2,
+            send_queue_budget: options.send_queue_budget,
             database_startup_timeout: std::time::Duration::from_secs(10),
             pool: PoolSettings {
                 max_size: options.pool_size,

@@ -54,6 +54,12 @@ pub enum ApiError {
         /// When a retry would be accepted, if the limit knows.
         retry_after: Option<RetryAfter>,
     },
+    /// The node's message writer is at capacity; retry after the given time.
+    #[error("the service is at capacity; the message was not stored, retry shortly")]
+    Overloaded {
+        /// A hint for when to retry.
+        retry_after: RetryAfter,
+    },
     /// A dependency is down; the cause is logged, not sent.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -77,6 +83,7 @@ impl ApiError {
             Self::RoomClosed => ErrorCode::RoomClosed,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Overloaded { .. } => ErrorCode::Overloaded,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -110,7 +117,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::RoomClosed | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,7 +143,8 @@ impl ResponseError for ApiError {
             Self::RateLimited {
                 retry_after: Some(retry),
                 ..
-            } => {
+            }
+            | Self::Overloaded { retry_after: retry } => {
                 response.insert_header((header::RETRY_AFTER, retry.header_secs()));
             }
             _ => {}
@@ -152,6 +160,9 @@ impl From<StoreError> for ApiError {
             // A client whose order moved sees the room as everyone else who may not see it.
             StoreError::NoAccess => Self::NotFound("room"),
             StoreError::RoomClosed => Self::RoomClosed,
+            StoreError::Overloaded { waited } => Self::Overloaded {
+                retry_after: RetryAfter(waited),
+            },
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
             other @ (StoreError::Migration(_) | StoreError::Query(_) | StoreError::Task(_)) => {

@@ -204,6 +204,12 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
                     }
                     Some("error") => {
                         let mut stats = stats.lock();
+                        // A refusal at capacity is the service working as designed, not an
+                        // error: the message was not stored, and the client would retry.
+                        if frame["code"] == "overloaded" {
+                            stats.overloaded += 1;
+                            continue;
+                        }
                         stats.errors += 1;
                         if frame["code"] == "rate_limited" {
                             stats.rate_limited += 1;

@@ -11,6 +11,8 @@ pub struct Step {
     pub sent_per_sec: f64,
     pub acks_per_sec: f64,
     pub deliveries_per_sec: f64,
+    /// Sends refused as `overloaded` per second.
+    pub refused_per_sec: f64,
     pub ack_latency: Percentiles,
     pub delivery_latency: Percentiles,
     pub held: bool,
@@ -35,6 +37,7 @@ pub struct Report {
     pub gaps: u64,
     pub errors: u64,
     pub rate_limited: u64,
+    pub overloaded: u64,
     pub connect_failures: u64,
     pub connect_errors: std::collections::BTreeMap<String, u64>,
     pub unexpected_closes: u64,
@@ -79,6 +82,7 @@ impl Report {
             gaps: stats.gaps,
             errors: stats.errors,
             rate_limited: stats.rate_limited,
+            overloaded: stats.overloaded,
             connect_failures: stats.connect_failures,
             connect_errors: stats.connect_errors.clone(),
             unexpected_closes: stats.unexpected_closes,
@@ -120,7 +124,7 @@ impl Report {
                 self.join_latency.p99
             ),
             format!(
-                "sent {} acked {} delivered {}/{} expected; lost {} duplicated {} out of order {} gaps {} errors {} (rate limited {})",
+                "sent {} acked {} delivered {}/{} expected; lost {} duplicated {} out of order {} gaps {} errors {} (rate limited {}); refused as overloaded {}",
                 self.sent,
                 self.acked,
                 self.delivered,
@@ -130,7 +134,8 @@ impl Report {
                 self.out_of_order,
                 self.gaps,
                 self.errors,
-                self.rate_limited
+                self.rate_limited,
+                self.overloaded
             ),
             format!(
                 "throughput: {:.0} acks/s, {:.0} deliveries/s over {:.1}s",
@@ -163,8 +168,8 @@ impl Report {
         }
         for step in &self.steps {
             lines.push(format!(
-                "  step {:>7.0}/s: sent {:>7.0}/s acks {:>7.0}/s deliveries {:>7.0}/s ack p99 {:>7.2} ms delivery p99 {:>7.2} ms {}",
-                step.target_rate, step.sent_per_sec, step.acks_per_sec, step.deliveries_per_sec, step.ack_latency.p99, step.delivery_latency.p99,
+                "  step {:>7.0}/s: sent {:>7.0}/s acks {:>7.0}/s refused {:>6.0}/s deliveries {:>7.0}/s ack p99 {:>7.2} ms delivery p99 {:>7.2} ms {}",
+                step.target_rate, step.sent_per_sec, step.acks_per_sec, step.refused_per_sec, step.deliveries_per_sec, step.ack_latency.p99, step.delivery_latency.p99,
                 if step.held { "held" } else { "FAILED" }
             ));
         }

@@ -239,6 +239,7 @@ pub async fn saturate(
             sent_per_sec: per_sec(after.sent - before.sent, secs),
             acks_per_sec: per_sec(after.acked - before.acked, secs),
             deliveries_per_sec: per_sec(after.delivered - before.delivered, secs),
+            refused_per_sec: per_sec(after.overloaded - before.overloaded, secs),
             ack_latency: Percentiles::of(&after.ack_latency),
             delivery_latency: Percentiles::of(&after.delivery_latency),
             held: false,

@@ -29,6 +29,8 @@ pub struct Stats {
     pub gaps: u64,
     pub errors: u64,
     pub rate_limited: u64,
+    /// Sends the service refused as `overloaded` (at capacity; retryable, nothing stored).
+    pub overloaded: u64,
     pub unexpected_closes: u64,
     pub ack_latency: Histogram<u64>,
     pub delivery_latency: Histogram<u64>,
@@ -49,6 +51,7 @@ impl Default for Stats {
             gaps: 0,
             errors: 0,
             rate_limited: 0,
+            overloaded: 0,
             unexpected_closes: 0,
             ack_latency: histogram(),
             delivery_latency: histogram(),

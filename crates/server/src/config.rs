@@ -11,6 +11,7 @@ use room_chats_api::auth::MAX_LEEWAY_SECS;
 use room_chats_api::realtime::{AllowedOrigins, RealtimeSettings};
 use room_chats_api::{Limits, VerifierSettings};
 use room_chats_broker::RedisSettings;
+use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -78,6 +79,11 @@ pub struct StorageArgs {
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "DB_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub db_timeout_secs: u64,
+    /// Milliseconds a message may wait in this node's write queue. Past that the node is at
+    /// capacity: new sends are refused at once (`overloaded`, retryable) instead of queued,
+    /// so accepted messages keep their latency and throughput stays at its peak.
+    #[arg(long, env = "SEND_QUEUE_BUDGET_MS", default_value_t = DEFAULT_SEND_QUEUE_BUDGET.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub send_queue_budget_ms: u64,
     /// Seconds start-up keeps retrying a database that is not reachable yet (containers often
     /// start before their database) before giving up.
     #[arg(long, env = "DB_STARTUP_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
@@ -96,6 +102,11 @@ impl StorageArgs {
             max_size: self.db_pool_size,
             acquire_timeout: Duration::from_secs(self.db_timeout_secs),
         }
+    }
+
+    /// How long a message may wait in the write queue before new sends are refused.
+    pub fn send_queue_budget(&self) -> Duration {
+        Duration::from_millis(self.send_queue_budget_ms)
     }
 
     /// How long start-up retries an unreachable database.

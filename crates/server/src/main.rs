@@ -166,6 +166,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         pool: args.storage.pool(),
         database_startup_timeout: args.storage.startup_timeout(),
         writer_threads: args.storage.db_writer_threads as usize,
+        send_queue_budget: args.storage.send_queue_budget(),
         verifier: args.jwt.verifier(&args.storage.database)?,
         limits: args.limits()?,
     };

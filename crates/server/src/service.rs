@@ -38,6 +38,8 @@ pub struct ServiceConfig {
     pub database_startup_timeout: Duration,
     /// Threads storing message batches (each holds one database connection while it writes).
     pub writer_threads: usize,
+    /// How long a message may wait for its batch before new sends are refused as overloaded.
+    pub send_queue_budget: Duration,
     /// Token verification.
     pub verifier: VerifierSettings,
     /// Request limits.
@@ -195,6 +197,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let writer = MessageWriter::start(
         db.clone(),
         config.writer_threads,
+        config.send_queue_budget,
         Arc::new(move |message| announcer_hub.publish_message(message.clone())),
     );
     let state = web::Data::new(AppState {

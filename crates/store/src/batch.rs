@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
@@ -19,7 +21,7 @@ use crate::connection::write_transaction;
 use crate::messages::{NewMessage, Stored, store_message};
 use crate::rows::MessageRow;
 use crate::schema::{chat_rooms, messages, room_members};
-use crate::time::{now_micros, to_datetime};
+use crate::time::{activity_bucket, now_micros, to_datetime};
 use crate::{Database, DbConnection, StoreError, rooms};
 
 /// A message to store, owned so it can wait in the writer's queue.
@@ -86,6 +88,12 @@ struct MarkerInsert<'a> {
     joined_at: i64,
 }
 
+/// A room the batch holds the lock of, as it stands after the batch's messages.
+struct LockedRoom {
+    open: bool,
+    last_seq: i64,
+}
+
 /// What became of one message of a batch before the insert.
 enum Plan {
     Refused(StoreError),
@@ -117,9 +125,15 @@ pub fn store_batch(
             // BEGIN IMMEDIATE already holds the whole database.
             DbConnection::Sqlite(sqlite) => rooms_query.load(sqlite)?,
         };
-        let mut last_seq: BTreeMap<i64, (bool, i64)> = rooms
+        let mut locked: BTreeMap<i64, LockedRoom> = rooms
             .into_iter()
-            .map(|(id, status, seq)| (id, (status == RoomStatus::Open.as_str(), seq)))
+            .map(|(id, status, last_seq)| {
+                let room = LockedRoom {
+                    open: status == RoomStatus::Open.as_str(),
+                    last_seq,
+                };
+                (id, room)
+            })
             .collect();
         // Read after the room locks: an order moved to another customer before this point
         // refuses the previous customer's sends; one moved later comes after them.
@@ -150,7 +164,7 @@ pub fn store_batch(
             .iter()
             .enumerate()
             .map(|(index, message)| {
-                let Some((open, seq)) = last_seq.get_mut(&message.room_id) else {
+                let Some(room) = locked.get_mut(&message.room_id) else {
                     return Plan::Refused(StoreError::NotFound);
                 };
                 if message.sender_role == Role::Client
@@ -169,11 +183,11 @@ pub fn store_batch(
                     }
                     first_in_batch.insert(slot, index);
                 }
-                if !*open {
+                if !room.open {
                     return Plan::Refused(StoreError::RoomClosed);
                 }
-                *seq += 1;
-                Plan::New(*seq)
+                room.last_seq += 1;
+                Plan::New(room.last_seq)
             })
             .collect();
 
@@ -197,8 +211,8 @@ pub fn store_batch(
             StoredIds::new()
         } else {
             match conn {
-                DbConnection::Postgres(pg) => write_postgres(pg, &last_seq, &inserts, now)?,
-                DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &last_seq, &inserts, now)?,
+                DbConnection::Postgres(pg) => write_postgres(pg, &locked, &inserts, now)?,
+                DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &locked, &inserts, now)?,
             }
         };
 
@@ -294,16 +308,17 @@ struct InsertedId {
 /// multi-row `VALUES` list would be parsed and planned anew for every batch size.
 fn write_postgres(
     pg: &mut PgConnection,
-    last_seq: &BTreeMap<i64, (bool, i64)>,
+    rooms: &BTreeMap<i64, LockedRoom>,
     inserts: &[MessageInsert<'_>],
     now: i64,
 ) -> QueryResult<StoredIds> {
-    let (room_ids, room_seqs): (Vec<i64>, Vec<i64>) =
-        last_seq.iter().map(|(id, (_, seq))| (*id, *seq)).unzip();
+    let room_ids: Vec<i64> = rooms.keys().copied().collect();
+    let room_seqs: Vec<i64> = rooms.values().map(|room| room.last_seq).collect();
     let markers = newest_per_sender(inserts, now);
     let rows: Vec<InsertedId> = diesel::sql_query(
         "WITH advanced AS ( \
-             UPDATE chat_rooms AS r SET last_seq = v.seq, last_activity_at = $1 \
+             UPDATE chat_rooms AS r \
+             SET last_seq = v.seq, last_activity_at = $1, activity_bucket = $14 \
              FROM unnest($2::bigint[], $3::bigint[]) AS v(id, seq) \
              WHERE r.id = v.id AND r.last_seq < v.seq \
          ), markers AS ( \
@@ -331,6 +346,7 @@ fn write_postgres(
     .bind::<Array<Text>, _>(inserts.iter().map(|m| m.sender_role).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(inserts.iter().map(|m| m.content).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(inserts.iter().map(|m| m.client_id).collect::<Vec<_>>())
+    .bind::<BigInt, _>(activity_bucket(now))
     .load(pg)?;
     Ok(rows
         .into_iter()
@@ -342,16 +358,17 @@ fn write_postgres(
 /// statement costs no round trip.
 fn write_sqlite(
     sqlite: &mut SqliteConnection,
-    last_seq: &BTreeMap<i64, (bool, i64)>,
+    rooms: &BTreeMap<i64, LockedRoom>,
     inserts: &[MessageInsert<'_>],
     now: i64,
 ) -> QueryResult<StoredIds> {
-    for (room, (_, seq)) in last_seq {
-        diesel::update(chat_rooms::table.find(room))
-            .filter(chat_rooms::last_seq.lt(seq))
+    for (id, room) in rooms {
+        diesel::update(chat_rooms::table.find(id))
+            .filter(chat_rooms::last_seq.lt(room.last_seq))
             .set((
-                chat_rooms::last_seq.eq(seq),
+                chat_rooms::last_seq.eq(room.last_seq),
                 chat_rooms::last_activity_at.eq(now),
+                chat_rooms::activity_bucket.eq(activity_bucket(now)),
             ))
             .execute(sqlite)?;
     }
@@ -400,12 +417,62 @@ fn newest_per_sender<'a>(inserts: &[MessageInsert<'a>], now: i64) -> Vec<MarkerI
 /// Most messages in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// How long a message may wait in a writer's queue before new sends are refused, by default
+/// (`SEND_QUEUE_BUDGET_MS`). A full batch commits in tens of milliseconds, so accepted
+/// messages are acked within about 200 ms at any offered load.
+pub const DEFAULT_SEND_QUEUE_BUDGET: Duration = Duration::from_millis(150);
+
 /// Told about every newly stored message, in commit order, before its sender is answered.
 pub type Announcer = Arc<dyn Fn(&MessageDto) + Send + Sync>;
 
 struct Job {
     message: OwnedMessage,
     reply: oneshot::Sender<Result<Stored, StoreError>>,
+    queued_at: Instant,
+}
+
+/// One writer thread's queue, and how far behind the thread is.
+struct WriterQueue {
+    jobs: mpsc::Sender<Job>,
+    lag: Arc<WriterLag>,
+}
+
+/// How far behind a writer thread is, for admission (see [`MessageWriter`]).
+struct WriterLag {
+    /// Time base of `batch_started_micros`.
+    epoch: Instant,
+    /// Queue wait of the oldest message of the thread's current batch, µs; 0 once the queue
+    /// ran empty.
+    waited_micros: AtomicU64,
+    /// When the current batch started (µs after `epoch`); 0 while the thread is idle.
+    batch_started_micros: AtomicU64,
+}
+
+impl WriterLag {
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            waited_micros: AtomicU64::new(0),
+            batch_started_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn micros_now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// How long what is queued now has waited, at least: the wait of the batch being
+    /// written, or the time the batch has taken so far (everything queued behind a batch
+    /// that is stuck waits as long as it does).
+    fn queue_wait(&self) -> Duration {
+        let waited = self.waited_micros.load(Ordering::Acquire);
+        let started = self.batch_started_micros.load(Ordering::Acquire);
+        let running = match started {
+            0 => 0,
+            started => self.micros_now().saturating_sub(started),
+        };
+        Duration::from_micros(waited.max(running))
+    }
 }
 
 /// Collects sends from every session and request of the node and stores them in batches.
@@ -413,9 +480,17 @@ struct Job {
 /// Each room belongs to one writer thread (by id). Two threads therefore never wait for each
 /// other's room locks, so they really write in parallel, and a room's messages are stored and
 /// announced by one thread, in seq order.
+///
+/// Admission: past its capacity a writer would only queue, and every ack would wait longer
+/// (seconds, measured before this existed). While the messages a thread takes have waited
+/// longer than `max_queue_wait` and more are queued behind them, new sends to its rooms are
+/// refused at once with [`StoreError::Overloaded`] instead; the queue drains to the budget,
+/// so accepted messages keep a bounded latency at any offered load and the node's
+/// throughput stays at its capacity (a plateau). Senders retry with the same `client_id`.
 #[derive(Clone)]
 pub struct MessageWriter {
-    queues: Arc<[mpsc::Sender<Job>]>,
+    queues: Arc<[WriterQueue]>,
+    max_queue_wait: Duration,
 }
 
 impl MessageWriter {
@@ -424,7 +499,12 @@ impl MessageWriter {
     /// `announce` hears of each new message right after its batch committed, in seq order
     /// per room. Announcing here, rather than when each sender gets its answer, keeps a room's
     /// messages in order on their way to its sessions.
-    pub fn start(db: Database, threads: usize, announce: Announcer) -> Self {
+    pub fn start(
+        db: Database,
+        threads: usize,
+        max_queue_wait: Duration,
+        announce: Announcer,
+    ) -> Self {
         let threads = if db.single_writer() {
             1
         } else {
@@ -433,18 +513,21 @@ impl MessageWriter {
         let mut queues = Vec::new();
         for index in 0..threads {
             let (queue, jobs) = mpsc::channel::<Job>(MAX_BATCH * 16);
+            let lag = Arc::new(WriterLag::new());
             let db = db.clone();
             let announce = Arc::clone(&announce);
+            let thread_lag = Arc::clone(&lag);
             let spawned = std::thread::Builder::new()
                 .name(format!("message-writer-{index}"))
-                .spawn(move || write_loop(&db, jobs, announce.as_ref()));
+                .spawn(move || write_loop(&db, jobs, &thread_lag, announce.as_ref()));
             match spawned {
-                Ok(_) => queues.push(queue),
+                Ok(_) => queues.push(WriterQueue { jobs: queue, lag }),
                 Err(error) => tracing::error!(%error, "cannot start a message writer thread"),
             }
         }
         Self {
             queues: queues.into(),
+            max_queue_wait,
         }
     }
 
@@ -456,11 +539,18 @@ impl MessageWriter {
             .queues
             .get(slot % self.queues.len().max(1))
             .ok_or_else(stopped)?;
+        let waited = queue.lag.queue_wait();
+        let backlog = queue.jobs.max_capacity() - queue.jobs.capacity();
+        if waited > self.max_queue_wait && backlog > 0 {
+            return Err(StoreError::Overloaded { waited });
+        }
         let (reply, answer) = oneshot::channel();
-        queue
-            .send(Job { message, reply })
-            .await
-            .map_err(|_| stopped())?;
+        let job = Job {
+            message,
+            reply,
+            queued_at: Instant::now(),
+        };
+        queue.jobs.send(job).await.map_err(|_| stopped())?;
         answer
             .await
             .map_err(|_| StoreError::Task("message writer dropped the message".to_owned()))?
@@ -470,14 +560,25 @@ impl MessageWriter {
 fn write_loop(
     db: &Database,
     mut jobs: mpsc::Receiver<Job>,
+    lag: &WriterLag,
     announce: &(dyn Fn(&MessageDto) + Send + Sync),
 ) {
     loop {
+        lag.batch_started_micros.store(0, Ordering::Release);
+        if jobs.is_empty() {
+            // Nothing queued: whatever comes next is taken at once.
+            lag.waited_micros.store(0, Ordering::Release);
+        }
         let mut batch = Vec::with_capacity(MAX_BATCH);
         // Take what is waiting, up to a batch.
         let Some(first) = jobs.blocking_recv() else {
             return;
         };
+        let waited = u64::try_from(first.queued_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+        lag.waited_micros.store(waited, Ordering::Release);
+        // Never 0 while busy: 0 means idle.
+        lag.batch_started_micros
+            .store(lag.micros_now().max(1), Ordering::Release);
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {

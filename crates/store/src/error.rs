@@ -12,6 +12,13 @@ pub enum StoreError {
     /// The row the call is about does not exist.
     #[error("not found")]
     NotFound,
+    /// The node's message writer is behind: its queue holds messages that have waited
+    /// `waited`, longer than the configured budget. Nothing was stored; retry shortly.
+    #[error("message writer overloaded: queued messages have waited {waited:?}")]
+    Overloaded {
+        /// How long the messages being written had waited.
+        waited: std::time::Duration,
+    },
     /// The room is closed and accepts no new messages.
     #[error("room is closed")]
     RoomClosed,

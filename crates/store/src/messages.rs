@@ -8,7 +8,7 @@ use crate::connection::write_transaction;
 use crate::error::is_unique_violation;
 use crate::rows::MessageRow;
 use crate::schema::{chat_rooms, messages};
-use crate::time::now_micros;
+use crate::time::{activity_bucket, now_micros};
 use crate::{DbConnection, StoreError};
 
 /// A message to store. The sender comes from the caller's token, never from a request body.
@@ -87,6 +87,7 @@ fn insert_next(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<MessageD
     .set((
         chat_rooms::last_seq.eq(chat_rooms::last_seq + 1),
         chat_rooms::last_activity_at.eq(now),
+        chat_rooms::activity_bucket.eq(activity_bucket(now)),
     ))
     .returning(chat_rooms::last_seq)
     .get_result(conn)

@@ -6,7 +6,7 @@ use room_chats_types::{AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSumm
 use crate::error::is_unique_violation;
 use crate::rows::{MessageRow, RoomRow};
 use crate::schema::{chat_rooms, messages, orders, room_members};
-use crate::time::now_micros;
+use crate::time::{activity_bucket, now_micros};
 use crate::{DbConnection, StoreError};
 
 /// Looks a room up by id.
@@ -65,6 +65,7 @@ pub fn create_or_get_room(
             chat_rooms::last_seq.eq(0),
             chat_rooms::created_at.eq(now),
             chat_rooms::last_activity_at.eq(now),
+            chat_rooms::activity_bucket.eq(activity_bucket(now)),
         ))
         .execute(conn);
     match inserted {
@@ -102,6 +103,7 @@ pub fn set_room_status(
                 chat_rooms::closed_at.eq(Some(now)),
                 chat_rooms::closed_by.eq(Some(by_user)),
                 chat_rooms::last_activity_at.eq(now),
+                chat_rooms::activity_bucket.eq(activity_bucket(now)),
             ))
             .execute(conn)?,
         RoomStatus::Open => diesel::update(room)
@@ -110,6 +112,7 @@ pub fn set_room_status(
                 chat_rooms::closed_at.eq(None::<i64>),
                 chat_rooms::closed_by.eq(None::<String>),
                 chat_rooms::last_activity_at.eq(now),
+                chat_rooms::activity_bucket.eq(activity_bucket(now)),
             ))
             .execute(conn)?,
     };
@@ -164,7 +167,13 @@ pub fn list_rooms(
                 .and(messages::seq.eq(chat_rooms::last_seq))),
         )
         .select((RoomRow::as_select(), Option::<MessageRow>::as_select()))
-        .order((chat_rooms::last_activity_at.desc(), chat_rooms::id.desc()))
+        // The same order as (last_activity_at, id); the index covers the bucket (see
+        // `ACTIVITY_BUCKET_MICROS`).
+        .order((
+            chat_rooms::activity_bucket.desc(),
+            chat_rooms::last_activity_at.desc(),
+            chat_rooms::id.desc(),
+        ))
         .limit(filter.limit + 1)
         .into_boxed();
     if let Some(customer) = scope.only_customer {
@@ -193,12 +202,17 @@ pub fn list_rooms(
         None => {}
     }
     if let Some((activity, id)) = filter.after {
+        let bucket = activity_bucket(activity);
         query = query.filter(
-            chat_rooms::last_activity_at
-                .lt(activity)
-                .or(chat_rooms::last_activity_at
-                    .eq(activity)
-                    .and(chat_rooms::id.lt(id))),
+            chat_rooms::activity_bucket
+                .lt(bucket)
+                .or(chat_rooms::activity_bucket.eq(bucket).and(
+                    chat_rooms::last_activity_at
+                        .lt(activity)
+                        .or(chat_rooms::last_activity_at
+                            .eq(activity)
+                            .and(chat_rooms::id.lt(id))),
+                )),
         );
     }
     let mut rows: Vec<(RoomRow, Option<MessageRow>)> = query.load(conn)?;

@@ -18,6 +18,7 @@ diesel::table! {
         last_seq -> BigInt,
         created_at -> BigInt,
         last_activity_at -> BigInt,
+        activity_bucket -> BigInt,
         closed_at -> Nullable<BigInt>,
         closed_by -> Nullable<Text>,
     }

@@ -32,6 +32,9 @@ pub enum ErrorCode {
     Conflict,
     /// Too many requests; retry later.
     RateLimited,
+    /// The node is at capacity: the message was refused, not queued; retry shortly with the
+    /// same `client_id`.
+    Overloaded,
     /// A dependency (database, broker) is unavailable; retry later.
     Unavailable,
     /// An unexpected failure on our side; details are in the server log, never in the body.
@@ -54,6 +57,7 @@ impl ErrorCode {
             Self::RoomClosed => "room_closed",
             Self::Conflict => "conflict",
             Self::RateLimited => "rate_limited",
+            Self::Overloaded => "overloaded",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -108,6 +112,7 @@ mod tests {
             ErrorCode::RoomClosed,
             ErrorCode::Conflict,
             ErrorCode::RateLimited,
+            ErrorCode::Overloaded,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ] {

@@ -437,6 +437,17 @@ impl ChatSession {
                         );
                     }
                     Err(StoreError::NoAccess | StoreError::NotFound) => session.lose_access(ctx),
+                    Err(StoreError::Overloaded { waited }) => {
+                        let frame = ServerFrame::Error {
+                            code: ErrorCode::Overloaded,
+                            message: "the service is at capacity; the message was not stored, \
+                                      retry with the same client_id"
+                                .to_owned(),
+                            reference: Some(client_id),
+                            retry_after: Some(RetryAfter(waited).secs()),
+                        };
+                        session.send_frame(&frame, ctx);
+                    }
                     Err(error) => {
                         tracing::warn!(%error, conn = session.conn, "message not stored");
                         let code = if error.is_unavailable() {

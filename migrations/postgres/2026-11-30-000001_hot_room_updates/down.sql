@@ -1,0 +1,5 @@
+ALTER TABLE room_members RESET (fillfactor);
+ALTER TABLE chat_rooms RESET (fillfactor);
+DROP INDEX chat_rooms_activity_bucket_idx;
+CREATE INDEX chat_rooms_activity_idx ON chat_rooms (last_activity_at DESC, id DESC);
+ALTER TABLE chat_rooms DROP COLUMN activity_bucket;
