@@ -15,7 +15,62 @@ on_both_backends!(
     resume_with_since_gets_exactly_what_was_missed,
     concurrent_senders_are_seen_in_seq_order,
     idempotent_client_id_over_websocket,
+    a_burst_from_one_socket_is_acked_once_each_in_order,
 );
+
+/// A client that sends many messages without waiting for acks (several are stored together)
+/// gets exactly one `ack` per frame, in seq order, and never its own message as `message`;
+/// a retry sent while the first copy is still in flight is acked (again) with the same message.
+async fn a_burst_from_one_socket_is_acked_once_each_in_order(app: TestApp) {
+    const BURST: usize = 100;
+    let room = app.room("A-1", "u1").await;
+    let mut watcher = app.ws(room, &app.tokens.admin("staff")).await;
+    watcher.handshake().await;
+    let mut sender = app.ws(room, &app.tokens.client("u1")).await;
+    sender.handshake().await;
+    for n in 0..BURST {
+        sender.say(&format!("b{n}"), &format!("burst {n}")).await;
+        if n == 10 {
+            sender.say("b10", "burst 10").await;
+        }
+    }
+    let mut acks = Vec::new();
+    while acks.len() < BURST + 1 {
+        let frame = sender.next_json().await;
+        match frame["type"].as_str() {
+            Some("ack") => acks.push((
+                frame["client_id"].as_str().unwrap_or_default().to_owned(),
+                frame["message"]["seq"].as_i64().unwrap_or_default(),
+            )),
+            Some("presence" | "typing" | "read") => {}
+            _ => panic!("only acks are expected by the sender: {frame}"),
+        }
+    }
+    let retried: Vec<_> = acks.iter().filter(|(id, _)| id == "b10").collect();
+    assert_eq!(retried.len(), 2, "{retried:?}");
+    assert_eq!(
+        retried[0].1, retried[1].1,
+        "a retry is acked with the original"
+    );
+    // The retry's ack repeats the original whenever its answer comes; the others come one
+    // per message, in seq order.
+    let mut unique: Vec<(String, i64)> = Vec::new();
+    for ack in acks {
+        if !unique.contains(&ack) {
+            unique.push(ack);
+        }
+    }
+    let expected: Vec<(String, i64)> = (0..BURST)
+        .map(|n| (format!("b{n}"), i64::try_from(n).unwrap_or_default() + 1))
+        .collect();
+    assert_eq!(unique, expected, "one ack per message, in seq order");
+    let mut seen = Vec::new();
+    while seen.len() < BURST {
+        seen.push(watcher.next_of("message").await["message"]["seq"].clone());
+    }
+    let in_order: Vec<Value> = (1..=BURST).map(|seq| Value::from(seq as i64)).collect();
+    assert_eq!(seen, in_order);
+}
 
 fn seqs(messages: &[Value]) -> Vec<i64> {
     messages.iter().filter_map(|m| m["seq"].as_i64()).collect()

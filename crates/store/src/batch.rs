@@ -533,6 +533,16 @@ impl MessageWriter {
 
     /// Stores one message; resolves after its batch committed.
     pub async fn store(&self, message: OwnedMessage) -> Result<Stored, StoreError> {
+        self.submit(message)?.await
+    }
+
+    /// Queues one message at once, in call order (so one connection's messages are stored in
+    /// the order it sent them), or refuses it when the writer is past its budget or its queue
+    /// is full. The returned future resolves after the message's batch committed.
+    pub fn submit(
+        &self,
+        message: OwnedMessage,
+    ) -> Result<impl Future<Output = Result<Stored, StoreError>> + use<>, StoreError> {
         let stopped = || StoreError::Task("message writer stopped".to_owned());
         let slot = usize::try_from(message.room_id.unsigned_abs()).unwrap_or_default();
         let queue = self
@@ -550,10 +560,17 @@ impl MessageWriter {
             reply,
             queued_at: Instant::now(),
         };
-        queue.jobs.send(job).await.map_err(|_| stopped())?;
-        answer
-            .await
-            .map_err(|_| StoreError::Task("message writer dropped the message".to_owned()))?
+        queue.jobs.try_send(job).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => StoreError::Overloaded {
+                waited: waited.max(self.max_queue_wait),
+            },
+            mpsc::error::TrySendError::Closed(_) => stopped(),
+        })?;
+        Ok(async move {
+            answer
+                .await
+                .map_err(|_| StoreError::Task("message writer dropped the message".to_owned()))?
+        })
     }
 }
 

@@ -37,6 +37,10 @@ use crate::send_budget::{RetryAfter, SendBudget};
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 /// Messages read per database round trip when filling a gap or resuming.
 const FILL_PAGE: i64 = 200;
+/// Sends of one connection that may wait for the database at once. One at a time capped a
+/// connection at one message per ack round trip, and kept the backlog of a busy node in the
+/// sockets, where admission (`SEND_QUEUE_BUDGET_MS`) cannot see how long it has waited.
+const MAX_IN_FLIGHT: u32 = 32;
 
 /// Everything a session starts from; the handshake handler has authorized it already.
 pub struct SessionStart {
@@ -81,12 +85,16 @@ pub struct ChatSession {
     since: Option<Seq>,
     history: i64,
     last_seq: Seq,
-    /// This connection's sends that were stored but not yet delivered back to it, by seq:
-    /// each becomes the `ack` when the room's event stream reaches it, so acks keep the
-    /// room's order instead of overtaking messages committed just before them.
-    awaiting_ack: HashMap<Seq, String>,
-    /// The node is shutting down: close with 1012 once `awaiting_ack` is empty, so that every
-    /// stored message is acked first.
+    /// This connection's sends whose store has not answered yet, by `client_id` (a count:
+    /// a client may retry a `client_id` before the first answer). When the room's event
+    /// stream brings one of this user's messages with such a `client_id`, it goes out as the
+    /// `ack`, in the room's order.
+    in_flight: HashMap<String, u32>,
+    /// Acks owed when the room's stream reaches a seq: sends whose store answered (new, or a
+    /// retry of a stored message) before this connection was given the message.
+    ack_on_delivery: HashMap<Seq, Vec<String>>,
+    /// The node is shutting down: close with 1012 once nothing is in flight or owed, so that
+    /// every stored message is acked first.
     restart_pending: bool,
     services: SessionServices,
     outbox: mpsc::Sender<Outgoing>,
@@ -108,7 +116,8 @@ impl ChatSession {
         Self {
             conn: start.conn,
             last_seq: 0,
-            awaiting_ack: HashMap::new(),
+            in_flight: HashMap::new(),
+            ack_on_delivery: HashMap::new(),
             restart_pending: false,
             caller: start.caller,
             room: start.room,
@@ -201,7 +210,7 @@ impl ChatSession {
     }
 
     fn restart_when_acked(&mut self, ctx: &mut <Self as Actor>::Context) {
-        if self.restart_pending && self.awaiting_ack.is_empty() {
+        if self.restart_pending && self.in_flight.is_empty() && self.ack_on_delivery.is_empty() {
             self.close(CloseCode::Restart, "service restart", ctx);
         }
     }
@@ -217,7 +226,7 @@ impl ChatSession {
     ) {
         let seq = message.seq;
         if seq <= self.last_seq {
-            if let Some(client_id) = as_ack.or_else(|| self.awaiting_ack.remove(&seq)) {
+            if let Some(client_id) = as_ack {
                 self.send_frame(&ServerFrame::Ack { client_id, message }, ctx);
                 self.restart_when_acked(ctx);
             }
@@ -252,12 +261,49 @@ impl ChatSession {
             return;
         }
         self.last_seq = seq;
-        match (as_ack.or_else(|| self.awaiting_ack.remove(&seq)), prepared) {
-            (Some(client_id), _) => self.send_frame(&ServerFrame::Ack { client_id, message }, ctx),
+        let mut acks = self.ack_on_delivery.remove(&seq).unwrap_or_default();
+        acks.extend(as_ack);
+        if acks.is_empty() && self.is_own_in_flight(&message) {
+            // Its store has not answered yet; that answer will find it delivered.
+            acks.extend(message.client_id.clone());
+        }
+        match (acks.pop(), prepared) {
             (None, Some(text)) => self.send_text(text, ctx),
             (None, None) => self.send_frame(&ServerFrame::Message { message }, ctx),
+            (Some(last), _) => {
+                // More than one ack for one message: retries of a client_id in flight at once.
+                for client_id in acks {
+                    let message = message.clone();
+                    self.send_frame(&ServerFrame::Ack { client_id, message }, ctx);
+                }
+                let frame = ServerFrame::Ack {
+                    client_id: last,
+                    message,
+                };
+                self.send_frame(&frame, ctx);
+            }
         }
         self.restart_when_acked(ctx);
+    }
+
+    /// Whether `message` is this user's and one of this connection's sends is waiting for
+    /// its store under the same `client_id`.
+    fn is_own_in_flight(&self, message: &MessageDto) -> bool {
+        message.sender_id == self.caller.user_id
+            && message
+                .client_id
+                .as_ref()
+                .is_some_and(|client_id| self.in_flight.contains_key(client_id))
+    }
+
+    /// A send's store answered: it is no longer in flight.
+    fn landed(&mut self, client_id: &str) {
+        if let Some(count) = self.in_flight.get_mut(client_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.in_flight.remove(client_id);
+            }
+        }
     }
 
     /// Delivering out of order or with a hole is worse than reconnecting: the client resumes
@@ -406,7 +452,6 @@ impl ChatSession {
         if let Err(retry) = self.services.send_budget.take(&self.caller.user_id) {
             return self.send_rate_limited(retry, client_id, ctx);
         }
-        let writer = self.services.writer.clone();
         let message = OwnedMessage {
             room_id: self.room.id,
             sender_id: self.caller.user_id.clone(),
@@ -414,56 +459,92 @@ impl ChatSession {
             content,
             client_id: Some(client_id.clone()),
         };
-        let store = async move { writer.store(message).await };
-        // Held under `wait`: the ack goes out before this connection's next frame is handled.
-        ctx.wait(
-            store
-                .into_actor(self)
-                .map(move |stored, session, ctx| match stored {
-                    // The writer announced it to the room before answering, so its event
-                    // waits in this mailbox behind every message committed before it.
-                    Ok(Stored::New(message)) if message.seq > session.last_seq => {
-                        session.awaiting_ack.insert(message.seq, client_id);
-                    }
-                    Ok(Stored::New(message) | Stored::Replayed(message)) => {
-                        session.deliver(message, None, Some(client_id), ctx)
-                    }
-                    Err(StoreError::RoomClosed) => {
-                        session.send_error(
-                            ErrorCode::RoomClosed,
-                            "the room is closed",
-                            Some(client_id),
-                            ctx,
-                        );
-                    }
-                    Err(StoreError::NoAccess | StoreError::NotFound) => session.lose_access(ctx),
-                    Err(StoreError::Overloaded { waited }) => {
-                        let frame = ServerFrame::Error {
-                            code: ErrorCode::Overloaded,
-                            message: "the service is at capacity; the message was not stored, \
+        // Queued now, while this frame is handled, so the connection's messages are stored in
+        // the order it sent them.
+        let store = match self.services.writer.submit(message) {
+            Ok(store) => store,
+            Err(refused) => return self.on_stored(Err(refused), client_id, ctx),
+        };
+        *self.in_flight.entry(client_id.clone()).or_default() += 1;
+        let in_flight: u32 = self.in_flight.values().sum();
+        let answered = store.into_actor(self).map(move |stored, session, ctx| {
+            session.landed(&client_id);
+            session.on_stored(stored, client_id, ctx);
+        });
+        // Up to MAX_IN_FLIGHT sends of a connection wait for the database together (in the
+        // writer's queue, where admission sees them, and in one batch); past that, this one
+        // holds the connection's next frames until it is answered.
+        if in_flight > MAX_IN_FLIGHT {
+            ctx.wait(answered);
+        } else {
+            ctx.spawn(answered);
+        }
+    }
+
+    fn on_stored(
+        &mut self,
+        stored: Result<Stored, StoreError>,
+        client_id: String,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let session = self;
+        match stored {
+            // Not delivered to this connection yet: the ack goes out when it is, in
+            // the room's order. (Delivered already: it went out as the ack then.)
+            Ok(Stored::New(message)) => {
+                if message.seq > session.last_seq {
+                    session
+                        .ack_on_delivery
+                        .entry(message.seq)
+                        .or_default()
+                        .push(client_id);
+                }
+            }
+            // A retry of a stored message: acked with the original.
+            Ok(Stored::Replayed(message)) if message.seq > session.last_seq => {
+                session
+                    .ack_on_delivery
+                    .entry(message.seq)
+                    .or_default()
+                    .push(client_id);
+            }
+            Ok(Stored::Replayed(message)) => session.deliver(message, None, Some(client_id), ctx),
+            Err(StoreError::RoomClosed) => {
+                session.send_error(
+                    ErrorCode::RoomClosed,
+                    "the room is closed",
+                    Some(client_id),
+                    ctx,
+                );
+            }
+            Err(StoreError::NoAccess | StoreError::NotFound) => session.lose_access(ctx),
+            Err(StoreError::Overloaded { waited }) => {
+                let frame = ServerFrame::Error {
+                    code: ErrorCode::Overloaded,
+                    message: "the service is at capacity; the message was not stored, \
                                       retry with the same client_id"
-                                .to_owned(),
-                            reference: Some(client_id),
-                            retry_after: Some(RetryAfter(waited).secs()),
-                        };
-                        session.send_frame(&frame, ctx);
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, conn = session.conn, "message not stored");
-                        let code = if error.is_unavailable() {
-                            ErrorCode::Unavailable
-                        } else {
-                            ErrorCode::Internal
-                        };
-                        session.send_error(
-                            code,
-                            "the message was not stored; retry with the same client_id",
-                            Some(client_id),
-                            ctx,
-                        );
-                    }
-                }),
-        );
+                        .to_owned(),
+                    reference: Some(client_id),
+                    retry_after: Some(RetryAfter(waited).secs()),
+                };
+                session.send_frame(&frame, ctx);
+            }
+            Err(error) => {
+                tracing::warn!(%error, conn = session.conn, "message not stored");
+                let code = if error.is_unavailable() {
+                    ErrorCode::Unavailable
+                } else {
+                    ErrorCode::Internal
+                };
+                session.send_error(
+                    code,
+                    "the message was not stored; retry with the same client_id",
+                    Some(client_id),
+                    ctx,
+                );
+            }
+        }
+        session.restart_when_acked(ctx);
     }
 
     fn on_read(&mut self, up_to: Option<Seq>, ctx: &mut <Self as Actor>::Context) {
