@@ -1,10 +1,13 @@
 //! One actor per WebSocket connection. It owns the connection's state: which seq of its room
-//! it has delivered, its rate limit, its token's expiry, and the queue to its writer task.
+//! it has delivered, its sends in flight, its token's expiry, and the queue to its writer task.
 //!
 //! Ordering: every message reaches the client through [`ChatSession::deliver`], which passes
 //! seq `last + 1` on, drops what was already delivered, and fills any gap from the database
-//! first. Database work that must finish before the next frame is handled runs under
-//! `ctx.wait`, which holds the actor's mailbox and stream until it completes.
+//! first. Database work that must finish before the next frame is handled (opening, filling a
+//! gap) runs under `ctx.wait`, which holds the actor's mailbox and stream until it completes.
+//! Sends do not: each is queued for the message writer while its frame is handled, up to
+//! `MAX_IN_FLIGHT` wait together, and the sender's own message coming through the room's
+//! stream is turned into its `ack` there (matched by `client_id`), in seq order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
