@@ -7,6 +7,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use room_chats_store::StoreError;
+use room_chats_types::frames::ServerFrame;
 use room_chats_types::rules::RuleViolation;
 use room_chats_types::{ErrorBody, ErrorCode};
 
@@ -103,6 +104,26 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         ErrorBody::new(self.code(), self.public_message())
     }
+
+    /// When a retry would be accepted, for errors that know.
+    pub fn retry_after(&self) -> Option<RetryAfter> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::Overloaded { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The same error as a WebSocket `error` frame answering the frame `reference` names:
+    /// REST and the socket share one table of codes, messages and retry hints.
+    pub fn frame(&self, reference: Option<String>) -> ServerFrame {
+        ServerFrame::Error {
+            code: self.code(),
+            message: self.public_message(),
+            reference,
+            retry_after: self.retry_after().map(RetryAfter::secs),
+        }
+    }
 }
 
 impl ResponseError for ApiError {
@@ -140,12 +161,10 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(methods) => {
                 response.insert_header((header::ALLOW, methods.join(", ")));
             }
-            Self::RateLimited {
-                retry_after: Some(retry),
-                ..
-            }
-            | Self::Overloaded { retry_after: retry } => {
-                response.insert_header((header::RETRY_AFTER, retry.header_secs()));
+            Self::RateLimited { .. } | Self::Overloaded { .. } => {
+                if let Some(retry) = self.retry_after() {
+                    response.insert_header((header::RETRY_AFTER, retry.header_secs()));
+                }
             }
             _ => {}
         }

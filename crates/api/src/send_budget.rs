@@ -10,6 +10,8 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::error::ApiError;
+
 /// After this many checks the budget forgets users whose bucket is full again, so the map
 /// holds only recently active senders.
 const FORGET_EVERY: u64 = 4096;
@@ -50,8 +52,16 @@ impl SendBudget {
         }
     }
 
-    /// Takes one send from `user`'s budget, or says when to retry.
-    pub fn take(&self, user: &str) -> Result<(), RetryAfter> {
+    /// Takes one send from `user`'s budget, or refuses it (`rate_limited`, with when to
+    /// retry) the same way on every transport.
+    pub fn take(&self, user: &str) -> Result<(), ApiError> {
+        self.check(user).map_err(|retry| ApiError::RateLimited {
+            message: "too many messages from this user; nothing was stored",
+            retry_after: Some(retry),
+        })
+    }
+
+    fn check(&self, user: &str) -> Result<(), RetryAfter> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
             self.limiter.retain_recent();
         }
@@ -76,15 +86,15 @@ mod tests {
     fn each_user_has_a_burst_then_waits() {
         let budget = budget(1, 3);
         for _ in 0..3 {
-            assert_eq!(budget.take("ann"), Ok(()));
+            assert_eq!(budget.check("ann"), Ok(()));
         }
-        let refused = budget.take("ann").err();
+        let refused = budget.check("ann").err();
         assert!(
             refused.is_some_and(|retry| retry.0 > Duration::from_millis(500)),
             "{refused:?}"
         );
         assert_eq!(
-            budget.take("bob"),
+            budget.check("bob"),
             Ok(()),
             "another user has a budget of its own"
         );

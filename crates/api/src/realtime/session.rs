@@ -30,11 +30,12 @@ use tokio::sync::mpsc;
 
 use crate::access::may_see;
 use crate::auth::{Caller, TokenVerifier};
+use crate::error::ApiError;
 use crate::realtime::frame_guard::{Verdict, Violation};
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::writer::{self, Outgoing};
-use crate::send_budget::{RetryAfter, SendBudget};
+use crate::send_budget::SendBudget;
 
 /// Close code for an expired token (application range).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
@@ -180,21 +181,6 @@ impl ChatSession {
             message: message.into(),
             reference,
             retry_after: None,
-        };
-        self.send_frame(&frame, ctx);
-    }
-
-    fn send_rate_limited(
-        &mut self,
-        retry: RetryAfter,
-        reference: String,
-        ctx: &mut <Self as Actor>::Context,
-    ) {
-        let frame = ServerFrame::Error {
-            code: ErrorCode::RateLimited,
-            message: "too many messages from this user; nothing was stored".to_owned(),
-            reference: Some(reference),
-            retry_after: Some(retry.secs()),
         };
         self.send_frame(&frame, ctx);
     }
@@ -452,8 +438,8 @@ impl ChatSession {
                 ctx,
             );
         }
-        if let Err(retry) = self.services.send_budget.take(&self.caller.user_id) {
-            return self.send_rate_limited(retry, client_id, ctx);
+        if let Err(refused) = self.services.send_budget.take(&self.caller.user_id) {
+            return self.send_frame(&refused.frame(Some(client_id)), ctx);
         }
         let message = OwnedMessage {
             room_id: self.room.id,
@@ -492,44 +478,25 @@ impl ChatSession {
     ) {
         let session = self;
         match stored {
-            // Not delivered to this connection yet: the ack goes out when it is, in
-            // the room's order. (Delivered already: it went out as the ack then.)
-            Ok(Stored::New(message)) => {
-                if message.seq > session.last_seq {
-                    session
-                        .ack_on_delivery
-                        .entry(message.seq)
-                        .or_default()
-                        .push(client_id);
-                }
-            }
-            // A retry of a stored message: acked with the original.
-            Ok(Stored::Replayed(message)) if message.seq > session.last_seq => {
+            // Not delivered to this connection yet (a new message, or the original of a
+            // retry): the ack goes out when it is, in the room's order.
+            Ok(Stored::New(message) | Stored::Replayed(message))
+                if message.seq > session.last_seq =>
+            {
                 session
                     .ack_on_delivery
                     .entry(message.seq)
                     .or_default()
                     .push(client_id);
             }
+            // Delivered already, while this send was in flight: it went out as the ack then.
+            Ok(Stored::New(_)) => {}
+            // A retry of a message delivered before: acked with the original now.
             Ok(Stored::Replayed(message)) => session.deliver(message, None, Some(client_id), ctx),
-            Err(StoreError::RoomClosed) => {
-                session.send_error(
-                    ErrorCode::RoomClosed,
-                    "the room is closed",
-                    Some(client_id),
-                    ctx,
-                );
-            }
             Err(StoreError::NoAccess | StoreError::NotFound) => session.lose_access(ctx),
-            Err(StoreError::Overloaded { waited }) => {
-                let frame = ServerFrame::Error {
-                    code: ErrorCode::Overloaded,
-                    message: "the service is at capacity; the message was not stored, \
-                                      retry with the same client_id"
-                        .to_owned(),
-                    reference: Some(client_id),
-                    retry_after: Some(RetryAfter(waited).secs()),
-                };
+            // Answered like REST answers them (one table of codes, messages, retry hints).
+            Err(error @ (StoreError::RoomClosed | StoreError::Overloaded { .. })) => {
+                let frame = ApiError::from(error).frame(Some(client_id));
                 session.send_frame(&frame, ctx);
             }
             Err(error) => {
