@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 
 /// Room events from the broker waiting for the hub.
 const BROKER_QUEUE: usize = 65_536;
-/// How long start-up waits for the broker before serving anyway (readiness says 503 until
-/// it connects), and shutdown for queued publications to go out.
+/// How long after start-up the broker has to connect before a warning is logged (readiness
+/// says 503 until it connects), and shutdown waits for queued publications to go out.
 const BROKER_START_LIMIT: Duration = Duration::from_secs(3);
 const BROKER_FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
@@ -186,7 +186,9 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         Some(redis) => Arc::new(RedisBroker::start(redis, events_in)?),
         None => Arc::new(InProcessBus::new().attach(events_in)),
     };
-    report_broker(broker.as_ref()).await;
+    // In the background: a node serves its own rooms without the broker, so start-up does
+    // not wait for it.
+    actix_web::rt::spawn(report_broker(Arc::clone(&broker)));
     let hub = Hub::start(
         node_id(),
         broker,
@@ -256,9 +258,9 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     })
 }
 
-/// Logs whether the broker is up, waiting a little for a Redis subscription to connect. A
-/// node starts without it (same-node chat works; readiness answers 503 until it connects).
-async fn report_broker(broker: &dyn Broker) {
+/// Logs whether the broker comes up, giving a Redis subscription a little time to connect. A
+/// node serves without it (same-node chat works; readiness answers 503 until it connects).
+async fn report_broker(broker: Arc<dyn Broker>) {
     let connected = tokio::time::timeout(BROKER_START_LIMIT, async {
         while broker.check().await.is_err() {
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -47,6 +47,27 @@ pub struct ReadinessDto {
     pub error: Option<ErrorDetail>,
 }
 
+/// Whether `check` succeeds within [`CHECK_TIMEOUT`]; a failure is logged with `name`.
+async fn probe<E: std::fmt::Display>(
+    name: &str,
+    check: impl Future<Output = Result<(), E>>,
+) -> DependencyState {
+    match tokio::time::timeout(CHECK_TIMEOUT, check).await {
+        Ok(Ok(())) => DependencyState::Ok,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, dependency = name, "readiness: dependency down");
+            DependencyState::Down
+        }
+        Err(_) => {
+            tracing::warn!(
+                dependency = name,
+                "readiness: dependency did not answer in time"
+            );
+            DependencyState::Down
+        }
+    }
+}
+
 /// Liveness: the process serves HTTP. Checks nothing else, so a database outage does not get
 /// every node restarted.
 #[utoipa::path(
@@ -69,27 +90,10 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let database = async {
-        match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
-            Ok(Ok(())) => DependencyState::Ok,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "readiness: database down");
-                DependencyState::Down
-            }
-            Err(_) => DependencyState::Down,
-        }
-    };
-    let broker = async {
-        match tokio::time::timeout(CHECK_TIMEOUT, state.hub.broker().check()).await {
-            Ok(Ok(())) => DependencyState::Ok,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "readiness: broker down");
-                DependencyState::Down
-            }
-            Err(_) => DependencyState::Down,
-        }
-    };
-    let (database, broker) = futures_util::join!(database, broker);
+    let (database, broker) = futures_util::join!(
+        probe("database", state.db.ping()),
+        probe("broker", state.hub.broker().check()),
+    );
     if database == DependencyState::Ok && broker == DependencyState::Ok {
         return HttpResponse::Ok().json(ReadinessDto {
             status: "ok",
