@@ -120,20 +120,8 @@ async fn a_busy_pool_answers_unavailable_after_the_wait_limit() {
         .expect("lock");
     let stuck = node.call("GET", &path, Some(&token), None);
     let refused = async {
-        let mut watcher = app.postgres();
-        let mut waiting = move || {
-            diesel::sql_query(
-                "SELECT pid FROM pg_stat_activity \
-                 WHERE wait_event_type = 'Lock' AND query LIKE '%chat_rooms%'",
-            )
-            .execute(&mut watcher)
-            .expect("pg_stat_activity")
-        };
-        // The first request reaches Postgres and waits on the lock: that is the event. (Each
-        // check blocks this thread for a moment; the service runs on its own threads.)
-        while waiting() == 0 {
-            tokio::task::yield_now().await;
-        }
+        // The first request reaches Postgres and waits on the lock: that is the event.
+        app.lock_waited_on("chat_rooms").await;
         let answer = node.call("GET", &path, Some(&token), None).await;
         diesel::sql_query("COMMIT")
             .execute(&mut locker)

@@ -40,36 +40,18 @@ async fn a_writer_behind_its_budget_refuses_new_sends_until_it_catches_up() {
     .execute(&mut locker)
     .expect("lock the room");
     sender.say("a", "first").await;
-    let mut watcher = app.postgres();
     // The writer reaches Postgres and waits on the lock: that is the event to await.
-    while diesel::sql_query(
-        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-         AND query LIKE '%chat_rooms%'",
-    )
-    .execute(&mut watcher)
-    .expect("pg_stat_activity")
-        == 0
-    {
-        tokio::task::yield_now().await;
-    }
+    app.lock_waited_on("chat_rooms").await;
+    let post = |content: &str, client_id: &str| {
+        let body = json!({ "content": content, "client_id": client_id });
+        app.call("POST", &path, Some(&client), Some(body))
+    };
     // Queued behind the stuck batch: accepted (nothing had waited yet), answered later.
-    let queued = app.call(
-        "POST",
-        &path,
-        Some(&client),
-        Some(json!({ "content": "second", "client_id": "b" })),
-    );
+    let queued = post("second", "b");
     let refused = async {
         // Time itself is the condition here: the stuck batch outlasts the budget.
         tokio::time::sleep(BUDGET * 3).await;
-        let over_rest = app
-            .call(
-                "POST",
-                &path,
-                Some(&client),
-                Some(json!({ "content": "third", "client_id": "c" })),
-            )
-            .await;
+        let over_rest = post("third", "c").await;
         other.say("d", "from staff").await;
         let over_ws = other.next_of("error").await;
         diesel::sql_query("COMMIT")
@@ -95,14 +77,7 @@ async fn a_writer_behind_its_budget_refuses_new_sends_until_it_catches_up() {
     assert_eq!(queued.status, 201, "{queued:?}");
 
     // Caught up: the refused message goes through on retry, after the accepted ones.
-    let retried = app
-        .call(
-            "POST",
-            &path,
-            Some(&client),
-            Some(json!({ "content": "third", "client_id": "c" })),
-        )
-        .await;
+    let retried = post("third", "c").await;
     assert_eq!(retried.status, 201, "{retried:?}");
     let history = app.history(room, &client).await;
     let stored: Vec<_> = history

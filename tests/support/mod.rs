@@ -264,6 +264,24 @@ impl TestApp {
         diesel::PgConnection::establish(&schema_url(schema)).expect("schema connection")
     }
 
+    /// Returns once some query of this node's Postgres waits on a lock of `table` (held by the
+    /// test): the event that a request reached the database and is stuck there. Each check
+    /// blocks this thread for a moment; the service runs on its own threads.
+    pub async fn lock_waited_on(&self, table: &str) {
+        let mut watcher = self.postgres();
+        let query = format!(
+            "SELECT pid FROM pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND query LIKE '%{table}%'"
+        );
+        while diesel::sql_query(&query)
+            .execute(&mut watcher)
+            .expect("pg_stat_activity")
+            == 0
+        {
+            tokio::task::yield_now().await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
