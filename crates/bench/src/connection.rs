@@ -198,7 +198,7 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
                         } else {
                             stats.delivered += 1;
                             if let Some(latency) = latency {
-                                record(&mut stats.delivery_latency, latency);
+                                stats.record_delivery(now, latency);
                             }
                         }
                     }

@@ -15,6 +15,8 @@ pub struct Step {
     pub refused_per_sec: f64,
     pub ack_latency: Percentiles,
     pub delivery_latency: Percentiles,
+    /// The worst delivery latency of each second of the step (ms): one stall or a slope.
+    pub worst_delivery_ms_per_sec: Vec<f64>,
     pub held: bool,
 }
 
@@ -171,6 +173,15 @@ impl Report {
                 "  step {:>7.0}/s: sent {:>7.0}/s acks {:>7.0}/s refused {:>6.0}/s deliveries {:>7.0}/s ack p99 {:>7.2} ms delivery p99 {:>7.2} ms {}",
                 step.target_rate, step.sent_per_sec, step.acks_per_sec, step.refused_per_sec, step.deliveries_per_sec, step.ack_latency.p99, step.delivery_latency.p99,
                 if step.held { "held" } else { "FAILED" }
+            ));
+            let worst: Vec<String> = step
+                .worst_delivery_ms_per_sec
+                .iter()
+                .map(|ms| format!("{ms:.0}"))
+                .collect();
+            lines.push(format!(
+                "    worst delivery per second (ms): {}",
+                worst.join(" ")
             ));
         }
         if let Some(rate) = self.held_rate {

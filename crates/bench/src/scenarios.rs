@@ -242,6 +242,7 @@ pub async fn saturate(
             refused_per_sec: per_sec(after.overloaded - before.overloaded, secs),
             ack_latency: Percentiles::of(&after.ack_latency),
             delivery_latency: Percentiles::of(&after.delivery_latency),
+            worst_delivery_ms_per_sec: after.worst_delivery_ms_per_sec(),
             held: false,
         };
         let held = result.delivery_latency.p99 <= p99_limit_ms && result.acks_per_sec >= 0.9 * rate;

@@ -34,6 +34,9 @@ pub struct Stats {
     pub unexpected_closes: u64,
     pub ack_latency: Histogram<u64>,
     pub delivery_latency: Histogram<u64>,
+    /// The worst delivery latency (µs) of each second (unix time) since the last reset, so
+    /// a step's p99 can be told apart from one stall inside it.
+    pub worst_delivery_by_sec: BTreeMap<u64, u64>,
     pub join_latency: Histogram<u64>,
 }
 
@@ -55,6 +58,7 @@ impl Default for Stats {
             unexpected_closes: 0,
             ack_latency: histogram(),
             delivery_latency: histogram(),
+            worst_delivery_by_sec: BTreeMap::new(),
             join_latency: histogram(),
         }
     }
@@ -80,12 +84,33 @@ impl SharedStats {
         let mut stats = self.lock();
         stats.ack_latency.reset();
         stats.delivery_latency.reset();
+        stats.worst_delivery_by_sec.clear();
     }
 }
 
 /// Record a latency, clamped into the histogram's range.
 pub fn record(histogram: &mut Histogram<u64>, micros: u64) {
     let _ = histogram.record(micros.clamp(1, MAX_MICROS));
+}
+
+impl Stats {
+    /// Records a delivery that arrived at `now` (unix µs) after `latency` µs.
+    pub fn record_delivery(&mut self, now: u64, latency: u64) {
+        record(&mut self.delivery_latency, latency);
+        let worst = self
+            .worst_delivery_by_sec
+            .entry(now / 1_000_000)
+            .or_default();
+        *worst = (*worst).max(latency);
+    }
+
+    /// The worst delivery latency of each second recorded, in milliseconds, oldest first.
+    pub fn worst_delivery_ms_per_sec(&self) -> Vec<f64> {
+        self.worst_delivery_by_sec
+            .values()
+            .map(|micros| *micros as f64 / 1000.0)
+            .collect()
+    }
 }
 
 /// Percentiles of a histogram, in milliseconds.
