@@ -803,3 +803,52 @@ async fn a_client_that_stops_reading_is_dropped_and_others_carry_on() {
         "the stalled client got {received} of {sent} before the cut"
     );
 }
+
+/// A message this node never heard of (stored by another node whose broadcast was lost)
+/// still reaches every client in seq order: the next message is held, the missing seq is read
+/// from the database, and both go out in order, the sender's as its ack.
+#[actix_web::test]
+async fn a_message_never_announced_is_filled_in_before_the_next_one() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::start(Backend::Postgres).await;
+    let room = app.room("A-1", "u1").await;
+    let mut watcher = app.ws(room, &app.tokens.admin("staff")).await;
+    watcher.handshake().await;
+    let mut sender = app.ws(room, &app.tokens.client("u1")).await;
+    sender.handshake().await;
+
+    // Behind the service's back: seq 1, as another node's writer would have stored it.
+    diesel::sql_query(format!(
+        "WITH advanced AS (UPDATE chat_rooms SET last_seq = 1 WHERE id = {room}) \
+         INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at) \
+         VALUES ({room}, 1, 'staff', 'admin', 'from elsewhere', 'x1', 0)"
+    ))
+    .execute(&mut app.postgres())
+    .expect("message stored behind the node's back");
+
+    sender.say("c2", "from here").await;
+    let ack = sender.next_of("message").await;
+    assert_eq!(
+        (
+            ack["message"]["seq"].as_i64(),
+            ack["message"]["content"].as_str()
+        ),
+        (Some(1), Some("from elsewhere")),
+        "the missing message first"
+    );
+    let ack = sender.next_of("ack").await;
+    assert_eq!(
+        (ack["client_id"].as_str(), ack["message"]["seq"].as_i64()),
+        (Some("c2"), Some(2))
+    );
+    let first = watcher.next_of("message").await;
+    let second = watcher.next_of("message").await;
+    assert_eq!(
+        (
+            first["message"]["seq"].as_i64(),
+            second["message"]["seq"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(second["message"]["content"], "from here");
+}

@@ -2,14 +2,15 @@
 //! it has delivered, its sends in flight, its token's expiry, and the queue to its writer task.
 //!
 //! Ordering: every message reaches the client through [`ChatSession::deliver`], which passes
-//! seq `last + 1` on, drops what was already delivered, and fills any gap from the database
-//! first. Database work that must finish before the next frame is handled (opening, filling a
+//! seq `last + 1` on, drops what was already delivered, and holds what comes early: the seqs
+//! before it usually follow within milliseconds (another node's message through the broker),
+//! and otherwise are read from the database after a short grace. Database work that must finish before the next frame is handled (opening, filling a
 //! gap) runs under `ctx.wait`, which holds the actor's mailbox and stream until it completes.
 //! Sends do not: each is queued for the message writer while its frame is handled, up to
 //! `MAX_IN_FLIGHT` wait together, and the sender's own message coming through the room's
 //! stream is turned into its `ack` there (matched by `client_id`), in seq order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,14 @@ const FILL_PAGE: i64 = 200;
 /// connection at one message per ack round trip, and kept the backlog of a busy node in the
 /// sockets, where admission (`SEND_QUEUE_BUDGET_MS`) cannot see how long it has waited.
 const MAX_IN_FLIGHT: u32 = 32;
+/// How long a message that arrived before the seqs preceding it waits for them before they
+/// are read from the database. With two nodes writing one room, the other node's message
+/// routinely arrives through the broker a few milliseconds after this node's next one; reading
+/// the database for each of those (under `ctx.wait`, holding the session) was the largest
+/// extra cost of a second node.
+const GAP_GRACE: Duration = Duration::from_millis(40);
+/// Most early messages a session holds; past it the gap is filled at once.
+const MAX_HELD: usize = 256;
 
 /// Everything a session starts from; the handshake handler has authorized it already.
 pub struct SessionStart {
@@ -81,6 +90,13 @@ pub struct SessionServices {
     pub send_budget: Arc<SendBudget>,
 }
 
+/// A message kept until the seqs before it have been delivered.
+struct HeldMessage {
+    message: MessageDto,
+    prepared: Option<ByteString>,
+    as_ack: Option<String>,
+}
+
 /// See the module docs.
 pub struct ChatSession {
     conn: ConnId,
@@ -94,6 +110,10 @@ pub struct ChatSession {
     /// stream brings one of this user's messages with such a `client_id`, it goes out as the
     /// `ack`, in the room's order.
     in_flight: HashMap<String, u32>,
+    /// Messages that arrived before the seqs preceding them, by seq (see [`GAP_GRACE`]).
+    held: BTreeMap<Seq, HeldMessage>,
+    /// Reads the missing seqs from the database once the grace is over.
+    gap_timer: Option<SpawnHandle>,
     /// Acks owed when the room's stream reaches a seq: sends whose store answered (new, or a
     /// retry of a stored message) before this connection was given the message.
     ack_on_delivery: HashMap<Seq, Vec<String>>,
@@ -122,6 +142,8 @@ impl ChatSession {
             last_seq: 0,
             in_flight: HashMap::new(),
             ack_on_delivery: HashMap::new(),
+            held: BTreeMap::new(),
+            gap_timer: None,
             restart_pending: false,
             caller: start.caller,
             room: start.room,
@@ -199,14 +221,43 @@ impl ChatSession {
     }
 
     fn restart_when_acked(&mut self, ctx: &mut <Self as Actor>::Context) {
-        if self.restart_pending && self.in_flight.is_empty() && self.ack_on_delivery.is_empty() {
+        if self.restart_pending
+            && self.in_flight.is_empty()
+            && self.ack_on_delivery.is_empty()
+            && self.held.is_empty()
+        {
             self.close(CloseCode::Restart, "service restart", ctx);
         }
     }
 
-    /// Delivers a room message in seq order: drops what the client has, fills a gap from the
-    /// database first. `as_ack` turns the frame into the sender's `ack`.
+    /// Delivers a room message in seq order: drops what the client has, holds what comes early
+    /// until the seqs before it arrive (or fills them from the database after
+    /// [`GAP_GRACE`]), then passes on whatever held messages became next. `as_ack` turns the
+    /// frame into the sender's `ack`.
     fn deliver(
+        &mut self,
+        message: MessageDto,
+        prepared: Option<ByteString>,
+        as_ack: Option<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        if message.seq > self.last_seq + 1 {
+            return self.hold(message, prepared, as_ack, ctx);
+        }
+        self.pass(message, prepared, as_ack, ctx);
+        while let Some(next) = self.take_next_held() {
+            self.pass(next.message, next.prepared, next.as_ack, ctx);
+        }
+        if self.held.is_empty()
+            && let Some(timer) = self.gap_timer.take()
+        {
+            ctx.cancel_future(timer);
+        }
+        self.restart_when_acked(ctx);
+    }
+
+    /// Sends a message that is next in seq order, or only the ack of one delivered before.
+    fn pass(
         &mut self,
         message: MessageDto,
         prepared: Option<ByteString>,
@@ -217,36 +268,7 @@ impl ChatSession {
         if seq <= self.last_seq {
             if let Some(client_id) = as_ack {
                 self.send_frame(&ServerFrame::Ack { client_id, message }, ctx);
-                self.restart_when_acked(ctx);
             }
-            return;
-        }
-        if seq > self.last_seq + 1 {
-            let from = self.last_seq;
-            let db = self.services.db.clone();
-            let room = self.room.id;
-            let fill = async move { load_range(&db, room, from, Some(seq - 1)).await };
-            ctx.wait(
-                fill.into_actor(self)
-                    .map(move |loaded, session, ctx| match loaded {
-                        Ok(missing) => {
-                            for earlier in missing {
-                                session.deliver(earlier, None, None, ctx);
-                            }
-                            // Committed seqs have no holes; if the database still lacks one,
-                            // closing beats looping or skipping it.
-                            if session.last_seq + 1 < seq {
-                                let hole = StoreError::Task(format!(
-                                    "seq {} missing",
-                                    session.last_seq + 1
-                                ));
-                                return session.cannot_deliver(&hole, ctx);
-                            }
-                            session.deliver(message, prepared, as_ack, ctx);
-                        }
-                        Err(error) => session.cannot_deliver(&error, ctx),
-                    }),
-            );
             return;
         }
         self.last_seq = seq;
@@ -272,7 +294,93 @@ impl ChatSession {
                 self.send_frame(&frame, ctx);
             }
         }
-        self.restart_when_acked(ctx);
+    }
+
+    /// Keeps a message that came before the seqs preceding it. With several nodes writing one
+    /// room that is routine (the other node's message is still on its way through the
+    /// broker), so the session waits [`GAP_GRACE`] before it reads the database.
+    fn hold(
+        &mut self,
+        message: MessageDto,
+        prepared: Option<ByteString>,
+        as_ack: Option<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let seq = message.seq;
+        if let Some(held) = self.held.get_mut(&seq) {
+            // The same message twice (broker and store answer): keep its ack.
+            if let Some(client_id) = as_ack {
+                self.ack_on_delivery.entry(seq).or_default().push(client_id);
+            }
+            held.prepared = held.prepared.take().or(prepared);
+        } else {
+            let held = HeldMessage {
+                message,
+                prepared,
+                as_ack,
+            };
+            self.held.insert(seq, held);
+        }
+        if self.held.len() > MAX_HELD {
+            return self.fill_gap(ctx);
+        }
+        if self.gap_timer.is_none() {
+            let timer = ctx.run_later(GAP_GRACE, |session, ctx| {
+                session.gap_timer = None;
+                session.fill_gap(ctx);
+            });
+            self.gap_timer = Some(timer);
+        }
+    }
+
+    /// The held message that is next in seq order (or already delivered), if any.
+    fn take_next_held(&mut self) -> Option<HeldMessage> {
+        let entry = self.held.first_entry()?;
+        (*entry.key() <= self.last_seq + 1).then(|| entry.remove())
+    }
+
+    /// Reads the seqs missing before the first held message from the database and delivers
+    /// them (and so the held ones), holding the session's other frames meanwhile.
+    fn fill_gap(&mut self, ctx: &mut <Self as Actor>::Context) {
+        if let Some(timer) = self.gap_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let Some(&first_held) = self.held.keys().next() else {
+            return;
+        };
+        let from = self.last_seq;
+        let up_to = first_held - 1;
+        let db = self.services.db.clone();
+        let room = self.room.id;
+        let fill = async move { load_range(&db, room, from, Some(up_to)).await };
+        ctx.wait(
+            fill.into_actor(self)
+                .map(move |loaded, session, ctx| match loaded {
+                    Ok(missing) => {
+                        for earlier in missing {
+                            session.deliver(earlier, None, None, ctx);
+                        }
+                        // Committed seqs have no holes; if the database still lacks one,
+                        // closing beats looping or skipping it.
+                        if session.last_seq < up_to {
+                            let hole =
+                                StoreError::Task(format!("seq {} missing", session.last_seq + 1));
+                            return session.cannot_deliver(&hole, ctx);
+                        }
+                        // A later gap among the held messages gets its own grace.
+                        if let Some(next) = session.take_next_held() {
+                            session.deliver(next.message, next.prepared, next.as_ack, ctx);
+                        } else if !session.held.is_empty() && session.gap_timer.is_none() {
+                            let timer = ctx.run_later(GAP_GRACE, |session, ctx| {
+                                session.gap_timer = None;
+                                session.fill_gap(ctx);
+                            });
+                            session.gap_timer = Some(timer);
+                        }
+                    }
+                    Err(error) => session.cannot_deliver(&error, ctx),
+                }),
+        );
     }
 
     /// Whether `message` is this user's and one of this connection's sends is waiting for
