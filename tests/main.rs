@@ -16,3 +16,4 @@ mod outage;
 mod overload;
 mod realtime;
 mod realtime_cluster;
+mod stored_data;

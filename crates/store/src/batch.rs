@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::write_transaction;
 use crate::messages::{NewMessage, Stored, store_message};
-use crate::rows::MessageRow;
+use crate::rows::{MessageRow, Spelled};
 use crate::schema::{chat_rooms, messages, room_members};
 use crate::time::{activity_bucket, now_micros, to_datetime};
 use crate::{Database, DbConnection, StoreError, rooms};
@@ -120,7 +120,7 @@ pub fn store_batch(
             .filter(chat_rooms::id.eq_any(&room_ids))
             .order(chat_rooms::id)
             .select((chat_rooms::id, chat_rooms::status, chat_rooms::last_seq));
-        let rooms: Vec<(i64, String, i64)> = match conn {
+        let rooms: Vec<(i64, Spelled<RoomStatus>, i64)> = match conn {
             DbConnection::Postgres(pg) => rooms_query.for_update().load(pg)?,
             // BEGIN IMMEDIATE already holds the whole database.
             DbConnection::Sqlite(sqlite) => rooms_query.load(sqlite)?,
@@ -129,7 +129,7 @@ pub fn store_batch(
             .into_iter()
             .map(|(id, status, last_seq)| {
                 let room = LockedRoom {
-                    open: status == RoomStatus::Open.as_str(),
+                    open: RoomStatus::from(status) == RoomStatus::Open,
                     last_seq,
                 };
                 (id, room)

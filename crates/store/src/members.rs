@@ -5,6 +5,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use room_chats_types::{MemberDto, ReadMarkerDto, Role};
 
 use crate::connection::write_transaction;
+use crate::rows::Spelled;
 use crate::schema::{chat_rooms, room_members, user_names};
 use crate::time::now_micros;
 use crate::{DbConnection, StoreError};
@@ -46,9 +47,12 @@ fn upsert_member(
     Ok(())
 }
 
+/// A member row: user, role, assigned, last read seq, display name.
+type MemberRow = (String, Spelled<Role>, bool, i64, Option<String>);
+
 /// The members of a room with their display names, clients first.
 pub fn members(conn: &mut DbConnection, room_id: i64) -> Result<Vec<MemberDto>, StoreError> {
-    let rows: Vec<(String, String, bool, i64, Option<String>)> = room_members::table
+    let rows: Vec<MemberRow> = room_members::table
         .left_join(user_names::table.on(user_names::user_id.eq(room_members::user_id)))
         .filter(room_members::room_id.eq(room_id))
         .select((
@@ -69,7 +73,7 @@ pub fn members(conn: &mut DbConnection, room_id: i64) -> Result<Vec<MemberDto>, 
         .map(|(user_id, role, assigned, last_read_seq, name)| MemberDto {
             user_id,
             name,
-            role: Role::parse(&role).unwrap_or(Role::Client),
+            role: role.into(),
             assigned,
             last_read_seq,
         })

@@ -1,10 +1,56 @@
 //! Row structs and their conversion to wire types. They never leave this crate.
 
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
+use room_chats_types::spelling::UnknownSpelling;
 use room_chats_types::{MessageDto, OrderDto, Role, RoomDto, RoomStatus};
 
 use crate::schema::{chat_rooms, messages, orders};
 use crate::time::to_datetime;
+
+/// An enum stored as its spelling (`role`, `status`), read back strictly: a value this build
+/// does not know fails the query rather than turning into some default.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spelled<T>(pub(crate) T);
+
+impl<T, DB> FromSql<Text, DB> for Spelled<T>
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+    T: TryFrom<String, Error = UnknownSpelling>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let spelling = String::from_sql(bytes)?;
+        Ok(Self(T::try_from(spelling)?))
+    }
+}
+
+/// Lets a row field be read as `Spelled<T>` (Diesel implements this for its own types only).
+impl<T, DB> Queryable<Text, DB> for Spelled<T>
+where
+    DB: Backend,
+    Self: FromSql<Text, DB>,
+{
+    type Row = Self;
+
+    fn build(row: Self) -> deserialize::Result<Self> {
+        Ok(row)
+    }
+}
+
+impl From<Spelled<Role>> for Role {
+    fn from(spelled: Spelled<Role>) -> Self {
+        spelled.0
+    }
+}
+
+impl From<Spelled<RoomStatus>> for RoomStatus {
+    fn from(spelled: Spelled<RoomStatus>) -> Self {
+        spelled.0
+    }
+}
 
 /// A room joined with its order.
 #[derive(Debug, Queryable, Selectable)]
@@ -12,7 +58,8 @@ use crate::time::to_datetime;
 pub(crate) struct RoomRow {
     id: i64,
     order_id: String,
-    status: String,
+    #[diesel(deserialize_as = Spelled<RoomStatus>)]
+    status: RoomStatus,
     last_seq: i64,
     created_at: i64,
     last_activity_at: i64,
@@ -41,8 +88,7 @@ impl From<RoomRow> for RoomDto {
             order_id: row.order_id,
             order_reference: row.reference,
             customer_id: row.customer_id,
-            // The CHECK constraint admits only the two spellings.
-            status: RoomStatus::parse(&row.status).unwrap_or(RoomStatus::Closed),
+            status: row.status,
             last_seq: row.last_seq,
             created_at: to_datetime(row.created_at),
             last_activity_at: to_datetime(row.last_activity_at),
@@ -60,7 +106,8 @@ pub(crate) struct MessageRow {
     room_id: i64,
     seq: i64,
     sender_id: String,
-    sender_role: String,
+    #[diesel(deserialize_as = Spelled<Role>)]
+    sender_role: Role,
     content: String,
     client_id: Option<String>,
     created_at: i64,
@@ -73,8 +120,7 @@ impl From<MessageRow> for MessageDto {
             room_id: row.room_id,
             seq: row.seq,
             sender_id: row.sender_id,
-            // The CHECK constraint admits only client and admin.
-            sender_role: Role::parse(&row.sender_role).unwrap_or(Role::Client),
+            sender_role: row.sender_role,
             content: row.content,
             client_id: row.client_id,
             created_at: to_datetime(row.created_at),

@@ -13,6 +13,7 @@ pub mod role;
 pub mod room;
 pub mod rules;
 pub mod schema;
+pub mod spelling;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::spelling::UnknownSpelling;
+
 /// What a caller is allowed to do, taken from its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -36,6 +38,18 @@ impl Role {
     }
 }
 
+/// The stored spelling, read back from the database.
+impl TryFrom<String> for Role {
+    type Error = UnknownSpelling;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(UnknownSpelling {
+            kind: "role",
+            value,
+        })
+    }
+}
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -52,5 +66,15 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("Admin"), None);
+    }
+
+    #[test]
+    fn an_unknown_stored_role_is_an_error_not_a_default() {
+        assert_eq!(Role::try_from("admin".to_owned()), Ok(Role::Admin));
+        let unknown = Role::try_from("owner".to_owned());
+        assert_eq!(
+            unknown.map_err(|error| error.to_string()),
+            Err(r#"unknown role "owner" in the database"#.to_owned())
+        );
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::schema::{ExternalId, RoomCursor};
+use crate::spelling::UnknownSpelling;
 use crate::{MessageDto, Role, RoomId, Seq};
 
 /// Whether a room accepts new messages.
@@ -33,6 +34,18 @@ impl RoomStatus {
             "closed" => Some(Self::Closed),
             _ => None,
         }
+    }
+}
+
+/// The stored spelling, read back from the database.
+impl TryFrom<String> for RoomStatus {
+    type Error = UnknownSpelling;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(UnknownSpelling {
+            kind: "room status",
+            value,
+        })
     }
 }
 
