@@ -852,3 +852,52 @@ async fn a_message_never_announced_is_filled_in_before_the_next_one() {
     );
     assert_eq!(second["message"]["content"], "from here");
 }
+
+/// One message the database refuses (here a constraint added behind the service's back) fails
+/// alone: the batch it was written in is retried one message at a time, every other message
+/// of the burst is stored and acked in order, and the refused one takes no seq.
+#[actix_web::test]
+async fn a_message_the_database_refuses_fails_alone_in_its_batch() {
+    use diesel::connection::SimpleConnection;
+    const BURST: usize = 20;
+    let app = TestApp::start(Backend::Postgres).await;
+    let room = app.room("A-1", "u1").await;
+    app.postgres()
+        .batch_execute("ALTER TABLE messages ADD CONSTRAINT no_poison CHECK (content <> 'poison')")
+        .expect("constraint added");
+    let mut sender = app.ws(room, &app.tokens.client("u1")).await;
+    sender.handshake().await;
+    for n in 0..BURST {
+        let content = if n == 7 {
+            "poison".to_owned()
+        } else {
+            format!("m{n}")
+        };
+        sender.say(&format!("c{n}"), &content).await;
+    }
+    let mut acked = Vec::new();
+    let mut refused = Vec::new();
+    while acked.len() + refused.len() < BURST {
+        let frame = sender.next_json().await;
+        match frame["type"].as_str() {
+            Some("ack") => acked.push((
+                frame["client_id"].as_str().unwrap_or_default().to_owned(),
+                frame["message"]["seq"].as_i64().unwrap_or_default(),
+            )),
+            Some("error") => refused.push((
+                frame["ref"].as_str().unwrap_or_default().to_owned(),
+                frame["code"].as_str().unwrap_or_default().to_owned(),
+            )),
+            _ => {}
+        }
+    }
+    assert_eq!(refused, vec![("c7".to_owned(), "internal".to_owned())]);
+    let expected: Vec<(String, i64)> = (0..BURST)
+        .filter(|n| *n != 7)
+        .zip(1..)
+        .map(|(n, seq)| (format!("c{n}"), seq))
+        .collect();
+    assert_eq!(acked, expected, "the others in order, with gap-free seqs");
+    let history = app.history(room, &app.tokens.client("u1")).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(BURST - 1));
+}

@@ -18,7 +18,7 @@ use room_chats_types::{MessageDto, Role, RoomStatus};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::write_transaction;
-use crate::messages::{NewMessage, Stored, store_message};
+use crate::messages::Stored;
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{chat_rooms, messages, room_members};
 use crate::time::{activity_bucket, now_micros, to_datetime};
@@ -51,16 +51,6 @@ impl OwnedMessage {
             content: self.content.clone(),
             client_id: self.client_id.clone(),
             created_at: to_datetime(created_at),
-        }
-    }
-
-    fn borrowed(&self) -> NewMessage<'_> {
-        NewMessage {
-            room_id: self.room_id,
-            sender_id: &self.sender_id,
-            sender_role: self.sender_role,
-            content: &self.content,
-            client_id: self.client_id.as_deref(),
         }
     }
 }
@@ -236,6 +226,13 @@ pub fn store_batch(
         }
         Ok(results)
     })
+}
+
+/// Stores one message: a batch of one.
+fn store_one(conn: &mut DbConnection, message: &OwnedMessage) -> Result<Stored, StoreError> {
+    store_batch(conn, std::slice::from_ref(message))?
+        .pop()
+        .unwrap_or_else(|| Err(StoreError::Task("a batch of one gave no result".to_owned())))
 }
 
 /// Messages already stored under the batch's (room, sender, `client_id`) keys.
@@ -614,12 +611,13 @@ fn write_loop(
                 .map(|_| Err(StoreError::Unavailable(error.to_string())))
                 .collect(),
             // Something in the batch broke the transaction (a race the locks do not cover,
-            // a constraint): store one by one, so one bad message fails alone.
+            // a constraint): store one by one, through the same path, so one bad message
+            // fails alone.
             Err(error) => {
                 tracing::warn!(%error, size = messages.len(), "batch failed; storing its messages one by one");
                 messages
                     .iter()
-                    .map(|message| db.run_blocking(|conn| store_message(conn, &message.borrowed())))
+                    .map(|message| db.run_blocking(|conn| store_one(conn, message)))
                     .collect()
             }
         };
