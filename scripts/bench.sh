@@ -79,7 +79,7 @@ start_postgres() {
 # A server that has been running keeps its used WAL segments and recycles them; a fresh
 # cluster has none, so under load it creates and zero-fills a new 16 MB segment every few
 # seconds, inside some transaction's COMMIT (measured: ~50 ms commits every 2.5-4 s at
-# 6,000-9,000 msg/s, both writer threads at once, vanishing after the first checkpoint).
+# 6,000-9,000 msg/s, both writer threads at once; gone with the warm-up below).
 # Writing ~1 GB of WAL and checkpointing leaves the cluster in the state time would.
 warm_wal() {
   local started=$SECONDS

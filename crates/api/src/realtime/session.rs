@@ -4,8 +4,9 @@
 //! Ordering: every message reaches the client through [`ChatSession::deliver`], which passes
 //! seq `last + 1` on, drops what was already delivered, and holds what comes early: the seqs
 //! before it usually follow within milliseconds (another node's message through the broker),
-//! and otherwise are read from the database after a short grace. Database work that must finish before the next frame is handled (opening, filling a
-//! gap) runs under `ctx.wait`, which holds the actor's mailbox and stream until it completes.
+//! and otherwise are read from the database after a short grace. Database work that must
+//! finish before the next frame is handled (opening, filling a gap) runs under `ctx.wait`,
+//! which holds the actor's mailbox and stream until it completes.
 //! Sends do not: each is queued for the message writer while its frame is handled, up to
 //! `MAX_IN_FLIGHT` wait together, and the sender's own message coming through the room's
 //! stream is turned into its `ack` there (matched by `client_id`), in seq order.
@@ -324,6 +325,12 @@ impl ChatSession {
         if self.held.len() > MAX_HELD {
             return self.fill_gap(ctx);
         }
+        self.await_gap(ctx);
+    }
+
+    /// Fills the gap before the first held message once [`GAP_GRACE`] is over, unless a timer
+    /// for it runs already.
+    fn await_gap(&mut self, ctx: &mut <Self as Actor>::Context) {
         if self.gap_timer.is_none() {
             let timer = ctx.run_later(GAP_GRACE, |session, ctx| {
                 session.gap_timer = None;
@@ -370,12 +377,8 @@ impl ChatSession {
                         // A later gap among the held messages gets its own grace.
                         if let Some(next) = session.take_next_held() {
                             session.deliver(next.message, next.prepared, next.as_ack, ctx);
-                        } else if !session.held.is_empty() && session.gap_timer.is_none() {
-                            let timer = ctx.run_later(GAP_GRACE, |session, ctx| {
-                                session.gap_timer = None;
-                                session.fill_gap(ctx);
-                            });
-                            session.gap_timer = Some(timer);
+                        } else if !session.held.is_empty() {
+                            session.await_gap(ctx);
                         }
                     }
                     Err(error) => session.cannot_deliver(&error, ctx),
