@@ -120,6 +120,11 @@ else
   common_env+=(DATA_DIR="$work/data")
 fi
 
+# This machine's disk is ext4 mounted with online `discard`: the blocks of deleted files (the
+# last run's data, the WAL warm-up's table) are trimmed at a later journal commit, which an
+# fsync may have to wait for. `sync` lets that happen before the measurement, not inside it.
+sync
+
 urls=()
 for n in $(seq 1 "$nodes"); do
   port=$((18900 + n))
