@@ -253,7 +253,6 @@ impl TestApp {
         }
     }
 
-    /// The full URL of `path`.
     /// A direct connection to this node's Postgres schema, for tests that act on the
     /// database behind the service's back.
     pub fn postgres(&self) -> diesel::PgConnection {
@@ -282,6 +281,7 @@ impl TestApp {
         }
     }
 
+    /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -574,6 +574,26 @@ impl MessageWriter {
     }
 }
 
+/// A batch slower than this is logged at debug level: each is a second in which every ack of
+/// the node's writer waited (measured causes: WAL segment creation, synced writes the disk
+/// held; docs/PERFORMANCE.md).
+const SLOW_BATCH: Duration = Duration::from_millis(50);
+/// A batch slower than this is logged as a warning: the database is in trouble.
+const STUCK_BATCH: Duration = Duration::from_secs(1);
+
+fn report_slow_batch(size: usize, took: Duration) {
+    let took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+    if took >= STUCK_BATCH {
+        tracing::warn!(
+            size,
+            took_ms,
+            "message batch took over a second; acks waited for it"
+        );
+    } else if took >= SLOW_BATCH {
+        tracing::debug!(size, took_ms, "slow message batch");
+    }
+}
+
 fn write_loop(
     db: &Database,
     mut jobs: mpsc::Receiver<Job>,
@@ -607,6 +627,7 @@ fn write_loop(
             .into_iter()
             .map(|job| (job.message, job.reply))
             .unzip();
+        let started = Instant::now();
         let results = match db.run_blocking(|conn| store_batch(conn, &messages)) {
             Ok(results) => results,
             Err(error) if error.is_unavailable() => messages
@@ -624,6 +645,7 @@ fn write_loop(
                     .collect()
             }
         };
+        report_slow_batch(messages.len(), started.elapsed());
         for result in &results {
             if let Ok(Stored::New(message)) = result {
                 announce(message);
