@@ -91,8 +91,9 @@ pub struct SessionServices {
     pub send_budget: Arc<SendBudget>,
 }
 
-/// A message kept until the seqs before it have been delivered.
-struct HeldMessage {
+/// A room message on its way to the client: its frame when already serialized, and the
+/// `client_id` whose `ack` it is, if any. Early ones wait in `ChatSession::held`.
+struct Arrival {
     message: MessageDto,
     prepared: Option<ByteString>,
     as_ack: Option<String>,
@@ -112,7 +113,7 @@ pub struct ChatSession {
     /// `ack`, in the room's order.
     in_flight: HashMap<String, u32>,
     /// Messages that arrived before the seqs preceding them, by seq (see [`GAP_GRACE`]).
-    held: BTreeMap<Seq, HeldMessage>,
+    held: BTreeMap<Seq, Arrival>,
     /// Reads the missing seqs from the database once the grace is over.
     gap_timer: Option<SpawnHandle>,
     /// Acks owed when the room's stream reaches a seq: sends whose store answered (new, or a
@@ -242,12 +243,22 @@ impl ChatSession {
         as_ack: Option<String>,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        if message.seq > self.last_seq + 1 {
-            return self.hold(message, prepared, as_ack, ctx);
+        let arrival = Arrival {
+            message,
+            prepared,
+            as_ack,
+        };
+        self.admit(arrival, ctx);
+    }
+
+    /// See [`ChatSession::deliver`].
+    fn admit(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
+        if arrival.message.seq > self.last_seq + 1 {
+            return self.hold(arrival, ctx);
         }
-        self.pass(message, prepared, as_ack, ctx);
+        self.pass(arrival, ctx);
         while let Some(next) = self.take_next_held() {
-            self.pass(next.message, next.prepared, next.as_ack, ctx);
+            self.pass(next, ctx);
         }
         if self.held.is_empty()
             && let Some(timer) = self.gap_timer.take()
@@ -258,13 +269,12 @@ impl ChatSession {
     }
 
     /// Sends a message that is next in seq order, or only the ack of one delivered before.
-    fn pass(
-        &mut self,
-        message: MessageDto,
-        prepared: Option<ByteString>,
-        as_ack: Option<String>,
-        ctx: &mut <Self as Actor>::Context,
-    ) {
+    fn pass(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
+        let Arrival {
+            message,
+            prepared,
+            as_ack,
+        } = arrival;
         let seq = message.seq;
         if seq <= self.last_seq {
             if let Some(client_id) = as_ack {
@@ -300,27 +310,16 @@ impl ChatSession {
     /// Keeps a message that came before the seqs preceding it. With several nodes writing one
     /// room that is routine (the other node's message is still on its way through the
     /// broker), so the session waits [`GAP_GRACE`] before it reads the database.
-    fn hold(
-        &mut self,
-        message: MessageDto,
-        prepared: Option<ByteString>,
-        as_ack: Option<String>,
-        ctx: &mut <Self as Actor>::Context,
-    ) {
-        let seq = message.seq;
+    fn hold(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
+        let seq = arrival.message.seq;
         if let Some(held) = self.held.get_mut(&seq) {
             // The same message twice (broker and store answer): keep its ack.
-            if let Some(client_id) = as_ack {
+            if let Some(client_id) = arrival.as_ack {
                 self.ack_on_delivery.entry(seq).or_default().push(client_id);
             }
-            held.prepared = held.prepared.take().or(prepared);
+            held.prepared = held.prepared.take().or(arrival.prepared);
         } else {
-            let held = HeldMessage {
-                message,
-                prepared,
-                as_ack,
-            };
-            self.held.insert(seq, held);
+            self.held.insert(seq, arrival);
         }
         if self.held.len() > MAX_HELD {
             return self.fill_gap(ctx);
@@ -341,7 +340,7 @@ impl ChatSession {
     }
 
     /// The held message that is next in seq order (or already delivered), if any.
-    fn take_next_held(&mut self) -> Option<HeldMessage> {
+    fn take_next_held(&mut self) -> Option<Arrival> {
         let entry = self.held.first_entry()?;
         (*entry.key() <= self.last_seq + 1).then(|| entry.remove())
     }
@@ -376,7 +375,7 @@ impl ChatSession {
                         }
                         // A later gap among the held messages gets its own grace.
                         if let Some(next) = session.take_next_held() {
-                            session.deliver(next.message, next.prepared, next.as_ack, ctx);
+                            session.admit(next, ctx);
                         } else if !session.held.is_empty() {
                             session.await_gap(ctx);
                         }
