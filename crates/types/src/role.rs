@@ -43,10 +43,7 @@ impl TryFrom<String> for Role {
     type Error = UnknownSpelling;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value).ok_or(UnknownSpelling {
-            kind: "role",
-            value,
-        })
+        UnknownSpelling::parse("role", value, Self::parse)
     }
 }
 

@@ -42,10 +42,7 @@ impl TryFrom<String> for RoomStatus {
     type Error = UnknownSpelling;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value).ok_or(UnknownSpelling {
-            kind: "room status",
-            value,
-        })
+        UnknownSpelling::parse("room status", value, Self::parse)
     }
 }
 

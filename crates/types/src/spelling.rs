@@ -11,6 +11,17 @@ pub struct UnknownSpelling {
     pub value: String,
 }
 
+impl UnknownSpelling {
+    /// Reads `value` with `parse`, or names it as an unknown `kind`.
+    pub fn parse<T>(
+        kind: &'static str,
+        value: String,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, Self> {
+        parse(&value).ok_or(Self { kind, value })
+    }
+}
+
 impl std::fmt::Display for UnknownSpelling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "unknown {} {:?} in the database", self.kind, self.value)
