@@ -114,6 +114,16 @@ impl ApiError {
         }
     }
 
+    /// Logs the causes callers are not shown: every transport calls this once per answer.
+    pub fn log(&self) {
+        match self {
+            Self::Internal(cause) => tracing::error!(%cause, "request failed"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            Self::Unauthorized(reason) => tracing::info!(reason, "authentication refused"),
+            _ => {}
+        }
+    }
+
     /// The same error as a WebSocket `error` frame answering the frame `reference` names:
     /// REST and the socket share one table of codes, messages and retry hints.
     pub fn frame(&self, reference: Option<String>) -> ServerFrame {
@@ -144,12 +154,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Internal(cause) => tracing::error!(%cause, "request failed"),
-            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
-            Self::Unauthorized(reason) => tracing::info!(reason, "authentication refused"),
-            _ => {}
-        }
+        self.log();
         let mut response = HttpResponse::build(self.status_code());
         match self {
             Self::Unauthorized(_) => {

@@ -4,8 +4,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use room_chats_store::Database;
-use room_chats_store::batch::MessageWriter;
 
+use crate::chat::Chat;
 use crate::realtime::{Hub, RealtimeSettings};
 use crate::send_budget::SendBudget;
 
@@ -58,14 +58,12 @@ impl Default for Limits {
 pub struct AppState {
     /// The database.
     pub db: Database,
-    /// Stores messages in batches shared by every session and request of the node.
-    pub writer: MessageWriter,
+    /// The use cases, shared by REST handlers and WebSocket sessions.
+    pub chat: Chat,
     /// Request limits.
     pub limits: Limits,
     /// This node's map of rooms to live sessions; REST changes are announced through it.
     pub hub: Arc<Hub>,
     /// WebSocket limits and timings.
     pub realtime: Arc<RealtimeSettings>,
-    /// Each user's send budget on this node, shared by REST and WebSocket sends.
-    pub send_budget: Arc<SendBudget>,
 }

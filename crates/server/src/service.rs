@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use room_chats_api::realtime::{Hub, RealtimeSettings};
-use room_chats_api::{AppState, Limits, TokenVerifier, VerifierSettings};
+use room_chats_api::{AppState, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
 use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
@@ -202,10 +202,16 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.send_queue_budget,
         Arc::new(move |message| announcer_hub.publish_message(message.clone())),
     );
-    let state = web::Data::new(AppState {
+    let chat = Chat::new(
+        db.clone(),
         writer,
+        Arc::clone(&hub),
+        Arc::new(config.limits.send_budget()),
+        config.limits.max_content_chars,
+    );
+    let state = web::Data::new(AppState {
+        chat,
         db,
-        send_budget: Arc::new(config.limits.send_budget()),
         limits: config.limits,
         hub: Arc::clone(&hub),
         realtime: Arc::new(config.realtime),

@@ -21,23 +21,21 @@ use actix::{
 };
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
-use room_chats_store::batch::{MessageWriter, OwnedMessage};
 use room_chats_store::messages::{self, HistoryPage, Stored};
 use room_chats_store::{Database, StoreError, members, rooms};
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, ServerFrame};
-use room_chats_types::rules::{check_content, check_id};
 use room_chats_types::{ErrorCode, MessageDto, ReadMarkerDto, RoomDto, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::access::may_see;
 use crate::auth::{Caller, TokenVerifier};
+use crate::chat::Chat;
 use crate::error::ApiError;
 use crate::realtime::frame_guard::{Verdict, Violation};
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::writer::{self, Outgoing};
-use crate::send_budget::SendBudget;
 
 /// Close code for an expired token (application range).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
@@ -77,18 +75,14 @@ pub struct SessionStart {
 pub struct SessionServices {
     /// Storage.
     pub db: Database,
-    /// Batched message storage.
-    pub writer: MessageWriter,
+    /// The use cases (sending, marking read), shared with REST.
+    pub chat: Chat,
     /// This node's hub.
     pub hub: Arc<Hub>,
     /// Verifies refreshed tokens.
     pub verifier: Arc<TokenVerifier>,
     /// Limits and timings.
     pub settings: Arc<RealtimeSettings>,
-    /// Longest message, in characters.
-    pub max_content_chars: usize,
-    /// Each user's send budget on this node, shared with REST sends.
-    pub send_budget: Arc<SendBudget>,
 }
 
 /// A room message on its way to the client: its frame when already serialized, and the
@@ -207,6 +201,18 @@ impl ChatSession {
             retry_after: None,
         };
         self.send_frame(&frame, ctx);
+    }
+
+    /// Answers a use case's failure as REST would (one table of codes, messages and retry
+    /// hints), logging what callers are not shown.
+    fn send_api_error(
+        &mut self,
+        error: &ApiError,
+        reference: Option<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        error.log();
+        self.send_frame(&error.frame(reference), ctx);
     }
 
     /// Sends a close frame and stops; nothing is sent after it.
@@ -532,37 +538,15 @@ impl ChatSession {
         content: String,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        if let Err(why) = check_id(&client_id) {
-            return self.send_error(
-                ErrorCode::ValidationFailed,
-                format!("client_id {why}"),
-                Some(client_id),
-                ctx,
-            );
-        }
-        if let Err(why) = check_content(&content, self.services.max_content_chars) {
-            return self.send_error(
-                ErrorCode::InvalidContent,
-                format!("content {why}"),
-                Some(client_id),
-                ctx,
-            );
-        }
-        if let Err(refused) = self.services.send_budget.take(&self.caller.user_id) {
-            return self.send_frame(&refused.frame(Some(client_id)), ctx);
-        }
-        let message = OwnedMessage {
-            room_id: self.room.id,
-            sender_id: self.caller.user_id.clone(),
-            sender_role: self.caller.role,
-            content,
-            client_id: Some(client_id.clone()),
-        };
+        let chat = &self.services.chat;
         // Queued now, while this frame is handled, so the connection's messages are stored in
         // the order it sent them.
-        let store = match self.services.writer.submit(message) {
+        let store = chat
+            .admit_message(&self.caller, self.room.id, content, Some(client_id.clone()))
+            .and_then(|message| chat.submit_message(message));
+        let store = match store {
             Ok(store) => store,
-            Err(refused) => return self.on_stored(Err(refused), client_id, ctx),
+            Err(refused) => return self.send_api_error(&refused, Some(client_id), ctx),
         };
         *self.in_flight.entry(client_id.clone()).or_default() += 1;
         let in_flight: u32 = self.in_flight.values().sum();
@@ -582,7 +566,7 @@ impl ChatSession {
 
     fn on_stored(
         &mut self,
-        stored: Result<Stored, StoreError>,
+        stored: Result<Stored, ApiError>,
         client_id: String,
         ctx: &mut <Self as Actor>::Context,
     ) {
@@ -603,70 +587,23 @@ impl ChatSession {
             Ok(Stored::New(_)) => {}
             // A retry of a message delivered before: acked with the original now.
             Ok(Stored::Replayed(message)) => session.deliver(message, None, Some(client_id), ctx),
-            Err(StoreError::NoAccess | StoreError::NotFound) => session.lose_access(ctx),
-            // Answered like REST answers them (one table of codes, messages, retry hints).
-            Err(error @ (StoreError::RoomClosed | StoreError::Overloaded { .. })) => {
-                let frame = ApiError::from(error).frame(Some(client_id));
-                session.send_frame(&frame, ctx);
-            }
-            Err(error) => {
-                tracing::warn!(%error, conn = session.conn, "message not stored");
-                let code = if error.is_unavailable() {
-                    ErrorCode::Unavailable
-                } else {
-                    ErrorCode::Internal
-                };
-                session.send_error(
-                    code,
-                    "the message was not stored; retry with the same client_id",
-                    Some(client_id),
-                    ctx,
-                );
-            }
+            // The room is gone for this caller (its order moved to another customer).
+            Err(ApiError::NotFound(_)) => session.lose_access(ctx),
+            Err(error) => session.send_api_error(&error, Some(client_id), ctx),
         }
         session.restart_when_acked(ctx);
     }
 
     fn on_read(&mut self, up_to: Option<Seq>, ctx: &mut <Self as Actor>::Context) {
-        if up_to.is_some_and(|seq| seq < 0) {
-            return self.send_error(
-                ErrorCode::ValidationFailed,
-                "up_to must not be negative",
-                None,
-                ctx,
-            );
-        }
-        let db = self.services.db.clone();
+        let chat = self.services.chat.clone();
         let caller = self.caller.clone();
         let room = self.room.id;
-        let mark = async move {
-            db.run(move |conn| members::mark_read(conn, room, &caller.user_id, caller.role, up_to))
-                .await
-        };
-        ctx.spawn(
-            mark.into_actor(self)
-                .map(|marked, session, ctx| match marked {
-                    Ok(marker) => {
-                        let frame = ServerFrame::Read {
-                            user_id: session.caller.user_id.clone(),
-                            up_to: marker.up_to,
-                        };
-                        session
-                            .services
-                            .hub
-                            .publish_frame(session.room.id, frame, None);
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, conn = session.conn, "read marker not stored");
-                        session.send_error(
-                            ErrorCode::Unavailable,
-                            "the read marker was not stored; retry",
-                            None,
-                            ctx,
-                        );
-                    }
-                }),
-        );
+        let mark = async move { chat.mark_read(&caller, room, up_to).await };
+        ctx.spawn(mark.into_actor(self).map(|marked, session, ctx| {
+            if let Err(error) = marked {
+                session.send_api_error(&error, None, ctx);
+            }
+        }));
     }
 
     fn on_typing(&mut self, typing: bool, ctx: &mut <Self as Actor>::Context) {

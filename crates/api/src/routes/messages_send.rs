@@ -1,10 +1,7 @@
 //! `POST /chat/{room_id}/messages`: send a message over HTTP.
 
 use actix_web::{HttpResponse, post, web};
-use room_chats_store::batch::OwnedMessage;
-use room_chats_store::members;
 use room_chats_store::messages::Stored;
-use room_chats_types::rules::{check_content, check_id};
 use room_chats_types::{ErrorBody, MessageDto, SendMessageBody};
 
 use crate::access::visible_room;
@@ -42,28 +39,10 @@ pub async fn send_message(
     body: web::Json<SendMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let SendMessageBody { content, client_id } = body.into_inner();
-    check_content(&content, state.limits.max_content_chars).map_err(ApiError::InvalidContent)?;
-    if let Some(client_id) = &client_id {
-        check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))?;
-    }
     let room = visible_room(&state, &caller, room_id.into_inner()).await?;
-    state.send_budget.take(&caller.user_id)?;
-    if let Some(name) = caller.name.clone() {
-        let user_id = caller.user_id.clone();
-        state
-            .db
-            .run(move |conn| members::remember_name(conn, &user_id, &name))
-            .await?;
-    }
     let stored = state
-        .writer
-        .store(OwnedMessage {
-            room_id: room.id,
-            sender_id: caller.user_id,
-            sender_role: caller.role,
-            content,
-            client_id,
-        })
+        .chat
+        .send_message(&caller, room.id, content, client_id)
         .await?;
     Ok(match stored {
         // The writer announced it to the room's live connections.

@@ -1,8 +1,6 @@
 //! `POST /chat/{room_id}/read`: move the caller's read marker.
 
 use actix_web::{HttpResponse, post, web};
-use room_chats_store::members;
-use room_chats_types::frames::ServerFrame;
 use room_chats_types::{ErrorBody, ReadMarkerBody, ReadMarkerDto};
 
 use crate::access::visible_room;
@@ -33,22 +31,10 @@ pub async fn mark_read(
     room_id: web::Path<i64>,
     body: web::Json<ReadMarkerBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let up_to = body.into_inner().up_to;
-    if up_to.is_some_and(|seq| seq < 0) {
-        return Err(ApiError::Validation(
-            "up_to must not be negative".to_owned(),
-        ));
-    }
     let room = visible_room(&state, &caller, room_id.into_inner()).await?;
-    let user_id = caller.user_id.clone();
     let marker = state
-        .db
-        .run(move |conn| members::mark_read(conn, room.id, &caller.user_id, caller.role, up_to))
+        .chat
+        .mark_read(&caller, room.id, body.into_inner().up_to)
         .await?;
-    let frame = ServerFrame::Read {
-        user_id,
-        up_to: marker.up_to,
-    };
-    state.hub.publish_frame(marker.room_id, frame, None);
     Ok(HttpResponse::Ok().json(marker))
 }

@@ -132,12 +132,10 @@ pub async fn connect(
         .max_continuation_size(settings.max_frame_bytes);
     let services = SessionServices {
         db: state.db.clone(),
-        writer: state.writer.clone(),
+        chat: state.chat.clone(),
         hub: Arc::clone(&state.hub),
         verifier: verifier.into_inner(),
         settings,
-        max_content_chars: state.limits.max_content_chars,
-        send_budget: Arc::clone(&state.send_budget),
     };
     tracing::info!(conn, room = room.id, user = %caller.user_id, "websocket opened");
     let start = SessionStart {

@@ -1,0 +1,130 @@
+//! The chat's use cases, written once below the transports. A REST handler and a WebSocket
+//! session only adapt them: they parse their input, call the use case, and answer its
+//! [`ApiError`] through the one table that gives every error its code, HTTP status and
+//! `error` frame — so the same failure reads the same on both.
+//!
+//! Authorization comes first (the caller names a room it may see: see
+//! [`crate::access::visible_room`]), then the domain rules, then the sender's budget.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use room_chats_store::batch::{MessageWriter, OwnedMessage};
+use room_chats_store::messages::Stored;
+use room_chats_store::{Database, members};
+use room_chats_types::frames::ServerFrame;
+use room_chats_types::rules::{check_content, check_id};
+use room_chats_types::{ReadMarkerDto, RoomId, Seq};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::realtime::Hub;
+use crate::send_budget::SendBudget;
+
+/// What the use cases need of the node; cheap to clone.
+#[derive(Clone)]
+pub struct Chat {
+    db: Database,
+    writer: MessageWriter,
+    hub: Arc<Hub>,
+    send_budget: Arc<SendBudget>,
+    max_content_chars: usize,
+}
+
+impl Chat {
+    /// The use cases over this node's storage, writer and hub.
+    pub fn new(
+        db: Database,
+        writer: MessageWriter,
+        hub: Arc<Hub>,
+        send_budget: Arc<SendBudget>,
+        max_content_chars: usize,
+    ) -> Self {
+        Self {
+            db,
+            writer,
+            hub,
+            send_budget,
+            max_content_chars,
+        }
+    }
+
+    /// Checks a message for room `room_id` (one `caller` may see) against the rules, and
+    /// takes it from the sender's budget: the message as it will be stored. The sender is
+    /// always the caller.
+    pub fn admit_message(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        content: String,
+        client_id: Option<String>,
+    ) -> Result<OwnedMessage, ApiError> {
+        check_content(&content, self.max_content_chars).map_err(ApiError::InvalidContent)?;
+        if let Some(client_id) = &client_id {
+            check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))?;
+        }
+        self.send_budget.take(&caller.user_id)?;
+        Ok(OwnedMessage {
+            room_id,
+            sender_id: caller.user_id.clone(),
+            sender_role: caller.role,
+            content,
+            client_id,
+        })
+    }
+
+    /// Queues an admitted message at once, in call order (so one connection's messages are
+    /// stored in the order it sent them); the future answers after its batch committed. The
+    /// writer announces every new message to the room.
+    pub fn submit_message(
+        &self,
+        message: OwnedMessage,
+    ) -> Result<impl Future<Output = Result<Stored, ApiError>> + use<>, ApiError> {
+        let stored = self.writer.submit(message)?;
+        Ok(async move { stored.await.map_err(ApiError::from) })
+    }
+
+    /// Admits and stores a message; `Stored::Replayed` for a retry of a stored `client_id`.
+    pub async fn send_message(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        content: String,
+        client_id: Option<String>,
+    ) -> Result<Stored, ApiError> {
+        let message = self.admit_message(caller, room_id, content, client_id)?;
+        if let Some(name) = caller.name.clone() {
+            let user_id = caller.user_id.clone();
+            self.db
+                .run(move |conn| members::remember_name(conn, &user_id, &name))
+                .await?;
+        }
+        self.submit_message(message)?.await
+    }
+
+    /// Moves the caller's read marker in room `room_id` (one it may see) up to `up_to`
+    /// (default: the newest message), and tells the room.
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        up_to: Option<Seq>,
+    ) -> Result<ReadMarkerDto, ApiError> {
+        if up_to.is_some_and(|seq| seq < 0) {
+            return Err(ApiError::Validation(
+                "up_to must not be negative".to_owned(),
+            ));
+        }
+        let (user_id, role) = (caller.user_id.clone(), caller.role);
+        let marker = self
+            .db
+            .run(move |conn| members::mark_read(conn, room_id, &user_id, role, up_to))
+            .await?;
+        let frame = ServerFrame::Read {
+            user_id: caller.user_id.clone(),
+            up_to: marker.up_to,
+        };
+        self.hub.publish_frame(room_id, frame, None);
+        Ok(marker)
+    }
+}
