@@ -1,11 +1,10 @@
-//! Who may see and do what. Every room access goes through [`visible_room`].
+//! Who may see and do what. Every room access goes through
+//! [`Chat::visible_room`](crate::chat::Chat::visible_room), which asks [`may_see`].
 
-use room_chats_store::rooms;
-use room_chats_types::{Role, RoomDto};
+use room_chats_types::Role;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Whether `caller` may see a room whose order belongs to `customer_id`.
 pub fn may_see(caller: &Caller, customer_id: &str) -> bool {
@@ -32,22 +31,6 @@ pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {
         return Err(ApiError::Forbidden("only admins may do this"));
     }
     Ok(())
-}
-
-/// Loads a room the caller may see. A room of someone else's order answers exactly like a
-/// room that does not exist, so room ids cannot be probed.
-pub async fn visible_room(
-    state: &AppState,
-    caller: &Caller,
-    room_id: i64,
-) -> Result<RoomDto, ApiError> {
-    require_chat_role(caller)?;
-    let room = state
-        .db
-        .run(move |conn| rooms::find_room(conn, room_id))
-        .await?;
-    room.filter(|room| may_see(caller, &room.customer_id))
-        .ok_or(ApiError::NotFound("room"))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
+use room_chats_api::chat::{Announcement, Announcer, Listener};
 use room_chats_api::realtime::{Hub, RealtimeSettings};
 use room_chats_api::{AppState, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
@@ -195,17 +196,21 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         events,
         config.realtime.max_connections_per_user,
     );
-    let announcer_hub = Arc::clone(&hub);
+    // Durable changes are announced at one point; the hub tells every node's sessions.
+    let announcer = Announcer::new(vec![Arc::clone(&hub) as Arc<dyn Listener>]);
+    let writer_announcer = announcer.clone();
     let writer = MessageWriter::start(
         db.clone(),
         config.writer_threads,
         config.send_queue_budget,
-        Arc::new(move |message| announcer_hub.publish_message(message.clone())),
+        Arc::new(move |message| {
+            writer_announcer.announce(Announcement::MessageStored(message));
+        }),
     );
     let chat = Chat::new(
         db.clone(),
         writer,
-        Arc::clone(&hub),
+        announcer,
         Arc::new(config.limits.send_budget()),
         config.limits.max_content_chars,
     );

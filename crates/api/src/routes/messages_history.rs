@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, get, web};
 use room_chats_store::messages::{self, HistoryPage};
 use room_chats_types::{ErrorBody, MessagePage, MessageQuery};
 
-use crate::access::visible_room;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -54,7 +53,10 @@ pub async fn history(
         (None, Some(seq)) => HistoryPage::After(seq),
         (None, None) => HistoryPage::Before(i64::MAX),
     };
-    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let room = state
+        .chat
+        .visible_room(&caller, room_id.into_inner())
+        .await?;
     let page = state
         .db
         .run(move |conn| messages::history(conn, room.id, page, limit))

@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, post, web};
 use room_chats_store::messages::Stored;
 use room_chats_types::{ErrorBody, MessageDto, SendMessageBody};
 
-use crate::access::visible_room;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -39,7 +38,10 @@ pub async fn send_message(
     body: web::Json<SendMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let SendMessageBody { content, client_id } = body.into_inner();
-    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let room = state
+        .chat
+        .visible_room(&caller, room_id.into_inner())
+        .await?;
     let stored = state
         .chat
         .send_message(&caller, room.id, content, client_id)

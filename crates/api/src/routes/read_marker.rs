@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, post, web};
 use room_chats_types::{ErrorBody, ReadMarkerBody, ReadMarkerDto};
 
-use crate::access::visible_room;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -31,7 +30,10 @@ pub async fn mark_read(
     room_id: web::Path<i64>,
     body: web::Json<ReadMarkerBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let room = state
+        .chat
+        .visible_room(&caller, room_id.into_inner())
+        .await?;
     let marker = state
         .chat
         .mark_read(&caller, room.id, body.into_inner().up_to)

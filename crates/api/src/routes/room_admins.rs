@@ -1,14 +1,10 @@
 //! `PUT` and `DELETE /chat/{room_id}/admins/{user_id}`: assign admins to a room.
 
 use actix_web::{HttpResponse, delete, put, web};
-use room_chats_store::members;
-use room_chats_types::frames::{RoomChange, ServerFrame};
-use room_chats_types::rules::check_id;
-use room_chats_types::{ErrorBody, MemberDto, RoomDto};
+use room_chats_types::{ErrorBody, MemberDto};
 
 use room_chats_types::schema::ExternalId;
 
-use crate::access::{require_admin, visible_room};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -38,23 +34,7 @@ pub async fn assign_admin(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, user_id) = path.into_inner();
-    let room = visible_room(&state, &caller, room_id).await?;
-    require_admin(&caller)?;
-    check_id(&user_id).map_err(|why| ApiError::Validation(format!("user_id {why}")))?;
-    let (announced_room, announced_user) = (room.clone(), user_id.clone());
-    let members = state
-        .db
-        .run(move |conn| {
-            members::assign_admin(conn, room.id, &user_id, &room.customer_id)?;
-            members::members(conn, room.id)
-        })
-        .await?;
-    announce(
-        &state,
-        RoomChange::MemberAdded,
-        announced_room,
-        announced_user,
-    );
+    let members = state.chat.assign_admin(&caller, room_id, user_id).await?;
     Ok(HttpResponse::Ok().json(members))
 }
 
@@ -80,29 +60,6 @@ pub async fn unassign_admin(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, user_id) = path.into_inner();
-    let room = visible_room(&state, &caller, room_id).await?;
-    require_admin(&caller)?;
-    let (announced_room, announced_user) = (room.clone(), user_id.clone());
-    state
-        .db
-        .run(move |conn| members::unassign_admin(conn, room.id, &user_id))
-        .await?;
-    announce(
-        &state,
-        RoomChange::MemberRemoved,
-        announced_room,
-        announced_user,
-    );
+    state.chat.unassign_admin(&caller, room_id, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Tells the room's live connections that an admin joined or left it.
-fn announce(state: &AppState, event: RoomChange, room: RoomDto, user_id: String) {
-    let room_id = room.id;
-    let frame = ServerFrame::Room {
-        event,
-        room,
-        user_id: Some(user_id),
-    };
-    state.hub.publish_frame(room_id, frame, None);
 }

@@ -5,7 +5,6 @@ use room_chats_store::members;
 use room_chats_store::messages::{self, HistoryPage};
 use room_chats_types::{ErrorBody, RoomDetailDto};
 
-use crate::access::visible_room;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -29,7 +28,10 @@ pub async fn room_detail(
     caller: Caller,
     room_id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let room = state
+        .chat
+        .visible_room(&caller, room_id.into_inner())
+        .await?;
     let page_size = state.limits.default_page;
     let room_id = room.id;
     let (members, marker, page) = state

@@ -1,11 +1,8 @@
 //! `POST /chat/{room_id}/close` and `/reopen`: admins end or resume a conversation.
 
 use actix_web::{HttpResponse, post, web};
-use room_chats_store::rooms;
-use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{ErrorBody, RoomDto, RoomStatus};
 
-use crate::access::{require_admin, visible_room};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -60,25 +57,6 @@ async fn set_status(
     room_id: i64,
     status: RoomStatus,
 ) -> Result<HttpResponse, ApiError> {
-    // Visibility first: a client learns nothing from a 403 about a room it cannot see.
-    let room = visible_room(state, &caller, room_id).await?;
-    require_admin(&caller)?;
-    let previous = room.status;
-    let room = state
-        .db
-        .run(move |conn| rooms::set_room_status(conn, room.id, status, &caller.user_id))
-        .await?;
-    if previous != status {
-        let event = match status {
-            RoomStatus::Closed => RoomChange::Closed,
-            RoomStatus::Open => RoomChange::Reopened,
-        };
-        let frame = ServerFrame::Room {
-            event,
-            room: room.clone(),
-            user_id: None,
-        };
-        state.hub.publish_frame(room.id, frame, None);
-    }
+    let room = state.chat.set_room_status(&caller, room_id, status).await?;
     Ok(HttpResponse::Ok().json(room))
 }

@@ -15,7 +15,6 @@ use room_chats_types::frames::SUBPROTOCOL;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::access::visible_room;
 use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
 use crate::realtime::frame_guard::{FrameGuard, Verdict};
@@ -95,7 +94,10 @@ pub async fn connect(
             settings.history_max
         )));
     }
-    let room = visible_room(&state, &caller, room_id.into_inner()).await?;
+    let room = state
+        .chat
+        .visible_room(&caller, room_id.into_inner())
+        .await?;
     let verdict = Arc::new(Verdict::default());
     let guarded = FrameGuard::new(
         body.into_inner(),

@@ -1,54 +1,18 @@
-//! The chat's use cases, written once below the transports. A REST handler and a WebSocket
-//! session only adapt them: they parse their input, call the use case, and answer its
-//! [`ApiError`] through the one table that gives every error its code, HTTP status and
-//! `error` frame — so the same failure reads the same on both.
-//!
-//! Authorization comes first (the caller names a room it may see: see
-//! [`crate::access::visible_room`]), then the domain rules, then the sender's budget.
+//! Sending and marking read.
 
 use std::future::Future;
-use std::sync::Arc;
 
-use room_chats_store::batch::{MessageWriter, OwnedMessage};
+use room_chats_store::batch::OwnedMessage;
+use room_chats_store::members;
 use room_chats_store::messages::Stored;
-use room_chats_store::{Database, members};
-use room_chats_types::frames::ServerFrame;
 use room_chats_types::rules::{check_content, check_id};
 use room_chats_types::{ReadMarkerDto, RoomId, Seq};
 
+use super::{Announcement, Chat};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::realtime::Hub;
-use crate::send_budget::SendBudget;
-
-/// What the use cases need of the node; cheap to clone.
-#[derive(Clone)]
-pub struct Chat {
-    db: Database,
-    writer: MessageWriter,
-    hub: Arc<Hub>,
-    send_budget: Arc<SendBudget>,
-    max_content_chars: usize,
-}
 
 impl Chat {
-    /// The use cases over this node's storage, writer and hub.
-    pub fn new(
-        db: Database,
-        writer: MessageWriter,
-        hub: Arc<Hub>,
-        send_budget: Arc<SendBudget>,
-        max_content_chars: usize,
-    ) -> Self {
-        Self {
-            db,
-            writer,
-            hub,
-            send_budget,
-            max_content_chars,
-        }
-    }
-
     /// Checks a message for room `room_id` (one `caller` may see) against the rules, and
     /// takes it from the sender's budget: the message as it will be stored. The sender is
     /// always the caller.
@@ -75,7 +39,7 @@ impl Chat {
 
     /// Queues an admitted message at once, in call order (so one connection's messages are
     /// stored in the order it sent them); the future answers after its batch committed. The
-    /// writer announces every new message to the room.
+    /// writer announces every new message.
     pub fn submit_message(
         &self,
         message: OwnedMessage,
@@ -103,7 +67,7 @@ impl Chat {
     }
 
     /// Moves the caller's read marker in room `room_id` (one it may see) up to `up_to`
-    /// (default: the newest message), and tells the room.
+    /// (default: the newest message).
     pub async fn mark_read(
         &self,
         caller: &Caller,
@@ -120,11 +84,11 @@ impl Chat {
             .db
             .run(move |conn| members::mark_read(conn, room_id, &user_id, role, up_to))
             .await?;
-        let frame = ServerFrame::Read {
-            user_id: caller.user_id.clone(),
+        self.announcer.announce(Announcement::ReadMoved {
+            room_id,
+            user_id: &caller.user_id,
             up_to: marker.up_to,
-        };
-        self.hub.publish_frame(room_id, frame, None);
+        });
         Ok(marker)
     }
 }

@@ -1,0 +1,165 @@
+//! The one point every durable change of a room is announced through.
+//!
+//! A use case (or the message writer, for stored messages) announces what it changed once,
+//! after the change committed; every listener hears it. Today the only listener is the hub,
+//! which tells the room's sessions on this node and publishes to the others. The per-user
+//! stream, webhooks and notifications attach here as further listeners, without touching a use
+//! case. Ephemeral signals (typing, presence) are not durable changes and do not pass here.
+
+use std::sync::Arc;
+
+use room_chats_types::frames::{RoomChange, ServerFrame};
+use room_chats_types::{MessageDto, RoomDto, RoomId, Seq};
+
+use crate::realtime::Hub;
+
+/// A durable change, as announced.
+#[derive(Debug, Clone, Copy)]
+pub enum Announcement<'a> {
+    /// A new message was stored.
+    MessageStored(&'a MessageDto),
+    /// A member's read marker moved.
+    ReadMoved {
+        /// The room.
+        room_id: RoomId,
+        /// Whose marker.
+        user_id: &'a str,
+        /// Where it is now.
+        up_to: Seq,
+    },
+    /// A room was closed or reopened, or an admin assigned or unassigned (`user_id`).
+    RoomChanged {
+        /// What changed.
+        change: RoomChange,
+        /// The room after the change.
+        room: &'a RoomDto,
+        /// The admin, for assignments.
+        user_id: Option<&'a str>,
+    },
+    /// The room's order now belongs to `customer_id`.
+    CustomerChanged {
+        /// The room.
+        room_id: RoomId,
+        /// The order's new customer.
+        customer_id: &'a str,
+    },
+}
+
+/// Hears every announcement, in the order of the announcements of each room.
+pub trait Listener: Send + Sync {
+    /// Called after the change committed; must not block.
+    fn hear(&self, announcement: Announcement<'_>);
+}
+
+/// See the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct Announcer {
+    listeners: Arc<[Arc<dyn Listener>]>,
+}
+
+impl Announcer {
+    /// An announcer that tells `listeners`, in this order.
+    pub fn new(listeners: Vec<Arc<dyn Listener>>) -> Self {
+        Self {
+            listeners: listeners.into(),
+        }
+    }
+
+    /// Tells every listener.
+    pub fn announce(&self, announcement: Announcement<'_>) {
+        for listener in self.listeners.iter() {
+            listener.hear(announcement);
+        }
+    }
+}
+
+/// The room's live sessions, on every node.
+impl Listener for Hub {
+    fn hear(&self, announcement: Announcement<'_>) {
+        match announcement {
+            Announcement::MessageStored(message) => self.publish_message(message.clone()),
+            Announcement::ReadMoved {
+                room_id,
+                user_id,
+                up_to,
+            } => {
+                let frame = ServerFrame::Read {
+                    user_id: user_id.to_owned(),
+                    up_to,
+                };
+                self.publish_frame(room_id, frame, None);
+            }
+            Announcement::RoomChanged {
+                change,
+                room,
+                user_id,
+            } => {
+                let frame = ServerFrame::Room {
+                    event: change,
+                    room: room.clone(),
+                    user_id: user_id.map(str::to_owned),
+                };
+                self.publish_frame(room.id, frame, None);
+            }
+            Announcement::CustomerChanged {
+                room_id,
+                customer_id,
+            } => self.publish_customer(room_id, customer_id.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Remembers the rooms of what it heard.
+    #[derive(Default)]
+    struct Recorder {
+        heard: Mutex<Vec<RoomId>>,
+    }
+
+    impl Listener for Recorder {
+        fn hear(&self, announcement: Announcement<'_>) {
+            let room = match announcement {
+                Announcement::MessageStored(message) => message.room_id,
+                Announcement::RoomChanged { room, .. } => room.id,
+                Announcement::ReadMoved { room_id, .. }
+                | Announcement::CustomerChanged { room_id, .. } => room_id,
+            };
+            self.heard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(room);
+        }
+    }
+
+    #[test]
+    fn every_listener_hears_every_announcement_in_order() {
+        let first = Arc::new(Recorder::default());
+        let second = Arc::new(Recorder::default());
+        let announcer = Announcer::new(vec![
+            Arc::clone(&first) as Arc<dyn Listener>,
+            Arc::clone(&second) as Arc<dyn Listener>,
+        ]);
+        announcer.announce(Announcement::ReadMoved {
+            room_id: 1,
+            user_id: "u1",
+            up_to: 3,
+        });
+        announcer.announce(Announcement::CustomerChanged {
+            room_id: 2,
+            customer_id: "u2",
+        });
+        for recorder in [first, second] {
+            let heard = recorder
+                .heard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            assert_eq!(heard, vec![1, 2]);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The chat's use cases, written once below the transports. A REST handler and a WebSocket
+//! session only adapt them: they parse their input, call the use case, and answer its
+//! [`ApiError`](crate::ApiError) through the one table that gives every error its code, HTTP
+//! status and `error` frame — so the same failure reads the same on both.
+//!
+//! Each use case authorizes first (the caller must see the room: [`Chat::visible_room`]; a
+//! room it may not see answers like one that does not exist), then checks the domain rules,
+//! writes, and announces what it changed through the one [`Announcer`].
+
+mod announce;
+mod messages;
+mod rooms;
+
+use std::sync::Arc;
+
+use room_chats_store::Database;
+use room_chats_store::batch::MessageWriter;
+
+pub use announce::{Announcement, Announcer, Listener};
+
+use crate::send_budget::SendBudget;
+
+/// What the use cases need of the node; cheap to clone.
+#[derive(Clone)]
+pub struct Chat {
+    db: Database,
+    writer: MessageWriter,
+    announcer: Announcer,
+    send_budget: Arc<SendBudget>,
+    max_content_chars: usize,
+}
+
+impl Chat {
+    /// The use cases over this node's storage and writer, announcing through `announcer` (the
+    /// writer announces stored messages through the same one).
+    pub fn new(
+        db: Database,
+        writer: MessageWriter,
+        announcer: Announcer,
+        send_budget: Arc<SendBudget>,
+        max_content_chars: usize,
+    ) -> Self {
+        Self {
+            db,
+            writer,
+            announcer,
+            send_budget,
+            max_content_chars,
+        }
+    }
+}

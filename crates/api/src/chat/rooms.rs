@@ -1,0 +1,150 @@
+//! Seeing a room, closing and reopening it, assigning admins, and the orders rooms belong to.
+
+use room_chats_store::orders::{self, Upsert};
+use room_chats_store::{members, rooms};
+use room_chats_types::frames::RoomChange;
+use room_chats_types::rules::check_id;
+use room_chats_types::{MemberDto, OrderDto, Role, RoomDto, RoomId, RoomStatus, UpsertOrderBody};
+
+use super::{Announcement, Chat};
+use crate::access::{may_see, require_admin, require_chat_role};
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+impl Chat {
+    /// Loads a room the caller may see: every room access starts here. A room of someone
+    /// else's order answers exactly like a room that does not exist, so room ids cannot be
+    /// probed.
+    pub async fn visible_room(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+    ) -> Result<RoomDto, ApiError> {
+        require_chat_role(caller)?;
+        let room = self
+            .db
+            .run(move |conn| rooms::find_room(conn, room_id))
+            .await?;
+        room.filter(|room| may_see(caller, &room.customer_id))
+            .ok_or(ApiError::NotFound("room"))
+    }
+
+    /// Closes or reopens a room (admins); the room as it is now. Setting the status it has
+    /// changes and announces nothing.
+    pub async fn set_room_status(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        status: RoomStatus,
+    ) -> Result<RoomDto, ApiError> {
+        // Visibility first: a client learns nothing from a 403 about a room it cannot see.
+        let room = self.visible_room(caller, room_id).await?;
+        require_admin(caller)?;
+        let previous = room.status;
+        let by = caller.user_id.clone();
+        let room = self
+            .db
+            .run(move |conn| rooms::set_room_status(conn, room.id, status, &by))
+            .await?;
+        if previous != status {
+            let change = match status {
+                RoomStatus::Closed => RoomChange::Closed,
+                RoomStatus::Open => RoomChange::Reopened,
+            };
+            self.announcer.announce(Announcement::RoomChanged {
+                change,
+                room: &room,
+                user_id: None,
+            });
+        }
+        Ok(room)
+    }
+
+    /// Assigns admin `user_id` to the room (admins); the room's members after it.
+    pub async fn assign_admin(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        user_id: String,
+    ) -> Result<Vec<MemberDto>, ApiError> {
+        let room = self.visible_room(caller, room_id).await?;
+        require_admin(caller)?;
+        check_id(&user_id).map_err(|why| ApiError::Validation(format!("user_id {why}")))?;
+        let (assigned, customer_id) = (user_id.clone(), room.customer_id.clone());
+        let members = self
+            .db
+            .run(move |conn| {
+                members::assign_admin(conn, room_id, &assigned, &customer_id)?;
+                members::members(conn, room_id)
+            })
+            .await?;
+        self.announcer.announce(Announcement::RoomChanged {
+            change: RoomChange::MemberAdded,
+            room: &room,
+            user_id: Some(&user_id),
+        });
+        Ok(members)
+    }
+
+    /// Removes admin `user_id`'s assignment (admins; its read marker stays). Idempotent.
+    pub async fn unassign_admin(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        user_id: String,
+    ) -> Result<(), ApiError> {
+        let room = self.visible_room(caller, room_id).await?;
+        require_admin(caller)?;
+        let unassigned = user_id.clone();
+        self.db
+            .run(move |conn| members::unassign_admin(conn, room_id, &unassigned))
+            .await?;
+        self.announcer.announce(Announcement::RoomChanged {
+            change: RoomChange::MemberRemoved,
+            room: &room,
+            user_id: Some(&user_id),
+        });
+        Ok(())
+    }
+
+    /// Creates or updates an order (the platform's `service` tokens, and admins). When the
+    /// customer changes, the previous customer loses access to the order's room: the store
+    /// refuses its sends from the commit on, and its live connections end on every node.
+    pub async fn upsert_order(
+        &self,
+        caller: &Caller,
+        order_id: String,
+        body: UpsertOrderBody,
+    ) -> Result<(OrderDto, Upsert), ApiError> {
+        if caller.role == Role::Client {
+            return Err(ApiError::Forbidden(
+                "only the platform or admins manage orders",
+            ));
+        }
+        let UpsertOrderBody {
+            customer_id,
+            reference,
+        } = body;
+        check_id(&order_id).map_err(|why| ApiError::Validation(format!("order_id {why}")))?;
+        check_id(&customer_id).map_err(|why| ApiError::Validation(format!("customer_id {why}")))?;
+        if let Some(reference) = &reference {
+            check_id(reference).map_err(|why| ApiError::Validation(format!("reference {why}")))?;
+        }
+        let (order, upsert) = self
+            .db
+            .run(move |conn| {
+                orders::upsert_order(conn, &order_id, &customer_id, reference.as_deref())
+            })
+            .await?;
+        if let Upsert::CustomerChanged {
+            room_id: Some(room_id),
+        } = upsert
+        {
+            self.announcer.announce(Announcement::CustomerChanged {
+                room_id,
+                customer_id: &order.customer_id,
+            });
+        }
+        Ok((order, upsert))
+    }
+}
