@@ -18,3 +18,4 @@ mod overload;
 mod realtime;
 mod realtime_cluster;
 mod stored_data;
+mod timeline;

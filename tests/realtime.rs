@@ -149,8 +149,12 @@ async fn assignment_and_reopening_are_seen_live(app: TestApp) {
     assert_eq!(app.call("PUT", &path, Some(&admin), None).await.status, 200);
     let added = client.next_of("room").await;
     assert_eq!(
-        (added["event"].as_str(), added["user_id"].as_str()),
-        (Some("member_added"), Some("agent-7"))
+        (
+            added["seq"].as_i64(),
+            added["event"].as_str(),
+            added["user_id"].as_str()
+        ),
+        (Some(1), Some("member_added"), Some("agent-7"))
     );
     assert_eq!(
         app.call("DELETE", &path, Some(&admin), None).await.status,
@@ -170,8 +174,13 @@ async fn assignment_and_reopening_are_seen_live(app: TestApp) {
         ),
         (Some("reopened"), Some("open"))
     );
+    assert_eq!(reopened["seq"], 4, "each change took the room's next seq");
     client.say("c-1", "open again").await;
-    assert_eq!(client.next_of("ack").await["message"]["seq"], 1);
+    assert_eq!(
+        client.next_of("ack").await["message"]["seq"],
+        5,
+        "messages and room events share the room's timeline"
+    );
 }
 
 async fn resume_with_since_gets_exactly_what_was_missed(app: TestApp) {

@@ -13,6 +13,7 @@ pub mod rooms;
 mod rows;
 mod schema;
 mod time;
+pub mod timeline;
 
 pub use connection::{Database, DatabaseUrl, DbConnection, PoolSettings};
 pub use error::StoreError;

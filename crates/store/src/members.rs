@@ -2,12 +2,14 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
+use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{MemberDto, ReadMarkerDto, Role};
 
 use crate::connection::write_transaction;
 use crate::rows::Spelled;
-use crate::schema::{chat_rooms, room_members, user_names};
+use crate::schema::{chat_rooms, messages, room_members, user_names};
 use crate::time::now_micros;
+use crate::timeline::append_room_event;
 use crate::{DbConnection, StoreError};
 
 /// Makes `user_id` a member of the room with `role`, unless it already is one.
@@ -108,8 +110,29 @@ pub fn read_marker(
     Ok(ReadMarkerDto {
         room_id,
         up_to,
-        unread: (last_seq - up_to).max(0),
+        unread: unread_count(conn, room_id, user_id, up_to, last_seq)?,
     })
+}
+
+/// How many messages of others `user_id` has not read: those after its marker `read`. Room
+/// events (closed, assigned …) share the seqs but are not messages, and the user's own
+/// messages are not news to it. `last_seq` (the room's) saves the query when nothing is newer.
+pub fn unread_count(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+    read: i64,
+    last_seq: i64,
+) -> Result<i64, StoreError> {
+    if read >= last_seq {
+        return Ok(0);
+    }
+    Ok(messages::table
+        .filter(messages::room_id.eq(room_id))
+        .filter(messages::seq.gt(read))
+        .filter(messages::sender_id.ne(user_id))
+        .count()
+        .get_result(conn)?)
 }
 
 /// Moves the caller's read marker to `up_to` (default: the newest message). The marker never
@@ -136,44 +159,61 @@ pub fn mark_read(
     })
 }
 
-/// Assigns an admin to a room. The order's customer cannot be assigned.
+/// Assigns an admin to a room, recording it in the room's timeline. The order's customer
+/// cannot be assigned. Assigning an assigned admin changes nothing: no event (`None`).
 pub fn assign_admin(
     conn: &mut DbConnection,
     room_id: i64,
     user_id: &str,
     customer_id: &str,
-) -> Result<(), StoreError> {
+) -> Result<Option<ServerFrame>, StoreError> {
     if user_id == customer_id {
         return Err(StoreError::Conflict(
             "the order's customer cannot be assigned as an admin",
         ));
     }
     write_transaction(conn, |conn| {
-        let existing_role: Option<String> = room_members::table
+        let existing: Option<(Spelled<Role>, bool)> = room_members::table
             .find((room_id, user_id))
-            .select(room_members::role)
+            .select((room_members::role, room_members::assigned))
             .first(conn)
             .optional()?;
-        if existing_role.as_deref() == Some(Role::Client.as_str()) {
-            return Err(StoreError::Conflict(
+        match existing {
+            Some((Spelled(Role::Client), _)) => Err(StoreError::Conflict(
                 "a client member cannot be assigned as an admin",
-            ));
+            )),
+            Some((_, true)) => Ok(None),
+            _ => {
+                upsert_member(conn, room_id, user_id, Role::Admin, true)?;
+                let event =
+                    append_room_event(conn, room_id, RoomChange::MemberAdded, Some(user_id))?;
+                Ok(Some(event))
+            }
         }
-        upsert_member(conn, room_id, user_id, Role::Admin, true)
     })
 }
 
-/// Removes an admin's assignment; its membership and read marker stay. Idempotent.
+/// Removes an admin's assignment (its membership and read marker stay), recording it in the
+/// room's timeline. Idempotent: unassigning an admin that is not assigned changes nothing
+/// (`None`).
 pub fn unassign_admin(
     conn: &mut DbConnection,
     room_id: i64,
     user_id: &str,
-) -> Result<(), StoreError> {
-    diesel::update(room_members::table.find((room_id, user_id)))
-        .filter(room_members::role.eq(Role::Admin.as_str()))
-        .set(room_members::assigned.eq(false))
-        .execute(conn)?;
-    Ok(())
+) -> Result<Option<ServerFrame>, StoreError> {
+    write_transaction(conn, |conn| {
+        let changed = diesel::update(room_members::table.find((room_id, user_id)))
+            .filter(room_members::role.eq(Role::Admin.as_str()))
+            .filter(room_members::assigned.eq(true))
+            .set(room_members::assigned.eq(false))
+            .execute(conn)?;
+        match changed {
+            0 => Ok(None),
+            _ => {
+                append_room_event(conn, room_id, RoomChange::MemberRemoved, Some(user_id)).map(Some)
+            }
+        }
+    })
 }
 
 /// Remembers a display name seen in a token, writing only when it changed.

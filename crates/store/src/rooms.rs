@@ -1,12 +1,16 @@
 //! Chat rooms: one per order.
 
 use diesel::prelude::*;
+use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto};
 
+use crate::connection::write_transaction;
 use crate::error::is_unique_violation;
+use crate::members::unread_count;
 use crate::rows::{MessageRow, RoomRow};
 use crate::schema::{chat_rooms, messages, orders, room_members};
 use crate::time::{activity_bucket, now_micros};
+use crate::timeline::append_room_event;
 use crate::{DbConnection, StoreError};
 
 /// Looks a room up by id.
@@ -85,38 +89,39 @@ pub fn create_or_get_room(
     Ok((room, true))
 }
 
-/// Closes or reopens a room. Setting the status it already has changes nothing.
+/// Closes or reopens a room, recording the change in its timeline. Setting the status it
+/// already has changes nothing: no event (`None`).
 pub fn set_room_status(
     conn: &mut DbConnection,
     room_id: i64,
     status: RoomStatus,
     by_user: &str,
-) -> Result<RoomDto, StoreError> {
-    let now = now_micros();
-    let room = chat_rooms::table
-        .filter(chat_rooms::id.eq(room_id))
-        .filter(chat_rooms::status.ne(status.as_str()));
-    match status {
-        RoomStatus::Closed => diesel::update(room)
+) -> Result<(RoomDto, Option<ServerFrame>), StoreError> {
+    write_transaction(conn, |conn| {
+        let now = now_micros();
+        let room = chat_rooms::table
+            .filter(chat_rooms::id.eq(room_id))
+            .filter(chat_rooms::status.ne(status.as_str()));
+        let (closed_at, closed_by, change) = match status {
+            RoomStatus::Closed => (Some(now), Some(by_user), RoomChange::Closed),
+            RoomStatus::Open => (None, None, RoomChange::Reopened),
+        };
+        let changed = diesel::update(room)
             .set((
                 chat_rooms::status.eq(status.as_str()),
-                chat_rooms::closed_at.eq(Some(now)),
-                chat_rooms::closed_by.eq(Some(by_user)),
+                chat_rooms::closed_at.eq(closed_at),
+                chat_rooms::closed_by.eq(closed_by),
                 chat_rooms::last_activity_at.eq(now),
                 chat_rooms::activity_bucket.eq(activity_bucket(now)),
             ))
-            .execute(conn)?,
-        RoomStatus::Open => diesel::update(room)
-            .set((
-                chat_rooms::status.eq(status.as_str()),
-                chat_rooms::closed_at.eq(None::<i64>),
-                chat_rooms::closed_by.eq(None::<String>),
-                chat_rooms::last_activity_at.eq(now),
-                chat_rooms::activity_bucket.eq(activity_bucket(now)),
-            ))
-            .execute(conn)?,
-    };
-    find_room(conn, room_id)?.ok_or(StoreError::NotFound)
+            .execute(conn)?;
+        let event = match changed {
+            0 => None,
+            _ => Some(append_room_event(conn, room_id, change, None)?),
+        };
+        let room = find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
+        Ok((room, event))
+    })
 }
 
 /// Who is asking for a room list, and what they may see.
@@ -242,26 +247,24 @@ pub fn list_rooms(
     } else {
         None
     };
-    let items = rows
-        .into_iter()
-        .map(|(room, last_message)| {
-            let room: RoomDto = room.into();
-            let in_room = members.iter().filter(|(room_id, ..)| *room_id == room.id);
-            let read = in_room
-                .clone()
-                .find(|(_, user, ..)| user == scope.user_id)
-                .map_or(0, |(.., last_read)| *last_read);
-            let assigned_admins = in_room
-                .filter(|(_, _, assigned, _)| *assigned)
-                .map(|(_, user, ..)| user.clone())
-                .collect();
-            RoomSummaryDto {
-                unread: (room.last_seq - read).max(0),
-                last_message: last_message.map(MessageDto::from),
-                assigned_admins,
-                room,
-            }
-        })
-        .collect();
+    let mut items = Vec::with_capacity(rows.len());
+    for (room, last_message) in rows {
+        let room: RoomDto = room.into();
+        let in_room = members.iter().filter(|(room_id, ..)| *room_id == room.id);
+        let read = in_room
+            .clone()
+            .find(|(_, user, ..)| user == scope.user_id)
+            .map_or(0, |(.., last_read)| *last_read);
+        let assigned_admins = in_room
+            .filter(|(_, _, assigned, _)| *assigned)
+            .map(|(_, user, ..)| user.clone())
+            .collect();
+        items.push(RoomSummaryDto {
+            unread: unread_count(conn, room.id, scope.user_id, read, room.last_seq)?,
+            last_message: last_message.map(MessageDto::from),
+            assigned_admins,
+            room,
+        });
+    }
     Ok(RoomListing { items, next_after })
 }

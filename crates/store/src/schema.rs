@@ -49,6 +49,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    room_events (room_id, seq) {
+        room_id -> BigInt,
+        seq -> BigInt,
+        kind -> Text,
+        frame -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     user_names (user_id) {
         user_id -> Text,
         name -> Text,
@@ -59,11 +69,13 @@ diesel::table! {
 diesel::joinable!(chat_rooms -> orders (order_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
 diesel::joinable!(messages -> chat_rooms (room_id));
+diesel::joinable!(room_events -> chat_rooms (room_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orders,
     chat_rooms,
     room_members,
     messages,
+    room_events,
     user_names
 );

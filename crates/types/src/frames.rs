@@ -36,6 +36,18 @@ pub enum RoomChange {
     MemberRemoved,
 }
 
+impl RoomChange {
+    /// The change as spelled on the wire (and stored).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Reopened => "reopened",
+            Self::MemberAdded => "member_added",
+            Self::MemberRemoved => "member_removed",
+        }
+    }
+}
+
 /// A frame the server sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -48,7 +60,7 @@ pub enum ServerFrame {
         me: Me,
         /// Seq of the newest message when the connection opened.
         last_seq: Seq,
-        /// The caller's unread count.
+        /// Messages of others after the caller's read marker.
         unread: i64,
     },
     /// Messages from before the connection: the last N, or everything after `since`.
@@ -93,8 +105,12 @@ pub enum ServerFrame {
         /// Whether the member is connected.
         online: bool,
     },
-    /// The room changed (closed, reopened, member added or removed).
+    /// The room changed (closed, reopened, member added or removed). A durable change: it
+    /// holds its place in the room's timeline (`seq`, shared with messages) and is replayed
+    /// to a client resuming with `since`.
     Room {
+        /// The change's position in the room's timeline.
+        seq: Seq,
         /// What happened.
         event: RoomChange,
         /// The room after the change.
@@ -197,6 +213,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn room_changes_are_stored_as_they_are_spelled_on_the_wire() {
+        for change in [
+            RoomChange::Closed,
+            RoomChange::Reopened,
+            RoomChange::MemberAdded,
+            RoomChange::MemberRemoved,
+        ] {
+            let json = serde_json::to_value(change).unwrap_or_default();
+            assert_eq!(json, serde_json::Value::from(change.as_str()));
+        }
+    }
 
     #[test]
     fn client_frames_parse_with_aliases_and_defaults() {

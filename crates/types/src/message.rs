@@ -85,6 +85,7 @@ pub struct ReadMarkerDto {
     pub room_id: RoomId,
     /// The highest seq the caller has read.
     pub up_to: Seq,
-    /// Messages after `up_to`.
+    /// Messages of others after `up_to` (room events and the caller's own messages do not
+    /// count).
     pub unread: i64,
 }

@@ -59,7 +59,8 @@ pub struct RoomDto {
     pub customer_id: String,
     /// Open or closed.
     pub status: RoomStatus,
-    /// Seq of the newest message; 0 when there is none.
+    /// Seq of the newest entry of the room's timeline (a message or a room event); 0 when
+    /// there is none.
     pub last_seq: Seq,
     /// When the room was created.
     pub created_at: DateTime<Utc>,
@@ -79,7 +80,8 @@ pub struct RoomSummaryDto {
     pub room: RoomDto,
     /// The newest message, for a preview.
     pub last_message: Option<MessageDto>,
-    /// Messages the caller has not read.
+    /// Messages of others after the caller's read marker (room events and the caller's own
+    /// messages do not count).
     pub unread: i64,
     /// User ids of the admins assigned to the room.
     pub assigned_admins: Vec<String>,
@@ -117,7 +119,8 @@ pub struct RoomDetailDto {
     pub room: RoomDto,
     /// Everyone who has taken part or is assigned.
     pub members: Vec<MemberDto>,
-    /// Messages the caller has not read.
+    /// Messages of others after the caller's read marker (room events and the caller's own
+    /// messages do not count).
     pub unread: i64,
     /// The newest messages, oldest first.
     pub messages: Vec<MessageDto>,

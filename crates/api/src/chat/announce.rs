@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use room_chats_types::frames::{RoomChange, ServerFrame};
-use room_chats_types::{MessageDto, RoomDto, RoomId, Seq};
+use room_chats_types::frames::ServerFrame;
+use room_chats_types::{MessageDto, RoomId, Seq};
 
 use crate::realtime::Hub;
 
@@ -27,14 +27,13 @@ pub enum Announcement<'a> {
         /// Where it is now.
         up_to: Seq,
     },
-    /// A room was closed or reopened, or an admin assigned or unassigned (`user_id`).
-    RoomChanged {
-        /// What changed.
-        change: RoomChange,
-        /// The room after the change.
-        room: &'a RoomDto,
-        /// The admin, for assignments.
-        user_id: Option<&'a str>,
+    /// A room event took its place in the room's timeline (closed, reopened, an admin
+    /// assigned or unassigned): `frame` is its `room` frame, seq included.
+    RoomEvent {
+        /// The room.
+        room_id: RoomId,
+        /// The event as clients receive it.
+        frame: &'a ServerFrame,
     },
     /// The room's order now belongs to `customer_id`.
     CustomerChanged {
@@ -89,17 +88,8 @@ impl Listener for Hub {
                 };
                 self.publish_frame(room_id, frame, None);
             }
-            Announcement::RoomChanged {
-                change,
-                room,
-                user_id,
-            } => {
-                let frame = ServerFrame::Room {
-                    event: change,
-                    room: room.clone(),
-                    user_id: user_id.map(str::to_owned),
-                };
-                self.publish_frame(room.id, frame, None);
+            Announcement::RoomEvent { room_id, frame } => {
+                self.publish_frame(room_id, frame.clone(), None);
             }
             Announcement::CustomerChanged {
                 room_id,
@@ -125,8 +115,8 @@ mod tests {
         fn hear(&self, announcement: Announcement<'_>) {
             let room = match announcement {
                 Announcement::MessageStored(message) => message.room_id,
-                Announcement::RoomChanged { room, .. } => room.id,
                 Announcement::ReadMoved { room_id, .. }
+                | Announcement::RoomEvent { room_id, .. }
                 | Announcement::CustomerChanged { room_id, .. } => room_id,
             };
             self.heard

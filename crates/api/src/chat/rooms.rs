@@ -1,8 +1,8 @@
 //! Seeing a room, closing and reopening it, assigning admins, and the orders rooms belong to.
 
 use room_chats_store::orders::{self, Upsert};
-use room_chats_store::{members, rooms};
-use room_chats_types::frames::RoomChange;
+use room_chats_store::{StoreError, members, rooms};
+use room_chats_types::frames::ServerFrame;
 use room_chats_types::rules::check_id;
 use room_chats_types::{MemberDto, OrderDto, Role, RoomDto, RoomId, RoomStatus, UpsertOrderBody};
 
@@ -40,23 +40,12 @@ impl Chat {
         // Visibility first: a client learns nothing from a 403 about a room it cannot see.
         let room = self.visible_room(caller, room_id).await?;
         require_admin(caller)?;
-        let previous = room.status;
         let by = caller.user_id.clone();
-        let room = self
+        let (room, event) = self
             .db
             .run(move |conn| rooms::set_room_status(conn, room.id, status, &by))
             .await?;
-        if previous != status {
-            let change = match status {
-                RoomStatus::Closed => RoomChange::Closed,
-                RoomStatus::Open => RoomChange::Reopened,
-            };
-            self.announcer.announce(Announcement::RoomChanged {
-                change,
-                room: &room,
-                user_id: None,
-            });
-        }
+        self.announce_room_event(room_id, event.as_ref());
         Ok(room)
     }
 
@@ -70,19 +59,15 @@ impl Chat {
         let room = self.visible_room(caller, room_id).await?;
         require_admin(caller)?;
         check_id(&user_id).map_err(|why| ApiError::Validation(format!("user_id {why}")))?;
-        let (assigned, customer_id) = (user_id.clone(), room.customer_id.clone());
-        let members = self
+        let customer_id = room.customer_id;
+        let (event, members) = self
             .db
             .run(move |conn| {
-                members::assign_admin(conn, room_id, &assigned, &customer_id)?;
-                members::members(conn, room_id)
+                let event = members::assign_admin(conn, room_id, &user_id, &customer_id)?;
+                Ok::<_, StoreError>((event, members::members(conn, room_id)?))
             })
             .await?;
-        self.announcer.announce(Announcement::RoomChanged {
-            change: RoomChange::MemberAdded,
-            room: &room,
-            user_id: Some(&user_id),
-        });
+        self.announce_room_event(room_id, event.as_ref());
         Ok(members)
     }
 
@@ -93,18 +78,22 @@ impl Chat {
         room_id: RoomId,
         user_id: String,
     ) -> Result<(), ApiError> {
-        let room = self.visible_room(caller, room_id).await?;
+        self.visible_room(caller, room_id).await?;
         require_admin(caller)?;
-        let unassigned = user_id.clone();
-        self.db
-            .run(move |conn| members::unassign_admin(conn, room_id, &unassigned))
+        let event = self
+            .db
+            .run(move |conn| members::unassign_admin(conn, room_id, &user_id))
             .await?;
-        self.announcer.announce(Announcement::RoomChanged {
-            change: RoomChange::MemberRemoved,
-            room: &room,
-            user_id: Some(&user_id),
-        });
+        self.announce_room_event(room_id, event.as_ref());
         Ok(())
+    }
+
+    /// Announces the room event a change stored, if it stored one.
+    fn announce_room_event(&self, room_id: RoomId, event: Option<&ServerFrame>) {
+        if let Some(frame) = event {
+            self.announcer
+                .announce(Announcement::RoomEvent { room_id, frame });
+        }
     }
 
     /// Creates or updates an order (the platform's `service` tokens, and admins). When the

@@ -13,7 +13,7 @@ use actix::{Message, Recipient};
 use bytestring::ByteString;
 use room_chats_broker::{Broker, BrokerError, BrokerEvent, Bytes};
 use room_chats_types::frames::{RoomEnvelope, RoomEvent, ServerFrame};
-use room_chats_types::{MessageDto, RoomId};
+use room_chats_types::{MessageDto, RoomId, Seq};
 use tokio::sync::mpsc;
 
 /// Identifies one connection on this node.
@@ -27,6 +27,13 @@ pub enum PreparedEvent {
         /// The message, for ordering and acks.
         message: MessageDto,
         /// Its `message` frame as sent to clients.
+        text: ByteString,
+    },
+    /// A room event: a frame with its place in the room's timeline, delivered in seq order.
+    Entry {
+        /// Its seq.
+        seq: Seq,
+        /// Its `room` frame as sent to clients.
         text: ByteString,
     },
     /// A frame every session forwards as is.
@@ -52,6 +59,12 @@ impl PreparedEvent {
                     message: message.clone(),
                 }),
                 message,
+            },
+            RoomEvent::Frame {
+                frame: frame @ ServerFrame::Room { seq, .. },
+            } => Self::Entry {
+                seq,
+                text: serialized(&frame),
             },
             RoomEvent::Frame { frame } => Self::Frame {
                 text: serialized(&frame),

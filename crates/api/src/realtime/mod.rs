@@ -6,6 +6,7 @@ pub mod frame_guard;
 pub mod hub;
 pub mod session;
 pub mod settings;
+mod timeline;
 mod writer;
 
 pub use hub::Hub;

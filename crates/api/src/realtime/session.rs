@@ -35,12 +35,11 @@ use crate::error::ApiError;
 use crate::realtime::frame_guard::{Verdict, Violation};
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
+use crate::realtime::timeline::{Arrival, Entry, FILL_PAGE, load_range};
 use crate::realtime::writer::{self, Outgoing};
 
 /// Close code for an expired token (application range).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
-/// Messages read per database round trip when filling a gap or resuming.
-const FILL_PAGE: i64 = 200;
 /// Sends of one connection that may wait for the database at once. One at a time capped a
 /// connection at one message per ack round trip, and kept the backlog of a busy node in the
 /// sockets, where admission (`SEND_QUEUE_BUDGET_MS`) cannot see how long it has waited.
@@ -83,14 +82,6 @@ pub struct SessionServices {
     pub verifier: Arc<TokenVerifier>,
     /// Limits and timings.
     pub settings: Arc<RealtimeSettings>,
-}
-
-/// A room message on its way to the client: its frame when already serialized, and the
-/// `client_id` whose `ack` it is, if any. Early ones wait in `ChatSession::held`.
-struct Arrival {
-    message: MessageDto,
-    prepared: Option<ByteString>,
-    as_ack: Option<String>,
 }
 
 /// See the module docs.
@@ -238,10 +229,8 @@ impl ChatSession {
         }
     }
 
-    /// Delivers a room message in seq order: drops what the client has, holds what comes early
-    /// until the seqs before it arrive (or fills them from the database after
-    /// [`GAP_GRACE`]), then passes on whatever held messages became next. `as_ack` turns the
-    /// frame into the sender's `ack`.
+    /// Delivers a room message through the ordering gate ([`ChatSession::admit`]). `as_ack`
+    /// turns the frame into the sender's `ack`.
     fn deliver(
         &mut self,
         message: MessageDto,
@@ -249,17 +238,14 @@ impl ChatSession {
         as_ack: Option<String>,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        let arrival = Arrival {
-            message,
-            prepared,
-            as_ack,
-        };
-        self.admit(arrival, ctx);
+        self.admit(Arrival::message(message, prepared, as_ack), ctx);
     }
 
-    /// See [`ChatSession::deliver`].
+    /// The ordering gate every timeline entry passes: drops what the client has, holds what
+    /// comes early until the seqs before it arrive (or fills them from the database after
+    /// [`GAP_GRACE`]), then passes on whatever held entries became next.
     fn admit(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        if arrival.message.seq > self.last_seq + 1 {
+        if arrival.seq > self.last_seq + 1 {
             return self.hold(arrival, ctx);
         }
         self.pass(arrival, ctx);
@@ -274,13 +260,32 @@ impl ChatSession {
         self.restart_when_acked(ctx);
     }
 
-    /// Sends a message that is next in seq order, or only the ack of one delivered before.
+    /// Sends the entry that is next in seq order (or only the ack of a message delivered
+    /// before).
     fn pass(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        let Arrival {
-            message,
-            prepared,
-            as_ack,
-        } = arrival;
+        match arrival.entry {
+            Entry::Message {
+                message,
+                prepared,
+                as_ack,
+            } => self.pass_message(message, prepared, as_ack, ctx),
+            Entry::Event { text } => {
+                if arrival.seq > self.last_seq {
+                    self.last_seq = arrival.seq;
+                    self.send_text(text, ctx);
+                }
+            }
+        }
+    }
+
+    /// See [`ChatSession::pass`].
+    fn pass_message(
+        &mut self,
+        message: MessageDto,
+        prepared: Option<ByteString>,
+        as_ack: Option<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
         let seq = message.seq;
         if seq <= self.last_seq {
             if let Some(client_id) = as_ack {
@@ -317,13 +322,23 @@ impl ChatSession {
     /// room that is routine (the other node's message is still on its way through the
     /// broker), so the session waits [`GAP_GRACE`] before it reads the database.
     fn hold(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        let seq = arrival.message.seq;
+        let seq = arrival.seq;
         if let Some(held) = self.held.get_mut(&seq) {
             // The same message twice (broker and store answer): keep its ack.
-            if let Some(client_id) = arrival.as_ack {
-                self.ack_on_delivery.entry(seq).or_default().push(client_id);
+            if let (
+                Entry::Message { prepared, .. },
+                Entry::Message {
+                    prepared: also_prepared,
+                    as_ack,
+                    ..
+                },
+            ) = (&mut held.entry, arrival.entry)
+            {
+                if let Some(client_id) = as_ack {
+                    self.ack_on_delivery.entry(seq).or_default().push(client_id);
+                }
+                *prepared = prepared.take().or(also_prepared);
             }
-            held.prepared = held.prepared.take().or(arrival.prepared);
         } else {
             self.held.insert(seq, arrival);
         }
@@ -370,7 +385,7 @@ impl ChatSession {
                 .map(move |loaded, session, ctx| match loaded {
                     Ok(missing) => {
                         for earlier in missing {
-                            session.deliver(earlier, None, None, ctx);
+                            session.admit(earlier, ctx);
                         }
                         // Committed seqs have no holes; if the database still lacks one,
                         // closing beats looping or skipping it.
@@ -439,8 +454,8 @@ impl ChatSession {
             load.into_actor(self)
                 .map(|loaded, session, ctx| match loaded {
                     Ok((Some(room), missing)) if may_see(&session.caller, &room.customer_id) => {
-                        for message in missing {
-                            session.deliver(message, None, None, ctx);
+                        for entry in missing {
+                            session.admit(entry, ctx);
                         }
                     }
                     Ok(_) => session.lose_access(ctx),
@@ -454,7 +469,10 @@ impl ChatSession {
             PreparedEvent::Message { message, text } => {
                 self.deliver(message.clone(), Some(text.clone()), None, ctx);
             }
-            // Other frames (read, typing, presence, room changes) go out as they are; whether
+            PreparedEvent::Entry { seq, text } => {
+                self.admit(Arrival::event(*seq, text.clone()), ctx);
+            }
+            // Other frames (read, typing, presence) go out as they are; whether
             // a room accepts messages is decided by the database when one is stored.
             PreparedEvent::Frame { text } => self.send_text(text.clone(), ctx),
             PreparedEvent::CustomerChanged { customer_id } => {
@@ -718,22 +736,26 @@ impl ChatSession {
                     let marker = ReadMarkerDto {
                         room_id,
                         up_to: read,
-                        unread: (room.last_seq - read).max(0),
+                        unread: members::unread_count(conn, room_id, &user, read, room.last_seq)?,
                     };
                     Ok((room, marker, page))
                 })
                 .await?;
-            let (messages, has_more) = match (page, since) {
+            let (entries, has_more) = match (page, since) {
                 (Some(page), _) => {
                     let has_more = page.next_cursor.is_some();
-                    (page.items, has_more)
+                    let messages = page.items.into_iter();
+                    (
+                        messages.map(|m| Arrival::message(m, None, None)).collect(),
+                        has_more,
+                    )
                 }
                 (None, since) => {
                     let from = since.unwrap_or(0).min(room.last_seq);
                     (load_range(&db, room_id, from, None).await?, false)
                 }
             };
-            Ok::<_, StoreError>(((room, marker), messages, has_more))
+            Ok::<_, StoreError>(((room, marker), entries, has_more))
         };
         ctx.wait(load.into_actor(self).map(|loaded, session, ctx| {
             let ((room, marker), history, has_more) = match loaded {
@@ -754,9 +776,7 @@ impl ChatSession {
             let floor = session
                 .since
                 .map_or(room.last_seq, |since| since.min(room.last_seq));
-            session.last_seq = history
-                .last()
-                .map_or(floor, |message| message.seq.max(floor));
+            session.last_seq = history.last().map_or(floor, |entry| entry.seq.max(floor));
             session.room = room.clone();
             let ready = ServerFrame::Ready {
                 me: Me {
@@ -768,32 +788,58 @@ impl ChatSession {
                 room,
             };
             session.send_frame(&ready, ctx);
-            let chunks: Vec<Vec<MessageDto>> = history
-                .chunks(FILL_PAGE as usize)
-                .map(<[MessageDto]>::to_vec)
-                .collect();
-            if chunks.is_empty() {
-                session.send_frame(
-                    &ServerFrame::History {
-                        messages: Vec::new(),
-                        has_more,
-                    },
-                    ctx,
-                );
-            }
-            let count = chunks.len();
-            for (index, messages) in chunks.into_iter().enumerate() {
-                let more = has_more || index + 1 < count;
-                session.send_frame(
-                    &ServerFrame::History {
-                        messages,
-                        has_more: more,
-                    },
-                    ctx,
-                );
-            }
+            session.send_history(history, has_more, ctx);
             session.announce_presence(1, ctx);
         }));
+    }
+
+    /// Sends the history after `ready`, in seq order: runs of messages as `history` frames
+    /// (at most [`FILL_PAGE`] messages each) and each room event between them as its `room`
+    /// frame. Every `history` frame but the last says `has_more: true` (another follows); the
+    /// last one says whether older messages exist (without `since`) or more follow.
+    fn send_history(
+        &mut self,
+        entries: Vec<Arrival>,
+        has_more: bool,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let mut frames: Vec<ServerFrame> = Vec::new();
+        let mut events: Vec<(usize, ByteString)> = Vec::new();
+        let mut run: Vec<MessageDto> = Vec::new();
+        for arrival in entries {
+            match arrival.entry {
+                Entry::Message { message, .. } => {
+                    run.push(message);
+                    if run.len() == FILL_PAGE as usize {
+                        frames.push(history_frame(std::mem::take(&mut run)));
+                    }
+                }
+                Entry::Event { text } => {
+                    if !run.is_empty() {
+                        frames.push(history_frame(std::mem::take(&mut run)));
+                    }
+                    // Sent after the history frames before it.
+                    events.push((frames.len(), text));
+                }
+            }
+        }
+        // The last frame is always a `history` frame, empty if need be.
+        if !run.is_empty()
+            || frames.is_empty()
+            || events.last().is_some_and(|(at, _)| *at == frames.len())
+        {
+            frames.push(history_frame(run));
+        }
+        if let Some(ServerFrame::History { has_more: last, .. }) = frames.last_mut() {
+            *last = has_more;
+        }
+        let mut events = events.into_iter().peekable();
+        for (index, frame) in frames.iter().enumerate() {
+            while let Some((_, text)) = events.next_if(|(at, _)| *at == index) {
+                self.send_text(text, ctx);
+            }
+            self.send_frame(frame, ctx);
+        }
     }
 
     fn announce_presence(&self, delta: i64, ctx: &mut <Self as Actor>::Context) {
@@ -823,30 +869,11 @@ impl ChatSession {
     }
 }
 
-/// Loads a room's messages with seq in `(after, up_to]` (to the end with `None`), page by page.
-async fn load_range(
-    db: &Database,
-    room: i64,
-    after: Seq,
-    up_to: Option<Seq>,
-) -> Result<Vec<MessageDto>, StoreError> {
-    let mut loaded = Vec::new();
-    let mut cursor = after;
-    loop {
-        let page = db
-            .run(move |conn| messages::history(conn, room, HistoryPage::After(cursor), FILL_PAGE))
-            .await?;
-        let done = page.next_cursor.is_none();
-        for message in page.items {
-            if up_to.is_some_and(|last| message.seq > last) {
-                return Ok(loaded);
-            }
-            cursor = message.seq;
-            loaded.push(message);
-        }
-        if done || up_to.is_some_and(|last| cursor >= last) {
-            return Ok(loaded);
-        }
+/// A `history` frame of `messages` that says another one follows.
+fn history_frame(messages: Vec<MessageDto>) -> ServerFrame {
+    ServerFrame::History {
+        messages,
+        has_more: true,
     }
 }
 

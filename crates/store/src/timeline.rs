@@ -1,0 +1,78 @@
+//! A room's timeline: its messages and its room events (closed, reopened, an admin assigned
+//! or unassigned) in one gapless sequence of seqs. Messages take their seqs in
+//! [`crate::batch`]; room events here, in the transaction of the change they record, so a
+//! change is never stored without its event nor announced before both committed.
+
+use diesel::prelude::*;
+use room_chats_types::frames::{RoomChange, ServerFrame};
+use room_chats_types::{RoomId, Seq};
+
+use crate::rooms::find_room;
+use crate::schema::{chat_rooms, room_events};
+use crate::time::now_micros;
+use crate::{DbConnection, StoreError};
+
+/// A room event as stored: its place and the frame clients receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Its seq in the room's timeline.
+    pub seq: Seq,
+    /// The `room` frame as sent live (JSON).
+    pub frame: String,
+}
+
+/// Records that `change` happened to the room, at the room's next seq. Call inside the
+/// transaction that made the change, after it: the frame carries the room as it is now.
+/// Takes the room row's lock until the commit, as storing a message does.
+pub(crate) fn append_room_event(
+    conn: &mut DbConnection,
+    room_id: RoomId,
+    change: RoomChange,
+    user_id: Option<&str>,
+) -> Result<ServerFrame, StoreError> {
+    let seq: Seq = diesel::update(chat_rooms::table.find(room_id))
+        .set(chat_rooms::last_seq.eq(chat_rooms::last_seq + 1))
+        .returning(chat_rooms::last_seq)
+        .get_result(conn)?;
+    let room = find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
+    let frame = ServerFrame::Room {
+        seq,
+        event: change,
+        room,
+        user_id: user_id.map(str::to_owned),
+    };
+    let text = serde_json::to_string(&frame)
+        .map_err(|error| StoreError::Task(format!("room event not serializable: {error}")))?;
+    diesel::insert_into(room_events::table)
+        .values((
+            room_events::room_id.eq(room_id),
+            room_events::seq.eq(seq),
+            room_events::kind.eq(change.as_str()),
+            room_events::frame.eq(&text),
+            room_events::created_at.eq(now_micros()),
+        ))
+        .execute(conn)?;
+    Ok(frame)
+}
+
+/// The room's events with a seq in `(after, up_to]`, oldest first, at most `limit`.
+pub fn room_events(
+    conn: &mut DbConnection,
+    room_id: RoomId,
+    after: Seq,
+    up_to: Seq,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows: Vec<(Seq, String)> = room_events::table
+        .filter(room_events::room_id.eq(room_id))
+        .filter(room_events::seq.gt(after))
+        .filter(room_events::seq.le(up_to))
+        .order(room_events::seq.asc())
+        .select((room_events::seq, room_events::frame))
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, frame)| StoredEvent { seq, frame })
+        .collect())
+}
