@@ -9,6 +9,7 @@ mod auth;
 mod authorization;
 mod bad_input;
 mod concurrency;
+mod edits;
 mod endpoints;
 mod live_authorization;
 mod one_error_table;

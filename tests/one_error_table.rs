@@ -1,6 +1,6 @@
 //! Every use case × failure over both transports: REST and WebSocket give the same code for
 //! the same failure (and REST the status of the one table), because both call the same use
-//! case and answer its error through the same table.
+//! case and answer its error through the same table — and a refused call changes nothing.
 
 use diesel::connection::SimpleConnection;
 use room_chats_api::Limits;
@@ -21,6 +21,24 @@ enum UseCase {
     MarkRead {
         up_to: i64,
     },
+    Edit {
+        target: Target,
+        content: &'static str,
+    },
+    Delete {
+        target: Target,
+    },
+}
+
+/// Which message an edit or delete names.
+#[derive(Clone, Copy)]
+enum Target {
+    /// The caller's own.
+    Own,
+    /// Staff's.
+    Others,
+    /// None of this room's.
+    Missing,
 }
 
 /// What is true of the room or the node before the call.
@@ -32,6 +50,10 @@ enum Given {
     TightBudget,
     /// The database refuses (a constraint added behind the service's back) the named write.
     DatabaseRefuses(&'static str),
+    /// The caller's own message was deleted.
+    OwnDeleted,
+    /// Messages may not be edited at all (`EDIT_WINDOW_SECS=0`).
+    NoEditWindow,
 }
 
 struct Case {
@@ -104,6 +126,84 @@ const CASES: &[Case] = &[
         code: "internal",
     },
     Case {
+        name: "edit to nothing",
+        given: Given::Nothing,
+        call: UseCase::Edit {
+            target: Target::Own,
+            content: " ",
+        },
+        status: 422,
+        code: "invalid_content",
+    },
+    Case {
+        name: "edit of someone else's message",
+        given: Given::Nothing,
+        call: UseCase::Edit {
+            target: Target::Others,
+            content: "my words now",
+        },
+        status: 403,
+        code: "forbidden",
+    },
+    Case {
+        name: "edit of a message that is not in the room",
+        given: Given::Nothing,
+        call: UseCase::Edit {
+            target: Target::Missing,
+            content: "hello",
+        },
+        status: 404,
+        code: "not_found",
+    },
+    Case {
+        name: "edit in a closed room",
+        given: Given::RoomClosed,
+        call: UseCase::Edit {
+            target: Target::Own,
+            content: "hello",
+        },
+        status: 409,
+        code: "room_closed",
+    },
+    Case {
+        name: "edit past the edit window",
+        given: Given::NoEditWindow,
+        call: UseCase::Edit {
+            target: Target::Own,
+            content: "hello",
+        },
+        status: 409,
+        code: "conflict",
+    },
+    Case {
+        name: "edit of a deleted message",
+        given: Given::OwnDeleted,
+        call: UseCase::Edit {
+            target: Target::Own,
+            content: "hello",
+        },
+        status: 409,
+        code: "conflict",
+    },
+    Case {
+        name: "delete of someone else's message",
+        given: Given::Nothing,
+        call: UseCase::Delete {
+            target: Target::Others,
+        },
+        status: 403,
+        code: "forbidden",
+    },
+    Case {
+        name: "delete of a message that is not in the room",
+        given: Given::Nothing,
+        call: UseCase::Delete {
+            target: Target::Missing,
+        },
+        status: 404,
+        code: "not_found",
+    },
+    Case {
         name: "read marker below zero",
         given: Given::Nothing,
         call: UseCase::MarkRead { up_to: -1 },
@@ -115,77 +215,159 @@ const CASES: &[Case] = &[
         given: Given::DatabaseRefuses(
             "ALTER TABLE room_members ADD CONSTRAINT refuse CHECK (last_read_seq = 0) NOT VALID",
         ),
-        call: UseCase::MarkRead { up_to: 1 },
+        call: UseCase::MarkRead { up_to: 2 },
         status: 500,
         code: "internal",
     },
 ];
 
-/// A node with the room of order `A-1` (customer `u1`) holding one message from staff, set
-/// up as the case says.
-async fn arrange(given: Given) -> (TestApp, i64) {
+/// A node with the room of order `A-1` (customer `u1`) holding a message from `u1` and one
+/// from staff, set up as the case says.
+struct Arranged {
+    app: TestApp,
+    room: i64,
+    own_message: i64,
+    others_message: i64,
+}
+
+impl Arranged {
+    fn message_id(&self, target: Target) -> i64 {
+        match target {
+            Target::Own => self.own_message,
+            Target::Others => self.others_message,
+            Target::Missing => self.own_message + 1_000,
+        }
+    }
+
+    /// The room's history as staff reads it.
+    async fn history(&self) -> Value {
+        self.app
+            .history(self.room, &self.app.tokens.admin("staff"))
+            .await
+    }
+}
+
+async fn arrange(given: Given) -> Arranged {
     let mut options = NodeOptions::default();
-    if matches!(given, Given::TightBudget) {
-        options.limits = Limits {
-            messages_per_sec: 1,
-            message_burst: 2,
-            ..Limits::default()
-        };
+    match given {
+        Given::TightBudget => {
+            options.limits = Limits {
+                messages_per_sec: 1,
+                message_burst: 2,
+                ..Limits::default()
+            };
+        }
+        Given::NoEditWindow => options.limits.edit_window_secs = 0,
+        _ => {}
     }
     let app = TestApp::start_node(Backend::Postgres, options).await;
     let room = app.room("A-1", "u1").await;
-    app.send(room, &app.tokens.admin("staff"), "welcome").await;
+    let admin = app.tokens.admin("staff");
+    let client = app.tokens.client("u1");
+    // The customer's first, so its read marker stays behind staff's newer message.
+    let own_message = app.send(room, &client, "helo").await["id"]
+        .as_i64()
+        .expect("id");
+    let others_message = app.send(room, &admin, "welcome").await["id"]
+        .as_i64()
+        .expect("id");
     match given {
-        Given::Nothing | Given::TightBudget => {}
+        Given::Nothing | Given::TightBudget | Given::NoEditWindow => {}
         Given::RoomClosed => {
             let closed = app
-                .call(
-                    "POST",
-                    &format!("/chat/{room}/close"),
-                    Some(&app.tokens.admin("staff")),
-                    None,
-                )
+                .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
                 .await;
             assert_eq!(closed.status, 200, "{closed:?}");
+        }
+        Given::OwnDeleted => {
+            let path = format!("/chat/{room}/messages/{own_message}");
+            let deleted = app.call("DELETE", &path, Some(&client), None).await;
+            assert_eq!(deleted.status, 200, "{deleted:?}");
         }
         Given::DatabaseRefuses(statement) => app
             .postgres()
             .batch_execute(statement)
             .expect("constraint added"),
     }
-    (app, room)
+    Arranged {
+        app,
+        room,
+        own_message,
+        others_message,
+    }
 }
 
 fn content_of(content: &str, repeat: usize) -> String {
     content.repeat(repeat)
 }
 
-/// The error code of the REST answer, after checking its status.
-async fn over_rest(app: &TestApp, room: i64, case: &Case) -> String {
-    let token = app.tokens.client("u1");
-    let (path, body) = match case.call {
+/// The call as a REST request: method, path, body.
+fn rest_request(arranged: &Arranged, call: UseCase) -> (&'static str, String, Option<Value>) {
+    let room = arranged.room;
+    match call {
         UseCase::Send {
             content,
             repeat,
             client_id,
         } => (
+            "POST",
             format!("/chat/{room}/messages"),
-            json!({ "content": content_of(content, repeat), "client_id": client_id }),
+            Some(json!({ "content": content_of(content, repeat), "client_id": client_id })),
         ),
-        UseCase::MarkRead { up_to } => (format!("/chat/{room}/read"), json!({ "up_to": up_to })),
-    };
-    let mut answer = app
-        .call("POST", &path, Some(&token), Some(body.clone()))
-        .await;
+        UseCase::MarkRead { up_to } => (
+            "POST",
+            format!("/chat/{room}/read"),
+            Some(json!({ "up_to": up_to })),
+        ),
+        UseCase::Edit { target, content } => (
+            "PATCH",
+            format!("/chat/{room}/messages/{}", arranged.message_id(target)),
+            Some(json!({ "content": content, "client_id": "e-1" })),
+        ),
+        UseCase::Delete { target } => (
+            "DELETE",
+            format!("/chat/{room}/messages/{}", arranged.message_id(target)),
+            None,
+        ),
+    }
+}
+
+/// The call as a WebSocket frame, and the `ref` its error must carry.
+fn websocket_frame(arranged: &Arranged, call: UseCase) -> (Value, Value) {
+    match call {
+        UseCase::Send {
+            content,
+            repeat,
+            client_id,
+        } => (
+            json!({ "type": "message", "client_id": client_id, "content": content_of(content, repeat) }),
+            Value::from(client_id),
+        ),
+        UseCase::MarkRead { up_to } => (json!({ "type": "read", "up_to": up_to }), Value::Null),
+        UseCase::Edit { target, content } => (
+            json!({ "type": "edit", "client_id": "e-1", "message_id": arranged.message_id(target), "content": content }),
+            Value::from("e-1"),
+        ),
+        UseCase::Delete { target } => (
+            json!({ "type": "delete", "client_id": "d-1", "message_id": arranged.message_id(target) }),
+            Value::from("d-1"),
+        ),
+    }
+}
+
+/// The error code of the REST answer, after checking its status.
+async fn over_rest(arranged: &Arranged, case: &Case) -> String {
+    let app = &arranged.app;
+    let token = app.tokens.client("u1");
+    let (method, path, body) = rest_request(arranged, case.call);
+    let mut answer = app.call(method, &path, Some(&token), body.clone()).await;
     if matches!(case.given, Given::TightBudget) {
         // The burst goes through first.
         for _ in 0..3 {
             if answer.status >= 400 {
                 break;
             }
-            answer = app
-                .call("POST", &path, Some(&token), Some(body.clone()))
-                .await;
+            answer = app.call(method, &path, Some(&token), body.clone()).await;
         }
     }
     assert_eq!(answer.status, case.status, "{}: {answer:?}", case.name);
@@ -197,20 +379,11 @@ async fn over_rest(app: &TestApp, room: i64, case: &Case) -> String {
 
 /// The error code of the WebSocket `error` frame answering the call (checking it names the
 /// frame it answers).
-async fn over_websocket(app: &TestApp, room: i64, case: &Case) -> String {
-    let mut ws = app.ws(room, &app.tokens.client("u1")).await;
+async fn over_websocket(arranged: &Arranged, case: &Case) -> String {
+    let app = &arranged.app;
+    let mut ws = app.ws(arranged.room, &app.tokens.client("u1")).await;
     ws.handshake().await;
-    let (frame, reference) = match case.call {
-        UseCase::Send {
-            content,
-            repeat,
-            client_id,
-        } => (
-            json!({ "type": "message", "client_id": client_id, "content": content_of(content, repeat) }),
-            Value::from(client_id),
-        ),
-        UseCase::MarkRead { up_to } => (json!({ "type": "read", "up_to": up_to }), Value::Null),
-    };
+    let (frame, reference) = websocket_frame(arranged, case.call);
     let sends = if matches!(case.given, Given::TightBudget) {
         4
     } else {
@@ -237,11 +410,36 @@ async fn next_error(ws: &mut WsClient) -> Value {
 async fn rest_and_websocket_answer_every_failure_alike() {
     for case in CASES {
         // A node of its own for each transport: the budget and the stored state start equal.
-        let (app, room) = arrange(case.given).await;
-        let rest = over_rest(&app, room, case).await;
-        let (app, room) = arrange(case.given).await;
-        let websocket = over_websocket(&app, room, case).await;
+        let arranged = arrange(case.given).await;
+        let before = arranged.history().await;
+        let rest = over_rest(&arranged, case).await;
+        let after_rest = arranged.history().await;
+        let arranged = arrange(case.given).await;
+        let websocket = over_websocket(&arranged, case).await;
+        let after_websocket = arranged.history().await;
         assert_eq!(rest, case.code, "{} over REST", case.name);
         assert_eq!(websocket, case.code, "{} over WebSocket", case.name);
+        if !matches!(case.given, Given::TightBudget) {
+            // Message ids and times differ between the two nodes; the words and seqs may not.
+            let words = |history: &Value| -> Vec<(Value, Value)> {
+                let items = history["items"].as_array().cloned().unwrap_or_default();
+                items
+                    .iter()
+                    .map(|message| (message["seq"].clone(), message["content"].clone()))
+                    .collect()
+            };
+            assert_eq!(
+                words(&after_rest),
+                words(&before),
+                "{}: REST changed nothing",
+                case.name
+            );
+            assert_eq!(
+                words(&after_websocket),
+                words(&before),
+                "{}: WebSocket changed nothing",
+                case.name
+            );
+        }
     }
 }

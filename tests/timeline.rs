@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::on_both_backends;
 use crate::support::redis::{PrivateRedis, settings};
-use crate::support::ws::{Carrier, WsClient};
+use crate::support::ws::WsClient;
 use crate::support::{Backend, NodeOptions, TestApp};
 
 on_both_backends!(a_client_that_was_away_replays_the_room_events_it_missed);
@@ -51,21 +51,18 @@ async fn live_timeline(ws: &mut WsClient, count: usize) -> Vec<Seen> {
     seen
 }
 
-/// What a connection opened with `since` replays: `ready`'s `last_seq`, then every message
-/// of its `history` frames and every `room` frame between them, in arrival order.
+/// What a connection opened with `since` replays: `ready`, then every message of its
+/// `history` frames and every `room` frame between them, in arrival order.
 async fn replayed_timeline(ws: &mut WsClient) -> (Value, Vec<Seen>) {
-    let ready = ws.next_json().await;
+    let mut frames = ws.until_caught_up().await.into_iter();
+    let ready = frames.next().unwrap_or_default();
     assert_eq!(ready["type"], "ready", "{ready}");
     let mut seen = Vec::new();
-    loop {
-        let frame = ws.next_json().await;
+    for frame in frames {
         match frame["type"].as_str() {
             Some("history") => {
                 for message in frame["messages"].as_array().cloned().unwrap_or_default() {
                     seen.push(seen_message(&message, "message"));
-                }
-                if frame["has_more"] == false {
-                    return (ready, seen);
                 }
             }
             Some("room") => seen.push(seen_room_event(&frame)),
@@ -73,6 +70,7 @@ async fn replayed_timeline(ws: &mut WsClient) -> (Value, Vec<Seen>) {
             _ => panic!("unexpected frame {frame}"),
         }
     }
+    (ready, seen)
 }
 
 /// Assigns, closes, reopens, unassigns, with messages between: six timeline entries.
@@ -120,13 +118,7 @@ async fn a_client_that_was_away_replays_the_room_events_it_missed(app: TestApp) 
     let live = live_timeline(&mut stayed, 6).await;
     assert_eq!(live, expected_timeline(), "what the connected client saw");
 
-    let mut resumed = app
-        .ws_with(
-            &format!("/ws/chat/{room}?since=0"),
-            &client,
-            Carrier::Header,
-        )
-        .await;
+    let mut resumed = app.resume(room, 0, &client).await;
     let (ready, replayed) = replayed_timeline(&mut resumed).await;
     assert_eq!(
         replayed, live,
@@ -139,13 +131,7 @@ async fn a_client_that_was_away_replays_the_room_events_it_missed(app: TestApp) 
         "unread counts the two messages of others, not the room events"
     );
     // Resuming from the middle replays only what follows.
-    let mut later = app
-        .ws_with(
-            &format!("/ws/chat/{room}?since=3"),
-            &client,
-            Carrier::Header,
-        )
-        .await;
+    let mut later = app.resume(room, 3, &client).await;
     assert_eq!(replayed_timeline(&mut later).await.1, live[3..].to_vec());
 }
 

@@ -41,6 +41,16 @@ impl TestApp {
             .await
     }
 
+    /// Resumes a room with `since` (the token in the Authorization header).
+    pub async fn resume(&self, room: i64, since: i64, token: &str) -> WsClient {
+        self.ws_with(
+            &format!("/ws/chat/{room}?since={since}"),
+            token,
+            Carrier::Header,
+        )
+        .await
+    }
+
     /// Connects to `path` (which may carry a query) with the token carried as asked.
     pub async fn ws_with(&self, path: &str, token: &str, carrier: Carrier) -> WsClient {
         let client = awc::Client::builder()
@@ -240,6 +250,20 @@ impl WsClient {
             }
             if ready["last_seq"].as_i64() == messages.last().and_then(|m| m["seq"].as_i64()) {
                 return (ready, messages);
+            }
+        }
+    }
+
+    /// Every frame up to and including the last `history` frame (`has_more: false`): what a
+    /// connection replays before it is live.
+    pub async fn until_caught_up(&mut self) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.next_json().await;
+            let last = frame["type"] == "history" && frame["has_more"] == false;
+            frames.push(frame);
+            if last {
+                return frames;
             }
         }
     }

@@ -78,7 +78,7 @@ pub fn app(
 /// headers, so the browser keeps the answer from the page.
 fn cors(origins: &AllowedOrigins) -> Cors {
     let cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(3600)
         .block_on_origin_mismatch(false);

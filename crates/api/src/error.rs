@@ -188,6 +188,7 @@ impl From<StoreError> for ApiError {
                 retry_after: RetryAfter(waited),
             },
             StoreError::Conflict(why) => Self::Conflict(why),
+            StoreError::Forbidden(why) => Self::Forbidden(why),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
             other @ (StoreError::Migration(_) | StoreError::Query(_) | StoreError::Task(_)) => {
                 Self::Internal(other.to_string())

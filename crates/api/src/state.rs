@@ -26,6 +26,8 @@ pub struct Limits {
     pub messages_per_sec: u32,
     /// Messages one user may send in a burst above the sustained rate.
     pub message_burst: u32,
+    /// Seconds after sending during which the sender may edit a message.
+    pub edit_window_secs: u64,
 }
 
 impl Limits {
@@ -37,6 +39,7 @@ impl Limits {
         max_page: 200,
         messages_per_sec: 10,
         message_burst: 20,
+        edit_window_secs: 900,
     };
 
     /// The per-user send budget these limits describe.

@@ -287,6 +287,9 @@ pub struct ServeArgs {
     /// Longest message, in characters.
     #[arg(help_heading = "Limits", long, env = "MAX_CONTENT_CHARS", default_value_t = Limits::DEFAULT.max_content_chars as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_content_chars: u32,
+    /// Seconds after sending during which the sender may edit a message.
+    #[arg(help_heading = "Limits", long, env = "EDIT_WINDOW_SECS", default_value_t = Limits::DEFAULT.edit_window_secs, value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
+    pub edit_window_secs: u64,
     /// Largest request body, in bytes.
     #[arg(help_heading = "Limits", long, env = "MAX_BODY_BYTES", default_value_t = Limits::DEFAULT.max_body_bytes as u32, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
     pub max_body_bytes: u32,
@@ -392,6 +395,7 @@ impl ServeArgs {
             max_page: self.history_page_max,
             messages_per_sec: self.user_messages_per_sec,
             message_burst: self.user_message_burst,
+            edit_window_secs: self.edit_window_secs,
         })
     }
 }

@@ -207,13 +207,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             writer_announcer.announce(Announcement::MessageStored(message));
         }),
     );
-    let chat = Chat::new(
-        db.clone(),
-        writer,
-        announcer,
-        Arc::new(config.limits.send_budget()),
-        config.limits.max_content_chars,
-    );
+    let chat = Chat::new(db.clone(), writer, announcer, &config.limits);
     let state = web::Data::new(AppState {
         chat,
         db,

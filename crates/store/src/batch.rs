@@ -51,6 +51,9 @@ impl OwnedMessage {
             content: self.content.clone(),
             client_id: self.client_id.clone(),
             created_at: to_datetime(created_at),
+            edited_at: None,
+            deleted_at: None,
+            deleted_by: None,
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum StoreError {
     /// another customer. Callers answer as if the room did not exist for it.
     #[error("the sender has no access to the room")]
     NoAccess,
+    /// The caller sees the thing but may not do this to it (e.g. edit another's message).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     /// The change contradicts existing data (e.g. assigning the customer as an admin).
     #[error("conflict: {0}")]
     Conflict(&'static str),

@@ -5,6 +5,7 @@
 
 pub mod batch;
 mod connection;
+pub mod edits;
 mod error;
 pub mod members;
 pub mod messages;

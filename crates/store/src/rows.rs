@@ -111,6 +111,9 @@ pub(crate) struct MessageRow {
     content: String,
     client_id: Option<String>,
     created_at: i64,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    deleted_by: Option<String>,
 }
 
 impl From<MessageRow> for MessageDto {
@@ -124,6 +127,9 @@ impl From<MessageRow> for MessageDto {
             content: row.content,
             client_id: row.client_id,
             created_at: to_datetime(row.created_at),
+            edited_at: row.edited_at.map(to_datetime),
+            deleted_at: row.deleted_at.map(to_datetime),
+            deleted_by: row.deleted_by,
         }
     }
 }

@@ -45,6 +45,21 @@ diesel::table! {
         content -> Text,
         client_id -> Nullable<Text>,
         created_at -> BigInt,
+        edited_at -> Nullable<BigInt>,
+        deleted_at -> Nullable<BigInt>,
+        deleted_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    message_revisions (message_id, revision) {
+        message_id -> BigInt,
+        revision -> BigInt,
+        reason -> Text,
+        content -> Text,
+        client_id -> Nullable<Text>,
+        changed_by -> Text,
+        changed_at -> BigInt,
     }
 }
 
@@ -53,6 +68,7 @@ diesel::table! {
         room_id -> BigInt,
         seq -> BigInt,
         kind -> Text,
+        message_id -> Nullable<BigInt>,
         frame -> Text,
         created_at -> BigInt,
     }
@@ -70,12 +86,14 @@ diesel::joinable!(chat_rooms -> orders (order_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
 diesel::joinable!(messages -> chat_rooms (room_id));
 diesel::joinable!(room_events -> chat_rooms (room_id));
+diesel::joinable!(message_revisions -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orders,
     chat_rooms,
     room_members,
     messages,
+    message_revisions,
     room_events,
     user_names
 );

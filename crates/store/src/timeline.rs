@@ -1,7 +1,7 @@
-//! A room's timeline: its messages and its room events (closed, reopened, an admin assigned
-//! or unassigned) in one gapless sequence of seqs. Messages take their seqs in
-//! [`crate::batch`]; room events here, in the transaction of the change they record, so a
-//! change is never stored without its event nor announced before both committed.
+//! A room's timeline: its messages and its events (closed, reopened, an admin assigned or
+//! unassigned, a message edited or deleted) in one gapless sequence of seqs. Messages take
+//! their seqs in [`crate::batch`]; events here, in the transaction of the change they record,
+//! so a change is never stored without its event nor announced before both committed.
 
 use diesel::prelude::*;
 use room_chats_types::frames::{RoomChange, ServerFrame};
@@ -23,36 +23,55 @@ pub struct StoredEvent {
 
 /// Records that `change` happened to the room, at the room's next seq. Call inside the
 /// transaction that made the change, after it: the frame carries the room as it is now.
-/// Takes the room row's lock until the commit, as storing a message does.
 pub(crate) fn append_room_event(
     conn: &mut DbConnection,
     room_id: RoomId,
     change: RoomChange,
     user_id: Option<&str>,
 ) -> Result<ServerFrame, StoreError> {
+    append_event(conn, room_id, change.as_str(), None, |conn, seq| {
+        let room = find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
+        Ok(ServerFrame::Room {
+            seq,
+            event: change,
+            room,
+            user_id: user_id.map(str::to_owned),
+        })
+    })
+}
+
+/// Appends an event of `kind` (about `message_id`, for edits and deletes) at the room's next
+/// seq, with the frame `frame` builds for that seq. Takes the room row's lock until the
+/// commit, as storing a message does.
+pub(crate) fn append_event(
+    conn: &mut DbConnection,
+    room_id: RoomId,
+    kind: &str,
+    message_id: Option<i64>,
+    frame: impl FnOnce(&mut DbConnection, Seq) -> Result<ServerFrame, StoreError>,
+) -> Result<ServerFrame, StoreError> {
     let seq: Seq = diesel::update(chat_rooms::table.find(room_id))
         .set(chat_rooms::last_seq.eq(chat_rooms::last_seq + 1))
         .returning(chat_rooms::last_seq)
         .get_result(conn)?;
-    let room = find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
-    let frame = ServerFrame::Room {
-        seq,
-        event: change,
-        room,
-        user_id: user_id.map(str::to_owned),
-    };
-    let text = serde_json::to_string(&frame)
-        .map_err(|error| StoreError::Task(format!("room event not serializable: {error}")))?;
+    let frame = frame(conn, seq)?;
     diesel::insert_into(room_events::table)
         .values((
             room_events::room_id.eq(room_id),
             room_events::seq.eq(seq),
-            room_events::kind.eq(change.as_str()),
-            room_events::frame.eq(&text),
+            room_events::kind.eq(kind),
+            room_events::message_id.eq(message_id),
+            room_events::frame.eq(frame_text(&frame)?),
             room_events::created_at.eq(now_micros()),
         ))
         .execute(conn)?;
     Ok(frame)
+}
+
+/// A frame as stored and sent.
+pub(crate) fn frame_text(frame: &ServerFrame) -> Result<String, StoreError> {
+    serde_json::to_string(frame)
+        .map_err(|error| StoreError::Task(format!("event not serializable: {error}")))
 }
 
 /// The room's events with a seq in `(after, up_to]`, oldest first, at most `limit`.

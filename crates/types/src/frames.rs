@@ -119,6 +119,30 @@ pub enum ServerFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         user_id: Option<String>,
     },
+    /// A message was edited: `message` as it is now. Durable: `seq` is the edit's place in
+    /// the timeline (the message keeps its own `message.seq`).
+    MessageEdited {
+        /// The edit's position in the room's timeline.
+        seq: Seq,
+        /// The message after the edit (after a later delete, when replayed: the tombstone).
+        message: MessageDto,
+    },
+    /// A message was deleted: `message` is its tombstone (no content, `deleted_at`,
+    /// `deleted_by`). Durable: `seq` is the delete's place in the timeline.
+    MessageDeleted {
+        /// The delete's position in the room's timeline.
+        seq: Seq,
+        /// The tombstone.
+        message: MessageDto,
+    },
+    /// Answers this connection's `edit` or `delete` (or a retry of one): the message as it
+    /// is now. Everyone, this connection included, also gets the change's timeline frame.
+    Updated {
+        /// The `client_id` of the `edit` or `delete` answered.
+        client_id: String,
+        /// The message now.
+        message: MessageDto,
+    },
     /// A frame was refused; the connection stays open unless a close follows.
     Error {
         /// Stable code, the same set as REST.
@@ -134,6 +158,19 @@ pub enum ServerFrame {
     },
     /// Answer to `ping`.
     Pong,
+}
+
+impl ServerFrame {
+    /// The frame's place in the room's timeline, for the durable events that have one (room
+    /// changes, edits, deletes; messages carry theirs in `message.seq`).
+    pub fn timeline_seq(&self) -> Option<Seq> {
+        match self {
+            Self::Room { seq, .. }
+            | Self::MessageEdited { seq, .. }
+            | Self::MessageDeleted { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
 }
 
 /// A frame the client sends.
@@ -162,6 +199,26 @@ pub enum ClientFrame {
         /// Whether the caller is typing.
         typing: bool,
     },
+    /// Edit one of the caller's messages; answered by `updated` (or `error` with `ref` =
+    /// `client_id`).
+    Edit {
+        /// Idempotency key: a retry with the same key changes nothing more.
+        #[schema(value_type = ExternalId)]
+        client_id: String,
+        /// The message's id.
+        message_id: i64,
+        /// The new text.
+        #[schema(value_type = MessageContent)]
+        content: String,
+    },
+    /// Delete a message (the caller's own; admins: any); answered by `updated`.
+    Delete {
+        /// Idempotency key, as for `edit`.
+        #[schema(value_type = ExternalId)]
+        client_id: String,
+        /// The message's id.
+        message_id: i64,
+    },
     /// Ask for a `pong`.
     Ping,
     /// Replace the connection's token before it expires.
@@ -172,8 +229,16 @@ pub enum ClientFrame {
 }
 
 /// The frame types a client may send, for telling "unknown type" from "bad fields".
-pub const CLIENT_FRAME_TYPES: [&str; 6] =
-    ["message", "read", "mark_read", "typing", "ping", "auth"];
+pub const CLIENT_FRAME_TYPES: [&str; 8] = [
+    "message",
+    "read",
+    "mark_read",
+    "typing",
+    "edit",
+    "delete",
+    "ping",
+    "auth",
+];
 
 /// Something that happened in a room, passed between nodes and to every local session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

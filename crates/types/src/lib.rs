@@ -18,7 +18,8 @@ pub mod spelling;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};
 pub use message::{
-    MessageDto, MessagePage, MessageQuery, ReadMarkerBody, ReadMarkerDto, SendMessageBody,
+    EditMessageBody, MessageDto, MessagePage, MessageQuery, ReadMarkerBody, ReadMarkerDto,
+    RevisionDto, RevisionReason, SendMessageBody,
 };
 pub use order::{OrderDto, UpsertOrderBody};
 pub use role::Role;

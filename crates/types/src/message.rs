@@ -14,18 +14,29 @@ pub struct MessageDto {
     pub id: i64,
     /// The room it belongs to.
     pub room_id: RoomId,
-    /// Position in the room: 1, 2, 3 … with no gaps.
+    /// Position in the room's timeline, which messages share with room events: 1, 2, 3 …
+    /// with no gaps across both.
     pub seq: Seq,
     /// The sender's user id, always taken from the sender's token.
     pub sender_id: String,
     /// The sender's role when it sent the message.
     pub sender_role: Role,
-    /// The text, exactly as sent.
+    /// The text, exactly as sent or last edited; empty once the message is deleted.
     pub content: String,
     /// The sender's idempotency key, if it gave one.
     pub client_id: Option<String>,
     /// When the message was stored.
     pub created_at: DateTime<Utc>,
+    /// When its sender last edited it; absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When it was deleted; absent while it is not. A deleted message stays in the timeline
+    /// as this tombstone, without its content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Who deleted it (its sender, or an admin moderating); absent while it is not deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
 }
 
 /// Body of `POST /chat/{room_id}/messages`.
@@ -88,4 +99,70 @@ pub struct ReadMarkerDto {
     /// Messages of others after `up_to` (room events and the caller's own messages do not
     /// count).
     pub unread: i64,
+}
+
+/// Body of `PATCH /chat/{room_id}/messages/{message_id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageBody {
+    /// The new text, under the same rules as a new message.
+    #[schema(value_type = MessageContent)]
+    pub content: String,
+    /// Idempotency key: a retry with the same key changes nothing more and answers the
+    /// message as it is.
+    #[schema(value_type = Option<ExternalId>, example = "9b2e…")]
+    pub client_id: Option<String>,
+}
+
+/// Why a revision was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionReason {
+    /// The sender edited the message.
+    Edited,
+    /// The message was deleted.
+    Deleted,
+}
+
+impl RevisionReason {
+    /// As spelled on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Edited => "edited",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "edited" => Some(Self::Edited),
+            "deleted" => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// The stored spelling, read back from the database.
+impl TryFrom<String> for RevisionReason {
+    type Error = crate::spelling::UnknownSpelling;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        crate::spelling::UnknownSpelling::parse("revision reason", value, Self::parse)
+    }
+}
+
+/// The words a change of a message replaced (admins only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevisionDto {
+    /// 1, 2, … in the order of the message's changes.
+    pub revision: i64,
+    /// Whether the change was an edit or the delete.
+    pub reason: RevisionReason,
+    /// The content before the change.
+    pub content: String,
+    /// Who changed it.
+    pub changed_by: String,
+    /// When.
+    pub changed_at: DateTime<Utc>,
 }

@@ -8,10 +8,12 @@
 //! writes, and announces what it changed through the one [`Announcer`].
 
 mod announce;
+mod edits;
 mod messages;
 mod rooms;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use room_chats_store::Database;
 use room_chats_store::batch::MessageWriter;
@@ -19,6 +21,7 @@ use room_chats_store::batch::MessageWriter;
 pub use announce::{Announcement, Announcer, Listener};
 
 use crate::send_budget::SendBudget;
+use crate::state::Limits;
 
 /// What the use cases need of the node; cheap to clone.
 #[derive(Clone)]
@@ -28,24 +31,20 @@ pub struct Chat {
     announcer: Announcer,
     send_budget: Arc<SendBudget>,
     max_content_chars: usize,
+    edit_window: Duration,
 }
 
 impl Chat {
-    /// The use cases over this node's storage and writer, announcing through `announcer` (the
-    /// writer announces stored messages through the same one).
-    pub fn new(
-        db: Database,
-        writer: MessageWriter,
-        announcer: Announcer,
-        send_budget: Arc<SendBudget>,
-        max_content_chars: usize,
-    ) -> Self {
+    /// The use cases over this node's storage and writer, under `limits`, announcing through
+    /// `announcer` (the writer announces stored messages through the same one).
+    pub fn new(db: Database, writer: MessageWriter, announcer: Announcer, limits: &Limits) -> Self {
         Self {
             db,
             writer,
             announcer,
-            send_budget,
-            max_content_chars,
+            send_budget: Arc::new(limits.send_budget()),
+            max_content_chars: limits.max_content_chars,
+            edit_window: Duration::from_secs(limits.edit_window_secs),
         }
     }
 }

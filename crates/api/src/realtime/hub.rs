@@ -29,7 +29,8 @@ pub enum PreparedEvent {
         /// Its `message` frame as sent to clients.
         text: ByteString,
     },
-    /// A room event: a frame with its place in the room's timeline, delivered in seq order.
+    /// A durable event (room change, edit, delete): a frame with its place in the room's
+    /// timeline, delivered in seq order.
     Entry {
         /// Its seq.
         seq: Seq,
@@ -60,14 +61,14 @@ impl PreparedEvent {
                 }),
                 message,
             },
-            RoomEvent::Frame {
-                frame: frame @ ServerFrame::Room { seq, .. },
-            } => Self::Entry {
-                seq,
-                text: serialized(&frame),
-            },
-            RoomEvent::Frame { frame } => Self::Frame {
-                text: serialized(&frame),
+            RoomEvent::Frame { frame } => match frame.timeline_seq() {
+                Some(seq) => Self::Entry {
+                    seq,
+                    text: serialized(&frame),
+                },
+                None => Self::Frame {
+                    text: serialized(&frame),
+                },
             },
             RoomEvent::CustomerChanged { customer_id } => Self::CustomerChanged { customer_id },
         }

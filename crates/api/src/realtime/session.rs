@@ -545,6 +545,15 @@ impl ChatSession {
             ClientFrame::Message { client_id, content } => self.on_message(client_id, content, ctx),
             ClientFrame::Read { up_to } => self.on_read(up_to, ctx),
             ClientFrame::Typing { typing } => self.on_typing(typing, ctx),
+            ClientFrame::Edit {
+                client_id,
+                message_id,
+                content,
+            } => self.on_change(client_id, message_id, Some(content), ctx),
+            ClientFrame::Delete {
+                client_id,
+                message_id,
+            } => self.on_change(client_id, message_id, None, ctx),
             ClientFrame::Ping => self.send_frame(&ServerFrame::Pong, ctx),
             ClientFrame::Auth { token } => self.on_auth(&token, ctx),
         }
@@ -622,6 +631,41 @@ impl ChatSession {
                 session.send_api_error(&error, None, ctx);
             }
         }));
+    }
+
+    /// Edits (`content`) or deletes a message; answers `updated` to this connection, while
+    /// the room's timeline carries the change to everyone.
+    fn on_change(
+        &mut self,
+        client_id: String,
+        message_id: i64,
+        content: Option<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let chat = self.services.chat.clone();
+        let caller = self.caller.clone();
+        let room = self.room.id;
+        let key = Some(client_id.clone());
+        let change = async move {
+            match content {
+                Some(content) => {
+                    chat.edit_message(&caller, room, message_id, content, key)
+                        .await
+                }
+                None => chat.delete_message(&caller, room, message_id, key).await,
+            }
+        };
+        ctx.spawn(
+            change
+                .into_actor(self)
+                .map(|changed, session, ctx| match changed {
+                    Ok(message) => {
+                        let frame = ServerFrame::Updated { client_id, message };
+                        session.send_frame(&frame, ctx);
+                    }
+                    Err(error) => session.send_api_error(&error, Some(client_id), ctx),
+                }),
+        );
     }
 
     fn on_typing(&mut self, typing: bool, ctx: &mut <Self as Actor>::Context) {

@@ -1,6 +1,7 @@
 //! The HTTP endpoints, one per file, and the table that mounts them.
 
 mod health;
+mod message_change;
 mod messages_history;
 mod messages_send;
 mod orders_upsert;
@@ -31,6 +32,9 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(room_admins::unassign_admin)
         .service(messages_history::history)
         .service(messages_send::send_message)
+        .service(message_change::edit_message)
+        .service(message_change::delete_message)
+        .service(message_change::message_revisions)
         .service(read_marker::mark_read)
         .service(ws_chat::connect);
 }

@@ -1,0 +1,114 @@
+//! Editing and deleting messages, and their revisions for admins.
+
+use room_chats_store::edits::{self, Change, Delete, Edit};
+use room_chats_types::rules::{check_content, check_id};
+use room_chats_types::{MessageDto, RevisionDto, RoomId};
+
+use super::{Announcement, Chat};
+use crate::access::require_admin;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+impl Chat {
+    /// Replaces the words of one of the caller's messages, within the edit window, while the
+    /// room is open; the message as it is now. A retry with the same `client_id` changes
+    /// nothing more.
+    pub async fn edit_message(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        message_id: i64,
+        content: String,
+        client_id: Option<String>,
+    ) -> Result<MessageDto, ApiError> {
+        self.visible_room(caller, room_id).await?;
+        check_content(&content, self.max_content_chars).map_err(ApiError::InvalidContent)?;
+        check_client_id(client_id.as_deref())?;
+        // Edits and deletes draw from the sender's budget, like sends.
+        self.send_budget.take(&caller.user_id)?;
+        let editor = caller.user_id.clone();
+        let window_micros = i64::try_from(self.edit_window.as_micros()).unwrap_or(i64::MAX);
+        let change = self
+            .db
+            .run(move |conn| {
+                let edit = Edit {
+                    room_id,
+                    message_id,
+                    editor: &editor,
+                    content: &content,
+                    client_id: client_id.as_deref(),
+                    window_micros,
+                };
+                edits::edit_message(conn, &edit)
+            })
+            .await?;
+        Ok(self.announce_change(room_id, change))
+    }
+
+    /// Deletes a message — the caller's own, or any as an admin — leaving a tombstone; the
+    /// tombstone. Deleting a deleted message changes nothing.
+    pub async fn delete_message(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        message_id: i64,
+        client_id: Option<String>,
+    ) -> Result<MessageDto, ApiError> {
+        self.visible_room(caller, room_id).await?;
+        check_client_id(client_id.as_deref())?;
+        self.send_budget.take(&caller.user_id)?;
+        let (by, by_role) = (caller.user_id.clone(), caller.role);
+        let change = self
+            .db
+            .run(move |conn| {
+                let delete = Delete {
+                    room_id,
+                    message_id,
+                    by: &by,
+                    by_role,
+                    client_id: client_id.as_deref(),
+                };
+                edits::delete_message(conn, &delete)
+            })
+            .await?;
+        Ok(self.announce_change(room_id, change))
+    }
+
+    /// The words every change of a message replaced, oldest first (admins).
+    pub async fn message_revisions(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        message_id: i64,
+    ) -> Result<Vec<RevisionDto>, ApiError> {
+        self.visible_room(caller, room_id).await?;
+        require_admin(caller)?;
+        Ok(self
+            .db
+            .run(move |conn| edits::revisions(conn, room_id, message_id))
+            .await?)
+    }
+
+    /// Announces an applied change's timeline event; the message either way.
+    fn announce_change(&self, room_id: RoomId, change: Change) -> MessageDto {
+        match change {
+            Change::Applied { message, event } => {
+                self.announcer.announce(Announcement::RoomEvent {
+                    room_id,
+                    frame: &event,
+                });
+                message
+            }
+            Change::Unchanged(message) => message,
+        }
+    }
+}
+
+fn check_client_id(client_id: Option<&str>) -> Result<(), ApiError> {
+    match client_id {
+        Some(client_id) => {
+            check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))
+        }
+        None => Ok(()),
+    }
+}
