@@ -1,144 +1,192 @@
-//! The room's timeline: messages and room events (closed, reopened, an admin assigned or
-//! unassigned) share one gapless sequence, and a client that was away — disconnected, or on a
-//! node whose Redis subscription dropped — replays both and ends with exactly what a client
-//! that stayed connected saw.
+//! The room's timeline: messages, room events (closed, reopened, an admin assigned or
+//! unassigned) and message edits and deletes share one gapless sequence, and a client that
+//! was away — disconnected, or on a node whose Redis subscription dropped — replays them and
+//! ends with exactly the state of a client that stayed connected.
 
-use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
 
 use crate::on_both_backends;
 use crate::support::redis::{PrivateRedis, settings};
 use crate::support::ws::WsClient;
 use crate::support::{Backend, NodeOptions, TestApp};
 
-on_both_backends!(a_client_that_was_away_replays_the_room_events_it_missed);
+on_both_backends!(a_client_that_was_away_ends_with_the_state_of_one_that_stayed);
 
-/// One timeline entry as a client sees it: seq, frame type, and what it says.
-type Seen = (i64, String, String);
-
-fn seen_message(message: &Value, kind: &str) -> Seen {
-    (
-        message["seq"].as_i64().unwrap_or_default(),
-        kind.to_owned(),
-        message["content"].as_str().unwrap_or_default().to_owned(),
-    )
+/// What a client knows of a room, built only from the frames it received.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RoomState {
+    /// Message seq → its content as last heard.
+    messages: BTreeMap<i64, String>,
+    status: String,
+    admins: BTreeSet<String>,
+    /// Every timeline seq heard, in arrival order.
+    seqs: Vec<i64>,
 }
 
-fn seen_room_event(frame: &Value) -> Seen {
-    (
-        frame["seq"].as_i64().unwrap_or_default(),
-        "room".to_owned(),
-        format!(
-            "{} {} {}",
-            frame["event"].as_str().unwrap_or_default(),
-            frame["user_id"].as_str().unwrap_or_default(),
-            frame["room"]["status"].as_str().unwrap_or_default()
-        ),
-    )
-}
-
-/// The next `count` timeline frames of a live connection (presence, typing and read skipped).
-async fn live_timeline(ws: &mut WsClient, count: usize) -> Vec<Seen> {
-    let mut seen = Vec::new();
-    while seen.len() < count {
-        let frame = ws.next_json().await;
-        match frame["type"].as_str() {
-            Some("message") => seen.push(seen_message(&frame["message"], "message")),
-            Some("room") => seen.push(seen_room_event(&frame)),
-            Some("presence" | "typing" | "read") => {}
-            _ => panic!("unexpected frame {frame}"),
+impl RoomState {
+    fn from_ready(ready: &Value) -> Self {
+        assert_eq!(ready["type"], "ready", "{ready}");
+        Self {
+            status: ready["room"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            ..Self::default()
         }
     }
-    seen
-}
 
-/// What a connection opened with `since` replays: `ready`, then every message of its
-/// `history` frames and every `room` frame between them, in arrival order.
-async fn replayed_timeline(ws: &mut WsClient) -> (Value, Vec<Seen>) {
-    let mut frames = ws.until_caught_up().await.into_iter();
-    let ready = frames.next().unwrap_or_default();
-    assert_eq!(ready["type"], "ready", "{ready}");
-    let mut seen = Vec::new();
-    for frame in frames {
+    fn hold(&mut self, message: &Value) {
+        let seq = message["seq"].as_i64().unwrap_or_default();
+        let content = message["content"].as_str().unwrap_or_default().to_owned();
+        self.messages.insert(seq, content);
+    }
+
+    /// Applies one frame; whether it was a timeline frame.
+    fn apply(&mut self, frame: &Value) -> bool {
         match frame["type"].as_str() {
+            Some("message" | "ack") => {
+                self.hold(&frame["message"]);
+                self.seqs
+                    .push(frame["message"]["seq"].as_i64().unwrap_or_default());
+            }
             Some("history") => {
                 for message in frame["messages"].as_array().cloned().unwrap_or_default() {
-                    seen.push(seen_message(&message, "message"));
+                    self.hold(&message);
+                    self.seqs.push(message["seq"].as_i64().unwrap_or_default());
                 }
+                return false;
             }
-            Some("room") => seen.push(seen_room_event(&frame)),
-            Some("presence" | "typing" | "read") => {}
+            Some("message_edited" | "message_deleted") => {
+                self.hold(&frame["message"]);
+                self.seqs.push(frame["seq"].as_i64().unwrap_or_default());
+            }
+            Some("room") => {
+                self.status = frame["room"]["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let admin = frame["user_id"].as_str().unwrap_or_default().to_owned();
+                match frame["event"].as_str() {
+                    Some("member_added") => {
+                        self.admins.insert(admin);
+                    }
+                    Some("member_removed") => {
+                        self.admins.remove(&admin);
+                    }
+                    _ => {}
+                }
+                self.seqs.push(frame["seq"].as_i64().unwrap_or_default());
+            }
+            Some("presence" | "typing" | "read") => return false,
             _ => panic!("unexpected frame {frame}"),
         }
+        true
     }
-    (ready, seen)
 }
 
-/// Assigns, closes, reopens, unassigns, with messages between: six timeline entries.
+/// A live connection's state after `count` more timeline frames.
+async fn live(ws: &mut WsClient, mut state: RoomState, count: usize) -> RoomState {
+    let mut heard = 0;
+    while heard < count {
+        if state.apply(&ws.next_json().await) {
+            heard += 1;
+        }
+    }
+    state
+}
+
+/// The state of a connection opened with `since`, once it caught up.
+async fn resumed(app: &TestApp, room: i64, since: i64, token: &str) -> (Value, RoomState) {
+    let frames = app.resume(room, since, token).await.until_caught_up().await;
+    let ready = frames.first().cloned().unwrap_or_default();
+    let mut state = RoomState::from_ready(&ready);
+    for frame in &frames[1..] {
+        state.apply(frame);
+    }
+    (ready, state)
+}
+
+/// Eight timeline entries: messages, an admin assigned and unassigned, the room closed and
+/// reopened, a message edited and one deleted — and two calls that change nothing.
 async fn change_everything(app: &TestApp, room: i64) {
     let admin = app.tokens.admin("staff");
-    let call = async |method: &str, path: String| {
-        let answer = app.call(method, &path, Some(&admin), None).await;
+    let call = async |method: &str, path: String, body: Option<Value>| {
+        let answer = app.call(method, &path, Some(&admin), body).await;
         assert!(answer.status < 300, "{method} {path}: {answer:?}");
     };
-    app.send(room, &admin, "before the changes").await;
-    call("PUT", format!("/chat/{room}/admins/agent-7")).await;
-    call("POST", format!("/chat/{room}/close")).await;
-    call("POST", format!("/chat/{room}/reopen")).await;
-    call("DELETE", format!("/chat/{room}/admins/agent-7")).await;
+    let first = app.send(room, &admin, "first").await["id"].clone();
+    call("PUT", format!("/chat/{room}/admins/agent-7"), None).await;
+    call("POST", format!("/chat/{room}/close"), None).await;
+    call("POST", format!("/chat/{room}/reopen"), None).await;
+    let edit = json!({ "content": "first, edited" });
+    call(
+        "PATCH",
+        format!("/chat/{room}/messages/{first}"),
+        Some(edit),
+    )
+    .await;
+    call("DELETE", format!("/chat/{room}/admins/agent-7"), None).await;
     // Changing nothing takes no place in the timeline.
-    call("DELETE", format!("/chat/{room}/admins/agent-7")).await;
-    call("POST", format!("/chat/{room}/reopen")).await;
-    app.send(room, &admin, "after the changes").await;
+    call("DELETE", format!("/chat/{room}/admins/agent-7"), None).await;
+    call("POST", format!("/chat/{room}/reopen"), None).await;
+    let second = app.send(room, &admin, "second").await["id"].clone();
+    call("DELETE", format!("/chat/{room}/messages/{second}"), None).await;
 }
 
-fn expected_timeline() -> Vec<Seen> {
-    [
-        (1, "message", "before the changes"),
-        (2, "room", "member_added agent-7 open"),
-        (3, "room", "closed  closed"),
-        (4, "room", "reopened  open"),
-        (5, "room", "member_removed agent-7 open"),
-        (6, "message", "after the changes"),
-    ]
-    .into_iter()
-    .map(|(seq, kind, what)| (seq, kind.to_owned(), what.to_owned()))
-    .collect()
+const ENTRIES: usize = 8;
+
+fn expected_messages() -> BTreeMap<i64, String> {
+    BTreeMap::from([(1, "first, edited".to_owned()), (7, String::new())])
 }
 
-async fn a_client_that_was_away_replays_the_room_events_it_missed(app: TestApp) {
+async fn a_client_that_was_away_ends_with_the_state_of_one_that_stayed(app: TestApp) {
     let room = app.room("A-1", "u1").await;
     let client = app.tokens.client("u1");
     let mut stayed = app.ws(room, &app.tokens.admin("watcher")).await;
-    stayed.handshake().await;
+    let (ready, _) = stayed.handshake().await;
     let mut away = app.ws(room, &client).await;
     away.handshake().await;
     away.close().await;
 
     change_everything(&app, room).await;
-    let live = live_timeline(&mut stayed, 6).await;
-    assert_eq!(live, expected_timeline(), "what the connected client saw");
-
-    let mut resumed = app.resume(room, 0, &client).await;
-    let (ready, replayed) = replayed_timeline(&mut resumed).await;
+    let connected = live(&mut stayed, RoomState::from_ready(&ready), ENTRIES).await;
     assert_eq!(
-        replayed, live,
-        "the resumed client replays the same timeline"
+        connected.seqs,
+        (1..=8).collect::<Vec<i64>>(),
+        "one gapless timeline"
     );
-    assert_eq!(ready["last_seq"], 6);
-    assert_eq!(ready["room"]["status"], "open");
+    assert_eq!(connected.messages, expected_messages());
+    assert_eq!(connected.status, "open");
+    assert!(connected.admins.is_empty());
+
+    let (ready, replayed) = resumed(&app, room, 0, &client).await;
+    // The replay holds each message once, in its current state, and every other entry.
+    assert_eq!(replayed.messages, connected.messages);
+    assert_eq!(
+        (&replayed.status, &replayed.admins),
+        (&connected.status, &connected.admins)
+    );
+    assert!(
+        replayed.seqs.windows(2).all(|pair| pair[0] < pair[1]),
+        "{:?}",
+        replayed.seqs
+    );
+    assert_eq!(ready["last_seq"], 8);
     assert_eq!(
         ready["unread"], 2,
-        "unread counts the two messages of others, not the room events"
+        "unread counts the two messages of others, not the other entries"
     );
     // Resuming from the middle replays only what follows.
-    let mut later = app.resume(room, 3, &client).await;
-    assert_eq!(replayed_timeline(&mut later).await.1, live[3..].to_vec());
+    let (_, later) = resumed(&app, room, 3, &client).await;
+    assert_eq!(later.seqs, vec![4, 5, 6, 7, 8]);
 }
 
 /// A node whose Redis subscription drops misses the other node's live events; when it comes
-/// back, its sessions catch up from the database — room events included, in seq order.
+/// back, its sessions catch up from the database — every kind of entry, in seq order.
 #[actix_web::test]
-async fn a_node_that_lost_redis_catches_up_on_room_events() {
+async fn a_node_that_lost_redis_catches_up_on_every_kind_of_entry() {
     let redis = PrivateRedis::start();
     let shared = settings(&redis.url());
     let node = || NodeOptions {
@@ -149,18 +197,24 @@ async fn a_node_that_lost_redis_catches_up_on_room_events() {
     let b = a.start_peer(node()).await;
     let room = a.room("A-1", "u1").await;
     let mut on_a = a.ws(room, &a.tokens.admin("watcher")).await;
-    on_a.handshake().await;
+    let (ready_a, _) = on_a.handshake().await;
     let mut on_b = b.ws(room, &b.tokens.client("u1")).await;
-    on_b.handshake().await;
+    let (ready_b, _) = on_b.handshake().await;
 
     redis.down();
     // Node a's own session hears everything at once; node b hears nothing until Redis is back.
     change_everything(&a, room).await;
-    assert_eq!(live_timeline(&mut on_a, 6).await, expected_timeline());
+    let connected = live(&mut on_a, RoomState::from_ready(&ready_a), ENTRIES).await;
     redis.up();
+    let caught_up = live(&mut on_b, RoomState::from_ready(&ready_b), ENTRIES).await;
     assert_eq!(
-        live_timeline(&mut on_b, 6).await,
-        expected_timeline(),
-        "node b's client caught up on every entry, in order"
+        caught_up.seqs,
+        (1..=8).collect::<Vec<i64>>(),
+        "in order, once each"
+    );
+    assert_eq!(caught_up.messages, expected_messages());
+    assert_eq!(
+        caught_up, connected,
+        "node b's client ends where node a's did"
     );
 }
