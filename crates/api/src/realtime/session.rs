@@ -24,7 +24,7 @@ use bytestring::ByteString;
 use room_chats_store::messages::{self, HistoryPage, Stored};
 use room_chats_store::{Database, StoreError, members, rooms};
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, ServerFrame};
-use room_chats_types::{ErrorCode, MessageDto, ReadMarkerDto, RoomDto, Seq};
+use room_chats_types::{ErrorCode, MessageDto, RoomDto, RoomId, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -752,89 +752,59 @@ impl ChatSession {
 
     /// Sends `ready` and `history`; runs under `wait` so no live event overtakes them.
     fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
-        let db = self.services.db.clone();
-        let room_id = self.room.id;
-        let user = self.caller.user_id.clone();
-        let name = self.caller.name.clone();
-        let since = self.since;
-        let history = self.history;
-        // One trip to the blocking pool for everything a join needs (joins per second are
-        // bounded by these round trips).
-        let load = async move {
-            let (room, marker, page) = db
-                .run(move |conn| {
-                    if let Some(name) = &name {
-                        members::remember_name(conn, &user, name)?;
-                    }
-                    let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
-                    let read = members::last_read_seq(conn, room_id, &user)?;
-                    let page = match since {
-                        Some(_) => None,
-                        None => Some(messages::history(
-                            conn,
-                            room_id,
-                            HistoryPage::Before(i64::MAX),
-                            history,
-                        )?),
-                    };
-                    let marker = ReadMarkerDto {
-                        room_id,
-                        up_to: read,
-                        unread: members::unread_count(conn, room_id, &user, read, room.last_seq)?,
-                    };
-                    Ok((room, marker, page))
-                })
-                .await?;
-            let (entries, has_more) = match (page, since) {
-                (Some(page), _) => {
-                    let has_more = page.next_cursor.is_some();
-                    let messages = page.items.into_iter();
-                    (
-                        messages.map(|m| Arrival::message(m, None, None)).collect(),
-                        has_more,
-                    )
-                }
-                (None, since) => {
-                    let from = since.unwrap_or(0).min(room.last_seq);
-                    (load_range(&db, room_id, from, None).await?, false)
-                }
-            };
-            Ok::<_, StoreError>(((room, marker), entries, has_more))
+        let request = OpeningRequest {
+            room_id: self.room.id,
+            user_id: self.caller.user_id.clone(),
+            name: self.caller.name.clone(),
+            since: self.since,
+            history: self.history,
         };
-        ctx.wait(load.into_actor(self).map(|loaded, session, ctx| {
-            let ((room, marker), history, has_more) = match loaded {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    tracing::warn!(%error, conn = session.conn, "cannot open the session");
-                    session.send_error(
-                        ErrorCode::Unavailable,
-                        "storage unavailable; retry shortly",
-                        None,
-                        ctx,
-                    );
-                    return session.close(CloseCode::Error, "storage unavailable", ctx);
-                }
-            };
-            // Without `since` the history ends at the newest message; with it, everything after
-            // `since` was loaded. Either way nothing at or below `last_seq` is sent again.
-            let floor = session
-                .since
-                .map_or(room.last_seq, |since| since.min(room.last_seq));
-            session.last_seq = history.last().map_or(floor, |entry| entry.seq.max(floor));
-            session.room = room.clone();
-            let ready = ServerFrame::Ready {
-                me: Me {
-                    user_id: session.caller.user_id.clone(),
-                    role: session.caller.role,
-                },
-                last_seq: session.last_seq,
-                unread: marker.unread,
-                room,
-            };
-            session.send_frame(&ready, ctx);
-            session.send_history(history, has_more, ctx);
-            session.announce_presence(1, ctx);
-        }));
+        let load = load_opening(self.services.db.clone(), request);
+        ctx.wait(
+            load.into_actor(self)
+                .map(|loaded, session, ctx| match loaded {
+                    Ok(opening) => session.opened(opening, ctx),
+                    Err(error) => {
+                        tracing::warn!(%error, conn = session.conn, "cannot open the session");
+                        session.send_error(
+                            ErrorCode::Unavailable,
+                            "storage unavailable; retry shortly",
+                            None,
+                            ctx,
+                        );
+                        session.close(CloseCode::Error, "storage unavailable", ctx);
+                    }
+                }),
+        );
+    }
+
+    /// Sends `ready` and the history, and announces the caller's presence.
+    fn opened(&mut self, opening: Opening, ctx: &mut <Self as Actor>::Context) {
+        let Opening {
+            room,
+            unread,
+            entries,
+            has_more,
+        } = opening;
+        // Without `since` the history ends at the newest message; with it, everything after
+        // `since` was loaded. Either way nothing at or below `last_seq` is sent again.
+        let floor = self
+            .since
+            .map_or(room.last_seq, |since| since.min(room.last_seq));
+        self.last_seq = entries.last().map_or(floor, |entry| entry.seq.max(floor));
+        self.room = room.clone();
+        let ready = ServerFrame::Ready {
+            me: Me {
+                user_id: self.caller.user_id.clone(),
+                role: self.caller.role,
+            },
+            last_seq: self.last_seq,
+            unread,
+            room,
+        };
+        self.send_frame(&ready, ctx);
+        self.send_history(entries, has_more, ctx);
+        self.announce_presence(1, ctx);
     }
 
     /// Sends the history after `ready`, in seq order: runs of messages as `history` frames
@@ -911,6 +881,75 @@ impl ChatSession {
             actix_web::rt::spawn(announce);
         }
     }
+}
+
+/// What a session needs to open.
+struct OpeningRequest {
+    room_id: RoomId,
+    user_id: String,
+    name: Option<String>,
+    since: Option<Seq>,
+    history: i64,
+}
+
+/// What a session opens with: the room, the caller's unread count, and the history to send.
+struct Opening {
+    room: RoomDto,
+    unread: i64,
+    entries: Vec<Arrival>,
+    /// Without `since`: older messages exist.
+    has_more: bool,
+}
+
+/// Loads what a session opens with: one trip to the blocking pool for the room, the marker
+/// and the newest messages (joins per second are bounded by these round trips), or, with
+/// `since`, the room and marker and then the timeline after `since`.
+async fn load_opening(db: Database, request: OpeningRequest) -> Result<Opening, StoreError> {
+    let OpeningRequest {
+        room_id,
+        user_id,
+        name,
+        since,
+        history,
+    } = request;
+    let (room, unread, page) = db
+        .run(move |conn| {
+            if let Some(name) = &name {
+                members::remember_name(conn, &user_id, name)?;
+            }
+            let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
+            let read = members::last_read_seq(conn, room_id, &user_id)?;
+            let unread = members::unread_count(conn, room_id, &user_id, read, room.last_seq)?;
+            let page = match since {
+                Some(_) => None,
+                None => Some(messages::history(
+                    conn,
+                    room_id,
+                    HistoryPage::Before(i64::MAX),
+                    history,
+                )?),
+            };
+            Ok::<_, StoreError>((room, unread, page))
+        })
+        .await?;
+    let (entries, has_more) = match page {
+        Some(page) => {
+            let has_more = page.next_cursor.is_some();
+            let messages = page.items.into_iter();
+            let entries = messages.map(|m| Arrival::message(m, None, None)).collect();
+            (entries, has_more)
+        }
+        None => {
+            let from = since.unwrap_or(0).min(room.last_seq);
+            (load_range(&db, room_id, from, None).await?, false)
+        }
+    };
+    Ok(Opening {
+        room,
+        unread,
+        entries,
+        has_more,
+    })
 }
 
 /// A `history` frame of `messages` that says another one follows.

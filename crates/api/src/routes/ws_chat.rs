@@ -10,13 +10,14 @@ use actix_web::http::{Version, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use bytes::Bytes;
 use futures_util::Stream;
-use room_chats_types::ErrorBody;
 use room_chats_types::frames::SUBPROTOCOL;
+use room_chats_types::{ErrorBody, Seq};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
+use crate::realtime::RealtimeSettings;
 use crate::realtime::frame_guard::{FrameGuard, Verdict};
 use crate::realtime::session::{ChatSession, SessionServices, SessionStart};
 use crate::routes::CommonErrors;
@@ -68,47 +69,14 @@ pub async fn connect(
     room_id: web::Path<i64>,
     query: web::Query<ConnectQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if request.version() < Version::HTTP_11 {
-        return Err(ApiError::BadRequest(
-            "a WebSocket handshake needs HTTP/1.1 or later (RFC 6455 section 4.1)".to_owned(),
-        ));
-    }
     let settings = Arc::clone(&state.realtime);
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|value| value.to_str().ok());
-    if !settings.allowed_origins.allows(origin) {
-        return Err(ApiError::Forbidden("this origin may not connect"));
-    }
-    let ConnectQuery { since, history, .. } = query.into_inner();
-    if since.is_some_and(|seq| seq < 0) {
-        return Err(ApiError::Validation(
-            "since must not be negative".to_owned(),
-        ));
-    }
-    let history = history.unwrap_or(settings.history_default);
-    if !(0..=settings.history_max).contains(&history) {
-        return Err(ApiError::Validation(format!(
-            "history must be between 0 and {}",
-            settings.history_max
-        )));
-    }
+    let (since, history) = check_handshake(&request, &settings, query.into_inner())?;
     let room = state
         .chat
         .visible_room(&caller, room_id.into_inner())
         .await?;
     let verdict = Arc::new(Verdict::default());
-    let guarded = FrameGuard::new(
-        body.into_inner(),
-        settings.max_frame_bytes,
-        Arc::clone(&verdict),
-    );
-    let boxed: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-        Box::pin(guarded);
-    let payload = web::Payload::from_request(&request, &mut Payload::from(boxed))
-        .await
-        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let payload = guarded_payload(&request, body, settings.max_frame_bytes, &verdict).await?;
     // Counted only once nothing else can refuse the connection before its session starts
     // (the session's end uncounts it).
     let conn = state
@@ -155,4 +123,55 @@ pub async fn connect(
         ChatSession::new(start, services, ws)
     });
     Ok(response)
+}
+
+/// Refuses what no WebSocket of this service accepts: HTTP/1.0, an origin not allowed, and
+/// `since`/`history` out of range. The `since` and `history` to open with.
+fn check_handshake(
+    request: &HttpRequest,
+    settings: &RealtimeSettings,
+    query: ConnectQuery,
+) -> Result<(Option<Seq>, i64), ApiError> {
+    if request.version() < Version::HTTP_11 {
+        return Err(ApiError::BadRequest(
+            "a WebSocket handshake needs HTTP/1.1 or later (RFC 6455 section 4.1)".to_owned(),
+        ));
+    }
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    if !settings.allowed_origins.allows(origin) {
+        return Err(ApiError::Forbidden("this origin may not connect"));
+    }
+    let ConnectQuery { since, history, .. } = query;
+    if since.is_some_and(|seq| seq < 0) {
+        return Err(ApiError::Validation(
+            "since must not be negative".to_owned(),
+        ));
+    }
+    let history = history.unwrap_or(settings.history_default);
+    if !(0..=settings.history_max).contains(&history) {
+        return Err(ApiError::Validation(format!(
+            "history must be between 0 and {}",
+            settings.history_max
+        )));
+    }
+    Ok((since, history))
+}
+
+/// The request body behind the frame guard, which refuses oversized frames from their
+/// headers before actix-http buffers them.
+async fn guarded_payload(
+    request: &HttpRequest,
+    body: web::Payload,
+    max_frame_bytes: usize,
+    verdict: &Arc<Verdict>,
+) -> Result<web::Payload, ApiError> {
+    let guarded = FrameGuard::new(body.into_inner(), max_frame_bytes, Arc::clone(verdict));
+    let boxed: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(guarded);
+    web::Payload::from_request(request, &mut Payload::from(boxed))
+        .await
+        .map_err(|error| ApiError::BadRequest(error.to_string()))
 }
