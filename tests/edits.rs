@@ -4,13 +4,32 @@
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::TestApp;
 use crate::support::ws::WsClient;
+use crate::support::{Backend, NodeOptions, TestApp};
 
 on_both_backends!(
     a_message_is_edited_and_deleted_live_and_on_resume,
     an_edit_retried_with_its_client_id_changes_nothing_more,
 );
+
+/// What an admin reads at a revisions path: (reason, content, changed_by) of each.
+async fn revisions_of(app: &TestApp, path: &str) -> Vec<(Value, Value, Value)> {
+    let revisions = app
+        .call("GET", path, Some(&app.tokens.admin("staff")), None)
+        .await;
+    assert_eq!(revisions.status, 200, "{revisions:?}");
+    let items = revisions.json.as_array().cloned().unwrap_or_default();
+    items
+        .iter()
+        .map(|r| {
+            (
+                r["reason"].clone(),
+                r["content"].clone(),
+                r["changed_by"].clone(),
+            )
+        })
+        .collect()
+}
 
 /// The next frame of `kind`, skipping presence, typing and read frames (nothing else may come
 /// first).
@@ -88,22 +107,7 @@ async fn a_message_is_edited_and_deleted_live_and_on_resume(app: TestApp) {
 
     // Admins read every replaced word; clients may not.
     let revisions_path = format!("/chat/{room}/messages/{id}/revisions");
-    let revisions = app.call("GET", &revisions_path, Some(&admin), None).await;
-    assert_eq!(revisions.status, 200, "{revisions:?}");
-    let kept: Vec<(Value, Value, Value)> = revisions
-        .json
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            (
-                r["reason"].clone(),
-                r["content"].clone(),
-                r["changed_by"].clone(),
-            )
-        })
-        .collect();
+    let kept = revisions_of(&app, &revisions_path).await;
     assert_eq!(
         kept,
         vec![
@@ -179,5 +183,35 @@ async fn an_edit_retried_with_its_client_id_changes_nothing_more(app: TestApp) {
     assert_eq!(
         ready["last_seq"], 2,
         "one message and one edit in the timeline"
+    );
+}
+
+/// With `KEEP_DELETED_CONTENT=false` a delete erases the words from the revisions too; who
+/// changed the message and when stay for admins.
+#[actix_web::test]
+async fn without_retention_a_delete_erases_the_words_from_the_revisions() {
+    let mut options = NodeOptions::default();
+    options.limits.keep_deleted_content = false;
+    let app = TestApp::start_node(Backend::Postgres, options).await;
+    let room = app.room("A-1", "u1").await;
+    let client = app.tokens.client("u1");
+    let id = app.send(room, &client, "my address is …").await["id"]
+        .as_i64()
+        .expect("id");
+    let path = format!("/chat/{room}/messages/{id}");
+    let body = json!({ "content": "never mind" });
+    let edited = app.call("PATCH", &path, Some(&client), Some(body)).await;
+    assert_eq!(edited.status, 200, "{edited:?}");
+    assert_eq!(
+        app.call("DELETE", &path, Some(&client), None).await.status,
+        200
+    );
+    let kept = revisions_of(&app, &format!("{path}/revisions")).await;
+    assert_eq!(
+        kept,
+        vec![
+            (json!("edited"), json!(""), json!("u1")),
+            (json!("deleted"), json!(""), json!("u1")),
+        ]
     );
 }

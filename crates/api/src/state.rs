@@ -28,6 +28,8 @@ pub struct Limits {
     pub message_burst: u32,
     /// Seconds after sending during which the sender may edit a message.
     pub edit_window_secs: u64,
+    /// Whether admins can still read a deleted message's words in its revisions.
+    pub keep_deleted_content: bool,
 }
 
 impl Limits {
@@ -40,6 +42,7 @@ impl Limits {
         messages_per_sec: 10,
         message_burst: 20,
         edit_window_secs: 900,
+        keep_deleted_content: true,
     };
 
     /// The per-user send budget these limits describe.

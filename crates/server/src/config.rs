@@ -306,6 +306,10 @@ pub struct ServeArgs {
     /// Messages one user may send in a burst above that rate.
     #[arg(help_heading = "Limits", long, env = "USER_MESSAGE_BURST", default_value_t = Limits::DEFAULT.message_burst, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub user_message_burst: u32,
+    /// Whether the words of a deleted message stay readable by admins in its revisions
+    /// (`false`: a delete also erases them there; who changed what when is kept).
+    #[arg(help_heading = "Limits", long, env = "KEEP_DELETED_CONTENT", default_value_t = Limits::DEFAULT.keep_deleted_content, action = clap::ArgAction::Set)]
+    pub keep_deleted_content: bool,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
@@ -396,6 +400,7 @@ impl ServeArgs {
             messages_per_sec: self.user_messages_per_sec,
             message_burst: self.user_message_burst,
             edit_window_secs: self.edit_window_secs,
+            keep_deleted_content: self.keep_deleted_content,
         })
     }
 }

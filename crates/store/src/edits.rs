@@ -118,6 +118,9 @@ pub struct Delete<'a> {
     pub by_role: Role,
     /// Idempotency key.
     pub client_id: Option<&'a str>,
+    /// Whether the message's revisions keep its words (`KEEP_DELETED_CONTENT`); if not, they
+    /// are erased from every revision, and only who changed it when remains.
+    pub keep_content: bool,
 }
 
 /// Deletes a message (its sender, or an admin of a room it can see), leaving a tombstone.
@@ -143,6 +146,13 @@ pub fn delete_message(conn: &mut DbConnection, delete: &Delete<'_>) -> Result<Ch
             delete.by,
             now,
         )?;
+        if !delete.keep_content {
+            diesel::update(
+                message_revisions::table.filter(message_revisions::message_id.eq(current.id)),
+            )
+            .set(message_revisions::content.eq(""))
+            .execute(conn)?;
+        }
         diesel::update(messages::table.find(delete.message_id))
             .set((
                 messages::content.eq(""),

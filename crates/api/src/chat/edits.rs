@@ -58,6 +58,7 @@ impl Chat {
         check_client_id(client_id.as_deref())?;
         self.send_budget.take(&caller.user_id)?;
         let (by, by_role) = (caller.user_id.clone(), caller.role);
+        let keep_content = self.keep_deleted_content;
         let change = self
             .db
             .run(move |conn| {
@@ -67,6 +68,7 @@ impl Chat {
                     by: &by,
                     by_role,
                     client_id: client_id.as_deref(),
+                    keep_content,
                 };
                 edits::delete_message(conn, &delete)
             })

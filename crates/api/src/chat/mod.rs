@@ -32,6 +32,7 @@ pub struct Chat {
     send_budget: Arc<SendBudget>,
     max_content_chars: usize,
     edit_window: Duration,
+    keep_deleted_content: bool,
 }
 
 impl Chat {
@@ -45,6 +46,7 @@ impl Chat {
             send_budget: Arc::new(limits.send_budget()),
             max_content_chars: limits.max_content_chars,
             edit_window: Duration::from_secs(limits.edit_window_secs),
+            keep_deleted_content: limits.keep_deleted_content,
         }
     }
 }
