@@ -217,4 +217,13 @@ async fn a_node_that_lost_redis_catches_up_on_every_kind_of_entry() {
         caught_up, connected,
         "node b's client ends where node a's did"
     );
+    // With Redis back, node a's next room event reaches node b live, in its place.
+    let close = format!("/chat/{room}/close");
+    let closed = a
+        .call("POST", &close, Some(&a.tokens.admin("staff")), None)
+        .await;
+    assert_eq!(closed.status, 200, "{closed:?}");
+    let live_on_b = live(&mut on_b, caught_up, 1).await;
+    assert_eq!(live_on_b.seqs.last(), Some(&9));
+    assert_eq!(live_on_b.status, "closed");
 }

@@ -9,9 +9,9 @@ use room_chats_types::{MessageDto, RevisionDto, RevisionReason, Role, RoomId, Ro
 
 use crate::connection::write_transaction;
 use crate::rows::{MessageRow, Spelled};
-use crate::schema::{chat_rooms, message_revisions, messages, room_events};
+use crate::schema::{message_revisions, messages, room_events};
 use crate::time::{now_micros, to_datetime};
-use crate::timeline::{append_event, frame_text};
+use crate::timeline::{append_event, frame_text, lock_room};
 use crate::{DbConnection, StoreError};
 
 /// What an edit or delete did.
@@ -218,16 +218,6 @@ pub fn revisions(
             },
         )
         .collect())
-}
-
-/// Locks the room's row until the commit (so the message read next is current and the
-/// change's seq follows every earlier one) and answers its status.
-fn lock_room(conn: &mut DbConnection, room_id: RoomId) -> Result<RoomStatus, StoreError> {
-    let status: Spelled<RoomStatus> = diesel::update(chat_rooms::table.find(room_id))
-        .set(chat_rooms::last_seq.eq(chat_rooms::last_seq))
-        .returning(chat_rooms::status)
-        .get_result(conn)?;
-    Ok(status.0)
 }
 
 /// The message, if it is in the room (`NotFound` otherwise: ids of other rooms' messages

@@ -9,7 +9,7 @@ use crate::connection::write_transaction;
 use crate::rows::Spelled;
 use crate::schema::{chat_rooms, messages, room_members, user_names};
 use crate::time::now_micros;
-use crate::timeline::append_room_event;
+use crate::timeline::{append_room_event, lock_room};
 use crate::{DbConnection, StoreError};
 
 /// Makes `user_id` a member of the room with `role`, unless it already is one.
@@ -173,6 +173,7 @@ pub fn assign_admin(
         ));
     }
     write_transaction(conn, |conn| {
+        lock_room(conn, room_id)?;
         let existing: Option<(Spelled<Role>, bool)> = room_members::table
             .find((room_id, user_id))
             .select((room_members::role, room_members::assigned))
@@ -202,6 +203,7 @@ pub fn unassign_admin(
     user_id: &str,
 ) -> Result<Option<ServerFrame>, StoreError> {
     write_transaction(conn, |conn| {
+        lock_room(conn, room_id)?;
         let changed = diesel::update(room_members::table.find((room_id, user_id)))
             .filter(room_members::role.eq(Role::Admin.as_str()))
             .filter(room_members::assigned.eq(true))

@@ -5,9 +5,10 @@
 
 use diesel::prelude::*;
 use room_chats_types::frames::{RoomChange, ServerFrame};
-use room_chats_types::{RoomId, Seq};
+use room_chats_types::{RoomId, RoomStatus, Seq};
 
 use crate::rooms::find_room;
+use crate::rows::Spelled;
 use crate::schema::{chat_rooms, room_events};
 use crate::time::now_micros;
 use crate::{DbConnection, StoreError};
@@ -72,6 +73,20 @@ pub(crate) fn append_event(
 pub(crate) fn frame_text(frame: &ServerFrame) -> Result<String, StoreError> {
     serde_json::to_string(frame)
         .map_err(|error| StoreError::Task(format!("event not serializable: {error}")))
+}
+
+/// Locks the room's row until the commit and answers its status. A change that appends an
+/// event takes this lock first, as the message writer does, so the two never wait on each
+/// other's rows in opposite orders; what it reads after the lock is current.
+pub(crate) fn lock_room(
+    conn: &mut DbConnection,
+    room_id: RoomId,
+) -> Result<RoomStatus, StoreError> {
+    let status: Spelled<RoomStatus> = diesel::update(chat_rooms::table.find(room_id))
+        .set(chat_rooms::last_seq.eq(chat_rooms::last_seq))
+        .returning(chat_rooms::status)
+        .get_result(conn)?;
+    Ok(status.0)
 }
 
 /// The room's events with a seq in `(after, up_to]`, oldest first, at most `limit`.
