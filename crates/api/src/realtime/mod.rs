@@ -2,6 +2,7 @@
 //! map of rooms to sessions ([`hub`]), and the guard that refuses oversized frames before
 //! they are buffered ([`frame_guard`]).
 
+mod connection;
 pub mod frame_guard;
 pub mod hub;
 pub mod session;

@@ -19,27 +19,24 @@ use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, SpawnHandle, StreamHandler,
     WrapFuture,
 };
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use actix_ws::{AggregatedMessage, CloseCode, ProtocolError};
 use bytestring::ByteString;
 use room_chats_store::messages::{self, HistoryPage, Stored};
 use room_chats_store::{Database, StoreError, members, rooms};
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, ServerFrame};
 use room_chats_types::{ErrorCode, MessageDto, RoomDto, RoomId, Seq};
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use crate::access::may_see;
 use crate::auth::{Caller, TokenVerifier};
 use crate::chat::Chat;
 use crate::error::ApiError;
-use crate::realtime::frame_guard::{Verdict, Violation};
+use crate::realtime::connection::{self, Connection, ConnectionParts, Socket};
+use crate::realtime::frame_guard::Verdict;
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::timeline::{Arrival, Entry, FILL_PAGE, load_range};
-use crate::realtime::writer::{self, Outgoing};
 
-/// Close code for an expired token (application range).
-const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 /// Sends of one connection that may wait for the database at once. One at a time capped a
 /// connection at one message per ack round trip, and kept the backlog of a busy node in the
 /// sockets, where admission (`SEND_QUEUE_BUDGET_MS`) cannot see how long it has waited.
@@ -86,8 +83,8 @@ pub struct SessionServices {
 
 /// See the module docs.
 pub struct ChatSession {
-    conn: ConnId,
-    caller: Caller,
+    /// The socket's plumbing (outbox, heartbeat, token expiry, close codes).
+    connection: Connection,
     room: RoomDto,
     since: Option<Seq>,
     history: i64,
@@ -108,74 +105,46 @@ pub struct ChatSession {
     /// every stored message is acked first.
     restart_pending: bool,
     services: SessionServices,
-    outbox: mpsc::Sender<Outgoing>,
-    writer: tokio::task::JoinHandle<()>,
-    last_heard: Instant,
-    expiry: Option<SpawnHandle>,
     typing_until: Option<Instant>,
     typing_timer: Option<SpawnHandle>,
-    verdict: Arc<Verdict>,
     joined: bool,
-    closing: bool,
 }
 
 impl ChatSession {
     /// Creates the session and spawns its writer task on the given WebSocket session.
     pub fn new(start: SessionStart, services: SessionServices, ws: actix_ws::Session) -> Self {
-        let (outbox, queue) = mpsc::channel(services.settings.outbox.max(8));
-        let writer = actix_web::rt::spawn(writer::run(ws, queue));
+        let parts = ConnectionParts {
+            id: start.conn,
+            caller: start.caller,
+            verdict: start.verdict,
+            settings: Arc::clone(&services.settings),
+            verifier: Arc::clone(&services.verifier),
+            known_types: &CLIENT_FRAME_TYPES,
+        };
         Self {
-            conn: start.conn,
+            connection: Connection::new(parts, ws),
             last_seq: 0,
             in_flight: HashMap::new(),
             ack_on_delivery: HashMap::new(),
             held: BTreeMap::new(),
             gap_timer: None,
             restart_pending: false,
-            caller: start.caller,
             room: start.room,
             since: start.since,
             history: start.history,
             services,
-            outbox,
-            writer,
-            last_heard: Instant::now(),
-            expiry: None,
             typing_until: None,
             typing_timer: None,
-            verdict: start.verdict,
             joined: false,
-            closing: false,
-        }
-    }
-
-    fn queue(&mut self, outgoing: Outgoing, ctx: &mut <Self as Actor>::Context) {
-        if self.closing {
-            return;
-        }
-        match self.outbox.try_send(outgoing) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                // The client does not read fast enough; holding more would grow without bound,
-                // and a close frame could not get through either: drop the connection.
-                tracing::info!(conn = self.conn, user = %self.caller.user_id, "slow consumer disconnected");
-                self.closing = true;
-                self.writer.abort();
-                ctx.stop();
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),
         }
     }
 
     fn send_text(&mut self, text: ByteString, ctx: &mut <Self as Actor>::Context) {
-        self.queue(Outgoing::Text(text), ctx);
+        self.connection.send_text(text, ctx);
     }
 
     fn send_frame(&mut self, frame: &ServerFrame, ctx: &mut <Self as Actor>::Context) {
-        match serde_json::to_string(frame) {
-            Ok(text) => self.send_text(text.into(), ctx),
-            Err(error) => tracing::error!(%error, "frame not serializable"),
-        }
+        self.connection.send_frame(frame, ctx);
     }
 
     fn send_error(
@@ -185,38 +154,20 @@ impl ChatSession {
         reference: Option<String>,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        let frame = ServerFrame::Error {
-            code,
-            message: message.into(),
-            reference,
-            retry_after: None,
-        };
-        self.send_frame(&frame, ctx);
+        self.connection.send_error(code, message, reference, ctx);
     }
 
-    /// Answers a use case's failure as REST would (one table of codes, messages and retry
-    /// hints), logging what callers are not shown.
     fn send_api_error(
         &mut self,
         error: &ApiError,
         reference: Option<String>,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        error.log();
-        self.send_frame(&error.frame(reference), ctx);
+        self.connection.send_api_error(error, reference, ctx);
     }
 
-    /// Sends a close frame and stops; nothing is sent after it.
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut <Self as Actor>::Context) {
-        self.queue(
-            Outgoing::Close(CloseReason {
-                code,
-                description: Some(description.to_owned()),
-            }),
-            ctx,
-        );
-        self.closing = true;
-        ctx.stop();
+        self.connection.close(code, description, ctx);
     }
 
     fn restart_when_acked(&mut self, ctx: &mut <Self as Actor>::Context) {
@@ -409,7 +360,7 @@ impl ChatSession {
     /// Whether `message` is this user's and one of this connection's sends is waiting for
     /// its store under the same `client_id`.
     fn is_own_in_flight(&self, message: &MessageDto) -> bool {
-        message.sender_id == self.caller.user_id
+        message.sender_id == self.connection.caller.user_id
             && message
                 .client_id
                 .as_ref()
@@ -429,7 +380,7 @@ impl ChatSession {
     /// Delivering out of order or with a hole is worse than reconnecting: the client resumes
     /// with `since` and gets exactly what it missed.
     fn cannot_deliver(&mut self, error: &StoreError, ctx: &mut <Self as Actor>::Context) {
-        tracing::warn!(%error, conn = self.conn, "cannot fill a gap; closing so the client resumes");
+        tracing::warn!(%error, conn = self.connection.id, "cannot fill a gap; closing so the client resumes");
         self.send_error(
             ErrorCode::Unavailable,
             "storage unavailable; reconnect with since",
@@ -453,7 +404,9 @@ impl ChatSession {
         ctx.wait(
             load.into_actor(self)
                 .map(|loaded, session, ctx| match loaded {
-                    Ok((Some(room), missing)) if may_see(&session.caller, &room.customer_id) => {
+                    Ok((Some(room), missing))
+                        if may_see(&session.connection.caller, &room.customer_id) =>
+                    {
                         for entry in missing {
                             session.admit(entry, ctx);
                         }
@@ -477,7 +430,7 @@ impl ChatSession {
             PreparedEvent::Frame { text } => self.send_text(text.clone(), ctx),
             PreparedEvent::CustomerChanged { customer_id } => {
                 self.room.customer_id.clone_from(customer_id);
-                if !may_see(&self.caller, customer_id) {
+                if !may_see(&self.connection.caller, customer_id) {
                     self.lose_access(ctx);
                 }
             }
@@ -488,7 +441,7 @@ impl ChatSession {
     /// and close, before anything more of the room reaches it.
     fn lose_access(&mut self, ctx: &mut <Self as Actor>::Context) {
         tracing::info!(
-            conn = self.conn,
+            conn = self.connection.id,
             room = self.room.id,
             "access to the room lost; closing"
         );
@@ -499,45 +452,6 @@ impl ChatSession {
             ctx,
         );
         self.close(CloseCode::Policy, "access to the room lost", ctx);
-    }
-
-    fn on_text(&mut self, text: &str, ctx: &mut <Self as Actor>::Context) {
-        let value: Value = match serde_json::from_str(text) {
-            Ok(value) => value,
-            Err(error) => {
-                return self.send_error(
-                    ErrorCode::BadRequest,
-                    format!("malformed JSON: {error}"),
-                    None,
-                    ctx,
-                );
-            }
-        };
-        let reference = value
-            .get("client_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
-            return self.send_error(
-                ErrorCode::BadRequest,
-                "a frame is a JSON object with a string `type`",
-                reference,
-                ctx,
-            );
-        };
-        if !CLIENT_FRAME_TYPES.contains(&kind.as_str()) {
-            let message = format!("unknown frame type `{kind}`");
-            return self.send_error(ErrorCode::UnknownType, message, reference, ctx);
-        }
-        match serde_json::from_value::<ClientFrame>(value) {
-            Ok(frame) => self.on_frame(frame, ctx),
-            Err(error) => self.send_error(
-                ErrorCode::BadRequest,
-                format!("invalid `{kind}` frame: {error}"),
-                reference,
-                ctx,
-            ),
-        }
     }
 
     fn on_frame(&mut self, frame: ClientFrame, ctx: &mut <Self as Actor>::Context) {
@@ -555,7 +469,7 @@ impl ChatSession {
                 message_id,
             } => self.on_change(client_id, message_id, None, ctx),
             ClientFrame::Ping => self.send_frame(&ServerFrame::Pong, ctx),
-            ClientFrame::Auth { token } => self.on_auth(&token, ctx),
+            ClientFrame::Auth { token } => self.connection.refresh(&token, ctx),
         }
     }
 
@@ -569,7 +483,12 @@ impl ChatSession {
         // Queued now, while this frame is handled, so the connection's messages are stored in
         // the order it sent them.
         let store = chat
-            .admit_message(&self.caller, self.room.id, content, Some(client_id.clone()))
+            .admit_message(
+                &self.connection.caller,
+                self.room.id,
+                content,
+                Some(client_id.clone()),
+            )
             .and_then(|message| chat.submit_message(message));
         let store = match store {
             Ok(store) => store,
@@ -623,7 +542,7 @@ impl ChatSession {
 
     fn on_read(&mut self, up_to: Option<Seq>, ctx: &mut <Self as Actor>::Context) {
         let chat = self.services.chat.clone();
-        let caller = self.caller.clone();
+        let caller = self.connection.caller.clone();
         let room = self.room.id;
         let mark = async move { chat.mark_read(&caller, room, up_to).await };
         ctx.spawn(mark.into_actor(self).map(|marked, session, ctx| {
@@ -643,7 +562,7 @@ impl ChatSession {
         ctx: &mut <Self as Actor>::Context,
     ) {
         let chat = self.services.chat.clone();
-        let caller = self.caller.clone();
+        let caller = self.connection.caller.clone();
         let room = self.room.id;
         let key = Some(client_id.clone());
         let change = async move {
@@ -694,68 +613,20 @@ impl ChatSession {
 
     fn announce_typing(&self, typing: bool) {
         let frame = ServerFrame::Typing {
-            user_id: self.caller.user_id.clone(),
+            user_id: self.connection.caller.user_id.clone(),
             typing,
         };
         self.services
             .hub
-            .publish_frame(self.room.id, frame, Some(self.conn));
-    }
-
-    fn on_auth(&mut self, token: &str, ctx: &mut <Self as Actor>::Context) {
-        match self.services.verifier.verify(token) {
-            Ok(refreshed)
-                if refreshed.user_id == self.caller.user_id
-                    && refreshed.role == self.caller.role =>
-            {
-                self.caller = refreshed;
-                self.schedule_expiry(ctx);
-            }
-            Ok(_) => self.send_error(
-                ErrorCode::Forbidden,
-                "the token is for another user or role",
-                None,
-                ctx,
-            ),
-            Err(_) => self.send_error(ErrorCode::Unauthorized, "the token was refused", None, ctx),
-        }
-    }
-
-    fn schedule_expiry(&mut self, ctx: &mut <Self as Actor>::Context) {
-        if let Some(timer) = self.expiry.take() {
-            ctx.cancel_future(timer);
-        }
-        let now = chrono::Utc::now().timestamp();
-        let left = Duration::from_secs(u64::try_from(self.caller.expires_at - now).unwrap_or(0));
-        self.expiry = Some(ctx.run_later(left, |session, ctx| {
-            session.send_error(
-                ErrorCode::Unauthorized,
-                "the token expired; reconnect with a new one",
-                None,
-                ctx,
-            );
-            session.close(CloseCode::Other(CLOSE_TOKEN_EXPIRED), "token expired", ctx);
-        }));
-    }
-
-    fn start_heartbeat(&self, ctx: &mut <Self as Actor>::Context) {
-        let settings = Arc::clone(&self.services.settings);
-        ctx.run_interval(settings.heartbeat, move |session, ctx| {
-            if session.last_heard.elapsed() > settings.client_timeout {
-                tracing::info!(conn = session.conn, "client silent too long; disconnecting");
-                session.close(CloseCode::Away, "no heartbeat", ctx);
-                return;
-            }
-            session.queue(Outgoing::Ping, ctx);
-        });
+            .publish_frame(self.room.id, frame, Some(self.connection.id));
     }
 
     /// Sends `ready` and `history`; runs under `wait` so no live event overtakes them.
     fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
         let request = OpeningRequest {
             room_id: self.room.id,
-            user_id: self.caller.user_id.clone(),
-            name: self.caller.name.clone(),
+            user_id: self.connection.caller.user_id.clone(),
+            name: self.connection.caller.name.clone(),
             since: self.since,
             history: self.history,
         };
@@ -765,7 +636,7 @@ impl ChatSession {
                 .map(|loaded, session, ctx| match loaded {
                     Ok(opening) => session.opened(opening, ctx),
                     Err(error) => {
-                        tracing::warn!(%error, conn = session.conn, "cannot open the session");
+                        tracing::warn!(%error, conn = session.connection.id, "cannot open the session");
                         session.send_error(
                             ErrorCode::Unavailable,
                             "storage unavailable; retry shortly",
@@ -795,8 +666,8 @@ impl ChatSession {
         self.room = room.clone();
         let ready = ServerFrame::Ready {
             me: Me {
-                user_id: self.caller.user_id.clone(),
-                role: self.caller.role,
+                user_id: self.connection.caller.user_id.clone(),
+                role: self.connection.caller.role,
             },
             last_seq: self.last_seq,
             unread,
@@ -859,8 +730,8 @@ impl ChatSession {
     fn announce_presence(&self, delta: i64, ctx: &mut <Self as Actor>::Context) {
         let hub = Arc::clone(&self.services.hub);
         let room = self.room.id;
-        let user = self.caller.user_id.clone();
-        let conn = self.conn;
+        let user = self.connection.caller.user_id.clone();
+        let conn = self.connection.id;
         let announce = async move {
             match hub.broker().presence(room, &user, delta).await {
                 Ok(count) if (delta > 0 && count == 1) || (delta < 0 && count == 0) => {
@@ -968,22 +839,23 @@ impl Actor for ChatSession {
         // is then delivered or dropped by seq, never lost.
         self.services
             .hub
-            .join(self.room.id, self.conn, ctx.address().recipient());
+            .join(self.room.id, self.connection.id, ctx.address().recipient());
         self.joined = true;
         self.open(ctx);
-        self.start_heartbeat(ctx);
-        self.schedule_expiry(ctx);
+        self.connection.start(ctx);
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
         if self.joined {
-            self.services.hub.leave(self.room.id, self.conn);
+            self.services.hub.leave(self.room.id, self.connection.id);
             if self.typing_until.take().is_some() {
                 self.announce_typing(false);
             }
             self.announce_presence(-1, ctx);
         }
-        self.services.hub.close_connection(&self.caller.user_id);
+        self.services
+            .hub
+            .close_connection(&self.connection.caller.user_id);
     }
 }
 
@@ -1017,24 +889,7 @@ impl Handler<ToSession> for ChatSession {
 
 impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for ChatSession {
     fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
-        self.last_heard = Instant::now();
-        match item {
-            Ok(AggregatedMessage::Text(text)) => self.on_text(&text, ctx),
-            Ok(AggregatedMessage::Binary(_)) => self.send_error(
-                ErrorCode::BadRequest,
-                "binary frames are not supported; send JSON text frames",
-                None,
-                ctx,
-            ),
-            Ok(AggregatedMessage::Ping(bytes)) => self.queue(Outgoing::Pong(bytes), ctx),
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(reason)) => {
-                // Echo the client's close, as RFC 6455 asks.
-                let code = reason.map_or(CloseCode::Normal, |reason| reason.code);
-                self.close(code, "", ctx);
-            }
-            Err(error) => self.on_protocol_error(&error, ctx),
-        }
+        connection::receive(self, item, ctx);
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
@@ -1042,35 +897,26 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for ChatSession {
     }
 }
 
-impl ChatSession {
-    fn on_protocol_error(&mut self, error: &ProtocolError, ctx: &mut <Self as Actor>::Context) {
-        match self.verdict.violation() {
-            Some(Violation::TooLarge) => {
-                let limit = self.services.settings.max_frame_bytes;
-                return self.close(CloseCode::Size, &format!("message over {limit} bytes"), ctx);
-            }
-            Some(Violation::ReservedBits) => {
-                return self.close(CloseCode::Protocol, "reserved bits set", ctx);
-            }
-            None if matches!(error, ProtocolError::Overflow) => {
-                let limit = self.services.settings.max_frame_bytes;
-                return self.close(CloseCode::Size, &format!("message over {limit} bytes"), ctx);
-            }
-            None => {}
-        }
-        match error {
-            ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                self.close(CloseCode::Invalid, "text frame is not valid UTF-8", ctx);
-            }
-            // The peer went away without a close frame.
-            ProtocolError::Io(_) => {
-                self.closing = true;
-                ctx.stop();
-            }
-            other => {
-                tracing::info!(error = %other, conn = self.conn, "protocol violation");
-                self.close(CloseCode::Protocol, "protocol error", ctx);
-            }
+impl Socket for ChatSession {
+    fn connection(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
+
+    fn on_json(
+        &mut self,
+        kind: &str,
+        value: Value,
+        reference: Option<String>,
+        ctx: &mut Self::Context,
+    ) {
+        match serde_json::from_value::<ClientFrame>(value) {
+            Ok(frame) => self.on_frame(frame, ctx),
+            Err(error) => self.send_error(
+                ErrorCode::BadRequest,
+                format!("invalid `{kind}` frame: {error}"),
+                reference,
+                ctx,
+            ),
         }
     }
 }
