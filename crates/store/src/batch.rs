@@ -107,27 +107,7 @@ pub fn store_batch(
         let mut room_ids: Vec<i64> = batch.iter().map(|message| message.room_id).collect();
         room_ids.sort_unstable();
         room_ids.dedup();
-
-        // Lock the rooms in id order; from here no other writer can add to them.
-        let rooms_query = chat_rooms::table
-            .filter(chat_rooms::id.eq_any(&room_ids))
-            .order(chat_rooms::id)
-            .select((chat_rooms::id, chat_rooms::status, chat_rooms::last_seq));
-        let rooms: Vec<(i64, Spelled<RoomStatus>, i64)> = match conn {
-            DbConnection::Postgres(pg) => rooms_query.for_update().load(pg)?,
-            // BEGIN IMMEDIATE already holds the whole database.
-            DbConnection::Sqlite(sqlite) => rooms_query.load(sqlite)?,
-        };
-        let mut locked: BTreeMap<i64, LockedRoom> = rooms
-            .into_iter()
-            .map(|(id, status, last_seq)| {
-                let room = LockedRoom {
-                    open: RoomStatus::from(status) == RoomStatus::Open,
-                    last_seq,
-                };
-                (id, room)
-            })
-            .collect();
+        let mut locked = lock_rooms(conn, &room_ids)?;
         // Read after the room locks: an order moved to another customer before this point
         // refuses the previous customer's sends; one moved later comes after them.
         let customers = if batch
@@ -138,68 +118,9 @@ pub fn store_batch(
         } else {
             HashMap::new()
         };
-
-        // Retries of messages already stored (checked under the room locks, so no race).
-        let mut stored_before: HashMap<(i64, String, String), MessageDto> = HashMap::new();
-        if batch.iter().any(|message| message.client_id.is_some()) {
-            let rows = stored_with_keys(conn, batch)?;
-            for row in rows {
-                let message = MessageDto::from(row);
-                if let Some(key) = message.client_id.clone() {
-                    stored_before
-                        .insert((message.room_id, message.sender_id.clone(), key), message);
-                }
-            }
-        }
-
-        let mut first_in_batch: HashMap<(i64, &str, &str), usize> = HashMap::new();
-        let plans: Vec<Plan> = batch
-            .iter()
-            .enumerate()
-            .map(|(index, message)| {
-                let Some(room) = locked.get_mut(&message.room_id) else {
-                    return Plan::Refused(StoreError::NotFound);
-                };
-                if message.sender_role == Role::Client
-                    && customers.get(&message.room_id) != Some(&message.sender_id)
-                {
-                    return Plan::Refused(StoreError::NoAccess);
-                }
-                if let Some(key) = message.client_id.as_deref() {
-                    let lookup = (message.room_id, message.sender_id.clone(), key.to_owned());
-                    if let Some(original) = stored_before.get(&lookup) {
-                        return Plan::Replayed(original.clone());
-                    }
-                    let slot = (message.room_id, message.sender_id.as_str(), key);
-                    if let Some(first) = first_in_batch.get(&slot) {
-                        return Plan::SameAs(*first);
-                    }
-                    first_in_batch.insert(slot, index);
-                }
-                if !room.open {
-                    return Plan::Refused(StoreError::RoomClosed);
-                }
-                room.last_seq += 1;
-                Plan::New(room.last_seq)
-            })
-            .collect();
-
-        let inserts: Vec<MessageInsert<'_>> = batch
-            .iter()
-            .zip(&plans)
-            .filter_map(|(message, plan)| match plan {
-                Plan::New(seq) => Some(MessageInsert {
-                    room_id: message.room_id,
-                    seq: *seq,
-                    sender_id: &message.sender_id,
-                    sender_role: message.sender_role.as_str(),
-                    content: &message.content,
-                    client_id: message.client_id.as_deref(),
-                    created_at: now,
-                }),
-                _ => None,
-            })
-            .collect();
+        let stored_before = stored_before(conn, batch)?;
+        let plans = plan(batch, &mut locked, &customers, &stored_before);
+        let inserts = inserts(batch, &plans, now);
         let ids = if inserts.is_empty() {
             StoredIds::new()
         } else {
@@ -208,27 +129,141 @@ pub fn store_batch(
                 DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &locked, &inserts, now)?,
             }
         };
-
-        let mut results: Vec<Result<Stored, StoreError>> = Vec::with_capacity(batch.len());
-        for (message, plan) in batch.iter().zip(plans) {
-            let result = match plan {
-                Plan::Refused(error) => Err(error),
-                Plan::Replayed(original) => Ok(Stored::Replayed(original)),
-                Plan::New(seq) => ids
-                    .get(&(message.room_id, seq))
-                    .map(|id| Stored::New(message.stored(*id, seq, now)))
-                    .ok_or(StoreError::NotFound),
-                Plan::SameAs(first) => match results.get(first) {
-                    Some(Ok(stored)) => Ok(Stored::Replayed(stored.message().clone())),
-                    Some(Err(_)) | None => Err(StoreError::Conflict(
-                        "an earlier send with this client_id failed",
-                    )),
-                },
-            };
-            results.push(result);
-        }
-        Ok(results)
+        Ok(answers(batch, plans, &ids, now))
     })
+}
+
+/// Locks the rooms in id order (so concurrent batches cannot deadlock); from here no other
+/// writer can add to them. Their status and last seq as locked.
+fn lock_rooms(
+    conn: &mut DbConnection,
+    room_ids: &[i64],
+) -> Result<BTreeMap<i64, LockedRoom>, StoreError> {
+    let rooms_query = chat_rooms::table
+        .filter(chat_rooms::id.eq_any(room_ids))
+        .order(chat_rooms::id)
+        .select((chat_rooms::id, chat_rooms::status, chat_rooms::last_seq));
+    let rooms: Vec<(i64, Spelled<RoomStatus>, i64)> = match conn {
+        DbConnection::Postgres(pg) => rooms_query.for_update().load(pg)?,
+        // BEGIN IMMEDIATE already holds the whole database.
+        DbConnection::Sqlite(sqlite) => rooms_query.load(sqlite)?,
+    };
+    Ok(rooms
+        .into_iter()
+        .map(|(id, status, last_seq)| {
+            let room = LockedRoom {
+                open: RoomStatus::from(status) == RoomStatus::Open,
+                last_seq,
+            };
+            (id, room)
+        })
+        .collect())
+}
+
+/// The messages stored before under the batch's (room, sender, `client_id`) keys: retries
+/// (read under the room locks, so no race).
+fn stored_before(
+    conn: &mut DbConnection,
+    batch: &[OwnedMessage],
+) -> Result<HashMap<(i64, String, String), MessageDto>, StoreError> {
+    let mut stored = HashMap::new();
+    if batch.iter().any(|message| message.client_id.is_some()) {
+        for row in stored_with_keys(conn, batch)? {
+            let message = MessageDto::from(row);
+            if let Some(key) = message.client_id.clone() {
+                stored.insert((message.room_id, message.sender_id.clone(), key), message);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// What becomes of each message, giving new ones their rooms' next seqs.
+fn plan(
+    batch: &[OwnedMessage],
+    locked: &mut BTreeMap<i64, LockedRoom>,
+    customers: &HashMap<i64, String>,
+    stored_before: &HashMap<(i64, String, String), MessageDto>,
+) -> Vec<Plan> {
+    let mut first_in_batch: HashMap<(i64, &str, &str), usize> = HashMap::new();
+    batch
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            let Some(room) = locked.get_mut(&message.room_id) else {
+                return Plan::Refused(StoreError::NotFound);
+            };
+            if message.sender_role == Role::Client
+                && customers.get(&message.room_id) != Some(&message.sender_id)
+            {
+                return Plan::Refused(StoreError::NoAccess);
+            }
+            if let Some(key) = message.client_id.as_deref() {
+                let lookup = (message.room_id, message.sender_id.clone(), key.to_owned());
+                if let Some(original) = stored_before.get(&lookup) {
+                    return Plan::Replayed(original.clone());
+                }
+                let slot = (message.room_id, message.sender_id.as_str(), key);
+                if let Some(first) = first_in_batch.get(&slot) {
+                    return Plan::SameAs(*first);
+                }
+                first_in_batch.insert(slot, index);
+            }
+            if !room.open {
+                return Plan::Refused(StoreError::RoomClosed);
+            }
+            room.last_seq += 1;
+            Plan::New(room.last_seq)
+        })
+        .collect()
+}
+
+/// The rows of the new messages.
+fn inserts<'a>(batch: &'a [OwnedMessage], plans: &[Plan], now: i64) -> Vec<MessageInsert<'a>> {
+    batch
+        .iter()
+        .zip(plans)
+        .filter_map(|(message, plan)| match plan {
+            Plan::New(seq) => Some(MessageInsert {
+                room_id: message.room_id,
+                seq: *seq,
+                sender_id: &message.sender_id,
+                sender_role: message.sender_role.as_str(),
+                content: &message.content,
+                client_id: message.client_id.as_deref(),
+                created_at: now,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each sender's answer, in batch order.
+fn answers(
+    batch: &[OwnedMessage],
+    plans: Vec<Plan>,
+    ids: &StoredIds,
+    now: i64,
+) -> Vec<Result<Stored, StoreError>> {
+    let mut results: Vec<Result<Stored, StoreError>> = Vec::with_capacity(batch.len());
+    for (message, plan) in batch.iter().zip(plans) {
+        let result = match plan {
+            Plan::Refused(error) => Err(error),
+            Plan::Replayed(original) => Ok(Stored::Replayed(original)),
+            Plan::New(seq) => ids
+                .get(&(message.room_id, seq))
+                .map(|id| Stored::New(message.stored(*id, seq, now)))
+                .ok_or(StoreError::NotFound),
+            Plan::SameAs(first) => match results.get(first) {
+                Some(Ok(stored)) => Ok(Stored::Replayed(stored.message().clone())),
+                Some(Err(_)) | None => Err(StoreError::Conflict(
+                    "an earlier send with this client_id failed",
+                )),
+            },
+        };
+        results.push(result);
+    }
+    results
 }
 
 /// Stores one message: a batch of one.
