@@ -12,7 +12,10 @@ use crate::support::redis::{PrivateRedis, settings};
 use crate::support::ws::WsClient;
 use crate::support::{Backend, NodeOptions, TestApp};
 
-on_both_backends!(a_client_that_was_away_ends_with_the_state_of_one_that_stayed);
+on_both_backends!(
+    a_client_that_was_away_ends_with_the_state_of_one_that_stayed,
+    the_room_list_previews_the_newest_message_after_a_room_event,
+);
 
 /// What a client knows of a room, built only from the frames it received.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -226,4 +229,24 @@ async fn a_node_that_lost_redis_catches_up_on_every_kind_of_entry() {
     let live_on_b = live(&mut on_b, caught_up, 1).await;
     assert_eq!(live_on_b.seqs.last(), Some(&9));
     assert_eq!(live_on_b.status, "closed");
+}
+
+/// The room list's preview is the newest message, also when the newest timeline entry is a
+/// room event.
+async fn the_room_list_previews_the_newest_message_after_a_room_event(app: TestApp) {
+    let room = app.room("A-1", "u1").await;
+    let admin = app.tokens.admin("staff");
+    app.send(room, &admin, "parcel left the warehouse").await;
+    let closed = app
+        .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
+        .await;
+    assert_eq!(closed.status, 200, "{closed:?}");
+    let listed = app.call("GET", "/chat/", Some(&admin), None).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let item = &listed.json["items"][0];
+    assert_eq!(item["last_seq"], 2, "{item}");
+    assert_eq!(
+        item["last_message"]["content"], "parcel left the warehouse",
+        "{item}"
+    );
 }

@@ -248,8 +248,15 @@ pub fn list_rooms(
         None
     };
     let mut items = Vec::with_capacity(rows.len());
-    for (room, last_message) in rows {
+    for (room, newest_entry) in rows {
         let room: RoomDto = room.into();
+        // The join finds the newest timeline entry when it is a message (the usual case);
+        // after a room event or an edit, the newest message is looked up by itself.
+        let last_message = match newest_entry {
+            Some(message) => Some(MessageDto::from(message)),
+            None if room.last_seq > 0 => newest_message(conn, room.id)?,
+            None => None,
+        };
         let in_room = members.iter().filter(|(room_id, ..)| *room_id == room.id);
         let read = in_room
             .clone()
@@ -261,10 +268,21 @@ pub fn list_rooms(
             .collect();
         items.push(RoomSummaryDto {
             unread: unread_count(conn, room.id, scope.user_id, read, room.last_seq)?,
-            last_message: last_message.map(MessageDto::from),
+            last_message,
             assigned_admins,
             room,
         });
     }
     Ok(RoomListing { items, next_after })
+}
+
+/// The room's newest message, if it has one.
+fn newest_message(conn: &mut DbConnection, room_id: i64) -> Result<Option<MessageDto>, StoreError> {
+    let row: Option<MessageRow> = messages::table
+        .filter(messages::room_id.eq(room_id))
+        .order(messages::seq.desc())
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(MessageDto::from))
 }
