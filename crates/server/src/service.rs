@@ -169,19 +169,7 @@ async fn migrate_when_reachable(
 
 /// Opens the database, applies migrations, connects the broker and binds the listener.
 pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> {
-    let db = Database::connect(config.database.clone(), &config.pool).map_err(|cause| {
-        StartError::Database {
-            url: config.database.clone(),
-            cause,
-        }
-    })?;
-    let applied =
-        migrate_when_reachable(&db, &config.database, config.database_startup_timeout).await?;
-    tracing::info!(
-        database = %config.database.redacted(),
-        migrations_applied = applied.len(),
-        "database ready"
-    );
+    let db = open_database(&config).await?;
     let (events_in, events) = mpsc::channel(BROKER_QUEUE);
     let broker: Arc<dyn Broker> = match &config.redis {
         Some(redis) => Arc::new(RedisBroker::start(redis, events_in)?),
@@ -196,18 +184,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         events,
         config.realtime.max_connections_per_user,
     );
-    // Durable changes are announced at one point; the hub tells every node's sessions.
-    let announcer = Announcer::new(vec![Arc::clone(&hub) as Arc<dyn Listener>]);
-    let writer_announcer = announcer.clone();
-    let writer = MessageWriter::start(
-        db.clone(),
-        config.writer_threads,
-        config.send_queue_budget,
-        Arc::new(move |message| {
-            writer_announcer.announce(Announcement::MessageStored(message));
-        }),
-    );
-    let chat = Chat::new(db.clone(), writer, announcer, &config.limits);
+    let chat = chat_core(&config, db.clone(), &hub);
     let state = web::Data::new(AppState {
         chat,
         db,
@@ -216,33 +193,12 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         realtime: Arc::new(config.realtime),
     });
     let verifier = web::Data::new(TokenVerifier::new(config.verifier));
-    let spec = room_chats_api::openapi();
-    let listener = listen(config.bind).map_err(|source| StartError::Bind {
-        addr: config.bind,
-        source,
-    })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.bind,
-        source,
-    })?;
-    let mut server =
-        HttpServer::new(move || room_chats_api::app(state.clone(), verifier.clone(), spec.clone()))
-            .disable_signals()
-            // Chat frames are small and latency-bound: without this, a frame to a receiver
-            // that is not itself sending waits for Nagle to meet the client's delayed ACK
-            // (~40 ms on Linux). actix-web leaves the OS default unless told.
-            .tcp_nodelay(true)
-            .shutdown_timeout(config.shutdown_timeout_secs);
-    if let Some(workers) = config.workers {
-        server = server.workers(workers);
-    }
-    let server = server
-        .listen(listener)
-        .map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?
-        .run();
+    let http = HttpSettings {
+        bind: config.bind,
+        workers: config.workers,
+        shutdown_timeout_secs: config.shutdown_timeout_secs,
+    };
+    let (addr, server) = serve(&http, state, verifier)?;
     let control = ServiceControl {
         hub,
         server: server.handle(),
@@ -261,6 +217,74 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         server,
         control,
     })
+}
+
+/// Connects the pool and applies the migrations, waiting for a database that is not up yet.
+async fn open_database(config: &ServiceConfig) -> Result<Database, StartError> {
+    let db = Database::connect(config.database.clone(), &config.pool).map_err(|cause| {
+        StartError::Database {
+            url: config.database.clone(),
+            cause,
+        }
+    })?;
+    let applied =
+        migrate_when_reachable(&db, &config.database, config.database_startup_timeout).await?;
+    tracing::info!(
+        database = %config.database.redacted(),
+        migrations_applied = applied.len(),
+        "database ready"
+    );
+    Ok(db)
+}
+
+/// The use cases, with the message writer, all announcing through one point whose listener
+/// is the hub (it tells every node's sessions).
+fn chat_core(config: &ServiceConfig, db: Database, hub: &Arc<Hub>) -> Chat {
+    let announcer = Announcer::new(vec![Arc::clone(hub) as Arc<dyn Listener>]);
+    let writer_announcer = announcer.clone();
+    let writer = MessageWriter::start(
+        db.clone(),
+        config.writer_threads,
+        config.send_queue_budget,
+        Arc::new(move |message| {
+            writer_announcer.announce(Announcement::MessageStored(message));
+        }),
+    );
+    Chat::new(db, writer, announcer, &config.limits)
+}
+
+/// Where and how the HTTP server runs.
+struct HttpSettings {
+    bind: SocketAddr,
+    workers: Option<usize>,
+    shutdown_timeout_secs: u64,
+}
+
+/// Binds the listener and starts the HTTP server on it.
+fn serve(
+    config: &HttpSettings,
+    state: web::Data<AppState>,
+    verifier: web::Data<TokenVerifier>,
+) -> Result<(SocketAddr, Server), StartError> {
+    let bind_error = |source| StartError::Bind {
+        addr: config.bind,
+        source,
+    };
+    let listener = listen(config.bind).map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    let spec = room_chats_api::openapi();
+    let mut server =
+        HttpServer::new(move || room_chats_api::app(state.clone(), verifier.clone(), spec.clone()))
+            .disable_signals()
+            // Chat frames are small and latency-bound: without this, a frame to a receiver
+            // that is not itself sending waits for Nagle to meet the client's delayed ACK
+            // (~40 ms on Linux). actix-web leaves the OS default unless told.
+            .tcp_nodelay(true)
+            .shutdown_timeout(config.shutdown_timeout_secs);
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    Ok((addr, server.listen(listener).map_err(bind_error)?.run()))
 }
 
 /// Logs whether the broker comes up, giving a Redis subscription a little time to connect. A
