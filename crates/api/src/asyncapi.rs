@@ -37,8 +37,10 @@ fn asyncapi() -> Value {
             "description": "One WebSocket per room: `GET /ws/chat/{room_id}/?since=SEQ&history=N`. \
                 Authenticate with `Authorization: Bearer <jwt>`, the subprotocols \
                 `room-chats.v1, bearer.<jwt>` (the server selects `room-chats.v1`), or `?token=`. \
-                The first server frame is `ready`, then `history`, then live frames. Every frame \
-                is one JSON text frame with a `type`. Guarantees, error and close codes: \
+                The first server frame is `ready`, then `history` (on resume with `since`, the \
+                durable `room`, `message_edited` and `message_deleted` frames of the timeline come \
+                between history frames, in seq order), then live frames. Every frame is one JSON \
+                text frame with a `type`. Guarantees, error and close codes: \
                 docs/REALTIME.md.",
             "license": { "name": "MIT" }
         },
@@ -71,13 +73,13 @@ fn asyncapi() -> Value {
         "operations": {
             "sendServerFrames": {
                 "action": "send",
-                "summary": "Frames the service sends: ready, history, message, ack, read, typing, presence, room, error, pong.",
+                "summary": "Frames the service sends: ready, history, message, ack, message_edited, message_deleted, updated, read, typing, presence, room, error, pong.",
                 "channel": { "$ref": "#/channels/room" },
                 "messages": [{ "$ref": "#/channels/room/messages/serverFrame" }]
             },
             "receiveClientFrames": {
                 "action": "receive",
-                "summary": "Frames a client sends: message, read (alias mark_read), typing, ping, auth.",
+                "summary": "Frames a client sends: message, read (alias mark_read), typing, edit, delete, ping, auth.",
                 "channel": { "$ref": "#/channels/room" },
                 "messages": [{ "$ref": "#/channels/room/messages/clientFrame" }]
             }

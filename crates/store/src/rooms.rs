@@ -224,12 +224,41 @@ pub fn list_rooms(
     let has_more = rows.len() as i64 > filter.limit;
     rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
 
+    let next_after = if has_more {
+        rows.last()
+            .map(|(room, _)| (room.last_activity_micros(), room.id()))
+    } else {
+        None
+    };
+    let items = summaries(conn, scope.user_id, rows)?;
+    Ok(RoomListing { items, next_after })
+}
+
+/// The room's newest message, if it has one.
+fn newest_message(conn: &mut DbConnection, room_id: i64) -> Result<Option<MessageDto>, StoreError> {
+    let row: Option<MessageRow> = messages::table
+        .filter(messages::room_id.eq(room_id))
+        .order(messages::seq.desc())
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(MessageDto::from))
+}
+
+/// Each listed room with its newest message, the caller's unread count and its assigned
+/// admins.
+fn summaries(
+    conn: &mut DbConnection,
+    user_id: &str,
+    rows: Vec<(RoomRow, Option<MessageRow>)>,
+) -> Result<Vec<RoomSummaryDto>, StoreError> {
     let room_ids: Vec<i64> = rows.iter().map(|(room, _)| room.id()).collect();
+    // The caller's marker and every assigned admin of the listed rooms, in one query.
     let members: Vec<(i64, String, bool, i64)> = room_members::table
         .filter(room_members::room_id.eq_any(&room_ids))
         .filter(
             room_members::user_id
-                .eq(scope.user_id)
+                .eq(user_id)
                 .or(room_members::assigned.eq(true)),
         )
         .select((
@@ -240,13 +269,6 @@ pub fn list_rooms(
         ))
         .order((room_members::room_id, room_members::user_id))
         .load(conn)?;
-
-    let next_after = if has_more {
-        rows.last()
-            .map(|(room, _)| (room.last_activity_micros(), room.id()))
-    } else {
-        None
-    };
     let mut items = Vec::with_capacity(rows.len());
     for (room, newest_entry) in rows {
         let room: RoomDto = room.into();
@@ -260,29 +282,18 @@ pub fn list_rooms(
         let in_room = members.iter().filter(|(room_id, ..)| *room_id == room.id);
         let read = in_room
             .clone()
-            .find(|(_, user, ..)| user == scope.user_id)
+            .find(|(_, user, ..)| user == user_id)
             .map_or(0, |(.., last_read)| *last_read);
         let assigned_admins = in_room
             .filter(|(_, _, assigned, _)| *assigned)
             .map(|(_, user, ..)| user.clone())
             .collect();
         items.push(RoomSummaryDto {
-            unread: unread_count(conn, room.id, scope.user_id, read, room.last_seq)?,
+            unread: unread_count(conn, room.id, user_id, read, room.last_seq)?,
             last_message,
             assigned_admins,
             room,
         });
     }
-    Ok(RoomListing { items, next_after })
-}
-
-/// The room's newest message, if it has one.
-fn newest_message(conn: &mut DbConnection, room_id: i64) -> Result<Option<MessageDto>, StoreError> {
-    let row: Option<MessageRow> = messages::table
-        .filter(messages::room_id.eq(room_id))
-        .order(messages::seq.desc())
-        .select(MessageRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(MessageDto::from))
+    Ok(items)
 }

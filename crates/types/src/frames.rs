@@ -249,7 +249,9 @@ pub enum RoomEvent {
         /// The message.
         message: MessageDto,
     },
-    /// A frame that every session forwards unchanged (read, typing, presence, room).
+    /// A frame for every session of the room: live-only ones (read, typing, presence) go out
+    /// as they are; durable ones with a timeline seq (room, message_edited, message_deleted)
+    /// pass each session's ordering gate.
     Frame {
         /// The frame.
         frame: ServerFrame,
