@@ -29,6 +29,36 @@ impl Chat {
             .ok_or(ApiError::NotFound("room"))
     }
 
+    /// The order's room, created on first use (`true`) or as it exists; the caller becomes a
+    /// member. A client may open only the chat of its own order: another's answers like an
+    /// unknown order.
+    pub async fn open_room(
+        &self,
+        caller: &Caller,
+        order_id: String,
+    ) -> Result<(RoomDto, bool), ApiError> {
+        require_chat_role(caller)?;
+        let opener = caller.clone();
+        let opened = self
+            .db
+            .run(move |conn| {
+                let Some(order) = orders::find_order(conn, &order_id)? else {
+                    return Ok(None);
+                };
+                if !may_see(&opener, &order.customer_id) {
+                    return Ok(None);
+                }
+                let (room, created) = rooms::create_or_get_room(conn, &order_id)?;
+                members::ensure_member(conn, room.id, &opener.user_id, opener.role)?;
+                if let Some(name) = &opener.name {
+                    members::remember_name(conn, &opener.user_id, name)?;
+                }
+                Ok::<_, StoreError>(Some((room, created)))
+            })
+            .await?;
+        opened.ok_or(ApiError::NotFound("order"))
+    }
+
     /// Closes or reopens a room (admins); the room as it is now. Setting the status it has
     /// changes and announces nothing.
     pub async fn set_room_status(

@@ -1,10 +1,8 @@
 //! `POST /chat/order/{order_id}/chat`: open an order's chat.
 
 use actix_web::{HttpResponse, post, web};
-use room_chats_store::{members, orders, rooms};
 use room_chats_types::{ErrorBody, RoomDto};
 
-use crate::access::{may_see, require_chat_role};
 use room_chats_types::schema::ExternalId;
 
 use crate::auth::Caller;
@@ -33,26 +31,7 @@ pub async fn create_or_get_room(
     caller: Caller,
     order_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_chat_role(&caller)?;
-    let order_id = order_id.into_inner();
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let Some(order) = orders::find_order(conn, &order_id)? else {
-                return Ok(None);
-            };
-            if !may_see(&caller, &order.customer_id) {
-                return Ok(None);
-            }
-            let (room, created) = rooms::create_or_get_room(conn, &order_id)?;
-            members::ensure_member(conn, room.id, &caller.user_id, caller.role)?;
-            if let Some(name) = &caller.name {
-                members::remember_name(conn, &caller.user_id, name)?;
-            }
-            Ok(Some((room, created)))
-        })
-        .await?;
-    let (room, created) = outcome.ok_or(ApiError::NotFound("order"))?;
+    let (room, created) = state.chat.open_room(&caller, order_id.into_inner()).await?;
     Ok(if created {
         HttpResponse::Created().json(room)
     } else {
