@@ -10,6 +10,7 @@
 mod announce;
 mod edits;
 mod messages;
+mod reads;
 mod rooms;
 
 use std::sync::Arc;

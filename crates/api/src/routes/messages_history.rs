@@ -1,7 +1,7 @@
 //! `GET /chat/{room_id}/messages`: pages of history by seq.
 
 use actix_web::{HttpResponse, get, web};
-use room_chats_store::messages::{self, HistoryPage};
+use room_chats_store::messages::HistoryPage;
 use room_chats_types::{ErrorBody, MessagePage, MessageQuery};
 
 use crate::auth::Caller;
@@ -53,13 +53,9 @@ pub async fn history(
         (None, Some(seq)) => HistoryPage::After(seq),
         (None, None) => HistoryPage::Before(i64::MAX),
     };
-    let room = state
-        .chat
-        .visible_room(&caller, room_id.into_inner())
-        .await?;
     let page = state
-        .db
-        .run(move |conn| messages::history(conn, room.id, page, limit))
+        .chat
+        .history(&caller, room_id.into_inner(), page, limit)
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }

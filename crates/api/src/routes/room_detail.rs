@@ -1,8 +1,6 @@
 //! `GET /chat/{room_id}`: everything a chat screen needs on open.
 
 use actix_web::{HttpResponse, get, web};
-use room_chats_store::members;
-use room_chats_store::messages::{self, HistoryPage};
 use room_chats_types::{ErrorBody, RoomDetailDto};
 
 use crate::auth::Caller;
@@ -28,27 +26,9 @@ pub async fn room_detail(
     caller: Caller,
     room_id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let room = state
+    let detail = state
         .chat
-        .visible_room(&caller, room_id.into_inner())
+        .room_detail(&caller, room_id.into_inner(), state.limits.default_page)
         .await?;
-    let page_size = state.limits.default_page;
-    let room_id = room.id;
-    let (members, marker, page) = state
-        .db
-        .run(move |conn| {
-            Ok((
-                members::members(conn, room_id)?,
-                members::read_marker(conn, room_id, &caller.user_id)?,
-                messages::history(conn, room_id, HistoryPage::Before(i64::MAX), page_size)?,
-            ))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(RoomDetailDto {
-        room,
-        members,
-        unread: marker.unread,
-        has_more: page.next_cursor.is_some(),
-        messages: page.items,
-    }))
+    Ok(HttpResponse::Ok().json(detail))
 }

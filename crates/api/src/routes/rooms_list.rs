@@ -1,10 +1,9 @@
 //! `GET /chat`: the rooms the caller may see.
 
 use actix_web::{HttpResponse, get, web};
-use room_chats_store::rooms::{self, RoomListFilter, RoomListScope};
-use room_chats_types::{ErrorBody, Role, RoomListQuery, RoomPage};
+use room_chats_store::rooms::RoomListFilter;
+use room_chats_types::{ErrorBody, RoomListQuery, RoomPage};
 
-use crate::access::require_chat_role;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -32,18 +31,12 @@ pub async fn list_rooms(
     caller: Caller,
     query: web::Query<RoomListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_chat_role(&caller)?;
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::Validation(format!(
             "limit must be between 1 and {MAX_LIMIT}"
         )));
-    }
-    if query.assigned.is_some() && caller.role != Role::Admin {
-        return Err(ApiError::Validation(
-            "the assigned filter is for admins".to_owned(),
-        ));
     }
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let filter = RoomListFilter {
@@ -53,16 +46,7 @@ pub async fn list_rooms(
         after,
         limit,
     };
-    let listing = state
-        .db
-        .run(move |conn| {
-            let scope = RoomListScope {
-                user_id: &caller.user_id,
-                only_customer: (caller.role == Role::Client).then_some(caller.user_id.as_str()),
-            };
-            rooms::list_rooms(conn, &scope, &filter)
-        })
-        .await?;
+    let listing = state.chat.list_rooms(&caller, filter).await?;
     Ok(HttpResponse::Ok().json(RoomPage {
         items: listing.items,
         next_cursor: listing

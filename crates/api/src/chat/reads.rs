@@ -1,0 +1,83 @@
+//! Reading: a page of history, a room's detail, and the rooms a caller may see.
+
+use room_chats_store::messages::{self, HistoryPage};
+use room_chats_store::rooms::{self, RoomListFilter, RoomListScope, RoomListing};
+use room_chats_store::{StoreError, members};
+use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId};
+
+use super::Chat;
+use crate::access::require_chat_role;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+impl Chat {
+    /// A page of the room's messages (`limit` checked by the caller).
+    pub async fn history(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        page: HistoryPage,
+        limit: i64,
+    ) -> Result<MessagePage, ApiError> {
+        let room = self.visible_room(caller, room_id).await?;
+        Ok(self
+            .db
+            .run(move |conn| messages::history(conn, room.id, page, limit))
+            .await?)
+    }
+
+    /// The room with its members, the caller's unread count and its newest `page_size`
+    /// messages.
+    pub async fn room_detail(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        page_size: i64,
+    ) -> Result<RoomDetailDto, ApiError> {
+        let room = self.visible_room(caller, room_id).await?;
+        let user_id = caller.user_id.clone();
+        let (members, marker, page) = self
+            .db
+            .run(move |conn| {
+                Ok::<_, StoreError>((
+                    members::members(conn, room_id)?,
+                    members::read_marker(conn, room_id, &user_id)?,
+                    messages::history(conn, room_id, HistoryPage::Before(i64::MAX), page_size)?,
+                ))
+            })
+            .await?;
+        Ok(RoomDetailDto {
+            room,
+            members,
+            unread: marker.unread,
+            has_more: page.next_cursor.is_some(),
+            messages: page.items,
+        })
+    }
+
+    /// A page of the rooms the caller may see (a client: its orders'; an admin: all), newest
+    /// activity first. The assignment filter is for admins.
+    pub async fn list_rooms(
+        &self,
+        caller: &Caller,
+        filter: RoomListFilter,
+    ) -> Result<RoomListing, ApiError> {
+        require_chat_role(caller)?;
+        if filter.assigned.is_some() && caller.role != Role::Admin {
+            return Err(ApiError::Validation(
+                "the assigned filter is for admins".to_owned(),
+            ));
+        }
+        let caller = caller.clone();
+        Ok(self
+            .db
+            .run(move |conn| {
+                let scope = RoomListScope {
+                    user_id: &caller.user_id,
+                    only_customer: (caller.role == Role::Client).then_some(caller.user_id.as_str()),
+                };
+                rooms::list_rooms(conn, &scope, &filter)
+            })
+            .await?)
+    }
+}
