@@ -215,3 +215,22 @@ async fn without_retention_a_delete_erases_the_words_from_the_revisions() {
         ]
     );
 }
+
+/// A message id the room does not hold, or one that is not a number, is a 404 that says it
+/// is the message (not the room) that was not found.
+#[actix_web::test]
+async fn an_unknown_message_is_named_in_the_404() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let room = app.room("A-1", "u1").await;
+    let client = app.tokens.client("u1");
+    let body = Some(json!({ "content": "hello" }));
+    for path in [
+        format!("/chat/{room}/messages/4242"),
+        format!("/chat/{room}/messages/not-a-number"),
+    ] {
+        let answer = app.call("PATCH", &path, Some(&client), body.clone()).await;
+        answer.assert_error(404, "not_found");
+        let said = answer.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(said.contains("message"), "{path}: {said}");
+    }
+}

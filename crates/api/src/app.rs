@@ -134,9 +134,14 @@ fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     api_error.into()
 }
 
-fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
-    // The only typed path segment is a room id: one that is not a number names no room.
-    ApiError::NotFound("room").into()
+fn path_error(_: PathError, request: &HttpRequest) -> actix_web::Error {
+    // The typed path segments are room and message ids: one that is not a number names none.
+    let what = if request.path().contains("/messages/") {
+        "room or message"
+    } else {
+        "room"
+    };
+    ApiError::NotFound(what).into()
 }
 
 fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {

@@ -1,5 +1,6 @@
 //! Editing and deleting messages, and their revisions for admins.
 
+use room_chats_store::StoreError;
 use room_chats_store::edits::{self, Change, Delete, Edit};
 use room_chats_types::rules::{check_content, check_id};
 use room_chats_types::{MessageDto, RevisionDto, RoomId};
@@ -41,7 +42,8 @@ impl Chat {
                 };
                 edits::edit_message(conn, &edit)
             })
-            .await?;
+            .await
+            .map_err(message_error)?;
         Ok(self.announce_change(room_id, change))
     }
 
@@ -72,7 +74,8 @@ impl Chat {
                 };
                 edits::delete_message(conn, &delete)
             })
-            .await?;
+            .await
+            .map_err(message_error)?;
         Ok(self.announce_change(room_id, change))
     }
 
@@ -85,10 +88,10 @@ impl Chat {
     ) -> Result<Vec<RevisionDto>, ApiError> {
         self.visible_room(caller, room_id).await?;
         require_admin(caller)?;
-        Ok(self
-            .db
+        self.db
             .run(move |conn| edits::revisions(conn, room_id, message_id))
-            .await?)
+            .await
+            .map_err(message_error)
     }
 
     /// Announces an applied change's timeline event; the message either way.
@@ -103,6 +106,14 @@ impl Chat {
             }
             Change::Unchanged(message) => message,
         }
+    }
+}
+
+/// A message the room does not hold is named as such (the room itself was found already).
+fn message_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::NotFound("message"),
+        other => other.into(),
     }
 }
 
