@@ -2,10 +2,9 @@
 
 use room_chats_store::StoreError;
 use room_chats_store::edits::{self, Change, Delete, Edit};
-use room_chats_types::rules::{check_content, check_id};
 use room_chats_types::{MessageDto, RevisionDto, RoomId};
 
-use super::{Announcement, Chat};
+use super::{Announcement, Chat, check_client_id};
 use crate::access::require_admin;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -23,7 +22,7 @@ impl Chat {
         client_id: Option<String>,
     ) -> Result<MessageDto, ApiError> {
         self.visible_room(caller, room_id).await?;
-        check_content(&content, self.max_content_chars).map_err(ApiError::InvalidContent)?;
+        self.check_content(&content)?;
         check_client_id(client_id.as_deref())?;
         // Edits and deletes draw from the sender's budget, like sends.
         self.send_budget.take(&caller.user_id)?;
@@ -114,14 +113,5 @@ fn message_error(error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound => ApiError::NotFound("message"),
         other => other.into(),
-    }
-}
-
-fn check_client_id(client_id: Option<&str>) -> Result<(), ApiError> {
-    match client_id {
-        Some(client_id) => {
-            check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))
-        }
-        None => Ok(()),
     }
 }

@@ -5,10 +5,9 @@ use std::future::Future;
 use room_chats_store::batch::OwnedMessage;
 use room_chats_store::members;
 use room_chats_store::messages::Stored;
-use room_chats_types::rules::{check_content, check_id};
 use room_chats_types::{ReadMarkerDto, RoomId, Seq};
 
-use super::{Announcement, Chat};
+use super::{Announcement, Chat, check_client_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -23,10 +22,8 @@ impl Chat {
         content: String,
         client_id: Option<String>,
     ) -> Result<OwnedMessage, ApiError> {
-        check_content(&content, self.max_content_chars).map_err(ApiError::InvalidContent)?;
-        if let Some(client_id) = &client_id {
-            check_id(client_id).map_err(|why| ApiError::Validation(format!("client_id {why}")))?;
-        }
+        self.check_content(&content)?;
+        check_client_id(client_id.as_deref())?;
         self.send_budget.take(&caller.user_id)?;
         Ok(OwnedMessage {
             room_id,

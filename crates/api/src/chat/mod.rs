@@ -18,9 +18,11 @@ use std::time::Duration;
 
 use room_chats_store::Database;
 use room_chats_store::batch::MessageWriter;
+use room_chats_types::rules::{check_content, check_id};
 
 pub use announce::{Announcement, Announcer, Listener};
 
+use crate::error::ApiError;
 use crate::send_budget::SendBudget;
 use crate::state::Limits;
 
@@ -50,4 +52,19 @@ impl Chat {
             keep_deleted_content: limits.keep_deleted_content,
         }
     }
+
+    /// Checks message content against the rules (`MAX_CONTENT_CHARS` and the rest).
+    fn check_content(&self, content: &str) -> Result<(), ApiError> {
+        check_content(content, self.max_content_chars).map_err(ApiError::InvalidContent)
+    }
+}
+
+/// Checks an external id (`field` names it in the error): user, order, reference, client id.
+fn check_field(field: &str, id: &str) -> Result<(), ApiError> {
+    check_id(id).map_err(|why| ApiError::Validation(format!("{field} {why}")))
+}
+
+/// Checks an optional idempotency key.
+fn check_client_id(client_id: Option<&str>) -> Result<(), ApiError> {
+    client_id.map_or(Ok(()), |client_id| check_field("client_id", client_id))
 }

@@ -3,10 +3,9 @@
 use room_chats_store::orders::{self, Upsert};
 use room_chats_store::{StoreError, members, rooms};
 use room_chats_types::frames::ServerFrame;
-use room_chats_types::rules::check_id;
 use room_chats_types::{MemberDto, OrderDto, Role, RoomDto, RoomId, RoomStatus, UpsertOrderBody};
 
-use super::{Announcement, Chat};
+use super::{Announcement, Chat, check_field};
 use crate::access::{may_see, require_admin, require_chat_role};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -88,7 +87,7 @@ impl Chat {
     ) -> Result<Vec<MemberDto>, ApiError> {
         let room = self.visible_room(caller, room_id).await?;
         require_admin(caller)?;
-        check_id(&user_id).map_err(|why| ApiError::Validation(format!("user_id {why}")))?;
+        check_field("user_id", &user_id)?;
         let customer_id = room.customer_id;
         let (event, members) = self
             .db
@@ -144,10 +143,10 @@ impl Chat {
             customer_id,
             reference,
         } = body;
-        check_id(&order_id).map_err(|why| ApiError::Validation(format!("order_id {why}")))?;
-        check_id(&customer_id).map_err(|why| ApiError::Validation(format!("customer_id {why}")))?;
+        check_field("order_id", &order_id)?;
+        check_field("customer_id", &customer_id)?;
         if let Some(reference) = &reference {
-            check_id(reference).map_err(|why| ApiError::Validation(format!("reference {why}")))?;
+            check_field("reference", reference)?;
         }
         let (order, upsert) = self
             .db
