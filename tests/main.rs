@@ -11,6 +11,7 @@ mod bad_input;
 mod concurrency;
 mod edits;
 mod endpoints;
+mod inbox;
 mod live_authorization;
 mod one_error_table;
 mod openapi;

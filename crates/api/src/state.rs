@@ -6,7 +6,7 @@ use std::sync::Arc;
 use room_chats_store::Database;
 
 use crate::chat::Chat;
-use crate::realtime::{Hub, RealtimeSettings};
+use crate::realtime::{Hub, Inbox, RealtimeSettings};
 use crate::send_budget::SendBudget;
 
 /// Limits applied to requests and sends, whatever the transport. Every one is configurable;
@@ -70,6 +70,8 @@ pub struct AppState {
     pub limits: Limits,
     /// This node's map of rooms to live sessions; REST changes are announced through it.
     pub hub: Arc<Hub>,
+    /// This node's inbox: what every per-user stream hears.
+    pub inbox: Arc<Inbox>,
     /// WebSocket limits and timings.
     pub realtime: Arc<RealtimeSettings>,
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId};
+use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId, Topic};
 
 /// The shared medium of in-process brokers: every node of the process attaches to one bus.
 #[derive(Default)]
@@ -21,7 +21,7 @@ struct BusState {
 }
 
 struct Attached {
-    rooms: HashSet<RoomId>,
+    topics: HashSet<Topic>,
     events: mpsc::Sender<BrokerEvent>,
 }
 
@@ -35,7 +35,7 @@ impl InProcessBus {
     pub fn attach(self: &Arc<Self>, events: mpsc::Sender<BrokerEvent>) -> InProcessBroker {
         let mut state = self.lock();
         state.nodes.push(Attached {
-            rooms: HashSet::new(),
+            topics: HashSet::new(),
             events,
         });
         InProcessBroker {
@@ -57,15 +57,15 @@ pub struct InProcessBroker {
 }
 
 impl Broker for InProcessBroker {
-    fn publish(&self, room: RoomId, payload: Bytes) -> Result<(), BrokerError> {
+    fn publish(&self, topic: Topic, payload: Bytes) -> Result<(), BrokerError> {
         let state = self.bus.lock();
         let mut overloaded = false;
         for (index, node) in state.nodes.iter().enumerate() {
-            if index == self.node || !node.rooms.contains(&room) {
+            if index == self.node || !node.topics.contains(&topic) {
                 continue;
             }
             let event = BrokerEvent::Published {
-                room,
+                topic,
                 payload: payload.clone(),
             };
             // A receiver that is gone is simply skipped, like a node that stopped.
@@ -79,15 +79,15 @@ impl Broker for InProcessBroker {
         Ok(())
     }
 
-    fn subscribe(&self, room: RoomId) {
+    fn subscribe(&self, topic: Topic) {
         if let Some(node) = self.bus.lock().nodes.get_mut(self.node) {
-            node.rooms.insert(room);
+            node.topics.insert(topic);
         }
     }
 
-    fn unsubscribe(&self, room: RoomId) {
+    fn unsubscribe(&self, topic: Topic) {
         if let Some(node) = self.bus.lock().nodes.get_mut(self.node) {
-            node.rooms.remove(&room);
+            node.topics.remove(&topic);
         }
     }
 
@@ -135,20 +135,30 @@ mod tests {
         let a = bus.attach(tx_a);
         let b = bus.attach(tx_b);
         let _c = bus.attach(tx_c);
-        a.subscribe(1);
-        b.subscribe(1);
-        assert!(a.publish(1, Bytes::from_static(b"hello")).is_ok());
+        a.subscribe(Topic::Room(1));
+        b.subscribe(Topic::Room(1));
+        assert!(
+            a.publish(Topic::Room(1), Bytes::from_static(b"hello"))
+                .is_ok()
+        );
         assert_eq!(
             rx_b.recv().await,
             Some(BrokerEvent::Published {
-                room: 1,
+                topic: Topic::Room(1),
                 payload: Bytes::from_static(b"hello")
             })
         );
         assert!(rx_a.try_recv().is_err(), "no echo to the publisher");
         assert!(rx_c.try_recv().is_err(), "not subscribed");
-        b.unsubscribe(1);
-        assert!(a.publish(1, Bytes::from_static(b"again")).is_ok());
+        b.unsubscribe(Topic::Room(1));
+        assert!(
+            a.publish(Topic::Room(1), Bytes::from_static(b"again"))
+                .is_ok()
+        );
+        assert!(
+            a.publish(Topic::Inbox, Bytes::from_static(b"inbox"))
+                .is_ok()
+        );
         assert!(rx_b.try_recv().is_err());
     }
 

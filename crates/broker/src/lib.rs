@@ -23,13 +23,22 @@ pub use redis_broker::{RedisBroker, RedisSettings};
 /// A room id (the broker needs nothing else of the domain).
 pub type RoomId = i64;
 
+/// What a payload is about, and so which nodes receive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// One room's events: received by the nodes with a session in the room.
+    Room(RoomId),
+    /// The cluster's inbox: which rooms changed, for the per-user streams of every node.
+    Inbox,
+}
+
 /// What a node receives from the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BrokerEvent {
-    /// Another node (or, with Redis, possibly this one) published `payload` to `room`.
+    /// Another node (or, with Redis, possibly this one) published `payload` to `topic`.
     Published {
-        /// The room.
-        room: RoomId,
+        /// What it is about.
+        topic: Topic,
         /// The payload as published.
         payload: Bytes,
     },
@@ -60,17 +69,17 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Guarantee: at most once, in no particular order across publishers, best effort. Payloads
 /// published while the broker is unreachable are dropped; each (re)connection is announced
 /// with [`BrokerEvent::Reconnected`] so receivers can catch up from the database. A node
-/// receives a room's payloads only between [`Broker::subscribe`] and [`Broker::unsubscribe`].
+/// receives a topic's payloads only between [`Broker::subscribe`] and [`Broker::unsubscribe`].
 pub trait Broker: Send + Sync + 'static {
-    /// Publishes to the other nodes subscribed to `room`. Never blocks: a full queue or an
+    /// Publishes to the other nodes subscribed to `topic`. Never blocks: a full queue or an
     /// unreachable broker is reported and the payload dropped.
-    fn publish(&self, room: RoomId, payload: Bytes) -> Result<(), BrokerError>;
+    fn publish(&self, topic: Topic, payload: Bytes) -> Result<(), BrokerError>;
 
-    /// Starts receiving `room`'s payloads (the first local session of the room joined).
-    fn subscribe(&self, room: RoomId);
+    /// Starts receiving `topic`'s payloads (e.g. the first local session of a room joined).
+    fn subscribe(&self, topic: Topic);
 
-    /// Stops receiving `room`'s payloads (the last local session of the room left).
-    fn unsubscribe(&self, room: RoomId);
+    /// Stops receiving `topic`'s payloads (e.g. the last local session of a room left).
+    fn unsubscribe(&self, topic: Topic);
 
     /// Adds `delta` (+1 or -1) to the number of connections `user` has to `room` across all
     /// nodes and returns the new total, so presence changes are announced once per cluster.

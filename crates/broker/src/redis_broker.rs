@@ -3,7 +3,8 @@
 //! Publishing goes through a deadpool-redis pool, pipelined by one publisher task so a burst
 //! costs one round trip. Receiving uses one dedicated connection per node (never a pooled
 //! one: SUBSCRIBE poisons a connection), owned by a subscriber task that keeps the node
-//! subscribed to exactly the rooms it has sessions in, and reconnects with backoff.
+//! subscribed to exactly the topics it wants (the rooms it has sessions in, the inbox), and
+//! reconnects with backoff.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +17,7 @@ use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId};
+use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId, Topic};
 
 /// Most publications waiting for the publisher task before new ones are dropped.
 const PUBLISH_QUEUE: usize = 16_384;
@@ -39,8 +40,8 @@ pub struct RedisSettings {
 
 /// What the publisher task is asked to do.
 enum Outgoing {
-    /// Publish a payload to a room's channel.
-    Publish(RoomId, Bytes),
+    /// Publish a payload to a topic's channel.
+    Publish(Topic, Bytes),
     /// Everything queued before this was sent (or failed): say so.
     Flushed(oneshot::Sender<()>),
 }
@@ -50,7 +51,7 @@ pub struct RedisBroker {
     pool: Pool,
     prefix: String,
     outbox: mpsc::Sender<Outgoing>,
-    wanted: Arc<Mutex<HashSet<RoomId>>>,
+    wanted: Arc<Mutex<HashSet<Topic>>>,
     changed: Arc<Notify>,
     /// Whether the subscriber connection is up and subscribed to the node's rooms.
     subscribed: Arc<AtomicBool>,
@@ -99,12 +100,12 @@ impl RedisBroker {
         self.pool.get().await.map_err(unavailable)
     }
 
-    fn set_wanted(&self, room: RoomId, want: bool) {
+    fn set_wanted(&self, topic: Topic, want: bool) {
         let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
         let changed = if want {
-            wanted.insert(room)
+            wanted.insert(topic)
         } else {
-            wanted.remove(&room)
+            wanted.remove(&topic)
         };
         drop(wanted);
         if changed {
@@ -117,25 +118,28 @@ fn unavailable(error: impl std::fmt::Display) -> BrokerError {
     BrokerError::Unavailable(error.to_string())
 }
 
-fn channel(prefix: &str, room: RoomId) -> String {
-    format!("{prefix}room:{room}")
+fn channel(prefix: &str, topic: Topic) -> String {
+    match topic {
+        Topic::Room(room) => format!("{prefix}room:{room}"),
+        Topic::Inbox => format!("{prefix}inbox"),
+    }
 }
 
-fn room_of(prefix: &str, channel: &str) -> Option<RoomId> {
-    channel
-        .strip_prefix(prefix)?
-        .strip_prefix("room:")?
-        .parse()
-        .ok()
+fn topic_of(prefix: &str, channel: &str) -> Option<Topic> {
+    let name = channel.strip_prefix(prefix)?;
+    if name == "inbox" {
+        return Some(Topic::Inbox);
+    }
+    name.strip_prefix("room:")?.parse().ok().map(Topic::Room)
 }
 
 impl Broker for RedisBroker {
-    fn publish(&self, room: RoomId, payload: Bytes) -> Result<(), BrokerError> {
+    fn publish(&self, topic: Topic, payload: Bytes) -> Result<(), BrokerError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(BrokerError::Closed);
         }
         self.outbox
-            .try_send(Outgoing::Publish(room, payload))
+            .try_send(Outgoing::Publish(topic, payload))
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => BrokerError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => {
@@ -144,12 +148,12 @@ impl Broker for RedisBroker {
             })
     }
 
-    fn subscribe(&self, room: RoomId) {
-        self.set_wanted(room, true);
+    fn subscribe(&self, topic: Topic) {
+        self.set_wanted(topic, true);
     }
 
-    fn unsubscribe(&self, room: RoomId) {
-        self.set_wanted(room, false);
+    fn unsubscribe(&self, topic: Topic) {
+        self.set_wanted(topic, false);
     }
 
     fn presence(
@@ -225,8 +229,8 @@ async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<Out
         let mut flushed = Vec::new();
         for outgoing in batch.drain(..) {
             match outgoing {
-                Outgoing::Publish(room, payload) => {
-                    pipe.publish(channel(&prefix, room), payload.as_ref())
+                Outgoing::Publish(topic, payload) => {
+                    pipe.publish(channel(&prefix, topic), payload.as_ref())
                         .ignore();
                 }
                 Outgoing::Flushed(reply) => flushed.push(reply),
@@ -270,7 +274,7 @@ fn answer(flushed: Vec<oneshot::Sender<()>>) {
 struct Subscriber {
     client: redis::Client,
     prefix: String,
-    wanted: Arc<Mutex<HashSet<RoomId>>>,
+    wanted: Arc<Mutex<HashSet<Topic>>>,
     changed: Arc<Notify>,
     events: mpsc::Sender<BrokerEvent>,
     subscribed: Arc<AtomicBool>,
@@ -290,7 +294,7 @@ async fn run_subscriber(subscriber: Subscriber) {
                     continue;
                 }
                 subscriber.subscribed.store(true, Ordering::Release);
-                tracing::info!(rooms = subscribed.len(), "redis subscriber connected");
+                tracing::info!(topics = subscribed.len(), "redis subscriber connected");
                 if subscriber
                     .events
                     .send(BrokerEvent::Reconnected)
@@ -303,11 +307,11 @@ async fn run_subscriber(subscriber: Subscriber) {
                     tokio::select! {
                         message = stream.next() => {
                             let Some(message) = message else { break };
-                            let Some(room) = room_of(&subscriber.prefix, message.get_channel_name()) else {
+                            let Some(topic) = topic_of(&subscriber.prefix, message.get_channel_name()) else {
                                 continue;
                             };
                             let event = BrokerEvent::Published {
-                                room,
+                                topic,
                                 payload: Bytes::copy_from_slice(message.get_payload_bytes()),
                             };
                             // Awaiting pushes back on Redis rather than dropping events.
@@ -339,11 +343,11 @@ async fn run_subscriber(subscriber: Subscriber) {
 }
 
 impl Subscriber {
-    /// Brings the connection's subscriptions in line with the rooms the node wants.
+    /// Brings the connection's subscriptions in line with the topics the node wants.
     async fn reconcile(
         &self,
         sink: &mut PubSubSink,
-        subscribed: &mut HashSet<RoomId>,
+        subscribed: &mut HashSet<Topic>,
     ) -> redis::RedisResult<()> {
         let wanted = self
             .wanted
@@ -352,11 +356,11 @@ impl Subscriber {
             .clone();
         let add: Vec<String> = wanted
             .difference(subscribed)
-            .map(|room| channel(&self.prefix, *room))
+            .map(|topic| channel(&self.prefix, *topic))
             .collect();
         let remove: Vec<String> = subscribed
             .difference(&wanted)
-            .map(|room| channel(&self.prefix, *room))
+            .map(|topic| channel(&self.prefix, *topic))
             .collect();
         if !add.is_empty() {
             sink.subscribe(&add).await?;
@@ -375,10 +379,13 @@ mod tests {
 
     #[test]
     fn channel_names_round_trip_under_the_prefix() {
-        let name = channel("rc:test:", 42);
+        let name = channel("rc:test:", Topic::Room(42));
         assert_eq!(name, "rc:test:room:42");
-        assert_eq!(room_of("rc:test:", &name), Some(42));
-        assert_eq!(room_of("other:", &name), None);
-        assert_eq!(room_of("rc:test:", "rc:test:room:x"), None);
+        assert_eq!(topic_of("rc:test:", &name), Some(Topic::Room(42)));
+        assert_eq!(topic_of("other:", &name), None);
+        assert_eq!(topic_of("rc:test:", "rc:test:room:x"), None);
+        let inbox = channel("rc:test:", Topic::Inbox);
+        assert_eq!(topic_of("rc:test:", &inbox), Some(Topic::Inbox));
+        assert_eq!(topic_of("rc:test:", "rc:test:inboxes"), None);
     }
 }

@@ -354,6 +354,10 @@ pub struct RealtimeArgs {
     /// Seconds after which `typing: true` expires without a refresh.
     #[arg(long, env = "WS_TYPING_TTL_SECS", default_value_t = RealtimeSettings::DEFAULT.typing_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(1..=300))]
     pub ws_typing_ttl_secs: u64,
+    /// Milliseconds the inbox gathers a room's changes before telling the per-user streams
+    /// (`/ws/`): one frame per room and window, however many messages it saw.
+    #[arg(long, env = "INBOX_COALESCE_MS", default_value_t = RealtimeSettings::DEFAULT.inbox_window.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub inbox_coalesce_ms: u64,
 }
 
 impl RealtimeArgs {
@@ -382,6 +386,7 @@ impl ServeArgs {
             typing_ttl: Duration::from_secs(args.ws_typing_ttl_secs),
             allowed_origins: AllowedOrigins::parse(&args.allowed_origins)
                 .map_err(ConfigError::Invalid)?,
+            inbox_window: Duration::from_millis(args.inbox_coalesce_ms),
         })
     }
 

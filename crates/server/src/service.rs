@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use room_chats_api::chat::{Announcement, Announcer, Listener};
-use room_chats_api::realtime::{Hub, RealtimeSettings};
+use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
 use room_chats_api::{AppState, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
 use room_chats_store::batch::MessageWriter;
@@ -178,18 +178,31 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     // In the background: a node serves its own rooms without the broker, so start-up does
     // not wait for it.
     actix_web::rt::spawn(report_broker(Arc::clone(&broker)));
+    let node = node_id();
+    let inbox = Inbox::start(
+        node.clone(),
+        Arc::clone(&broker),
+        db.clone(),
+        config.realtime.inbox_window,
+    );
     let hub = Hub::start(
-        node_id(),
+        node,
         broker,
         events,
         config.realtime.max_connections_per_user,
+        Arc::clone(&inbox),
     );
-    let chat = chat_core(&config, db.clone(), &hub);
+    let chat = chat_core(
+        &config,
+        db.clone(),
+        vec![Arc::clone(&hub) as _, Arc::clone(&inbox) as _],
+    );
     let state = web::Data::new(AppState {
         chat,
         db,
         limits: config.limits,
         hub: Arc::clone(&hub),
+        inbox,
         realtime: Arc::new(config.realtime),
     });
     let verifier = web::Data::new(TokenVerifier::new(config.verifier));
@@ -237,10 +250,10 @@ async fn open_database(config: &ServiceConfig) -> Result<Database, StartError> {
     Ok(db)
 }
 
-/// The use cases, with the message writer, all announcing through one point whose listener
-/// is the hub (it tells every node's sessions).
-fn chat_core(config: &ServiceConfig, db: Database, hub: &Arc<Hub>) -> Chat {
-    let announcer = Announcer::new(vec![Arc::clone(hub) as Arc<dyn Listener>]);
+/// The use cases, with the message writer, all announcing through one point whose listeners
+/// are the hub (it tells every node's room sessions) and the inbox (every node's streams).
+fn chat_core(config: &ServiceConfig, db: Database, listeners: Vec<Arc<dyn Listener>>) -> Chat {
+    let announcer = Announcer::new(listeners);
     let writer_announcer = announcer.clone();
     let writer = MessageWriter::start(
         db.clone(),

@@ -153,7 +153,10 @@ pub fn mark_read(
         ensure_member(conn, room_id, user_id, role)?;
         diesel::update(room_members::table.find((room_id, user_id)))
             .filter(room_members::last_read_seq.lt(target))
-            .set(room_members::last_read_seq.eq(target))
+            .set((
+                room_members::last_read_seq.eq(target),
+                room_members::read_at.eq(now_micros()),
+            ))
             .execute(conn)?;
         read_marker(conn, room_id, user_id)
     })
@@ -230,4 +233,60 @@ pub fn remember_name(conn: &mut DbConnection, user_id: &str, name: &str) -> Resu
     .bind::<BigInt, _>(now_micros())
     .execute(conn)?;
     Ok(())
+}
+
+/// Where a user's unread count in a room stands: its marker, the room's newest seq when it was
+/// counted, and how many messages of others lie between the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreadBaseline {
+    /// The room.
+    pub room_id: i64,
+    /// The user's read marker.
+    pub read_seq: i64,
+    /// The room's `last_seq` the count goes up to.
+    pub counted_seq: i64,
+    /// Messages of others in `(read_seq, counted_seq]`.
+    pub unread: i64,
+}
+
+/// `user_id`'s unread baseline in each of `room_ids` that exists, counted up to the room's
+/// `last_seq` as read here, so that a live stream can add the messages after it exactly once.
+pub fn unread_baselines(
+    conn: &mut DbConnection,
+    user_id: &str,
+    room_ids: &[i64],
+) -> Result<Vec<UnreadBaseline>, StoreError> {
+    let rooms: Vec<(i64, i64)> = chat_rooms::table
+        .filter(chat_rooms::id.eq_any(room_ids))
+        .select((chat_rooms::id, chat_rooms::last_seq))
+        .load(conn)?;
+    let markers: std::collections::HashMap<i64, i64> = room_members::table
+        .filter(room_members::user_id.eq(user_id))
+        .filter(room_members::room_id.eq_any(room_ids))
+        .select((room_members::room_id, room_members::last_read_seq))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let mut baselines = Vec::with_capacity(rooms.len());
+    for (room_id, last_seq) in rooms {
+        let read_seq = markers.get(&room_id).copied().unwrap_or(0).min(last_seq);
+        let unread = if read_seq >= last_seq {
+            0
+        } else {
+            messages::table
+                .filter(messages::room_id.eq(room_id))
+                .filter(messages::seq.gt(read_seq))
+                .filter(messages::seq.le(last_seq))
+                .filter(messages::sender_id.ne(user_id))
+                .count()
+                .get_result(conn)?
+        };
+        baselines.push(UnreadBaseline {
+            room_id,
+            read_seq,
+            counted_seq: last_seq,
+            unread,
+        });
+    }
+    Ok(baselines)
 }

@@ -7,11 +7,11 @@ use crate::connection::write_transaction;
 use crate::error::is_unique_violation;
 use crate::rows::OrderRow;
 use crate::schema::{chat_rooms, orders, room_members};
-use crate::time::now_micros;
+use crate::time::{activity_bucket, now_micros};
 use crate::{DbConnection, StoreError};
 
 /// Whether an upsert created the order or changed an existing one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upsert {
     /// The order was new.
     Created,
@@ -22,6 +22,8 @@ pub enum Upsert {
     CustomerChanged {
         /// The order's room.
         room_id: Option<i64>,
+        /// Who the order belonged to before.
+        previous_customer: String,
     },
 }
 
@@ -79,6 +81,14 @@ fn try_upsert_order(
                 .first::<i64>(conn)
                 .optional()?;
             if let Some(room_id) = room_id {
+                // The room leaves one customer's inbox and enters another's: activity, so
+                // both see it in their catch-up.
+                diesel::update(chat_rooms::table.find(room_id))
+                    .set((
+                        chat_rooms::last_activity_at.eq(now),
+                        chat_rooms::activity_bucket.eq(activity_bucket(now)),
+                    ))
+                    .execute(conn)?;
                 diesel::delete(
                     room_members::table
                         .filter(room_members::room_id.eq(room_id))
@@ -86,7 +96,10 @@ fn try_upsert_order(
                 )
                 .execute(conn)?;
             }
-            upsert = Upsert::CustomerChanged { room_id };
+            upsert = Upsert::CustomerChanged {
+                room_id,
+                previous_customer: existing.customer_id.clone(),
+            };
         }
         let row = diesel::update(orders::table.find(order_id))
             .set((

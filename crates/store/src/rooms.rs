@@ -144,6 +144,9 @@ pub struct RoomListFilter {
     pub order_id: Option<String>,
     /// Rooms after this position (`last_activity_at` micros, id) in newest-first order.
     pub after: Option<(i64, i64)>,
+    /// Only rooms that changed after this time (micros): activity, or the caller's own read
+    /// marker moving (the per-user stream's catch-up).
+    pub changed_since: Option<i64>,
     /// Page size.
     pub limit: i64,
 }
@@ -206,6 +209,18 @@ pub fn list_rooms(
         }
         None => {}
     }
+    if let Some(since) = filter.changed_since {
+        let read_since = room_members::table
+            .filter(room_members::user_id.eq(scope.user_id.to_owned()))
+            .filter(room_members::read_at.gt(since))
+            .select(room_members::room_id);
+        query = query.filter(
+            chat_rooms::activity_bucket
+                .ge(activity_bucket(since))
+                .and(chat_rooms::last_activity_at.gt(since))
+                .or(chat_rooms::id.eq_any(read_since)),
+        );
+    }
     if let Some((activity, id)) = filter.after {
         let bucket = activity_bucket(activity);
         query = query.filter(
@@ -230,8 +245,27 @@ pub fn list_rooms(
     } else {
         None
     };
-    let items = summaries(conn, scope.user_id, rows)?;
+    let items = summaries(conn, Some(scope.user_id), rows)?;
     Ok(RoomListing { items, next_after })
+}
+
+/// `room_ids` as every inbox shows them: room, newest message and assigned admins, with
+/// `unread` 0 (each user's count is its own). Rooms that do not exist are left out.
+pub fn room_snapshots(
+    conn: &mut DbConnection,
+    room_ids: &[i64],
+) -> Result<Vec<RoomSummaryDto>, StoreError> {
+    let rows: Vec<(RoomRow, Option<MessageRow>)> = chat_rooms::table
+        .inner_join(orders::table)
+        .left_join(
+            messages::table.on(messages::room_id
+                .eq(chat_rooms::id)
+                .and(messages::seq.eq(chat_rooms::last_seq))),
+        )
+        .filter(chat_rooms::id.eq_any(room_ids))
+        .select((RoomRow::as_select(), Option::<MessageRow>::as_select()))
+        .load(conn)?;
+    summaries(conn, None, rows)
 }
 
 /// The room's newest message, if it has one.
@@ -245,15 +279,16 @@ fn newest_message(conn: &mut DbConnection, room_id: i64) -> Result<Option<Messag
     Ok(row.map(MessageDto::from))
 }
 
-/// Each listed room with its newest message, the caller's unread count and its assigned
-/// admins.
+/// Each listed room with its newest message, the viewer's unread count (0 without a viewer)
+/// and its assigned admins.
 fn summaries(
     conn: &mut DbConnection,
-    user_id: &str,
+    viewer: Option<&str>,
     rows: Vec<(RoomRow, Option<MessageRow>)>,
 ) -> Result<Vec<RoomSummaryDto>, StoreError> {
     let room_ids: Vec<i64> = rows.iter().map(|(room, _)| room.id()).collect();
-    // The caller's marker and every assigned admin of the listed rooms, in one query.
+    let user_id = viewer.unwrap_or_default();
+    // The viewer's marker and every assigned admin of the listed rooms, in one query.
     let members: Vec<(i64, String, bool, i64)> = room_members::table
         .filter(room_members::room_id.eq_any(&room_ids))
         .filter(
@@ -288,8 +323,12 @@ fn summaries(
             .filter(|(_, _, assigned, _)| *assigned)
             .map(|(_, user, ..)| user.clone())
             .collect();
+        let unread = match viewer {
+            Some(user_id) => unread_count(conn, room.id, user_id, read, room.last_seq)?,
+            None => 0,
+        };
         items.push(RoomSummaryDto {
-            unread: unread_count(conn, room.id, user_id, read, room.last_seq)?,
+            unread,
             last_message,
             assigned_admins,
             room,

@@ -32,6 +32,7 @@ diesel::table! {
         assigned -> Bool,
         last_read_seq -> BigInt,
         joined_at -> BigInt,
+        read_at -> BigInt,
     }
 }
 

@@ -10,7 +10,7 @@ use room_chats_types::{RoomId, RoomStatus, Seq};
 use crate::rooms::find_room;
 use crate::rows::Spelled;
 use crate::schema::{chat_rooms, room_events};
-use crate::time::now_micros;
+use crate::time::{activity_bucket, now_micros};
 use crate::{DbConnection, StoreError};
 
 /// A room event as stored: its place and the frame clients receive.
@@ -51,8 +51,14 @@ pub(crate) fn append_event(
     message_id: Option<i64>,
     frame: impl FnOnce(&mut DbConnection, Seq) -> Result<ServerFrame, StoreError>,
 ) -> Result<ServerFrame, StoreError> {
+    let now = now_micros();
+    // Every timeline entry is activity: the room list and the inbox cursor follow it.
     let seq: Seq = diesel::update(chat_rooms::table.find(room_id))
-        .set(chat_rooms::last_seq.eq(chat_rooms::last_seq + 1))
+        .set((
+            chat_rooms::last_seq.eq(chat_rooms::last_seq + 1),
+            chat_rooms::last_activity_at.eq(now),
+            chat_rooms::activity_bucket.eq(activity_bucket(now)),
+        ))
         .returning(chat_rooms::last_seq)
         .get_result(conn)?;
     let frame = frame(conn, seq)?;
@@ -63,7 +69,7 @@ pub(crate) fn append_event(
             room_events::kind.eq(kind),
             room_events::message_id.eq(message_id),
             room_events::frame.eq(frame_text(&frame)?),
-            room_events::created_at.eq(now_micros()),
+            room_events::created_at.eq(now),
         ))
         .execute(conn)?;
     Ok(frame)

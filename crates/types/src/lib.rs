@@ -14,6 +14,7 @@ pub mod room;
 pub mod rules;
 pub mod schema;
 pub mod spelling;
+pub mod stream;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};

@@ -41,6 +41,13 @@ pub enum Announcement<'a> {
         room_id: RoomId,
         /// The order's new customer.
         customer_id: &'a str,
+        /// Its previous customer, who lost access.
+        previous_customer: &'a str,
+    },
+    /// A room was created (for an order, on its first opening).
+    RoomOpened {
+        /// The room.
+        room_id: RoomId,
     },
 }
 
@@ -94,7 +101,10 @@ impl Listener for Hub {
             Announcement::CustomerChanged {
                 room_id,
                 customer_id,
+                ..
             } => self.publish_customer(room_id, customer_id.to_owned()),
+            // Nobody can have a session in a room that did not exist.
+            Announcement::RoomOpened { .. } => {}
         }
     }
 }
@@ -117,7 +127,8 @@ mod tests {
                 Announcement::MessageStored(message) => message.room_id,
                 Announcement::ReadMoved { room_id, .. }
                 | Announcement::RoomEvent { room_id, .. }
-                | Announcement::CustomerChanged { room_id, .. } => room_id,
+                | Announcement::CustomerChanged { room_id, .. }
+                | Announcement::RoomOpened { room_id } => room_id,
             };
             self.heard
                 .lock()
@@ -142,6 +153,7 @@ mod tests {
         announcer.announce(Announcement::CustomerChanged {
             room_id: 2,
             customer_id: "u2",
+            previous_customer: "u1",
         });
         for recorder in [first, second] {
             let heard = recorder

@@ -55,7 +55,12 @@ impl Chat {
                 Ok::<_, StoreError>(Some((room, created)))
             })
             .await?;
-        opened.ok_or(ApiError::NotFound("order"))
+        let (room, created) = opened.ok_or(ApiError::NotFound("order"))?;
+        if created {
+            self.announcer
+                .announce(Announcement::RoomOpened { room_id: room.id });
+        }
+        Ok((room, created))
     }
 
     /// Closes or reopens a room (admins); the room as it is now. Setting the status it has
@@ -156,11 +161,13 @@ impl Chat {
             .await?;
         if let Upsert::CustomerChanged {
             room_id: Some(room_id),
-        } = upsert
+            previous_customer,
+        } = &upsert
         {
             self.announcer.announce(Announcement::CustomerChanged {
-                room_id,
+                room_id: *room_id,
                 customer_id: &order.customer_id,
+                previous_customer,
             });
         }
         Ok((order, upsert))

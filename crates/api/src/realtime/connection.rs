@@ -134,10 +134,10 @@ impl Connection {
         self.queue(Outgoing::Text(text), ctx);
     }
 
-    /// Queues a frame.
+    /// Queues a frame (a room socket's [`ServerFrame`], or a stream's).
     pub(crate) fn send_frame<A: Socket>(
         &mut self,
-        frame: &ServerFrame,
+        frame: &impl serde::Serialize,
         ctx: &mut actix::Context<A>,
     ) {
         match serde_json::to_string(frame) {

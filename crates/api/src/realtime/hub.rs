@@ -1,8 +1,9 @@
 //! The node's map of rooms to live sessions, and its link to the other nodes.
 //!
-//! The hub routes nothing but room events: it hands each event to the local sessions of its
-//! room (serialized once, shared by all of them) and publishes it through the broker for the
-//! other nodes. Ordering, gap filling and de-duplication are the sessions' job.
+//! The hub routes room events: it hands each event to the local sessions of its room
+//! (serialized once, shared by all of them) and publishes it through the broker for the other
+//! nodes. Ordering, gap filling and de-duplication are the sessions' job. What the broker
+//! brings for the inbox it passes to the node's [`Inbox`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,10 +12,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use actix::prelude::SendError;
 use actix::{Message, Recipient};
 use bytestring::ByteString;
-use room_chats_broker::{Broker, BrokerError, BrokerEvent, Bytes};
+use room_chats_broker::{Broker, BrokerError, BrokerEvent, Bytes, Topic};
 use room_chats_types::frames::{RoomEnvelope, RoomEvent, ServerFrame};
 use room_chats_types::{MessageDto, RoomId, Seq};
 use tokio::sync::mpsc;
+
+use crate::realtime::inbox::Inbox;
 
 /// Identifies one connection on this node.
 pub type ConnId = u64;
@@ -113,22 +116,25 @@ struct HubState {
 pub struct Hub {
     node: String,
     broker: Arc<dyn Broker>,
+    inbox: Arc<Inbox>,
     max_connections_per_user: usize,
     next_conn: AtomicU64,
     state: Mutex<HubState>,
 }
 
 impl Hub {
-    /// Creates the hub and the task that feeds it what the broker receives.
+    /// Creates the hub and the task that feeds it (and `inbox`) what the broker receives.
     pub fn start(
         node: String,
         broker: Arc<dyn Broker>,
         events: mpsc::Receiver<BrokerEvent>,
         max_connections_per_user: usize,
+        inbox: Arc<Inbox>,
     ) -> Arc<Self> {
         let hub = Arc::new(Self {
             node,
             broker,
+            inbox,
             max_connections_per_user,
             next_conn: AtomicU64::new(1),
             state: Mutex::new(HubState::default()),
@@ -180,7 +186,7 @@ impl Hub {
         }
         let sessions = state.rooms.entry(room).or_default();
         if sessions.is_empty() {
-            self.broker.subscribe(room);
+            self.broker.subscribe(Topic::Room(room));
         }
         sessions.insert(
             conn,
@@ -198,7 +204,7 @@ impl Hub {
             sessions.remove(&conn);
             if sessions.is_empty() {
                 state.rooms.remove(&room);
-                self.broker.unsubscribe(room);
+                self.broker.unsubscribe(Topic::Room(room));
             }
         }
     }
@@ -211,7 +217,7 @@ impl Hub {
             event,
         };
         match serde_json::to_vec(&envelope) {
-            Ok(payload) => match self.broker.publish(room, Bytes::from(payload)) {
+            Ok(payload) => match self.broker.publish(Topic::Room(room), Bytes::from(payload)) {
                 Ok(()) => {}
                 // The node is going away; other nodes' sessions catch up from the database.
                 Err(BrokerError::Closed) => {
@@ -291,7 +297,14 @@ impl Hub {
 
     fn receive(&self, event: BrokerEvent) {
         match event {
-            BrokerEvent::Published { room, payload } => {
+            BrokerEvent::Published {
+                topic: Topic::Inbox,
+                payload,
+            } => self.inbox.receive(&payload),
+            BrokerEvent::Published {
+                topic: Topic::Room(room),
+                payload,
+            } => {
                 // Redis echoes a node's own publications back to it: recognised by the bytes
                 // this node writes first, so they are not parsed only to be dropped.
                 if payload.starts_with(self.own_prefix(room).as_bytes()) {
@@ -308,7 +321,10 @@ impl Hub {
                     }
                 }
             }
-            BrokerEvent::Reconnected => self.broadcast(&ToSession::CatchUp),
+            BrokerEvent::Reconnected => {
+                self.broadcast(&ToSession::CatchUp);
+                self.inbox.catch_up();
+            }
         }
     }
 
@@ -317,11 +333,13 @@ impl Hub {
     pub fn shutdown(&self) {
         self.lock().shutting_down = true;
         self.broadcast(&ToSession::Shutdown);
+        self.inbox.shutdown();
     }
 
-    /// Live sessions on this node.
+    /// Live sessions and streams on this node.
     pub fn session_count(&self) -> usize {
-        self.lock().rooms.values().map(HashMap::len).sum()
+        let sessions: usize = self.lock().rooms.values().map(HashMap::len).sum();
+        sessions + self.inbox.stream_count()
     }
 }
 
@@ -337,12 +355,35 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
-    use room_chats_broker::InProcessBus;
+    use room_chats_broker::{InProcessBroker, InProcessBus};
+    use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
     use tokio::sync::oneshot;
 
     use super::*;
 
     const MAILBOX: usize = 8;
+
+    /// An inbox on a throwaway embedded database (the hub only hands it broker payloads).
+    fn test_inbox(broker: &Arc<InProcessBroker>) -> Result<Arc<Inbox>, StoreError> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let file = format!(
+            "room-chats-hub-test-{}-{}.db",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let url = DatabaseUrl::Sqlite(std::env::temp_dir().join(file));
+        let settings = PoolSettings {
+            max_size: 1,
+            acquire_timeout: std::time::Duration::from_secs(1),
+        };
+        let db = Database::connect(url, &settings)?;
+        Ok(Inbox::start(
+            "node".to_owned(),
+            Arc::clone(broker) as Arc<dyn Broker>,
+            db,
+            std::time::Duration::from_millis(10),
+        ))
+    }
 
     /// A session stuck (as on a slow database call) until `release` fires.
     struct Stalled {
@@ -384,10 +425,11 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn a_stalled_session_is_never_queued_more_than_its_mailbox() {
+    async fn a_stalled_session_is_never_queued_more_than_its_mailbox() -> Result<(), StoreError> {
         let (events_in, events) = mpsc::channel(16);
         let broker = Arc::new(InProcessBus::new().attach(events_in));
-        let hub = Hub::start("node".to_owned(), broker, events, 10);
+        let inbox = test_inbox(&broker)?;
+        let hub = Hub::start("node".to_owned(), broker, events, 10, inbox);
         let (release, stall) = oneshot::channel();
         let (lagged, told) = oneshot::channel();
         let delivered = Arc::new(AtomicUsize::new(0));
@@ -415,13 +457,15 @@ mod tests {
             before_lag <= MAILBOX + 1,
             "{before_lag} events were queued for a mailbox of {MAILBOX} (MAX: never told)"
         );
+        Ok(())
     }
 
     #[actix_web::test]
-    async fn own_envelopes_start_with_the_prefix_the_hub_skips() {
+    async fn own_envelopes_start_with_the_prefix_the_hub_skips() -> Result<(), StoreError> {
         let (events_in, events) = mpsc::channel(1);
         let broker = Arc::new(InProcessBus::new().attach(events_in));
-        let hub = Hub::start("node-\"a\"".to_owned(), broker, events, 10);
+        let inbox = test_inbox(&broker)?;
+        let hub = Hub::start("node-\"a\"".to_owned(), broker, events, 10, inbox);
         let envelope = RoomEnvelope {
             room_id: 42,
             node: "node-\"a\"".to_owned(),
@@ -435,5 +479,6 @@ mod tests {
             !payload.starts_with(&hub.own_prefix(4)),
             "another room's prefix"
         );
+        Ok(())
     }
 }

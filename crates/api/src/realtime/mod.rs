@@ -1,14 +1,18 @@
-//! The live half of the service: one actor per WebSocket connection ([`session`]), the node's
-//! map of rooms to sessions ([`hub`]), and the guard that refuses oversized frames before
-//! they are buffered ([`frame_guard`]).
+//! The live half of the service: one actor per WebSocket connection (a room's [`session`], a
+//! user's [`stream`]), the node's map of rooms to sessions ([`hub`]), the per-user inbox
+//! ([`inbox`]), and the guard that refuses oversized frames before they are buffered
+//! ([`frame_guard`]).
 
 mod connection;
 pub mod frame_guard;
 pub mod hub;
+pub mod inbox;
 pub mod session;
 pub mod settings;
+pub(crate) mod stream;
 mod timeline;
 mod writer;
 
 pub use hub::Hub;
+pub use inbox::Inbox;
 pub use settings::{AllowedOrigins, RealtimeSettings};

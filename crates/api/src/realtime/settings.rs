@@ -72,6 +72,8 @@ pub struct RealtimeSettings {
     pub typing_ttl: Duration,
     /// Browser origins allowed to connect.
     pub allowed_origins: AllowedOrigins,
+    /// How long the inbox gathers a room's changes before it tells the per-user streams.
+    pub inbox_window: Duration,
 }
 
 impl RealtimeSettings {
@@ -86,6 +88,7 @@ impl RealtimeSettings {
         history_max: crate::Limits::DEFAULT.max_page,
         typing_ttl: Duration::from_secs(5),
         allowed_origins: AllowedOrigins::List(Vec::new()),
+        inbox_window: Duration::from_millis(200),
     };
 }
 

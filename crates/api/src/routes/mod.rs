@@ -12,6 +12,7 @@ mod room_detail;
 mod room_status;
 mod rooms_list;
 mod ws_chat;
+mod ws_stream;
 
 use room_chats_types::ErrorBody;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -36,7 +37,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(message_change::delete_message)
         .service(message_change::message_revisions)
         .service(read_marker::mark_read)
-        .service(ws_chat::connect);
+        .service(ws_chat::connect)
+        .service(ws_stream::connect);
 }
 
 /// Error answers any authenticated endpoint can give.

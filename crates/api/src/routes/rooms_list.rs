@@ -44,6 +44,7 @@ pub async fn list_rooms(
         assigned: query.assigned,
         order_id: query.order_id,
         after,
+        changed_since: None,
         limit,
     };
     let listing = state.chat.list_rooms(&caller, filter).await?;

@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::{Version, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
+use actix_ws::AggregatedMessageStream;
 use bytes::Bytes;
 use futures_util::Stream;
 use room_chats_types::frames::SUBPROTOCOL;
@@ -19,6 +20,7 @@ use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
 use crate::realtime::RealtimeSettings;
 use crate::realtime::frame_guard::{FrameGuard, Verdict};
+use crate::realtime::hub::ConnId;
 use crate::realtime::session::{ChatSession, SessionServices, SessionStart};
 use crate::routes::CommonErrors;
 use crate::state::AppState;
@@ -75,31 +77,13 @@ pub async fn connect(
         .chat
         .visible_room(&caller, room_id.into_inner())
         .await?;
-    let verdict = Arc::new(Verdict::default());
-    let payload = guarded_payload(&request, body, settings.max_frame_bytes, &verdict).await?;
-    // Counted only once nothing else can refuse the connection before its session starts
-    // (the session's end uncounts it).
-    let conn = state
-        .hub
-        .open_connection(&caller.user_id)
-        .map_err(|_| ApiError::RateLimited {
-            message: "too many open connections for this user",
-            retry_after: None,
-        })?;
-    let (response, ws, stream) =
-        match actix_ws::handle_with_protocols(&request, payload, &[SUBPROTOCOL]) {
-            Ok(parts) => parts,
-            Err(error) => {
-                state.hub.close_connection(&caller.user_id);
-                return Err(ApiError::BadRequest(format!(
-                    "not a WebSocket handshake: {error}"
-                )));
-            }
-        };
-    let stream = stream
-        .max_frame_size(settings.max_frame_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(settings.max_frame_bytes);
+    let Upgrade {
+        conn,
+        response,
+        ws,
+        stream,
+        verdict,
+    } = upgrade(&request, body, &state, &caller).await?;
     let services = SessionServices {
         db: state.db.clone(),
         chat: state.chat.clone(),
@@ -125,13 +109,67 @@ pub async fn connect(
     Ok(response)
 }
 
-/// Refuses what no WebSocket of this service accepts: HTTP/1.0, an origin not allowed, and
-/// `since`/`history` out of range. The `since` and `history` to open with.
-fn check_handshake(
+/// A WebSocket upgrade that was accepted and counted.
+pub(crate) struct Upgrade {
+    /// The connection's id, counted against the user's limit (its session uncounts it).
+    pub(crate) conn: ConnId,
+    /// The `101 Switching Protocols` answer.
+    pub(crate) response: HttpResponse,
+    /// The socket to write to.
+    pub(crate) ws: actix_ws::Session,
+    /// The socket's frames, limited in size and with continuations put together.
+    pub(crate) stream: AggregatedMessageStream,
+    /// What the frame guard refuses later.
+    pub(crate) verdict: Arc<Verdict>,
+}
+
+/// Upgrades an authorized handshake: the frame guard, the per-user connection count (taken
+/// only once nothing else can refuse the connection before its actor starts), the
+/// subprotocol, and the frame limits.
+pub(crate) async fn upgrade(
+    request: &HttpRequest,
+    body: web::Payload,
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Upgrade, ApiError> {
+    let max_frame_bytes = state.realtime.max_frame_bytes;
+    let verdict = Arc::new(Verdict::default());
+    let payload = guarded_payload(request, body, max_frame_bytes, &verdict).await?;
+    let conn = state
+        .hub
+        .open_connection(&caller.user_id)
+        .map_err(|_| ApiError::RateLimited {
+            message: "too many open connections for this user",
+            retry_after: None,
+        })?;
+    let (response, ws, stream) =
+        match actix_ws::handle_with_protocols(request, payload, &[SUBPROTOCOL]) {
+            Ok(parts) => parts,
+            Err(error) => {
+                state.hub.close_connection(&caller.user_id);
+                return Err(ApiError::BadRequest(format!(
+                    "not a WebSocket handshake: {error}"
+                )));
+            }
+        };
+    let stream = stream
+        .max_frame_size(max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(max_frame_bytes);
+    Ok(Upgrade {
+        conn,
+        response,
+        ws,
+        stream,
+        verdict,
+    })
+}
+
+/// Refuses what no WebSocket of this service accepts: HTTP/1.0 and an origin not allowed.
+pub(crate) fn check_upgrade(
     request: &HttpRequest,
     settings: &RealtimeSettings,
-    query: ConnectQuery,
-) -> Result<(Option<Seq>, i64), ApiError> {
+) -> Result<(), ApiError> {
     if request.version() < Version::HTTP_11 {
         return Err(ApiError::BadRequest(
             "a WebSocket handshake needs HTTP/1.1 or later (RFC 6455 section 4.1)".to_owned(),
@@ -144,6 +182,17 @@ fn check_handshake(
     if !settings.allowed_origins.allows(origin) {
         return Err(ApiError::Forbidden("this origin may not connect"));
     }
+    Ok(())
+}
+
+/// Refuses what no WebSocket accepts ([`check_upgrade`]) and `since`/`history` out of range.
+/// The `since` and `history` to open with.
+fn check_handshake(
+    request: &HttpRequest,
+    settings: &RealtimeSettings,
+    query: ConnectQuery,
+) -> Result<(Option<Seq>, i64), ApiError> {
+    check_upgrade(request, settings)?;
     let ConnectQuery { since, history, .. } = query;
     if since.is_some_and(|seq| seq < 0) {
         return Err(ApiError::Validation(

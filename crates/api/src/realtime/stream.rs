@@ -1,0 +1,327 @@
+//! One actor per `/ws/` connection: the user's stream. It starts with `stream_ready` (a delta
+//! since the client's cursor, or "reload"), then turns every inbox update of the node into
+//! this user's frames through its [`InboxView`].
+//!
+//! Database work whose result the next frame depends on (the opening catch-up, unread
+//! baselines, a catch-up after the broker reconnected) runs under `ctx.wait`, which holds the
+//! actor's mailbox until it completes, so updates are rendered in the order they came.
+
+use std::sync::Arc;
+
+use actix::{
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, StreamHandler, WrapFuture,
+};
+use actix_ws::{AggregatedMessage, CloseCode, ProtocolError};
+use room_chats_store::members::{self, UnreadBaseline};
+use room_chats_store::rooms::RoomListFilter;
+use room_chats_store::{Database, StoreError};
+use room_chats_types::frames::{Me, ServerFrame};
+use room_chats_types::stream::{
+    InboxChange, InboxMode, InboxStart, STREAM_CLIENT_FRAME_TYPES, StreamClientFrame, StreamFrame,
+};
+use room_chats_types::{ErrorCode, RoomSummaryDto};
+use serde_json::Value;
+
+use crate::auth::{Caller, TokenVerifier};
+use crate::chat::Chat;
+use crate::error::ApiError;
+use crate::realtime::connection::{self, Connection, ConnectionParts, Socket};
+use crate::realtime::frame_guard::Verdict;
+use crate::realtime::hub::{ConnId, Hub};
+use crate::realtime::inbox::{
+    CURSOR_SLACK_MICROS, Inbox, InboxUpdate, InboxView, StreamFilter, ToStream,
+};
+use crate::realtime::settings::RealtimeSettings;
+
+/// Most rooms a catch-up sends; past it the client reloads the list.
+pub const MAX_DELTA_ROOMS: i64 = 200;
+
+/// Everything a stream starts from; the handshake handler has checked it already.
+pub(crate) struct StreamStart {
+    /// This connection's id on the node.
+    pub conn: ConnId,
+    /// The authenticated caller.
+    pub caller: Caller,
+    /// The inbox's filters.
+    pub filter: StreamFilter,
+    /// The client's cursor (micros), if it reconnects.
+    pub cursor: Option<i64>,
+    /// What the frame guard refused, if anything.
+    pub verdict: Arc<Verdict>,
+}
+
+/// Shared services of every stream.
+#[derive(Clone)]
+pub(crate) struct StreamServices {
+    /// Storage.
+    pub db: Database,
+    /// The use cases (the room list, for catching up).
+    pub chat: Chat,
+    /// This node's hub (connection counting).
+    pub hub: Arc<Hub>,
+    /// This node's inbox.
+    pub inbox: Arc<Inbox>,
+    /// Verifies refreshed tokens.
+    pub verifier: Arc<TokenVerifier>,
+    /// Limits and timings.
+    pub settings: Arc<RealtimeSettings>,
+}
+
+/// See the module docs.
+pub(crate) struct UserStream {
+    connection: Connection,
+    view: InboxView,
+    filter: StreamFilter,
+    /// The newest cursor sent (micros): where a catch-up starts.
+    cursor: Option<i64>,
+    services: StreamServices,
+}
+
+/// The rooms that changed since a cursor, or `None` when there are too many to send.
+type Delta = Option<Vec<RoomSummaryDto>>;
+
+impl UserStream {
+    /// Creates the stream and spawns its writer task on the given WebSocket session.
+    pub(crate) fn new(start: StreamStart, services: StreamServices, ws: actix_ws::Session) -> Self {
+        let parts = ConnectionParts {
+            id: start.conn,
+            caller: start.caller.clone(),
+            verdict: start.verdict,
+            settings: Arc::clone(&services.settings),
+            verifier: Arc::clone(&services.verifier),
+            known_types: &STREAM_CLIENT_FRAME_TYPES,
+        };
+        Self {
+            connection: Connection::new(parts, ws),
+            view: InboxView::new(start.caller, start.filter),
+            filter: start.filter,
+            cursor: start.cursor,
+            services,
+        }
+    }
+
+    /// The rooms that changed since `cursor` (less the slack), read at the time returned.
+    fn load_delta(
+        &self,
+        cursor: i64,
+    ) -> impl Future<Output = (Result<Delta, ApiError>, i64)> + 'static {
+        let chat = self.services.chat.clone();
+        let caller = self.connection.caller.clone();
+        let filter = RoomListFilter {
+            status: self.filter.status,
+            assigned: self.filter.assigned,
+            changed_since: Some(cursor.saturating_sub(CURSOR_SLACK_MICROS)),
+            limit: MAX_DELTA_ROOMS,
+            ..RoomListFilter::default()
+        };
+        async move {
+            let read_at = chrono::Utc::now().timestamp_micros();
+            let listing = chat.list_rooms(&caller, filter).await;
+            let delta =
+                listing.map(|listing| listing.next_after.is_none().then_some(listing.items));
+            (delta, read_at)
+        }
+    }
+
+    /// Sends `stream_ready`: a delta since the client's cursor, or "reload".
+    fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
+        let Some(cursor) = self.cursor else {
+            let now = chrono::Utc::now().timestamp_micros();
+            return self.ready(None, now, ctx);
+        };
+        ctx.wait(
+            self.load_delta(cursor).into_actor(self).map(
+                |(delta, read_at), stream, ctx| match delta {
+                    Ok(delta) => stream.ready(delta, read_at, ctx),
+                    Err(error) => stream.cannot_continue(&error, ctx),
+                },
+            ),
+        );
+    }
+
+    fn ready(&mut self, delta: Delta, read_at: i64, ctx: &mut <Self as Actor>::Context) {
+        let (mode, rooms) = match delta {
+            Some(rooms) => (InboxMode::Delta, rooms),
+            None => (InboxMode::Reload, Vec::new()),
+        };
+        self.view.seed(&rooms, read_at);
+        self.cursor = Some(read_at);
+        let caller = &self.connection.caller;
+        let frame = StreamFrame::StreamReady {
+            me: Me {
+                user_id: caller.user_id.clone(),
+                role: caller.role,
+            },
+            inbox: InboxStart {
+                mode,
+                cursor: read_at.to_string(),
+                rooms,
+            },
+        };
+        self.connection.send_frame(&frame, ctx);
+    }
+
+    /// Renders an update, after reading the unread baselines it needs.
+    fn on_update(&mut self, update: Arc<InboxUpdate>, ctx: &mut <Self as Actor>::Context) {
+        let needed = self.view.baselines_needed(&update);
+        if needed.is_empty() {
+            return self.render(&update, ctx);
+        }
+        let db = self.services.db.clone();
+        let user_id = self.connection.caller.user_id.clone();
+        let load = async move {
+            db.run(move |conn| members::unread_baselines(conn, &user_id, &needed))
+                .await
+        };
+        ctx.wait(load.into_actor(self).map(
+            move |loaded: Result<Vec<UnreadBaseline>, StoreError>, stream, ctx| match loaded {
+                Ok(baselines) => {
+                    for baseline in &baselines {
+                        stream.view.set_baseline(baseline);
+                    }
+                    stream.render(&update, ctx);
+                }
+                Err(error) => stream.cannot_continue(&ApiError::from(error), ctx),
+            },
+        ));
+    }
+
+    fn render(&mut self, update: &InboxUpdate, ctx: &mut <Self as Actor>::Context) {
+        let frames = self.view.render(update);
+        if !frames.is_empty() {
+            self.cursor = Some(
+                self.cursor
+                    .map_or(update.read_at, |cursor| cursor.max(update.read_at)),
+            );
+        }
+        for frame in &frames {
+            self.connection.send_frame(frame, ctx);
+        }
+    }
+
+    /// Updates may have been lost: sends every room that changed since the newest cursor sent,
+    /// or closes so the client reloads when that is too many.
+    fn catch_up(&mut self, ctx: &mut <Self as Actor>::Context) {
+        let cursor = self.cursor.unwrap_or(0);
+        ctx.wait(
+            self.load_delta(cursor).into_actor(self).map(
+                |(delta, read_at), stream, ctx| match delta {
+                    Ok(Some(rooms)) => {
+                        stream.view.seed(&rooms, read_at);
+                        stream.cursor = Some(read_at);
+                        let cursor = read_at.to_string();
+                        for room in rooms {
+                            let frame = StreamFrame::Inbox {
+                                change: InboxChange::Activity,
+                                room: Box::new(room),
+                                cursor: cursor.clone(),
+                            };
+                            stream.connection.send_frame(&frame, ctx);
+                        }
+                    }
+                    Ok(None) => stream.fell_behind(ctx),
+                    Err(error) => stream.cannot_continue(&error, ctx),
+                },
+            ),
+        );
+    }
+
+    /// Too much to catch up on the connection: the client reconnects with its cursor (and
+    /// is told to reload if that is still too much).
+    fn fell_behind(&mut self, ctx: &mut <Self as Actor>::Context) {
+        self.connection.send_error(
+            ErrorCode::Unavailable,
+            "this stream fell too far behind; reconnect with your cursor",
+            None,
+            ctx,
+        );
+        self.connection.close(
+            CloseCode::Policy,
+            "too far behind; reconnect with cursor",
+            ctx,
+        );
+    }
+
+    fn cannot_continue(&mut self, error: &ApiError, ctx: &mut <Self as Actor>::Context) {
+        tracing::warn!(error = %error, conn = self.connection.id, "stream cannot continue; closing so the client reconnects");
+        self.connection.send_error(
+            ErrorCode::Unavailable,
+            "storage unavailable; reconnect with your cursor",
+            None,
+            ctx,
+        );
+        self.connection
+            .close(CloseCode::Error, "reconnect with cursor", ctx);
+    }
+}
+
+impl Actor for UserStream {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Join before reading the catch-up: an update meanwhile waits in the mailbox, and the
+        // view never sends a room's state older than one it sent.
+        self.services
+            .inbox
+            .join(self.connection.id, ctx.address().recipient());
+        self.open(ctx);
+        self.connection.start(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.services.inbox.leave(self.connection.id);
+        self.services
+            .hub
+            .close_connection(&self.connection.caller.user_id);
+    }
+}
+
+impl Handler<ToStream> for UserStream {
+    type Result = ();
+
+    fn handle(&mut self, message: ToStream, ctx: &mut Self::Context) {
+        match message {
+            ToStream::Update(update) => self.on_update(update, ctx),
+            ToStream::CatchUp => self.catch_up(ctx),
+            ToStream::Shutdown => self
+                .connection
+                .close(CloseCode::Restart, "service restart", ctx),
+            ToStream::Lagged => self.fell_behind(ctx),
+        }
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for UserStream {
+    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
+        connection::receive(self, item, ctx);
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Socket for UserStream {
+    fn connection(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
+
+    fn on_json(
+        &mut self,
+        kind: &str,
+        value: Value,
+        reference: Option<String>,
+        ctx: &mut Self::Context,
+    ) {
+        match serde_json::from_value::<StreamClientFrame>(value) {
+            Ok(StreamClientFrame::Ping) => self.connection.send_frame(&ServerFrame::Pong, ctx),
+            Ok(StreamClientFrame::Auth { token }) => self.connection.refresh(&token, ctx),
+            Err(error) => self.connection.send_error(
+                ErrorCode::BadRequest,
+                format!("invalid `{kind}` frame: {error}"),
+                reference,
+                ctx,
+            ),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The per-user stream, `GET /ws/`: one connection per user (or device) that carries the
+//! user's inbox — every room the user may see, as it changes. See docs/REALTIME.md.
+//!
+//! Inbox frames carry whole room summaries, so a client applies each one as an upsert keyed by
+//! room id and never has to merge deltas; frames about one room arrive in the order of its
+//! changes.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::frames::Me;
+use crate::{RoomId, RoomSummaryDto};
+
+/// How the inbox starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxMode {
+    /// `rooms` holds every room that changed since the client's cursor: apply them and
+    /// carry on.
+    Delta,
+    /// The client sent no cursor, or too much changed since it: load the list again with
+    /// `GET /chat/` (the live frames that follow are newer than nothing the list returns).
+    Reload,
+}
+
+/// The inbox part of `stream_ready`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InboxStart {
+    /// Whether `rooms` is a delta or the client must reload the list.
+    pub mode: InboxMode,
+    /// Pass as `?cursor=` when reconnecting. Opaque.
+    pub cursor: String,
+    /// With `delta`: the rooms that changed since the client's cursor, newest activity first.
+    pub rooms: Vec<RoomSummaryDto>,
+}
+
+/// Why an inbox frame was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxChange {
+    /// The room entered the inbox: created, reopened (under `status=open`), the caller was
+    /// assigned (under `assigned=me`), or its order moved to the caller.
+    Appeared,
+    /// The room itself changed: closed, reopened, an admin assigned or unassigned.
+    Changed,
+    /// New messages, edits, deletes or read markers: the preview, `last_seq` or the caller's
+    /// unread count moved.
+    Activity,
+}
+
+/// Why a room left the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalReason {
+    /// The room's order moved to another customer.
+    AccessLost,
+    /// The room no longer matches the stream's filters (closed under `status=open`, unassigned
+    /// under `assigned=me` …).
+    Filtered,
+}
+
+/// A frame the server sends on `/ws/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamFrame {
+    /// Always the first frame of a `/ws/` connection.
+    StreamReady {
+        /// The caller.
+        me: Me,
+        /// Where the inbox starts.
+        inbox: InboxStart,
+    },
+    /// A room of the inbox as it is now (apply as an upsert by `room.room.id`).
+    Inbox {
+        /// Why it was sent.
+        change: InboxChange,
+        /// The room with its newest message, the caller's unread count and assigned admins.
+        room: Box<RoomSummaryDto>,
+        /// Pass as `?cursor=` when reconnecting. Opaque.
+        cursor: String,
+    },
+    /// A room left the inbox.
+    InboxRemoved {
+        /// The room.
+        room_id: RoomId,
+        /// Why.
+        reason: RemovalReason,
+        /// Pass as `?cursor=` when reconnecting. Opaque.
+        cursor: String,
+    },
+}
+
+/// A frame the client sends on `/ws/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StreamClientFrame {
+    /// Ask for a `pong`.
+    Ping,
+    /// Replace the connection's token before it expires.
+    Auth {
+        /// A fresh token for the same user.
+        token: String,
+    },
+}
+
+/// The frame types a client may send on `/ws/`.
+pub const STREAM_CLIENT_FRAME_TYPES: [&str; 2] = ["ping", "auth"];
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn inbox_frames_are_tagged_and_snake_cased() {
+        let frame = StreamFrame::InboxRemoved {
+            room_id: 7,
+            reason: RemovalReason::AccessLost,
+            cursor: "12".to_owned(),
+        };
+        assert_eq!(
+            serde_json::to_value(&frame).ok(),
+            Some(json!({
+                "type": "inbox_removed", "room_id": 7, "reason": "access_lost", "cursor": "12"
+            }))
+        );
+        let parse =
+            |value: serde_json::Value| serde_json::from_value::<StreamClientFrame>(value).ok();
+        assert_eq!(
+            parse(json!({"type": "ping"})),
+            Some(StreamClientFrame::Ping)
+        );
+        assert_eq!(parse(json!({"type": "subscribe"})), None);
+    }
+}
