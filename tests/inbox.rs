@@ -17,6 +17,9 @@ on_both_backends!(
     a_customer_whose_order_moves_loses_the_room_at_once,
     filters_follow_status_and_assignment,
     bad_handshakes_are_refused_before_the_upgrade,
+    a_stream_converses_in_subscribed_rooms,
+    subscriptions_are_authorized_capped_and_checked,
+    a_subscribed_room_ends_when_access_is_lost,
 );
 
 impl TestApp {
@@ -220,10 +223,10 @@ async fn bad_handshakes_are_refused_before_the_upgrade(app: TestApp) {
     assert_eq!(app.ws_status("/ws/", "not-a-token").await, 401);
     assert_eq!(app.ws_status("/ws/?assigned=none", &admin).await, 101);
 
-    // Frames other than ping and auth are answered, not obeyed.
+    // Frames of no known type are answered, not obeyed.
     let (mut stream, _) = app.stream(&client, "").await;
     stream
-        .send_json(json!({ "type": "message", "client_id": "x", "content": "hi" }))
+        .send_json(json!({ "type": "shout", "client_id": "x", "content": "hi" }))
         .await;
     let refused = stream.next_json().await;
     assert_eq!(refused["type"], "error");
@@ -282,4 +285,194 @@ async fn an_admins_stream_follows_rooms_of_another_node() {
     let closed = next_about(&mut admin, room).await;
     assert_eq!(closed["change"], "changed");
     assert_eq!(closed["room"]["status"], "closed");
+}
+
+/// The next frame of `kind` for `room` on a stream, skipping everything else (never an error
+/// about that room).
+async fn next_in_room(ws: &mut WsClient, room: i64, kind: &str) -> Value {
+    let wait = async {
+        loop {
+            let frame = ws.next_json().await;
+            if frame["room_id"] != room {
+                continue;
+            }
+            if frame["type"] == kind {
+                return frame;
+            }
+            assert_ne!(frame["type"], "error", "expected {kind}: {frame}");
+        }
+    };
+    tokio::time::timeout(ROOM_FRAME_TIMEOUT, wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} frame of room {room}"))
+}
+
+async fn a_stream_converses_in_subscribed_rooms(app: TestApp) {
+    let first = app.room("A-1", "c1").await;
+    let second = app.room("A-2", "c2").await;
+    app.send(first, &app.tokens.client("c1"), "before").await;
+    let (mut admin, _) = app.stream(&app.tokens.admin("staff"), "").await;
+    let mut customer = app.ws(first, &app.tokens.client("c1")).await;
+    customer.handshake().await;
+
+    for room in [first, second] {
+        admin
+            .send_json(json!({ "type": "subscribe", "room_id": room }))
+            .await;
+        let ready = next_in_room(&mut admin, room, "ready").await;
+        assert_eq!(ready["room"]["id"], room, "{ready}");
+        assert_eq!(ready["me"]["user_id"], "staff");
+        let history = next_in_room(&mut admin, room, "history").await;
+        let expected = if room == first { 1 } else { 0 };
+        assert_eq!(history["messages"].as_array().map(Vec::len), Some(expected));
+    }
+
+    // Sending into a subscribed room: acked here, delivered to the room socket.
+    admin
+        .send_json(json!({
+            "type": "message", "room_id": first, "client_id": "s1", "content": "hello from the stream"
+        }))
+        .await;
+    let ack = next_in_room(&mut admin, first, "ack").await;
+    assert_eq!(ack["client_id"], "s1");
+    assert_eq!(
+        ack["message"]["sender_id"], "staff",
+        "the sender is the token's"
+    );
+    let delivered = customer.next_of("message").await;
+    assert_eq!(delivered["message"]["content"], "hello from the stream");
+
+    // The room's live frames reach the stream with the room's id.
+    customer
+        .send_json(json!({ "type": "typing", "typing": true }))
+        .await;
+    let typing = next_in_room(&mut admin, first, "typing").await;
+    assert_eq!(typing["user_id"], "c1");
+    customer.say("r1", "a reply").await;
+    let reply = next_in_room(&mut admin, first, "message").await;
+    assert_eq!(reply["message"]["content"], "a reply");
+    // The other subscribed room keeps its own stream.
+    app.send(second, &app.tokens.client("c2"), "second room")
+        .await;
+    let other = next_in_room(&mut admin, second, "message").await;
+    assert_eq!(other["message"]["room_id"], second);
+
+    admin
+        .send_json(json!({ "type": "unsubscribe", "room_id": first }))
+        .await;
+    let ended = next_in_room(&mut admin, first, "unsubscribed").await;
+    assert_eq!(ended["code"], 1000, "{ended}");
+    admin
+        .send_json(json!({
+            "type": "message", "room_id": first, "client_id": "s2", "content": "after unsubscribing"
+        }))
+        .await;
+    let refused = next_in_room(&mut admin, first, "error").await;
+    assert_eq!(refused["code"], "not_found", "{refused}");
+    assert_eq!(refused["ref"], "s2");
+    let stored = app.history(first, &app.tokens.admin("staff")).await;
+    assert_eq!(
+        stored.as_array().map(Vec::len),
+        Some(3),
+        "nothing stored: {stored}"
+    );
+}
+
+/// Sends `frame` and returns the code of the `error` it gets about `room`.
+async fn refusal(ws: &mut WsClient, frame: Value, room: i64) -> Value {
+    ws.send_json(frame).await;
+    next_in_room(ws, room, "error").await["code"].clone()
+}
+
+fn subscribe(room: i64) -> Value {
+    json!({ "type": "subscribe", "room_id": room })
+}
+
+async fn subscriptions_are_authorized_capped_and_checked(app: TestApp) {
+    let own = app.room("A-1", "c1").await;
+    let foreign = app.room("B-1", "c2").await;
+    let (mut client, _) = app.stream(&app.tokens.client("c1"), "").await;
+
+    assert_eq!(
+        refusal(&mut client, subscribe(foreign), foreign).await,
+        "not_found"
+    );
+    assert_eq!(
+        refusal(&mut client, subscribe(9_999), 9_999).await,
+        "not_found"
+    );
+    let resume = json!({ "type": "subscribe", "room_id": own, "since": -1 });
+    assert_eq!(refusal(&mut client, resume, own).await, "validation_failed");
+    let history = json!({ "type": "subscribe", "room_id": own, "history": 5000 });
+    assert_eq!(
+        refusal(&mut client, history, own).await,
+        "validation_failed"
+    );
+    let unsubscribed = json!({ "type": "unsubscribe", "room_id": own });
+    assert_eq!(refusal(&mut client, unsubscribed, own).await, "not_found");
+    let no_room = json!({ "type": "message", "client_id": "x", "content": "where to?" });
+    client.send_json(no_room).await;
+    assert_eq!(client.next_of("error").await["code"], "bad_request");
+
+    client.send_json(subscribe(own)).await;
+    next_in_room(&mut client, own, "ready").await;
+    assert_eq!(refusal(&mut client, subscribe(own), own).await, "conflict");
+    let bad_message = json!({ "type": "message", "room_id": own, "client_id": "x", "content": "" });
+    assert_eq!(
+        refusal(&mut client, bad_message, own).await,
+        "invalid_content"
+    );
+}
+
+/// The rate and the cap of subscriptions per connection.
+#[actix_web::test]
+async fn subscriptions_per_connection_are_limited() {
+    let mut options = NodeOptions::default();
+    options.realtime.max_subscriptions = 2;
+    options.realtime.subscribes_per_sec = 1;
+    let app = TestApp::start_node(Backend::Sqlite, options).await;
+    let rooms = [
+        app.room("A-1", "c1").await,
+        app.room("A-2", "c1").await,
+        app.room("A-3", "c1").await,
+    ];
+    let (mut client, _) = app.stream(&app.tokens.client("c1"), "").await;
+    // Sent together: the burst (2) is spent before the third, a second later at the earliest.
+    client.send_json(subscribe(rooms[0])).await;
+    client.send_json(subscribe(rooms[1])).await;
+    client
+        .send_json(json!({ "type": "unsubscribe", "room_id": rooms[0] }))
+        .await;
+    client.send_json(subscribe(rooms[2])).await;
+    let outpaced = next_in_room(&mut client, rooms[2], "error").await;
+    assert_eq!(outpaced["code"], "rate_limited", "{outpaced}");
+    let retry_after = outpaced["retry_after"].as_f64().expect("retry_after");
+    assert!(retry_after > 0.0 && retry_after <= 1.0, "{outpaced}");
+
+    // Once the budget allows one more, the cap (2) still holds.
+    tokio::time::sleep(std::time::Duration::from_secs_f64(retry_after)).await;
+    client.send_json(subscribe(rooms[0])).await;
+    next_in_room(&mut client, rooms[0], "ready").await;
+    let capped = refusal(&mut client, subscribe(rooms[2]), rooms[2]).await;
+    assert_eq!(capped, "rate_limited");
+}
+
+async fn a_subscribed_room_ends_when_access_is_lost(app: TestApp) {
+    let room = app.room("A-1", "c1").await;
+    let (mut client, _) = app.stream(&app.tokens.client("c1"), "").await;
+    client
+        .send_json(json!({ "type": "subscribe", "room_id": room }))
+        .await;
+    next_in_room(&mut client, room, "history").await;
+    app.order("A-1", "c2").await;
+    let ended = loop {
+        let frame = client.next_json().await;
+        if frame["type"] == "unsubscribed" {
+            break frame;
+        }
+    };
+    assert_eq!(ended["room_id"], room);
+    assert_eq!(ended["code"], 1008, "{ended}");
+    // The stream itself goes on.
+    client.round_trip().await;
 }

@@ -81,7 +81,8 @@ fn refs<'a>(value: &'a serde_json::Value, at: String, found: &mut Vec<(String, &
 }
 
 /// Generators (openapi-typescript) and validators stop at the first `$ref` that points
-/// nowhere; CI also runs openapi-spec-validator over the committed file.
+/// nowhere or the first operationId used twice; CI also runs openapi-spec-validator over the
+/// committed file.
 #[test]
 fn every_reference_resolves_and_every_response_is_described() {
     let spec: serde_json::Value =
@@ -96,8 +97,15 @@ fn every_reference_resolves_and_every_response_is_described() {
             "{at}: $ref {target} points nowhere"
         );
     }
+    let mut operation_ids = std::collections::HashSet::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
+            // Generated clients name their functions after these.
+            let id = operation["operationId"].as_str().expect("an operationId");
+            assert!(
+                operation_ids.insert(id.to_owned()),
+                "operationId {id} twice"
+            );
             for (status, response) in operation["responses"].as_object().expect("responses") {
                 assert!(
                     response["description"]

@@ -49,7 +49,9 @@ fn asyncapi() -> Value {
                 timeline come between history frames, in seq order), then live frames. The user \
                 stream `GET /ws/?cursor=C&status=S&assigned=A` carries the caller's inbox: the \
                 first frame is `stream_ready` (a delta since `cursor`, or `reload`), then `inbox` \
-                and `inbox_removed` frames, each room at most once per coalescing window. \
+                and `inbox_removed` frames, each room at most once per coalescing window; after \
+                `subscribe`, a room's frames as its room socket would send them, each with \
+                `room_id`. \
                 Authenticate with `Authorization: Bearer <jwt>`, the subprotocols \
                 `room-chats.v1, bearer.<jwt>` (the server selects `room-chats.v1`), or `?token=`. \
                 Every frame is one JSON text frame with a `type`. Guarantees, error and close \
@@ -107,6 +109,16 @@ fn stream_channel() -> Value {
     })
 }
 
+/// A room socket's frame as it travels on the user stream: with the room's `room_id`.
+fn with_room_id(frame: &str) -> Value {
+    json!({ "allOf": [
+        { "$ref": frame },
+        { "type": "object", "required": ["room_id"], "properties": {
+            "room_id": { "type": "integer", "format": "int64", "description": "The subscribed room." }
+        } }
+    ] })
+}
+
 fn operations() -> Value {
     json!({
         "sendServerFrames": {
@@ -123,13 +135,13 @@ fn operations() -> Value {
         },
         "sendStreamFrames": {
             "action": "send",
-            "summary": "Frames the service sends on the user stream: stream_ready, inbox, inbox_removed, and error and pong as on a room socket.",
+            "summary": "Frames the service sends on the user stream: stream_ready, inbox, inbox_removed, unsubscribed, error and pong; and every frame of a subscribed room, as a room socket sends it, with the room's room_id.",
             "channel": { "$ref": "#/channels/stream" },
             "messages": [{ "$ref": "#/channels/stream/messages/streamFrame" }]
         },
         "receiveStreamClientFrames": {
             "action": "receive",
-            "summary": "Frames a client sends on the user stream: ping, auth.",
+            "summary": "Frames a client sends on the user stream: subscribe, unsubscribe, ping, auth; and the room socket's message, read, typing, edit and delete, each with the room_id of a subscribed room.",
             "channel": { "$ref": "#/channels/stream" },
             "messages": [{ "$ref": "#/channels/stream/messages/streamClientFrame" }]
         }
@@ -165,19 +177,30 @@ fn messages() -> Value {
         },
         "streamFrame": {
             "name": "streamFrame",
-            "payload": { "$ref": "#/components/schemas/StreamFrame" },
+            "payload": { "oneOf": [
+                { "$ref": "#/components/schemas/StreamFrame" },
+                with_room_id("#/components/schemas/ServerFrame")
+            ] },
             "examples": [
                 { "name": "stream_ready", "payload": { "type": "stream_ready",
                     "me": { "user_id": "staff-7", "role": "admin" },
                     "inbox": { "mode": "delta", "cursor": "1796161444311322", "rooms": [room] } } },
                 { "name": "inbox", "payload": { "type": "inbox", "change": "activity", "room": room, "cursor": "1796161444439897" } },
-                { "name": "inbox_removed", "payload": { "type": "inbox_removed", "room_id": 3, "reason": "access_lost", "cursor": "1796161444439897" } }
+                { "name": "inbox_removed", "payload": { "type": "inbox_removed", "room_id": 3, "reason": "access_lost", "cursor": "1796161444439897" } },
+                { "name": "message of a subscribed room", "payload": { "type": "message", "room_id": 3, "message": room["last_message"] } },
+                { "name": "unsubscribed", "payload": { "type": "unsubscribed", "room_id": 3, "code": 1000, "reason": "unsubscribed" } }
             ]
         },
         "streamClientFrame": {
             "name": "streamClientFrame",
-            "payload": { "$ref": "#/components/schemas/StreamClientFrame" },
-            "examples": [{ "name": "ping", "payload": { "type": "ping" } }]
+            "payload": { "oneOf": [
+                { "$ref": "#/components/schemas/StreamClientFrame" },
+                with_room_id("#/components/schemas/ClientFrame")
+            ] },
+            "examples": [
+                { "name": "subscribe", "payload": { "type": "subscribe", "room_id": 3, "since": 5 } },
+                { "name": "message", "payload": { "type": "message", "room_id": 3, "client_id": "9a2e", "content": "It left the warehouse today." } }
+            ]
         }
     })
 }

@@ -358,6 +358,13 @@ pub struct RealtimeArgs {
     /// (`/ws/`): one frame per room and window, however many messages it saw.
     #[arg(long, env = "INBOX_COALESCE_MS", default_value_t = RealtimeSettings::DEFAULT.inbox_window.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub inbox_coalesce_ms: u64,
+    /// Most rooms one user stream (`/ws/`) may subscribe to at once.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = RealtimeSettings::DEFAULT.max_subscriptions, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub ws_max_subscriptions: u32,
+    /// Subscriptions one user stream may open per second, in bursts up to
+    /// `WS_MAX_SUBSCRIPTIONS`.
+    #[arg(long, env = "WS_SUBSCRIBES_PER_SEC", default_value_t = RealtimeSettings::DEFAULT.subscribes_per_sec, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub ws_subscribes_per_sec: u32,
 }
 
 impl RealtimeArgs {
@@ -387,6 +394,8 @@ impl ServeArgs {
             allowed_origins: AllowedOrigins::parse(&args.allowed_origins)
                 .map_err(ConfigError::Invalid)?,
             inbox_window: Duration::from_millis(args.inbox_coalesce_ms),
+            max_subscriptions: args.ws_max_subscriptions,
+            subscribes_per_sec: args.ws_subscribes_per_sec,
         })
     }
 

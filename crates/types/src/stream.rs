@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::frames::Me;
-use crate::{RoomId, RoomSummaryDto};
+use crate::{RoomId, RoomSummaryDto, Seq};
 
 /// How the inbox starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -79,6 +79,16 @@ pub enum StreamFrame {
         /// Pass as `?cursor=` when reconnecting. Opaque.
         cursor: String,
     },
+    /// A room subscription ended: asked for (`code` 1000), or as the room socket would have
+    /// closed (1008 access lost or too far behind, 1011 storage down, 1012 restart).
+    Unsubscribed {
+        /// The room.
+        room_id: RoomId,
+        /// The close code a room socket would have used.
+        code: u16,
+        /// Why.
+        reason: String,
+    },
     /// A room left the inbox.
     InboxRemoved {
         /// The room.
@@ -90,10 +100,30 @@ pub enum StreamFrame {
     },
 }
 
-/// A frame the client sends on `/ws/`.
+/// A frame the client sends on `/ws/`. Besides these, the room socket's `message`, `read`,
+/// `typing`, `edit` and `delete` frames, each with the `room_id` of a subscribed room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StreamClientFrame {
+    /// Receive a room's full stream on this connection, as a room socket would (`ready`,
+    /// `history`, then live frames), each frame with `room_id`.
+    Subscribe {
+        /// The room.
+        room_id: RoomId,
+        /// Resume after this seq (as `?since=` on a room socket).
+        #[serde(default)]
+        #[schema(value_type = Option<i64>, minimum = 0)]
+        since: Option<Seq>,
+        /// Recent messages in the history without `since` (as `?history=`).
+        #[serde(default)]
+        #[schema(value_type = Option<i64>, minimum = 0, maximum = 200)]
+        history: Option<i64>,
+    },
+    /// Stop receiving a room's stream; answered by `unsubscribed` (code 1000).
+    Unsubscribe {
+        /// The room.
+        room_id: RoomId,
+    },
     /// Ask for a `pong`.
     Ping,
     /// Replace the connection's token before it expires.
@@ -103,8 +133,20 @@ pub enum StreamClientFrame {
     },
 }
 
-/// The frame types a client may send on `/ws/`.
-pub const STREAM_CLIENT_FRAME_TYPES: [&str; 2] = ["ping", "auth"];
+/// The frame types a client may send on `/ws/`: its own, and the room frames it routes to a
+/// subscribed room by their `room_id`.
+pub const STREAM_CLIENT_FRAME_TYPES: [&str; 10] = [
+    "subscribe",
+    "unsubscribe",
+    "ping",
+    "auth",
+    "message",
+    "read",
+    "mark_read",
+    "typing",
+    "edit",
+    "delete",
+];
 
 #[cfg(test)]
 mod tests {
@@ -131,6 +173,18 @@ mod tests {
             parse(json!({"type": "ping"})),
             Some(StreamClientFrame::Ping)
         );
-        assert_eq!(parse(json!({"type": "subscribe"})), None);
+        assert_eq!(
+            parse(json!({"type": "subscribe"})),
+            None,
+            "room_id is required"
+        );
+        assert_eq!(
+            parse(json!({"type": "subscribe", "room_id": 3})),
+            Some(StreamClientFrame::Subscribe {
+                room_id: 3,
+                since: None,
+                history: None
+            })
+        );
     }
 }

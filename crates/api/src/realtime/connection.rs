@@ -3,6 +3,10 @@
 //! close codes, the frame guard's verdict, and turning text frames into JSON objects of a
 //! known `type`. A session actor owns a [`Connection`] and implements [`Socket`]; what it
 //! does with its frames is its own business.
+//!
+//! A room session can also run inside a user stream (`/ws/` with `subscribe`): its connection
+//! is then a [`Wire::Subscription`] that writes to the stream's outbox, puts the room's id in
+//! every frame, and ends the subscription (`unsubscribed`) where a socket would close.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +25,8 @@ use crate::realtime::frame_guard::{Verdict, Violation};
 use crate::realtime::hub::ConnId;
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::writer::{self, Outgoing};
+use room_chats_types::RoomId;
+use room_chats_types::stream::StreamFrame;
 
 /// Close code for an expired token (application range).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
@@ -57,6 +63,29 @@ pub(crate) struct ConnectionParts {
     pub(crate) known_types: &'static [&'static str],
 }
 
+/// A room subscription of a user stream ended.
+#[derive(Debug, Clone, Copy, actix::Message)]
+#[rtype(result = "()")]
+pub(crate) struct SubscriptionEnded {
+    /// The room.
+    pub(crate) room_id: RoomId,
+    /// The room session's id, so a later subscription to the room is not mistaken for it.
+    pub(crate) conn: ConnId,
+    /// The client stopped reading: the whole stream must go, as a socket would.
+    pub(crate) slow_consumer: bool,
+}
+
+/// Where a connection's frames go.
+enum Wire {
+    /// Its own WebSocket, written by its writer task.
+    Socket { writer: tokio::task::JoinHandle<()> },
+    /// One room of a user stream: the stream's outbox, each frame with the room's id.
+    Subscription {
+        room_id: RoomId,
+        stream: actix::Recipient<SubscriptionEnded>,
+    },
+}
+
 /// See the module docs.
 pub(crate) struct Connection {
     pub(crate) id: ConnId,
@@ -66,7 +95,7 @@ pub(crate) struct Connection {
     verdict: Arc<Verdict>,
     known_types: &'static [&'static str],
     outbox: mpsc::Sender<Outgoing>,
-    writer: tokio::task::JoinHandle<()>,
+    wire: Wire,
     last_heard: Instant,
     expiry: Option<SpawnHandle>,
     closing: bool,
@@ -85,15 +114,52 @@ impl Connection {
             verdict: parts.verdict,
             known_types: parts.known_types,
             outbox,
-            writer,
+            wire: Wire::Socket { writer },
             last_heard: Instant::now(),
             expiry: None,
             closing: false,
         }
     }
 
-    /// Starts the heartbeat and the token's expiry timer.
+    /// The connection of a room subscribed on a user stream: it writes to the stream's
+    /// `outbox` and tells `stream` when it ends.
+    pub(crate) fn subscription(
+        parts: ConnectionParts,
+        outbox: mpsc::Sender<Outgoing>,
+        room_id: RoomId,
+        stream: actix::Recipient<SubscriptionEnded>,
+    ) -> Self {
+        Self {
+            id: parts.id,
+            caller: parts.caller,
+            settings: parts.settings,
+            verifier: parts.verifier,
+            verdict: parts.verdict,
+            known_types: parts.known_types,
+            outbox,
+            wire: Wire::Subscription { room_id, stream },
+            last_heard: Instant::now(),
+            expiry: None,
+            closing: false,
+        }
+    }
+
+    /// Whether this is a room subscribed on a user stream (which counts as no connection of
+    /// its own).
+    pub(crate) fn is_subscription(&self) -> bool {
+        matches!(self.wire, Wire::Subscription { .. })
+    }
+
+    /// The queue to the writer, for the subscriptions of a user stream.
+    pub(crate) fn outbox(&self) -> mpsc::Sender<Outgoing> {
+        self.outbox.clone()
+    }
+
+    /// Starts the heartbeat and the token's expiry timer (a subscription's stream runs them).
     pub(crate) fn start<A: Socket>(&mut self, ctx: &mut actix::Context<A>) {
+        if self.is_subscription() {
+            return;
+        }
         let settings = Arc::clone(&self.settings);
         ctx.run_interval(settings.heartbeat, move |actor: &mut A, ctx| {
             let connection = actor.connection();
@@ -121,16 +187,33 @@ impl Connection {
                 // Holding more would grow without bound, and a close frame could not get
                 // through either: drop the connection.
                 tracing::info!(conn = self.id, user = %self.caller.user_id, "slow consumer disconnected");
-                self.closing = true;
-                self.writer.abort();
-                ctx.stop();
+                self.drop_slow_consumer(ctx);
             }
             Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),
         }
     }
 
+    /// Drops a client that stopped reading, without a close frame (it could not get through):
+    /// a socket's writer stops at once; a subscription tells its stream, which goes too.
+    pub(crate) fn drop_slow_consumer<A: Socket>(&mut self, ctx: &mut actix::Context<A>) {
+        self.closing = true;
+        match &self.wire {
+            Wire::Socket { writer } => writer.abort(),
+            Wire::Subscription { room_id, stream } => stream.do_send(SubscriptionEnded {
+                room_id: *room_id,
+                conn: self.id,
+                slow_consumer: true,
+            }),
+        }
+        ctx.stop();
+    }
+
     /// Queues a frame already serialized.
     pub(crate) fn send_text<A: Socket>(&mut self, text: ByteString, ctx: &mut actix::Context<A>) {
+        let text = match &self.wire {
+            Wire::Socket { .. } => text,
+            Wire::Subscription { room_id, .. } => with_room_id(&text, *room_id),
+        };
         self.queue(Outgoing::Text(text), ctx);
     }
 
@@ -175,20 +258,39 @@ impl Connection {
         self.send_frame(&error.frame(reference), ctx);
     }
 
-    /// Sends a close frame and stops; nothing is sent after it.
+    /// Sends a close frame and stops; nothing is sent after it. A subscription ends with an
+    /// `unsubscribed` frame of the same code and reason instead; its stream goes on.
     pub(crate) fn close<A: Socket>(
         &mut self,
         code: CloseCode,
         description: &str,
         ctx: &mut actix::Context<A>,
     ) {
-        self.queue(
-            Outgoing::Close(CloseReason {
-                code,
-                description: Some(description.to_owned()),
-            }),
-            ctx,
-        );
+        if let Wire::Subscription { room_id, stream } = &self.wire {
+            let (room_id, stream) = (*room_id, stream.clone());
+            let frame = StreamFrame::Unsubscribed {
+                room_id,
+                code: u16::from(code),
+                reason: description.to_owned(),
+            };
+            match serde_json::to_string(&frame) {
+                Ok(text) => self.queue(Outgoing::Text(text.into()), ctx),
+                Err(error) => tracing::error!(%error, "frame not serializable"),
+            }
+            stream.do_send(SubscriptionEnded {
+                room_id,
+                conn: self.id,
+                slow_consumer: false,
+            });
+        } else {
+            self.queue(
+                Outgoing::Close(CloseReason {
+                    code,
+                    description: Some(description.to_owned()),
+                }),
+                ctx,
+            );
+        }
         self.closing = true;
         ctx.stop();
     }
@@ -320,5 +422,32 @@ pub(crate) fn receive<A: Socket>(
             connection.close(code, "", ctx);
         }
         Err(error) => connection.on_protocol_error(&error, ctx),
+    }
+}
+
+/// `text` (a JSON object) with `"room_id"` as its first member: frames of a room subscribed on
+/// a user stream say which room they belong to. Shared frames are serialized once for every
+/// session, so the id is spliced in rather than serialized again.
+pub(crate) fn with_room_id(text: &str, room_id: RoomId) -> ByteString {
+    let rest = text.strip_prefix('{').unwrap_or(text);
+    let separator = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
+    format!("{{\"room_id\":{room_id}{separator}{rest}").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_room_id_leads_every_frame_of_a_subscription() {
+        let tagged = with_room_id(r#"{"type":"pong"}"#, 7);
+        assert_eq!(&*tagged, r#"{"room_id":7,"type":"pong"}"#);
+        let value: serde_json::Value = serde_json::from_str(&tagged).unwrap_or_default();
+        assert_eq!(value["room_id"], 7);
+        assert_eq!(&*with_room_id("{}", 3), r#"{"room_id":3}"#);
     }
 }

@@ -167,6 +167,12 @@ impl Hub {
         Ok(self.next_conn.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// An id for a session that is not a connection of its own (a room subscribed on a user
+    /// stream).
+    pub fn next_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Forgets a connection counted by [`Hub::open_connection`].
     pub fn close_connection(&self, user: &str) {
         let mut state = self.lock();

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::{
-    Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, SpawnHandle, StreamHandler,
-    WrapFuture,
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, Recipient, SpawnHandle,
+    StreamHandler, WrapFuture,
 };
 use actix_ws::{AggregatedMessage, CloseCode, ProtocolError};
 use bytestring::ByteString;
@@ -26,16 +26,18 @@ use room_chats_store::{Database, StoreError, members, rooms};
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, ServerFrame};
 use room_chats_types::{ErrorCode, MessageDto, RoomDto, RoomId, Seq};
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use crate::access::may_see;
 use crate::auth::{Caller, TokenVerifier};
 use crate::chat::Chat;
 use crate::error::ApiError;
-use crate::realtime::connection::{self, Connection, ConnectionParts, Socket};
+use crate::realtime::connection::{self, Connection, ConnectionParts, Socket, SubscriptionEnded};
 use crate::realtime::frame_guard::Verdict;
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::timeline::{Arrival, Entry, FILL_PAGE, load_range};
+use crate::realtime::writer::Outgoing;
 
 /// Sends of one connection that may wait for the database at once. One at a time capped a
 /// connection at one message per ack round trip, and kept the backlog of a busy node in the
@@ -113,16 +115,42 @@ pub struct ChatSession {
 impl ChatSession {
     /// Creates the session and spawns its writer task on the given WebSocket session.
     pub fn new(start: SessionStart, services: SessionServices, ws: actix_ws::Session) -> Self {
-        let parts = ConnectionParts {
+        let parts = Self::parts(&start, &services);
+        Self::with_connection(start, services, Connection::new(parts, ws))
+    }
+
+    /// A session of a room subscribed on a user stream: it writes to the stream's `outbox`
+    /// and tells `stream` when it ends.
+    pub(crate) fn subscribed(
+        start: SessionStart,
+        services: SessionServices,
+        outbox: mpsc::Sender<Outgoing>,
+        stream: Recipient<SubscriptionEnded>,
+    ) -> Self {
+        let parts = Self::parts(&start, &services);
+        let room_id = start.room.id;
+        let connection = Connection::subscription(parts, outbox, room_id, stream);
+        Self::with_connection(start, services, connection)
+    }
+
+    fn parts(start: &SessionStart, services: &SessionServices) -> ConnectionParts {
+        ConnectionParts {
             id: start.conn,
-            caller: start.caller,
-            verdict: start.verdict,
+            caller: start.caller.clone(),
+            verdict: Arc::clone(&start.verdict),
             settings: Arc::clone(&services.settings),
             verifier: Arc::clone(&services.verifier),
             known_types: &CLIENT_FRAME_TYPES,
-        };
+        }
+    }
+
+    fn with_connection(
+        start: SessionStart,
+        services: SessionServices,
+        connection: Connection,
+    ) -> Self {
         Self {
-            connection: Connection::new(parts, ws),
+            connection,
             last_seq: 0,
             in_flight: HashMap::new(),
             ack_on_delivery: HashMap::new(),
@@ -853,9 +881,38 @@ impl Actor for ChatSession {
             }
             self.announce_presence(-1, ctx);
         }
-        self.services
-            .hub
-            .close_connection(&self.connection.caller.user_id);
+        // A subscription is counted as its stream's connection.
+        if !self.connection.is_subscription() {
+            self.services
+                .hub
+                .close_connection(&self.connection.caller.user_id);
+        }
+    }
+}
+
+/// A frame for a room subscribed on a user stream, which routed it here.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub(crate) struct RoomFrame(pub(crate) ClientFrame);
+
+impl Handler<RoomFrame> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, RoomFrame(frame): RoomFrame, ctx: &mut Self::Context) {
+        self.on_frame(frame, ctx);
+    }
+}
+
+/// The client unsubscribed from the room (or its stream ended).
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub(crate) struct Unsubscribe;
+
+impl Handler<Unsubscribe> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, _: Unsubscribe, ctx: &mut Self::Context) {
+        self.close(CloseCode::Normal, "unsubscribed", ctx);
     }
 }
 

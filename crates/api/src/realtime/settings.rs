@@ -74,6 +74,10 @@ pub struct RealtimeSettings {
     pub allowed_origins: AllowedOrigins,
     /// How long the inbox gathers a room's changes before it tells the per-user streams.
     pub inbox_window: Duration,
+    /// Most rooms one user stream may subscribe to at once.
+    pub max_subscriptions: u32,
+    /// Subscriptions one user stream may open per second (bursts up to `max_subscriptions`).
+    pub subscribes_per_sec: u32,
 }
 
 impl RealtimeSettings {
@@ -89,6 +93,8 @@ impl RealtimeSettings {
         typing_ttl: Duration::from_secs(5),
         allowed_origins: AllowedOrigins::List(Vec::new()),
         inbox_window: Duration::from_millis(200),
+        max_subscriptions: 100,
+        subscribes_per_sec: 10,
     };
 }
 

@@ -38,7 +38,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(message_change::message_revisions)
         .service(read_marker::mark_read)
         .service(ws_chat::connect)
-        .service(ws_stream::connect);
+        .service(ws_stream::connect_stream);
 }
 
 /// Error answers any authenticated endpoint can give.

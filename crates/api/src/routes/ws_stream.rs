@@ -55,7 +55,7 @@ pub struct StreamQuery {
     security(("bearer" = []))
 )]
 #[get("/ws")]
-pub async fn connect(
+pub async fn connect_stream(
     request: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,

@@ -5,6 +5,11 @@
 //! Database work whose result the next frame depends on (the opening catch-up, unread
 //! baselines, a catch-up after the broker reconnected) runs under `ctx.wait`, which holds the
 //! actor's mailbox until it completes, so updates are rendered in the order they came.
+//!
+//! The stream also carries the rooms the client subscribes to ([`rooms`]): each is a room
+//! session of its own, writing to this connection.
+
+mod rooms;
 
 use std::sync::Arc;
 
@@ -75,6 +80,11 @@ pub(crate) struct UserStream {
     /// The newest cursor sent (micros): where a catch-up starts.
     cursor: Option<i64>,
     services: StreamServices,
+    /// The rooms subscribed on this connection.
+    rooms: rooms::Subscriptions,
+    /// The node is shutting down: close with 1012 once every subscribed room has acked what
+    /// it had in flight.
+    restart_pending: bool,
 }
 
 /// The rooms that changed since a cursor, or `None` when there are too many to send.
@@ -96,7 +106,9 @@ impl UserStream {
             view: InboxView::new(start.caller, start.filter),
             filter: start.filter,
             cursor: start.cursor,
+            rooms: rooms::Subscriptions::new(&services.settings),
             services,
+            restart_pending: false,
         }
     }
 
@@ -269,6 +281,7 @@ impl Actor for UserStream {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.rooms.end_all();
         self.services.inbox.leave(self.connection.id);
         self.services
             .hub
@@ -283,9 +296,11 @@ impl Handler<ToStream> for UserStream {
         match message {
             ToStream::Update(update) => self.on_update(update, ctx),
             ToStream::CatchUp => self.catch_up(ctx),
-            ToStream::Shutdown => self
-                .connection
-                .close(CloseCode::Restart, "service restart", ctx),
+            ToStream::Shutdown => {
+                // Subscribed rooms hear it from the hub and end once their sends are acked.
+                self.restart_pending = true;
+                self.restart_when_acked(ctx);
+            }
             ToStream::Lagged => self.fell_behind(ctx),
         }
     }
@@ -313,7 +328,16 @@ impl Socket for UserStream {
         reference: Option<String>,
         ctx: &mut Self::Context,
     ) {
+        if !matches!(kind, "subscribe" | "unsubscribe" | "ping" | "auth") {
+            return self.route_room_frame(kind, value, reference, ctx);
+        }
         match serde_json::from_value::<StreamClientFrame>(value) {
+            Ok(StreamClientFrame::Subscribe {
+                room_id,
+                since,
+                history,
+            }) => self.subscribe(room_id, since, history, ctx),
+            Ok(StreamClientFrame::Unsubscribe { room_id }) => self.unsubscribe(room_id, ctx),
             Ok(StreamClientFrame::Ping) => self.connection.send_frame(&ServerFrame::Pong, ctx),
             Ok(StreamClientFrame::Auth { token }) => self.connection.refresh(&token, ctx),
             Err(error) => self.connection.send_error(
