@@ -106,19 +106,7 @@ impl Connection {
     pub(crate) fn new(parts: ConnectionParts, ws: actix_ws::Session) -> Self {
         let (outbox, queue) = mpsc::channel(parts.settings.outbox.max(8));
         let writer = actix_web::rt::spawn(writer::run(ws, queue));
-        Self {
-            id: parts.id,
-            caller: parts.caller,
-            settings: parts.settings,
-            verifier: parts.verifier,
-            verdict: parts.verdict,
-            known_types: parts.known_types,
-            outbox,
-            wire: Wire::Socket { writer },
-            last_heard: Instant::now(),
-            expiry: None,
-            closing: false,
-        }
+        Self::on_wire(parts, outbox, Wire::Socket { writer })
     }
 
     /// The connection of a room subscribed on a user stream: it writes to the stream's
@@ -129,6 +117,10 @@ impl Connection {
         room_id: RoomId,
         stream: actix::Recipient<SubscriptionEnded>,
     ) -> Self {
+        Self::on_wire(parts, outbox, Wire::Subscription { room_id, stream })
+    }
+
+    fn on_wire(parts: ConnectionParts, outbox: mpsc::Sender<Outgoing>, wire: Wire) -> Self {
         Self {
             id: parts.id,
             caller: parts.caller,
@@ -137,7 +129,7 @@ impl Connection {
             verdict: parts.verdict,
             known_types: parts.known_types,
             outbox,
-            wire: Wire::Subscription { room_id, stream },
+            wire,
             last_heard: Instant::now(),
             expiry: None,
             closing: false,
