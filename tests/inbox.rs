@@ -281,10 +281,100 @@ async fn an_admins_stream_follows_rooms_of_another_node() {
     let preview = last["room"]["last_message"]["seq"].as_i64();
     assert_eq!(preview, Some(BURST as i64), "{last}");
 
+    // The admin opens the conversation on the same connection and answers; the customer,
+    // on the other node, hears it and replies.
+    admin.send_json(subscribe(room)).await;
+    let history = next_in_room(&mut admin, room, "history").await;
+    assert_eq!(history["messages"].as_array().map(Vec::len), Some(BURST));
+    let mut customer = a.ws(room, &token).await;
+    customer.handshake().await;
+    admin
+        .send_json(json!({
+            "type": "message", "room_id": room, "client_id": "s1", "content": "on its way"
+        }))
+        .await;
+    next_in_room(&mut admin, room, "ack").await;
+    assert_eq!(
+        customer.next_of("message").await["message"]["content"],
+        "on its way"
+    );
+    customer.say("c-thanks", "thanks!").await;
+    let reply = next_in_room(&mut admin, room, "message").await;
+    assert_eq!(reply["message"]["content"], "thanks!");
+
     b.admin_call("POST", &format!("/chat/{room}/close")).await;
+    let event = next_in_room(&mut admin, room, "room").await;
+    assert_eq!(event["event"], "closed", "{event}");
     let closed = next_about(&mut admin, room).await;
     assert_eq!(closed["change"], "changed");
     assert_eq!(closed["room"]["status"], "closed");
+}
+
+/// One admin connection follows 1,000 rooms in its inbox and 100 of them subscribed.
+#[actix_web::test]
+async fn one_admin_connection_follows_a_thousand_rooms_and_a_hundred_subscribed() {
+    const ROOMS: usize = 1_000;
+    const SUBSCRIBED: usize = 100;
+    let app = TestApp::start(Backend::Postgres).await;
+    // Room `rooms[n]` belongs to customer `c{n}`.
+    let mut rooms = Vec::with_capacity(ROOMS);
+    for chunk in (0..ROOMS).collect::<Vec<_>>().chunks(25) {
+        let app = &app;
+        let opening = chunk
+            .iter()
+            .map(|n| async move { app.room(&format!("O-{n}"), &format!("c{n}")).await });
+        rooms.extend(join_all(opening).await);
+    }
+    let (mut admin, _) = app.stream(&app.tokens.admin("staff"), "").await;
+    for room in &rooms[..SUBSCRIBED] {
+        admin.send_json(subscribe(*room)).await;
+    }
+    let mut ready = std::collections::HashSet::new();
+    while ready.len() < SUBSCRIBED {
+        let frame = admin.next_json().await;
+        assert_ne!(frame["type"], "error", "{frame}");
+        if frame["type"] == "history" {
+            ready.insert(frame["room_id"].as_i64().expect("room_id"));
+        }
+    }
+
+    // Every customer writes once: the inbox shows each room with one unread message, and each
+    // subscribed room delivers its message.
+    let owned: Vec<(usize, i64)> = rooms.iter().copied().enumerate().collect();
+    for chunk in owned.chunks(25) {
+        let app = &app;
+        join_all(chunk.iter().map(|(n, room)| {
+            let token = app.tokens.client(&format!("c{n}"));
+            async move {
+                app.send(*room, &token, "hello").await;
+            }
+        }))
+        .await;
+    }
+    let mut unread = std::collections::HashMap::new();
+    let mut delivered = std::collections::HashSet::new();
+    let wait = async {
+        while unread.values().filter(|count| **count == 1).count() < ROOMS
+            || delivered.len() < SUBSCRIBED
+        {
+            let frame = admin.next_json().await;
+            match frame["type"].as_str() {
+                Some("inbox") => {
+                    let id = frame["room"]["id"].as_i64().expect("id");
+                    unread.insert(id, frame["room"]["unread"].as_i64().expect("unread"));
+                }
+                Some("message") => {
+                    delivered.insert(frame["room_id"].as_i64().expect("room_id"));
+                }
+                Some("error") => panic!("{frame}"),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), wait)
+        .await
+        .expect("every room's activity arrives");
+    assert!(rooms.iter().all(|room| unread.get(room) == Some(&1)));
 }
 
 /// The next frame of `kind` for `room` on a stream, skipping everything else (never an error
