@@ -566,3 +566,49 @@ async fn a_subscribed_room_ends_when_access_is_lost(app: TestApp) {
     // The stream itself goes on.
     client.round_trip().await;
 }
+
+/// An admin sees which users are online anywhere in the cluster: those connected before its
+/// stream opened in `stream_ready`, then each coming and going.
+#[actix_web::test]
+async fn admins_see_users_come_online_and_go_across_nodes() {
+    require_shared_redis();
+    let redis = settings(&shared_redis_url());
+    let node = |redis: &room_chats_broker::RedisSettings| NodeOptions {
+        redis: Some(redis.clone()),
+        ..NodeOptions::default()
+    };
+    let a = TestApp::start_node(Backend::Postgres, node(&redis)).await;
+    let b = a.start_peer(node(&redis)).await;
+    let room = a.room("A-1", "c1").await;
+    let early = a.room("A-2", "early").await;
+    let presence = async |ws: &mut WsClient, user: &str| loop {
+        let frame = ws.next_json().await;
+        if frame["type"] == "user_presence" && frame["user_id"] == user {
+            return frame;
+        }
+    };
+    // A first admin stream hears the early customer come online …
+    let (mut first, _) = b.stream(&b.tokens.admin("staff"), "").await;
+    let mut already = a.ws(early, &a.tokens.client("early")).await;
+    already.handshake().await;
+    assert_eq!(presence(&mut first, "early").await["online"], true);
+    // … so a stream opened now lists it as online from the start.
+    let (mut admin, ready) = b.stream(&b.tokens.admin("boss"), "").await;
+    assert!(
+        ready["online"]
+            .as_array()
+            .is_some_and(|online| online.contains(&json!("early"))),
+        "{ready}"
+    );
+    let mut customer = a.ws(room, &a.tokens.client("c1")).await;
+    customer.handshake().await;
+    assert_eq!(
+        presence(&mut admin, "c1").await,
+        json!({ "type": "user_presence", "user_id": "c1", "online": true })
+    );
+    customer.close().await;
+    assert_eq!(
+        presence(&mut admin, "c1").await,
+        json!({ "type": "user_presence", "user_id": "c1", "online": false })
+    );
+}

@@ -135,7 +135,7 @@ fn operations() -> Value {
         },
         "sendStreamFrames": {
             "action": "send",
-            "summary": "Frames the service sends on the user stream: stream_ready, inbox, inbox_removed, unsubscribed, error and pong; and every frame of a subscribed room, as a room socket sends it, with the room's room_id.",
+            "summary": "Frames the service sends on the user stream: stream_ready, inbox, inbox_removed, user_presence (admins), unsubscribed, error and pong; and every frame of a subscribed room, as a room socket sends it, with the room's room_id.",
             "channel": { "$ref": "#/channels/stream" },
             "messages": [{ "$ref": "#/channels/stream/messages/streamFrame" }]
         },
@@ -184,7 +184,9 @@ fn messages() -> Value {
             "examples": [
                 { "name": "stream_ready", "payload": { "type": "stream_ready",
                     "me": { "user_id": "staff-7", "role": "admin" },
-                    "inbox": { "mode": "delta", "cursor": "1796161444311322", "rooms": [room] } } },
+                    "inbox": { "mode": "delta", "cursor": "1796161444311322", "rooms": [room] },
+                    "online": ["u1"] } },
+                { "name": "user_presence", "payload": { "type": "user_presence", "user_id": "u1", "online": false } },
                 { "name": "inbox", "payload": { "type": "inbox", "change": "activity", "room": room, "cursor": "1796161444439897" } },
                 { "name": "inbox_removed", "payload": { "type": "inbox_removed", "room_id": 3, "reason": "access_lost", "cursor": "1796161444439897" } },
                 { "name": "message of a subscribed room", "payload": { "type": "message", "room_id": 3, "message": room["last_message"] } },

@@ -18,6 +18,7 @@ pub struct InProcessBus {
 struct BusState {
     nodes: Vec<Attached>,
     presence: HashMap<(RoomId, String), i64>,
+    online: HashMap<String, i64>,
 }
 
 struct Attached {
@@ -108,6 +109,22 @@ impl Broker for InProcessBroker {
         Box::pin(std::future::ready(Ok(count.max(0))))
     }
 
+    fn online(&self, user: &str, delta: i64) -> BoxFuture<'_, Result<i64, BrokerError>> {
+        let mut state = self.bus.lock();
+        let count = state.online.get(user).copied().unwrap_or(0) + delta;
+        if count <= 0 {
+            state.online.remove(user);
+        } else {
+            state.online.insert(user.to_owned(), count);
+        }
+        Box::pin(std::future::ready(Ok(count.max(0))))
+    }
+
+    fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
+        let users = self.bus.lock().online.keys().cloned().collect();
+        Box::pin(std::future::ready(Ok(users)))
+    }
+
     fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>> {
         Box::pin(std::future::ready(Ok(())))
     }
@@ -173,5 +190,11 @@ mod tests {
         assert_eq!(b.presence(7, "u", 1).await.ok(), Some(2));
         assert_eq!(a.presence(7, "u", -1).await.ok(), Some(1));
         assert_eq!(b.presence(7, "u", -1).await.ok(), Some(0));
+        assert_eq!(a.online("u", 1).await.ok(), Some(1));
+        assert_eq!(b.online("u", 1).await.ok(), Some(2));
+        assert_eq!(b.online_users().await.ok(), Some(vec!["u".to_owned()]));
+        assert_eq!(a.online("u", -1).await.ok(), Some(1));
+        assert_eq!(b.online("u", -1).await.ok(), Some(0));
+        assert_eq!(a.online_users().await.ok(), Some(Vec::new()));
     }
 }

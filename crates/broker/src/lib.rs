@@ -90,6 +90,14 @@ pub trait Broker: Send + Sync + 'static {
         delta: i64,
     ) -> BoxFuture<'_, Result<i64, BrokerError>>;
 
+    /// Adds `delta` (+1 or -1) to the number of nodes where `user` has a connection and
+    /// returns the new total, so that a user coming online or going offline anywhere in the
+    /// cluster is announced once.
+    fn online(&self, user: &str, delta: i64) -> BoxFuture<'_, Result<i64, BrokerError>>;
+
+    /// The users with a connection on some node.
+    fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>>;
+
     /// Checks that the node both reaches the broker and is subscribed to it, i.e. that it
     /// can publish and receive other nodes' events live (for readiness probes).
     fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>>;

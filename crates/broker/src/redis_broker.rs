@@ -100,6 +100,29 @@ impl RedisBroker {
         self.pool.get().await.map_err(unavailable)
     }
 
+    /// Adds `delta` to the counter `field` of the hash `key` and returns the new count; a
+    /// counter at zero is removed, and the hash expires when untouched for a day, so a crashed
+    /// node's counts do not stay forever.
+    async fn count(&self, key: &str, field: &str, delta: i64) -> Result<i64, BrokerError> {
+        let mut conn = self.connection().await?;
+        let (count,): (i64,) = redis::pipe()
+            .atomic()
+            .hincr(key, field, delta)
+            .expire(key, PRESENCE_TTL_SECS)
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if count <= 0 {
+            let _: Result<(), _> = redis::cmd("HDEL")
+                .arg(key)
+                .arg(field)
+                .query_async(&mut conn)
+                .await;
+        }
+        Ok(count.max(0))
+    }
+
     fn set_wanted(&self, topic: Topic, want: bool) {
         let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
         let changed = if want {
@@ -164,24 +187,24 @@ impl Broker for RedisBroker {
     ) -> BoxFuture<'_, Result<i64, BrokerError>> {
         let key = format!("{}presence:{room}", self.prefix);
         let user = user.to_owned();
+        Box::pin(async move { self.count(&key, &user, delta).await })
+    }
+
+    fn online(&self, user: &str, delta: i64) -> BoxFuture<'_, Result<i64, BrokerError>> {
+        let key = format!("{}online", self.prefix);
+        let user = user.to_owned();
+        Box::pin(async move { self.count(&key, &user, delta).await })
+    }
+
+    fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
+        let key = format!("{}online", self.prefix);
         Box::pin(async move {
             let mut conn = self.connection().await?;
-            let (count,): (i64,) = redis::pipe()
-                .atomic()
-                .hincr(&key, &user, delta)
-                .expire(&key, PRESENCE_TTL_SECS)
-                .ignore()
+            redis::cmd("HKEYS")
+                .arg(&key)
                 .query_async(&mut conn)
                 .await
-                .map_err(unavailable)?;
-            if count <= 0 {
-                let _: Result<(), _> = redis::cmd("HDEL")
-                    .arg(&key)
-                    .arg(&user)
-                    .query_async(&mut conn)
-                    .await;
-            }
-            Ok(count.max(0))
+                .map_err(unavailable)
         })
     }
 

@@ -69,6 +69,9 @@ pub enum StreamFrame {
         me: Me,
         /// Where the inbox starts.
         inbox: InboxStart,
+        /// Admins: the users with a connection now (then `user_presence` frames keep it
+        /// current). Clients: always empty.
+        online: Vec<String>,
     },
     /// A room of the inbox as it is now (apply as an upsert by `room.room.id`).
     Inbox {
@@ -88,6 +91,14 @@ pub enum StreamFrame {
         code: u16,
         /// Why.
         reason: String,
+    },
+    /// A user came online (a first connection anywhere in the cluster) or went offline (its
+    /// last one closed). Admins only.
+    UserPresence {
+        /// The user.
+        user_id: String,
+        /// Whether the user has a connection now.
+        online: bool,
     },
     /// A room left the inbox.
     InboxRemoved {

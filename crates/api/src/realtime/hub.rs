@@ -117,6 +117,9 @@ pub struct Hub {
     node: String,
     broker: Arc<dyn Broker>,
     inbox: Arc<Inbox>,
+    /// Users whose first connection on this node opened (+1) or last one closed (-1), in
+    /// order, for the cluster's count of where each user is online.
+    online: mpsc::Sender<(String, i64)>,
     max_connections_per_user: usize,
     next_conn: AtomicU64,
     state: Mutex<HubState>,
@@ -131,10 +134,17 @@ impl Hub {
         max_connections_per_user: usize,
         inbox: Arc<Inbox>,
     ) -> Arc<Self> {
+        let (online, changes) = mpsc::channel(ONLINE_QUEUE);
+        tokio::spawn(count_online(
+            Arc::clone(&broker),
+            Arc::clone(&inbox),
+            changes,
+        ));
         let hub = Arc::new(Self {
             node,
             broker,
             inbox,
+            online,
             max_connections_per_user,
             next_conn: AtomicU64::new(1),
             state: Mutex::new(HubState::default()),
@@ -164,7 +174,16 @@ impl Hub {
             return Err(TooManyConnections);
         }
         *count += 1;
+        if *count == 1 {
+            self.note_online(user, 1);
+        }
         Ok(self.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn note_online(&self, user: &str, delta: i64) {
+        if let Err(error) = self.online.try_send((user.to_owned(), delta)) {
+            tracing::warn!(%error, "user presence change dropped");
+        }
     }
 
     /// An id for a session that is not a connection of its own (a room subscribed on a user
@@ -180,6 +199,7 @@ impl Hub {
             *count = count.saturating_sub(1);
             if *count == 0 {
                 state.connections_per_user.remove(user);
+                self.note_online(user, -1);
             }
         }
     }
@@ -346,6 +366,27 @@ impl Hub {
     pub fn session_count(&self) -> usize {
         let sessions: usize = self.lock().rooms.values().map(HashMap::len).sum();
         sessions + self.inbox.stream_count()
+    }
+}
+
+/// Presence changes waiting for the broker before new ones are dropped.
+const ONLINE_QUEUE: usize = 4096;
+
+/// Counts, one change at a time (so a quick reconnect cannot overtake its own disconnect),
+/// on how many nodes each user is connected, and announces a user coming online or going
+/// offline in the cluster to every user stream.
+async fn count_online(
+    broker: Arc<dyn Broker>,
+    inbox: Arc<Inbox>,
+    mut changes: mpsc::Receiver<(String, i64)>,
+) {
+    while let Some((user, delta)) = changes.recv().await {
+        match broker.online(&user, delta).await {
+            Ok(1) if delta > 0 => inbox.user_presence(&user, true),
+            Ok(0) if delta < 0 => inbox.user_presence(&user, false),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "user presence not counted"),
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::chat::{Announcement, Listener};
 use crate::realtime::hub::ConnId;
-pub(crate) use touch::{InboxBatch, RoomTouch};
+pub(crate) use touch::{InboxBatch, Window};
 pub(crate) use view::{InboxUpdate, InboxView, StreamFilter};
 
 /// Batches waiting for the fan-out task; past it, streams are told to catch up instead.
@@ -67,7 +67,7 @@ pub struct Inbox {
     dirty: Notify,
     /// A room change was gathered: the window ends now.
     urgent: Notify,
-    fanout: mpsc::Sender<Vec<RoomTouch>>,
+    fanout: mpsc::Sender<Window>,
     streams: Mutex<Streams>,
 }
 
@@ -149,7 +149,7 @@ impl Inbox {
     pub fn receive(&self, payload: &[u8]) {
         match serde_json::from_slice::<InboxBatch>(payload) {
             Ok(batch) if batch.node == self.node => {}
-            Ok(batch) => self.queue_fanout(batch.rooms),
+            Ok(batch) => self.queue_fanout(batch.window),
             Err(error) => tracing::warn!(%error, "unreadable inbox batch from the broker"),
         }
     }
@@ -163,13 +163,12 @@ impl Inbox {
 
     /// Ends the window: publishes its touches and hands them to this node's streams.
     fn flush(&self) {
-        let touches = self.gathered().take();
-        if touches.is_empty() {
+        let Some(window) = self.gathered().take() else {
             return;
-        }
+        };
         let batch = InboxBatch {
             node: self.node.clone(),
-            rooms: touches,
+            window,
         };
         match serde_json::to_vec(&batch) {
             Ok(payload) => match self.broker.publish(Topic::Inbox, Bytes::from(payload)) {
@@ -179,14 +178,20 @@ impl Inbox {
             },
             Err(error) => tracing::error!(%error, "inbox batch not serializable"),
         }
-        self.queue_fanout(batch.rooms);
+        self.queue_fanout(batch.window);
     }
 
-    fn queue_fanout(&self, touches: Vec<RoomTouch>) {
+    /// A user came online (`true`) or went offline in the cluster: news for admins' streams.
+    pub(crate) fn user_presence(&self, user_id: &str, online: bool) {
+        self.gathered().add_presence(user_id, online);
+        self.dirty.notify_one();
+    }
+
+    fn queue_fanout(&self, window: Window) {
         if self.streams().links.is_empty() {
             return;
         }
-        if let Err(error) = self.fanout.try_send(touches) {
+        if let Err(error) = self.fanout.try_send(window) {
             tracing::warn!(%error, "inbox fan-out queue full; streams catch up from the database");
             self.catch_up();
         }
@@ -244,22 +249,29 @@ async fn run_windows(inbox: std::sync::Weak<Inbox>) {
 async fn run_fanout(
     inbox: std::sync::Weak<Inbox>,
     db: Database,
-    mut batches: mpsc::Receiver<Vec<RoomTouch>>,
+    mut batches: mpsc::Receiver<Window>,
 ) {
     let mut waiting = Vec::new();
     while batches.recv_many(&mut waiting, FANOUT_QUEUE).await > 0 {
-        let touches = touch::merge(waiting.drain(..));
+        let Window {
+            rooms: touches,
+            presence,
+        } = touch::merge(waiting.drain(..));
         let room_ids: Vec<i64> = touches.iter().map(|touch| touch.room_id).collect();
         let read_at = chrono::Utc::now().timestamp_micros();
-        let loaded = db
-            .run(move |conn| rooms::room_snapshots(conn, &room_ids))
-            .await;
+        let loaded = if room_ids.is_empty() {
+            Ok(Vec::new())
+        } else {
+            db.run(move |conn| rooms::room_snapshots(conn, &room_ids))
+                .await
+        };
         let Some(inbox) = inbox.upgrade() else { return };
         match loaded {
             Ok(rooms) => {
                 let update = InboxUpdate {
                     touches,
                     rooms: rooms.into_iter().map(|room| (room.room.id, room)).collect(),
+                    presence,
                     read_at,
                 };
                 inbox.deliver(&Arc::new(update));

@@ -55,19 +55,38 @@ impl RoomTouch {
     }
 }
 
-/// The touches of one window, as published to the other nodes.
+/// What one window gathered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Window {
+    /// One touch per room.
+    pub(crate) rooms: Vec<RoomTouch>,
+    /// Users who came online (`true`) or went offline in the cluster, the last word of the
+    /// window for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) presence: Vec<(String, bool)>,
+}
+
+impl Window {
+    fn is_empty(&self) -> bool {
+        self.rooms.is_empty() && self.presence.is_empty()
+    }
+}
+
+/// A window as published to the other nodes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct InboxBatch {
     /// The publishing node, so a node skips its own batches.
     pub(crate) node: String,
-    /// One touch per room.
-    pub(crate) rooms: Vec<RoomTouch>,
+    /// What the window gathered.
+    #[serde(flatten)]
+    pub(crate) window: Window,
 }
 
-/// The touches gathered so far in the open window, one per room.
+/// What the open window gathered so far: one touch per room, one word per user.
 #[derive(Debug, Default)]
 pub(crate) struct Gathered {
     rooms: HashMap<RoomId, RoomTouch>,
+    presence: HashMap<String, bool>,
 }
 
 impl Gathered {
@@ -127,18 +146,36 @@ impl Gathered {
         })
     }
 
-    /// Ends the window: its touches, leaving this empty.
-    pub(crate) fn take(&mut self) -> Vec<RoomTouch> {
-        std::mem::take(&mut self.rooms).into_values().collect()
+    /// A user came online (`true`) or went offline in the cluster.
+    pub(crate) fn add_presence(&mut self, user_id: &str, online: bool) {
+        self.presence.insert(user_id.to_owned(), online);
+    }
+
+    /// Ends the window: what it gathered (`None` if nothing), leaving this empty.
+    pub(crate) fn take(&mut self) -> Option<Window> {
+        let window = Window {
+            rooms: std::mem::take(&mut self.rooms).into_values().collect(),
+            presence: std::mem::take(&mut self.presence).into_iter().collect(),
+        };
+        (!window.is_empty()).then_some(window)
     }
 }
 
-/// Merges the touches of several batches into one per room, keeping each room's touches in
-/// the order they came.
-pub(crate) fn merge(batches: impl IntoIterator<Item = Vec<RoomTouch>>) -> Vec<RoomTouch> {
+/// Merges several windows into one: one touch per room, keeping each room's touches in the
+/// order they came, and each user's last word.
+pub(crate) fn merge(windows: impl IntoIterator<Item = Window>) -> Window {
     let mut merged: Vec<RoomTouch> = Vec::new();
     let mut index: HashMap<RoomId, usize> = HashMap::new();
-    for touch in batches.into_iter().flatten() {
+    let mut presence: Vec<(String, bool)> = Vec::new();
+    let mut touches = Vec::new();
+    for window in windows {
+        touches.extend(window.rooms);
+        for (user, online) in window.presence {
+            presence.retain(|(known, _)| *known != user);
+            presence.push((user, online));
+        }
+    }
+    for touch in touches {
         match index.get(&touch.room_id) {
             Some(&at) => {
                 let into = &mut merged[at];
@@ -152,7 +189,10 @@ pub(crate) fn merge(batches: impl IntoIterator<Item = Vec<RoomTouch>>) -> Vec<Ro
             }
         }
     }
-    merged
+    Window {
+        rooms: merged,
+        presence,
+    }
 }
 
 #[cfg(test)]
@@ -173,9 +213,12 @@ mod tests {
             user_id: "b",
             up_to: 4,
         }));
-        let mut touches = gathered.take();
+        gathered.add_presence("a", true);
+        let window = gathered.take().unwrap_or_default();
+        let mut touches = window.rooms;
         touches.sort_by_key(|touch| touch.room_id);
-        assert!(gathered.take().is_empty(), "taking ends the window");
+        assert_eq!(window.presence, vec![("a".to_owned(), true)]);
+        assert!(gathered.take().is_none(), "taking ends the window");
         assert_eq!(touches.len(), 2);
         assert_eq!(
             touches[0].reads,
@@ -191,11 +234,20 @@ mod tests {
             messages: vec![(seq, "u".to_owned())],
             ..RoomTouch::default()
         };
-        let merged = merge([vec![touch(1, 1), touch(2, 1)], vec![touch(1, 2)]]);
-        assert_eq!(merged.len(), 2);
+        let window = |rooms, presence| Window { rooms, presence };
+        let merged = merge([
+            window(vec![touch(1, 1), touch(2, 1)], vec![("a".to_owned(), true)]),
+            window(vec![touch(1, 2)], vec![("a".to_owned(), false)]),
+        ]);
+        assert_eq!(merged.rooms.len(), 2);
         assert_eq!(
-            merged[0].messages,
+            merged.rooms[0].messages,
             vec![(1, "u".to_owned()), (2, "u".to_owned())]
+        );
+        assert_eq!(
+            merged.presence,
+            vec![("a".to_owned(), false)],
+            "the last word"
         );
     }
 
@@ -203,11 +255,14 @@ mod tests {
     fn batches_round_trip_and_stay_small() {
         let batch = InboxBatch {
             node: "n1".to_owned(),
-            rooms: vec![RoomTouch {
-                room_id: 5,
-                messages: vec![(9, "c1".to_owned())],
-                ..RoomTouch::default()
-            }],
+            window: Window {
+                rooms: vec![RoomTouch {
+                    room_id: 5,
+                    messages: vec![(9, "c1".to_owned())],
+                    ..RoomTouch::default()
+                }],
+                presence: Vec::new(),
+            },
         };
         let text = serde_json::to_string(&batch).unwrap_or_default();
         assert_eq!(

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use room_chats_store::members::UnreadBaseline;
 use room_chats_types::stream::{InboxChange, RemovalReason, StreamFrame};
-use room_chats_types::{AssignedFilter, RoomId, RoomStatus, RoomSummaryDto, Seq};
+use room_chats_types::{AssignedFilter, Role, RoomId, RoomStatus, RoomSummaryDto, Seq};
 
 use super::touch::{RoomTouch, RoomTouchChange};
 use crate::access::may_see;
@@ -28,6 +28,8 @@ pub(crate) struct InboxUpdate {
     pub(crate) touches: Vec<RoomTouch>,
     /// Each touched room as it is now, `unread` 0.
     pub(crate) rooms: HashMap<RoomId, RoomSummaryDto>,
+    /// Users who came online (`true`) or went offline in the cluster.
+    pub(crate) presence: Vec<(String, bool)>,
     /// When the rooms were read (micros): the cursor of the frames made of them.
     pub(crate) read_at: i64,
 }
@@ -145,9 +147,23 @@ impl InboxView {
         }
     }
 
-    /// The frames `update` makes for this viewer, in the order of its touches.
+    /// The frames `update` makes for this viewer, in the order of its touches; then who came
+    /// online or went offline, for admins (clients are not told who else is online).
     pub(crate) fn render(&mut self, update: &InboxUpdate) -> Vec<StreamFrame> {
         let cursor = update.read_at.to_string();
+        let mut frames = self.render_rooms(update, &cursor);
+        if self.viewer.role == Role::Admin {
+            frames.extend(update.presence.iter().map(|(user_id, online)| {
+                StreamFrame::UserPresence {
+                    user_id: user_id.clone(),
+                    online: *online,
+                }
+            }));
+        }
+        frames
+    }
+
+    fn render_rooms(&mut self, update: &InboxUpdate, cursor: &str) -> Vec<StreamFrame> {
         let mut frames = Vec::new();
         for touch in &update.touches {
             let Some(room) = update.rooms.get(&touch.room_id) else {
@@ -159,7 +175,7 @@ impl InboxView {
                     frames.push(StreamFrame::InboxRemoved {
                         room_id: touch.room_id,
                         reason,
-                        cursor: cursor.clone(),
+                        cursor: cursor.to_owned(),
                     });
                 }
                 continue;
@@ -186,7 +202,7 @@ impl InboxView {
             frames.push(StreamFrame::Inbox {
                 change,
                 room: Box::new(room),
-                cursor: cursor.clone(),
+                cursor: cursor.to_owned(),
             });
         }
         frames
@@ -286,6 +302,7 @@ mod tests {
         InboxUpdate {
             touches,
             rooms: rooms.into_iter().map(|room| (room.room.id, room)).collect(),
+            presence: Vec::new(),
             read_at,
         }
     }
@@ -428,5 +445,21 @@ mod tests {
         view.seed(&[room(2, "c", 1)], 10);
         let stale = update(vec![messages(2, &[(1, "c")])], vec![room(2, "c", 1)], 9);
         assert!(view.render(&stale).is_empty());
+    }
+
+    #[test]
+    fn only_admins_hear_who_is_online() {
+        let mut presence = update(Vec::new(), Vec::new(), 1);
+        presence.presence = vec![("c1".to_owned(), true)];
+        let mut admin = InboxView::new(caller("staff", Role::Admin), StreamFilter::default());
+        assert_eq!(
+            admin.render(&presence),
+            vec![StreamFrame::UserPresence {
+                user_id: "c1".to_owned(),
+                online: true
+            }]
+        );
+        let mut client = InboxView::new(caller("c2", Role::Client), StreamFilter::default());
+        assert!(client.render(&presence).is_empty());
     }
 }

@@ -24,7 +24,7 @@ use room_chats_types::frames::{Me, ServerFrame};
 use room_chats_types::stream::{
     InboxChange, InboxMode, InboxStart, STREAM_CLIENT_FRAME_TYPES, StreamClientFrame, StreamFrame,
 };
-use room_chats_types::{ErrorCode, RoomSummaryDto};
+use room_chats_types::{ErrorCode, Role, RoomSummaryDto};
 use serde_json::Value;
 
 use crate::auth::{Caller, TokenVerifier};
@@ -137,21 +137,42 @@ impl UserStream {
 
     /// Sends `stream_ready`: a delta since the client's cursor, or "reload".
     fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
-        let Some(cursor) = self.cursor else {
-            let now = chrono::Utc::now().timestamp_micros();
-            return self.ready(None, now, ctx);
+        let delta = self.cursor.map(|cursor| self.load_delta(cursor));
+        let hub = Arc::clone(&self.services.hub);
+        let admin = self.connection.caller.role == Role::Admin;
+        let load = async move {
+            let (delta, read_at) = match delta {
+                Some(load) => load.await,
+                None => (Ok(None), chrono::Utc::now().timestamp_micros()),
+            };
+            let mut online = Vec::new();
+            if admin {
+                // On failure the stream still works; `user_presence` frames fill the list in.
+                match hub.broker().online_users().await {
+                    Ok(users) => online = users,
+                    Err(error) => {
+                        tracing::warn!(%error, "online users unreadable at a stream's start")
+                    }
+                }
+            }
+            (delta, read_at, online)
         };
         ctx.wait(
-            self.load_delta(cursor).into_actor(self).map(
-                |(delta, read_at), stream, ctx| match delta {
-                    Ok(delta) => stream.ready(delta, read_at, ctx),
+            load.into_actor(self)
+                .map(|(delta, read_at, online), stream, ctx| match delta {
+                    Ok(delta) => stream.ready(delta, read_at, online, ctx),
                     Err(error) => stream.cannot_continue(&error, ctx),
-                },
-            ),
+                }),
         );
     }
 
-    fn ready(&mut self, delta: Delta, read_at: i64, ctx: &mut <Self as Actor>::Context) {
+    fn ready(
+        &mut self,
+        delta: Delta,
+        read_at: i64,
+        online: Vec<String>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
         let (mode, rooms) = match delta {
             Some(rooms) => (InboxMode::Delta, rooms),
             None => (InboxMode::Reload, Vec::new()),
@@ -169,6 +190,7 @@ impl UserStream {
                 cursor: read_at.to_string(),
                 rooms,
             },
+            online,
         };
         self.connection.send_frame(&frame, ctx);
     }
