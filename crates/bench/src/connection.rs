@@ -25,7 +25,7 @@ pub struct Control {
     /// Wakes every connection when a knob turns. Connections used to poll the knobs every
     /// 100 ms: at 16,000 idle connections that was 160,000 wake-ups a second, which starved
     /// the load tool until the service timed out its handshakes (408).
-    changed: Notify,
+    pub(crate) changed: Notify,
 }
 
 impl Control {
@@ -57,6 +57,8 @@ pub struct Plan {
     pub join_only: bool,
     /// Source address, to spread many connections over several loopback addresses.
     pub source: Option<IpAddr>,
+    /// A dashboard subscribed to this room: its acks are what the dashboards must receive.
+    pub watched: bool,
 }
 
 pub fn now_micros() -> u64 {
@@ -65,7 +67,7 @@ pub fn now_micros() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-fn sent_at(content: &str) -> Option<u64> {
+pub(crate) fn sent_at(content: &str) -> Option<u64> {
     content.strip_prefix('t')?.split(' ').next()?.parse().ok()
 }
 
@@ -192,6 +194,7 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
                         last_seq = seq;
                         if kind == "ack" {
                             stats.acked += 1;
+                            stats.watched_acked += u64::from(plan.watched);
                             if let Some(latency) = latency {
                                 record(&mut stats.ack_latency, latency);
                             }

@@ -8,6 +8,7 @@ mod rss;
 mod scenarios;
 mod setup;
 mod stats;
+mod stream;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +101,22 @@ enum Scenario {
         joins: usize,
         #[arg(long, default_value_t = 50)]
         history: usize,
+    },
+    /// Admins follow every room over the user stream `/ws/` (and subscribe to a few) while
+    /// the customers of the rooms send.
+    Dashboard {
+        #[arg(long, default_value_t = 1000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 20)]
+        admins: usize,
+        /// Rooms each admin subscribes to.
+        #[arg(long, default_value_t = 10)]
+        subscribed: usize,
+        /// Messages per second, all customers together.
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 30)]
+        duration_secs: u64,
     },
     /// A few seconds of traffic; fails unless nothing was lost, duplicated or reordered.
     Smoke {
@@ -235,6 +252,22 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
             scenarios::storm(&common, rooms, joins, history).await?,
             false,
         ),
+        Scenario::Dashboard {
+            rooms,
+            admins,
+            subscribed,
+            rate,
+            duration_secs,
+        } => {
+            let shape = scenarios::DashboardShape {
+                rooms,
+                admins,
+                subscribed,
+                rate,
+                duration: Duration::from_secs(duration_secs),
+            };
+            (scenarios::dashboard(&common, &shape).await?, false)
+        }
         Scenario::Smoke {
             rooms,
             admins,

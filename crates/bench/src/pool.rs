@@ -7,10 +7,17 @@ use tokio::sync::mpsc;
 
 use crate::connection::{self, Control, Plan};
 use crate::stats::SharedStats;
+use crate::stream::{self, StreamPlan};
+
+/// A simulated client: a room socket, or a dashboard's user stream.
+pub enum Job {
+    Room(Plan),
+    Stream(StreamPlan),
+}
 
 /// Spreads connections over `threads` runtimes.
 pub struct Pool {
-    senders: Vec<mpsc::Sender<(usize, Plan)>>,
+    senders: Vec<mpsc::Sender<(usize, Job)>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -19,19 +26,22 @@ impl Pool {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for _ in 0..threads.max(1) {
-            let (sender, mut plans) = mpsc::channel::<(usize, Plan)>(1024);
+            let (sender, mut plans) = mpsc::channel::<(usize, Job)>(1024);
             let control = Arc::clone(control);
             let stats = stats.clone();
             handles.push(std::thread::spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
                     let mut running = Vec::new();
-                    while let Some((id, plan)) = plans.recv().await {
-                        running.push(actix_web::rt::spawn(connection::run(
-                            id,
-                            plan,
-                            Arc::clone(&control),
-                            stats.clone(),
-                        )));
+                    while let Some((id, job)) = plans.recv().await {
+                        let (control, stats) = (Arc::clone(&control), stats.clone());
+                        running.push(match job {
+                            Job::Room(plan) => {
+                                actix_web::rt::spawn(connection::run(id, plan, control, stats))
+                            }
+                            Job::Stream(plan) => {
+                                actix_web::rt::spawn(stream::run(plan, control, stats))
+                            }
+                        });
                     }
                     for connection in running {
                         let _ = connection.await;
@@ -46,10 +56,15 @@ impl Pool {
         }
     }
 
-    /// Starts connection `id`.
+    /// Starts room connection `id`.
     pub async fn launch(&self, id: usize, plan: Plan) {
+        self.launch_job(id, Job::Room(plan)).await;
+    }
+
+    /// Starts client `id`.
+    pub async fn launch_job(&self, id: usize, job: Job) {
         let sender = &self.senders[id % self.senders.len()];
-        let _ = sender.send((id, plan)).await;
+        let _ = sender.send((id, job)).await;
     }
 
     /// Waits for every connection to end (after `Control::stop`).

@@ -20,6 +20,24 @@ pub struct Step {
     pub held: bool,
 }
 
+/// What `dashboard` measures besides the room sockets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub admins: usize,
+    pub subscribed_per_admin: usize,
+    /// From a message's send to the first `inbox` frame showing it as the room's newest.
+    pub inbox_latency: Percentiles,
+    /// `inbox` frames each admin received per second (coalesced: bounded by rooms changed).
+    pub inbox_frames_per_sec_per_admin: f64,
+    /// Messages stored per second, all rooms together.
+    pub messages_per_sec: f64,
+    /// Messages of subscribed rooms on the dashboards' streams.
+    pub subscribed_delivery_latency: Percentiles,
+    pub subscribed_delivered: u64,
+    /// Acked messages of the subscribed rooms: what the dashboards must have received.
+    pub subscribed_expected: u64,
+}
+
 /// Everything a run reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -55,6 +73,8 @@ pub struct Report {
     pub rss_per_connection_bytes: Option<f64>,
     pub steps: Vec<Step>,
     pub held_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<Dashboard>,
 }
 
 impl Report {
@@ -100,12 +120,20 @@ impl Report {
             rss_per_connection_bytes: None,
             steps: Vec::new(),
             held_rate: None,
+            dashboard: None,
         }
     }
 
     /// Whether the run kept every guarantee (nothing lost, duplicated or out of order).
     pub fn correct(&self) -> bool {
-        self.lost == 0 && self.duplicates == 0 && self.out_of_order == 0 && self.gaps == 0
+        let subscribed_lost = self.dashboard.as_ref().is_some_and(|dashboard| {
+            dashboard.subscribed_delivered < dashboard.subscribed_expected
+        });
+        self.lost == 0
+            && !subscribed_lost
+            && self.duplicates == 0
+            && self.out_of_order == 0
+            && self.gaps == 0
     }
 
     /// A few lines for people.
@@ -182,6 +210,28 @@ impl Report {
             lines.push(format!(
                 "    worst delivery per second (ms): {}",
                 worst.join(" ")
+            ));
+        }
+        if let Some(dashboard) = &self.dashboard {
+            lines.push(format!(
+                "dashboards: {} admins, {} subscribed rooms each; {:.0} messages/s in all",
+                dashboard.admins, dashboard.subscribed_per_admin, dashboard.messages_per_sec
+            ));
+            lines.push(format!(
+                "inbox: {:.0} frames/s per admin; latency ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
+                dashboard.inbox_frames_per_sec_per_admin,
+                dashboard.inbox_latency.p50,
+                dashboard.inbox_latency.p90,
+                dashboard.inbox_latency.p99,
+                dashboard.inbox_latency.max
+            ));
+            lines.push(format!(
+                "subscribed rooms: delivered {}/{}; latency ms p50 {:.2} p99 {:.2} max {:.2}",
+                dashboard.subscribed_delivered,
+                dashboard.subscribed_expected,
+                dashboard.subscribed_delivery_latency.p50,
+                dashboard.subscribed_delivery_latency.p99,
+                dashboard.subscribed_delivery_latency.max
             ));
         }
         if let Some(rate) = self.held_rate {

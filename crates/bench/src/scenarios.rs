@@ -1,5 +1,6 @@
 //! The named scenarios. Each prepares its rooms, drives connections and returns a report.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +9,12 @@ use tokio::time::Instant;
 
 use crate::BenchError;
 use crate::connection::{Control, Plan};
-use crate::pool::Pool;
-use crate::report::{Report, Step};
+use crate::pool::{Job, Pool};
+use crate::report::{Dashboard, Report, Step};
 use crate::rss::rss_bytes;
 use crate::setup::{RoomPlan, Signer, prepare};
 use crate::stats::{Percentiles, SharedStats, Stats};
+use crate::stream::StreamPlan;
 
 /// Settings every scenario shares.
 pub struct Common {
@@ -43,11 +45,13 @@ fn ws_url(node: &str, room: i64) -> String {
 }
 
 /// Opens every member of every room (spread over the nodes) and waits until all joined.
+/// Acks in `watched` rooms are counted apart (a dashboard subscribed to them).
 async fn connect_all(
     common: &Common,
     rooms: &[RoomPlan],
     sends: bool,
     spread_sources: bool,
+    watched: &HashSet<i64>,
 ) -> Result<Running, BenchError> {
     let control = Arc::new(Control::default());
     let stats = SharedStats::default();
@@ -69,6 +73,7 @@ async fn connect_all(
                 size: common.message_size,
                 join_only: false,
                 source,
+                watched: watched.contains(&room.room_id),
             };
             pool.launch(id, plan).await;
             id += 1;
@@ -163,7 +168,7 @@ pub async fn steady(
 ) -> Result<Report, BenchError> {
     let plans = prepare(&common.nodes[0], &common.signer, rooms, admins, 0).await?;
     let rss_before = common.pid.and_then(rss_bytes);
-    let running = connect_all(common, &plans, true, false).await?;
+    let running = connect_all(common, &plans, true, false, &HashSet::new()).await?;
     let rss_after = common.pid.and_then(rss_bytes);
     running.stats.reset_latencies();
     let before = running.stats.snapshot();
@@ -213,7 +218,7 @@ pub async fn saturate(
     ramp: &Ramp,
 ) -> Result<Report, BenchError> {
     let plans = prepare(&common.nodes[0], &common.signer, rooms, admins, 0).await?;
-    let running = connect_all(common, &plans, true, false).await?;
+    let running = connect_all(common, &plans, true, false, &HashSet::new()).await?;
     let senders = running.connections as f64;
     let mut steps = Vec::new();
     let mut held_rate = None;
@@ -282,7 +287,7 @@ pub async fn idle(common: &Common, connections: usize) -> Result<Report, BenchEr
     let rooms = connections.div_ceil(members);
     let plans = prepare(&common.nodes[0], &common.signer, rooms, members - 1, 0).await?;
     let rss_before = common.pid.and_then(rss_bytes);
-    let running = connect_all(common, &plans, false, true).await?;
+    let running = connect_all(common, &plans, false, true, &HashSet::new()).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after = common.pid.and_then(rss_bytes);
     let (connected, connect_secs) = (running.connections, running.connect_secs);
@@ -325,6 +330,7 @@ pub async fn storm(
             // source address the kernel's search for a free port then cost the load tool
             // more CPU than the joins (`__inet_check_established` in its profile).
             source: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (id % 64) as u8))),
+            watched: false,
         };
         pool.launch(id, plan).await;
         pace(started, id + 1, common.connect_rate).await;
@@ -339,4 +345,96 @@ pub async fn storm(
     report.connect_secs = secs;
     report.connects_per_sec = per_sec(stats.connected, secs);
     Ok(report)
+}
+
+/// The shape of a `dashboard` run.
+pub struct DashboardShape {
+    /// Rooms, each with its customer connected and sending.
+    pub rooms: usize,
+    /// Dashboards: admins on `/ws/`, each following every room's inbox.
+    pub admins: usize,
+    /// Rooms each dashboard subscribes to (distinct rooms per dashboard).
+    pub subscribed: usize,
+    /// Messages per second, all customers together.
+    pub rate: f64,
+    pub duration: Duration,
+}
+
+/// `dashboard`: admins follow every room over the user stream (and subscribe to a few) while
+/// the rooms' customers send. Reports how late the inbox shows a room's newest message, how
+/// many inbox frames each admin gets, and the delivery of the subscribed rooms.
+pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report, BenchError> {
+    let DashboardShape {
+        rooms,
+        admins,
+        subscribed,
+        rate,
+        duration,
+    } = *shape;
+    if admins * subscribed > rooms {
+        return Err(BenchError::Config(format!(
+            "{admins} admins x {subscribed} subscribed rooms need at least that many rooms"
+        )));
+    }
+    let plans = prepare(&common.nodes[0], &common.signer, rooms, 0, 0).await?;
+    let watched: HashSet<i64> = plans[..admins * subscribed]
+        .iter()
+        .map(|room| room.room_id)
+        .collect();
+    let running = connect_all(common, &plans, true, false, &watched).await?;
+    for admin in 0..admins {
+        let node = &common.nodes[admin % common.nodes.len()];
+        let plan = StreamPlan {
+            url: stream_url(node),
+            token: common
+                .signer
+                .token(&format!("bench-dashboard-{admin}"), "admin")?,
+            subscribe: plans[admin * subscribed..(admin + 1) * subscribed]
+                .iter()
+                .map(|room| room.room_id)
+                .collect(),
+        };
+        running
+            .pool
+            .launch_job(running.connections + admin, Job::Stream(plan))
+            .await;
+    }
+    wait_joined(
+        &running.stats,
+        running.connections + admins,
+        Duration::from_secs(120),
+    )
+    .await?;
+    running.stats.reset_latencies();
+    let before = running.stats.snapshot();
+    let interval = (rooms as f64 / rate * 1_000_000.0).max(1.0) as u64;
+    running.control.set_interval_micros(interval);
+    let window = Instant::now();
+    tokio::time::sleep(duration).await;
+    let during = running.stats.snapshot();
+    let secs = window.elapsed().as_secs_f64();
+    drain(&running.control, &running.stats).await;
+    let stats = stop(running).await;
+    let mut report = Report::new("dashboard", &common.nodes, rooms, 1, &stats);
+    report.window_secs = secs;
+    report.acks_per_sec = per_sec(during.acked - before.acked, secs);
+    report.dashboard = Some(Dashboard {
+        admins,
+        subscribed_per_admin: subscribed,
+        inbox_latency: Percentiles::of(&during.inbox_latency),
+        inbox_frames_per_sec_per_admin: per_sec(during.inbox_frames - before.inbox_frames, secs)
+            / admins.max(1) as f64,
+        messages_per_sec: report.acks_per_sec,
+        subscribed_delivery_latency: Percentiles::of(&during.stream_latency),
+        subscribed_delivered: stats.stream_delivered,
+        subscribed_expected: stats.watched_acked,
+    });
+    Ok(report)
+}
+
+fn stream_url(node: &str) -> String {
+    let base = node
+        .replacen("http://", "ws://", 1)
+        .replacen("https://", "wss://", 1);
+    format!("{base}/ws/")
 }

@@ -38,6 +38,15 @@ pub struct Stats {
     /// a step's p99 can be told apart from one stall inside it.
     pub worst_delivery_by_sec: BTreeMap<u64, u64>,
     pub join_latency: Histogram<u64>,
+    /// Acks of messages in rooms a dashboard subscribed to.
+    pub watched_acked: u64,
+    /// `inbox` frames the dashboards received.
+    pub inbox_frames: u64,
+    /// How late an `inbox` frame shows its room's newest message (send to frame).
+    pub inbox_latency: Histogram<u64>,
+    /// Messages of subscribed rooms the dashboards received.
+    pub stream_delivered: u64,
+    pub stream_latency: Histogram<u64>,
 }
 
 impl Default for Stats {
@@ -60,6 +69,11 @@ impl Default for Stats {
             delivery_latency: histogram(),
             worst_delivery_by_sec: BTreeMap::new(),
             join_latency: histogram(),
+            watched_acked: 0,
+            inbox_frames: 0,
+            inbox_latency: histogram(),
+            stream_delivered: 0,
+            stream_latency: histogram(),
         }
     }
 }
@@ -85,6 +99,8 @@ impl SharedStats {
         stats.ack_latency.reset();
         stats.delivery_latency.reset();
         stats.worst_delivery_by_sec.clear();
+        stats.inbox_latency.reset();
+        stats.stream_latency.reset();
     }
 }
 
