@@ -410,26 +410,26 @@ mod tests {
 
     const MAILBOX: usize = 8;
 
-    /// An inbox on a throwaway embedded database (the hub only hands it broker payloads).
-    fn test_inbox(broker: &Arc<InProcessBroker>) -> Result<Arc<Inbox>, StoreError> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let file = format!(
-            "room-chats-hub-test-{}-{}.db",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let url = DatabaseUrl::Sqlite(std::env::temp_dir().join(file));
+    /// An inbox on a throwaway embedded database (the hub only hands it broker payloads);
+    /// the directory goes with the test.
+    fn test_inbox(
+        broker: &Arc<InProcessBroker>,
+    ) -> Result<(Arc<Inbox>, tempfile::TempDir), StoreError> {
+        let dir =
+            tempfile::tempdir().map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let url = DatabaseUrl::Sqlite(dir.path().join("chat.db"));
         let settings = PoolSettings {
             max_size: 1,
             acquire_timeout: std::time::Duration::from_secs(1),
         };
         let db = Database::connect(url, &settings)?;
-        Ok(Inbox::start(
+        let inbox = Inbox::start(
             "node".to_owned(),
             Arc::clone(broker) as Arc<dyn Broker>,
             db,
             std::time::Duration::from_millis(10),
-        ))
+        );
+        Ok((inbox, dir))
     }
 
     /// A session stuck (as on a slow database call) until `release` fires.
@@ -475,7 +475,7 @@ mod tests {
     async fn a_stalled_session_is_never_queued_more_than_its_mailbox() -> Result<(), StoreError> {
         let (events_in, events) = mpsc::channel(16);
         let broker = Arc::new(InProcessBus::new().attach(events_in));
-        let inbox = test_inbox(&broker)?;
+        let (inbox, _dir) = test_inbox(&broker)?;
         let hub = Hub::start("node".to_owned(), broker, events, 10, inbox);
         let (release, stall) = oneshot::channel();
         let (lagged, told) = oneshot::channel();
@@ -511,7 +511,7 @@ mod tests {
     async fn own_envelopes_start_with_the_prefix_the_hub_skips() -> Result<(), StoreError> {
         let (events_in, events) = mpsc::channel(1);
         let broker = Arc::new(InProcessBus::new().attach(events_in));
-        let inbox = test_inbox(&broker)?;
+        let (inbox, _dir) = test_inbox(&broker)?;
         let hub = Hub::start("node-\"a\"".to_owned(), broker, events, 10, inbox);
         let envelope = RoomEnvelope {
             room_id: 42,
