@@ -1,5 +1,6 @@
 //! SIGTERM to a running `room-chats` process: live WebSockets close with 1012 (service
-//! restart) after their in-flight sends, and every acked message is stored.
+//! restart) after their in-flight sends, room sockets and user streams with subscribed rooms
+//! alike, and every acked message is stored.
 
 #![expect(clippy::expect_used, reason = "a failed expectation is a failed test")]
 
@@ -146,9 +147,34 @@ async fn sigterm_closes_websockets_with_1012_and_keeps_every_ack() {
         .connect()
         .await
         .expect("websocket connects");
+    let (_, mut stream) = client
+        .ws(format!("ws://127.0.0.1:{port}/ws/"))
+        .bearer_auth(&customer)
+        .connect()
+        .await
+        .expect("user stream connects");
+    let subscribe = json!({ "type": "subscribe", "room_id": room });
+    stream
+        .send(ws::Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("sent");
+    // Subscribed once the room's history arrived.
+    loop {
+        if let Some(Ok(Frame::Text(text))) = stream.next().await {
+            let frame: Value = serde_json::from_slice(&text).expect("JSON frame");
+            if frame["type"] == "history" {
+                break;
+            }
+        }
+    }
     for n in 0..20 {
         let frame = json!({ "type": "message", "client_id": format!("m{n}"), "content": "around the restart" });
         socket
+            .send(ws::Message::Text(frame.to_string().into()))
+            .await
+            .expect("sent");
+        let frame = json!({ "type": "message", "room_id": room, "client_id": format!("s{n}"), "content": "from the stream" });
+        stream
             .send(ws::Message::Text(frame.to_string().into()))
             .await
             .expect("sent");
@@ -160,23 +186,16 @@ async fn sigterm_closes_websockets_with_1012_and_keeps_every_ack() {
     assert!(status.success());
 
     let mut acked = Vec::new();
-    let close_code = loop {
-        match tokio::time::timeout(Duration::from_secs(15), socket.next())
-            .await
-            .expect("frames in time")
-        {
-            Some(Ok(Frame::Text(text))) => {
-                let frame: Value = serde_json::from_slice(&text).expect("JSON frame");
-                if frame["type"] == "ack" {
-                    acked.push(frame["message"].clone());
-                }
-            }
-            Some(Ok(Frame::Close(reason))) => break reason.map(|reason| u16::from(reason.code)),
-            Some(Ok(_)) => {}
-            Some(Err(_)) | None => break None,
-        }
-    };
+    let (close_code, _) = acks_until_closed(&mut socket, &mut acked).await;
     assert_eq!(close_code, Some(1012));
+    let (close_code, unsubscribed) = acks_until_closed(&mut stream, &mut acked).await;
+    assert_eq!(close_code, Some(1012), "the stream closes after its room");
+    assert_eq!(
+        unsubscribed,
+        vec![1012],
+        "its room ended first, with the same code"
+    );
+    acked.sort_by_key(|message| message["seq"].as_i64());
     let exit = server.wait().expect("server exits");
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}\n{log}");
@@ -198,4 +217,33 @@ async fn sigterm_closes_websockets_with_1012_and_keeps_every_ack() {
     let _ = restarted.kill();
     let _ = restarted.wait();
     assert_eq!(history["items"], Value::Array(acked));
+}
+
+/// Reads until the server closes: collects the acked messages, and the codes of
+/// `unsubscribed` frames; returns the close code too.
+async fn acks_until_closed<S, E>(socket: &mut S, acked: &mut Vec<Value>) -> (Option<u16>, Vec<u64>)
+where
+    S: futures_util::Stream<Item = Result<Frame, E>> + Unpin,
+{
+    let mut unsubscribed = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .expect("frames in time")
+        {
+            Some(Ok(Frame::Text(text))) => {
+                let frame: Value = serde_json::from_slice(&text).expect("JSON frame");
+                match frame["type"].as_str() {
+                    Some("ack") => acked.push(frame["message"].clone()),
+                    Some("unsubscribed") => unsubscribed.extend(frame["code"].as_u64()),
+                    _ => {}
+                }
+            }
+            Some(Ok(Frame::Close(reason))) => {
+                return (reason.map(|reason| u16::from(reason.code)), unsubscribed);
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return (None, unsubscribed),
+        }
+    }
 }
