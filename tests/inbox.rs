@@ -17,6 +17,7 @@ on_both_backends!(
     a_customer_whose_order_moves_loses_the_room_at_once,
     filters_follow_status_and_assignment,
     bad_handshakes_are_refused_before_the_upgrade,
+    an_orders_new_reference_reaches_members_and_inboxes,
     a_stream_converses_in_subscribed_rooms,
     subscriptions_are_authorized_capped_and_checked,
     a_subscribed_room_ends_when_access_is_lost,
@@ -210,6 +211,29 @@ async fn filters_follow_status_and_assignment(app: TestApp) {
     app.admin_call("POST", &format!("/chat/{room}/reopen"))
         .await;
     assert_eq!(next_about(&mut open_only, room).await["change"], "appeared");
+}
+
+/// The platform renames the order: the room's members and every inbox see the new reference.
+async fn an_orders_new_reference_reaches_members_and_inboxes(app: TestApp) {
+    let room = app.room("A-1", "c1").await;
+    let (mut admin, _) = app.stream(&app.tokens.admin("staff"), "").await;
+    let mut customer = app.ws(room, &app.tokens.client("c1")).await;
+    customer.handshake().await;
+    let renamed = app
+        .call(
+            "PUT",
+            "/orders/A-1",
+            Some(&app.tokens.service()),
+            Some(json!({ "customer_id": "c1", "reference": "#1001" })),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{renamed:?}");
+    let event = customer.next_of("room").await;
+    assert_eq!(event["event"], "order_changed", "{event}");
+    assert_eq!(event["room"]["order_reference"], "#1001");
+    let changed = next_about(&mut admin, room).await;
+    assert_eq!(changed["change"], "changed", "{changed}");
+    assert_eq!(changed["room"]["order_reference"], "#1001");
 }
 
 async fn bad_handshakes_are_refused_before_the_upgrade(app: TestApp) {

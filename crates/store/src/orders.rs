@@ -2,21 +2,26 @@
 
 use diesel::prelude::*;
 use room_chats_types::OrderDto;
+use room_chats_types::frames::{RoomChange, ServerFrame};
 
 use crate::connection::write_transaction;
 use crate::error::is_unique_violation;
 use crate::rows::OrderRow;
 use crate::schema::{chat_rooms, orders, room_members};
-use crate::time::{activity_bucket, now_micros};
+use crate::time::now_micros;
+use crate::timeline::append_room_event;
 use crate::{DbConnection, StoreError};
 
 /// Whether an upsert created the order or changed an existing one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Upsert {
     /// The order was new.
     Created,
     /// The order existed (and now has the given values).
-    Updated,
+    Updated {
+        /// The `order_changed` event of its room, if it has one and something changed.
+        event: Option<ServerFrame>,
+    },
     /// The order moved to another customer; the previous one lost access to its room, if it
     /// has one (whose live connections must end).
     CustomerChanged {
@@ -24,6 +29,8 @@ pub enum Upsert {
         room_id: Option<i64>,
         /// Who the order belonged to before.
         previous_customer: String,
+        /// The `order_changed` event of its room, if it has one.
+        event: Option<ServerFrame>,
     },
 }
 
@@ -71,35 +78,21 @@ fn try_upsert_order(
             return Ok((row.into(), Upsert::Created));
         };
         if existing.customer_id == customer_id && existing.reference.as_deref() == reference {
-            return Ok((existing.into(), Upsert::Updated));
+            return Ok((existing.into(), Upsert::Updated { event: None }));
         }
-        let mut upsert = Upsert::Updated;
-        if existing.customer_id != customer_id {
-            let room_id = chat_rooms::table
-                .filter(chat_rooms::order_id.eq(order_id))
-                .select(chat_rooms::id)
-                .first::<i64>(conn)
-                .optional()?;
-            if let Some(room_id) = room_id {
-                // The room leaves one customer's inbox and enters another's: activity, so
-                // both see it in their catch-up.
-                diesel::update(chat_rooms::table.find(room_id))
-                    .set((
-                        chat_rooms::last_activity_at.eq(now),
-                        chat_rooms::activity_bucket.eq(activity_bucket(now)),
-                    ))
-                    .execute(conn)?;
-                diesel::delete(
-                    room_members::table
-                        .filter(room_members::room_id.eq(room_id))
-                        .filter(room_members::role.eq("client")),
-                )
-                .execute(conn)?;
-            }
-            upsert = Upsert::CustomerChanged {
-                room_id,
-                previous_customer: existing.customer_id.clone(),
-            };
+        let room_id = chat_rooms::table
+            .filter(chat_rooms::order_id.eq(order_id))
+            .select(chat_rooms::id)
+            .first::<i64>(conn)
+            .optional()?;
+        let customer_changed = existing.customer_id != customer_id;
+        if customer_changed && let Some(room_id) = room_id {
+            diesel::delete(
+                room_members::table
+                    .filter(room_members::room_id.eq(room_id))
+                    .filter(room_members::role.eq("client")),
+            )
+            .execute(conn)?;
         }
         let row = diesel::update(orders::table.find(order_id))
             .set((
@@ -109,6 +102,20 @@ fn try_upsert_order(
             ))
             .returning(orders::all_columns)
             .get_result::<OrderRow>(conn)?;
+        // The room's timeline records it, with the room as it is now: its members see the new
+        // reference or customer, and room lists and inbox catch-ups see activity.
+        let event = room_id
+            .map(|room_id| append_room_event(conn, room_id, RoomChange::OrderChanged, None))
+            .transpose()?;
+        let upsert = if customer_changed {
+            Upsert::CustomerChanged {
+                room_id,
+                previous_customer: existing.customer_id,
+                event,
+            }
+        } else {
+            Upsert::Updated { event }
+        };
         Ok((row.into(), upsert))
     })
 }

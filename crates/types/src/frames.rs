@@ -34,6 +34,8 @@ pub enum RoomChange {
     MemberAdded,
     /// An admin was unassigned.
     MemberRemoved,
+    /// The room's order changed: its reference, or its customer (who then lost access).
+    OrderChanged,
 }
 
 impl RoomChange {
@@ -44,6 +46,7 @@ impl RoomChange {
             Self::Reopened => "reopened",
             Self::MemberAdded => "member_added",
             Self::MemberRemoved => "member_removed",
+            Self::OrderChanged => "order_changed",
         }
     }
 }
@@ -288,6 +291,7 @@ mod tests {
             RoomChange::Reopened,
             RoomChange::MemberAdded,
             RoomChange::MemberRemoved,
+            RoomChange::OrderChanged,
         ] {
             let json = serde_json::to_value(change).unwrap_or_default();
             assert_eq!(json, serde_json::Value::from(change.as_str()));

@@ -159,9 +159,12 @@ impl Chat {
                 orders::upsert_order(conn, &order_id, &customer_id, reference.as_deref())
             })
             .await?;
+        // Access first: the previous customer's connections end before the room's new state
+        // (which names the new customer) is announced to its members.
         if let Upsert::CustomerChanged {
             room_id: Some(room_id),
             previous_customer,
+            ..
         } = &upsert
         {
             self.announcer.announce(Announcement::CustomerChanged {
@@ -169,6 +172,12 @@ impl Chat {
                 customer_id: &order.customer_id,
                 previous_customer,
             });
+        }
+        if let Upsert::Updated { event } | Upsert::CustomerChanged { event, .. } = &upsert
+            && let Some(frame) = event
+            && let ServerFrame::Room { room, .. } = frame
+        {
+            self.announce_room_event(room.id, Some(frame));
         }
         Ok((order, upsert))
     }

@@ -40,6 +40,6 @@ pub async fn upsert_order(
         .await?;
     Ok(match upsert {
         Upsert::Created => HttpResponse::Created().json(order),
-        Upsert::Updated | Upsert::CustomerChanged { .. } => HttpResponse::Ok().json(order),
+        Upsert::Updated { .. } | Upsert::CustomerChanged { .. } => HttpResponse::Ok().json(order),
     })
 }

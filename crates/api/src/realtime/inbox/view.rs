@@ -225,7 +225,9 @@ impl InboxView {
     fn change(&self, touch: &RoomTouch) -> InboxChange {
         let viewer = &self.viewer.user_id;
         let appeared = touch.changes.iter().any(|change| match change {
-            RoomTouchChange::Opened | RoomTouchChange::Customer { .. } => true,
+            RoomTouchChange::Opened => true,
+            // A client that sees the room now is its new customer; admins saw it all along.
+            RoomTouchChange::Customer { .. } => self.viewer.role == Role::Client,
             RoomTouchChange::Room { event, user_id } => match event {
                 room_chats_types::frames::RoomChange::Reopened => {
                     self.filter.status == Some(RoomStatus::Open)
@@ -240,6 +242,7 @@ impl InboxView {
                 room_chats_types::frames::RoomChange::Closed => {
                     self.filter.status == Some(RoomStatus::Closed)
                 }
+                room_chats_types::frames::RoomChange::OrderChanged => false,
             },
         });
         if appeared {
