@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::redis::{require_shared_redis, settings, shared_redis_url};
+use crate::support::redis::{PrivateRedis, require_shared_redis, settings, shared_redis_url};
 use crate::support::ws::{Carrier, WsClient};
 use crate::support::{Backend, NodeOptions, TestApp};
 
@@ -635,4 +635,34 @@ async fn admins_see_users_come_online_and_go_across_nodes() {
         presence(&mut admin, "c1").await,
         json!({ "type": "user_presence", "user_id": "c1", "online": false })
     );
+}
+
+/// What a node missed while Redis was away reaches its streams once it is back: they catch up
+/// from the database.
+#[actix_web::test]
+async fn streams_catch_up_after_a_redis_outage() {
+    let redis = PrivateRedis::start();
+    let shared = settings(&redis.url());
+    let node = || NodeOptions {
+        redis: Some(shared.clone()),
+        ..NodeOptions::default()
+    };
+    let a = TestApp::start_node(Backend::Postgres, node()).await;
+    let b = a.start_peer(node()).await;
+    let room = a.room("A-1", "c1").await;
+    let (mut admin, _) = b.stream(&b.tokens.admin("staff"), "").await;
+
+    redis.down();
+    a.send(room, &a.tokens.client("c1"), "during the outage")
+        .await;
+    // Redis must stay away until node A's window (200 ms) has ended and its publication was
+    // dropped; that happens inside A, with nothing outside to await, so this waits it out.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    redis.up();
+    let caught_up = until(&mut admin, room, |frame| {
+        frame["room"]["last_message"]["content"] == "during the outage"
+    })
+    .await;
+    let last = caught_up.last().expect("a frame");
+    assert_eq!(last["room"]["unread"], 1, "{last}");
 }
