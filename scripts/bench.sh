@@ -6,6 +6,7 @@
 #   scripts/bench.sh hot-rooms              # the same ramp over 100 busy rooms
 #   scripts/bench.sh idle --connections 50000
 #   scripts/bench.sh storm                  # joins per second with a 50-message history
+#   scripts/bench.sh dashboard              # 20 admins on /ws/ follow 1,000 rooms' inboxes
 #   NODES=2 scripts/bench.sh multi-node     # two nodes sharing Postgres and Redis
 #   BACKEND=embedded scripts/bench.sh steady   # the zero-configuration default (SQLite)
 #   SERVER_BIN=/tmp/room-chats-old scripts/bench.sh saturate   # compare another build

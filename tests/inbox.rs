@@ -666,3 +666,29 @@ async fn streams_catch_up_after_a_redis_outage() {
     let last = caught_up.last().expect("a frame");
     assert_eq!(last["room"]["unread"], 1, "{last}");
 }
+
+/// More rooms change in one window than the connection's outbox holds: the stream is not
+/// dropped as a slow consumer; its inbox frames wait, conflated, and every room arrives in
+/// its newest state.
+#[actix_web::test]
+async fn a_window_larger_than_the_outbox_waits_instead_of_dropping_the_stream() {
+    const ROOMS: usize = 60;
+    let mut options = NodeOptions::default();
+    options.realtime.outbox = 8;
+    options.realtime.inbox_window = Duration::from_secs(1);
+    let app = TestApp::start_node(Backend::Sqlite, options).await;
+    let mut rooms = Vec::new();
+    for n in 0..ROOMS {
+        rooms.push(app.room(&format!("O-{n}"), "c1").await);
+    }
+    let (mut customer, _) = app.stream(&app.tokens.client("c1"), "").await;
+    let staff = app.tokens.admin("staff");
+    join_all(rooms.iter().map(|room| app.send(*room, &staff, "news"))).await;
+    let mut unread = std::collections::HashMap::new();
+    while unread.len() < ROOMS || unread.values().any(|count| *count != 1) {
+        let frame = customer.next_json().await;
+        assert_eq!(frame["type"], "inbox", "{frame}");
+        unread.insert(frame["room"]["id"].clone(), frame["room"]["unread"].clone());
+    }
+    customer.round_trip().await;
+}

@@ -142,6 +142,11 @@ impl Connection {
         matches!(self.wire, Wire::Subscription { .. })
     }
 
+    /// Frames the outbox can take before the client counts as too slow.
+    pub(crate) fn outbox_room(&self) -> usize {
+        self.outbox.capacity()
+    }
+
     /// The queue to the writer, for the subscriptions of a user stream.
     pub(crate) fn outbox(&self) -> mpsc::Sender<Outgoing> {
         self.outbox.clone()

@@ -9,12 +9,15 @@
 //! The stream also carries the rooms the client subscribes to ([`rooms`]): each is a room
 //! session of its own, writing to this connection.
 
+mod backlog;
 mod rooms;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::{
-    Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, StreamHandler, WrapFuture,
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, SpawnHandle, StreamHandler,
+    WrapFuture,
 };
 use actix_ws::{AggregatedMessage, CloseCode, ProtocolError};
 use room_chats_store::members::{self, UnreadBaseline};
@@ -37,6 +40,9 @@ use crate::realtime::inbox::{
     CURSOR_SLACK_MICROS, Inbox, InboxUpdate, InboxView, StreamFilter, ToStream,
 };
 use crate::realtime::settings::RealtimeSettings;
+
+/// How soon the backlog is tried again while the outbox is more than half full.
+const BACKLOG_RETRY: Duration = Duration::from_millis(10);
 
 /// Most rooms a catch-up sends; past it the client reloads the list.
 pub const MAX_DELTA_ROOMS: i64 = 200;
@@ -85,6 +91,10 @@ pub(crate) struct UserStream {
     /// The node is shutting down: close with 1012 once every subscribed room has acked what
     /// it had in flight.
     restart_pending: bool,
+    /// Inbox frames waiting for room in the outbox.
+    backlog: backlog::Backlog,
+    /// Retries the backlog once the writer has made room.
+    drain_timer: Option<SpawnHandle>,
 }
 
 /// The rooms that changed since a cursor, or `None` when there are too many to send.
@@ -109,6 +119,38 @@ impl UserStream {
             rooms: rooms::Subscriptions::new(&services.settings),
             services,
             restart_pending: false,
+            backlog: backlog::Backlog::default(),
+            drain_timer: None,
+        }
+    }
+
+    /// Queues inbox frames through the backlog.
+    fn send_inbox(
+        &mut self,
+        frames: impl IntoIterator<Item = StreamFrame>,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        for frame in frames {
+            self.backlog.push(frame);
+        }
+        self.drain_backlog(ctx);
+    }
+
+    /// Moves waiting inbox frames to the outbox while it is less than half full: the other
+    /// half is kept for the subscribed rooms, whose frames cannot wait in a backlog.
+    fn drain_backlog(&mut self, ctx: &mut <Self as Actor>::Context) {
+        let reserve = self.services.settings.outbox / 2;
+        while self.connection.outbox_room() > reserve {
+            let Some(frame) = self.backlog.pop() else {
+                break;
+            };
+            self.connection.send_frame(&frame, ctx);
+        }
+        if !self.backlog.is_empty() && self.drain_timer.is_none() {
+            self.drain_timer = Some(ctx.run_later(BACKLOG_RETRY, |stream, ctx| {
+                stream.drain_timer = None;
+                stream.drain_backlog(ctx);
+            }));
         }
     }
 
@@ -228,9 +270,7 @@ impl UserStream {
                     .map_or(update.read_at, |cursor| cursor.max(update.read_at)),
             );
         }
-        for frame in &frames {
-            self.connection.send_frame(frame, ctx);
-        }
+        self.send_inbox(frames, ctx);
     }
 
     /// Updates may have been lost: sends every room that changed since the newest cursor sent,
@@ -244,14 +284,12 @@ impl UserStream {
                         stream.view.seed(&rooms, read_at);
                         stream.cursor = Some(read_at);
                         let cursor = read_at.to_string();
-                        for room in rooms {
-                            let frame = StreamFrame::Inbox {
-                                change: InboxChange::Activity,
-                                room: Box::new(room),
-                                cursor: cursor.clone(),
-                            };
-                            stream.connection.send_frame(&frame, ctx);
-                        }
+                        let frames = rooms.into_iter().map(|room| StreamFrame::Inbox {
+                            change: InboxChange::Activity,
+                            room: Box::new(room),
+                            cursor: cursor.clone(),
+                        });
+                        stream.send_inbox(frames, ctx);
                     }
                     Ok(None) => stream.fell_behind(ctx),
                     Err(error) => stream.cannot_continue(&error, ctx),
