@@ -71,9 +71,17 @@ pub(crate) fn sent_at(content: &str) -> Option<u64> {
     content.strip_prefix('t')?.split(' ').next()?.parse().ok()
 }
 
-/// Runs one connection until the scenario stops it (or it only joins).
-pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStats) {
-    let started = now_micros();
+/// An open WebSocket of the load tool.
+pub(crate) type Socket = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+
+/// Opens a WebSocket to `url` with `token` (from `source`, if given); a failure is counted,
+/// with its reason, and answered `None`.
+pub(crate) async fn connect(
+    url: &str,
+    token: &str,
+    source: Option<IpAddr>,
+    stats: &SharedStats,
+) -> Option<Socket> {
     // Like the server, the load tool must not let Nagle hold back its small frames, or it
     // would measure its own delayed ACKs.
     let tcp = actix_tls::connect::Connector::default().service().map(
@@ -85,7 +93,7 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
     let mut connector = awc::Connector::new()
         .connector(tcp)
         .timeout(Duration::from_secs(30));
-    if let Some(source) = plan.source {
+    if let Some(source) = source {
         connector = connector.local_address(source);
     }
     let client = awc::Client::builder()
@@ -93,13 +101,13 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
         .timeout(Duration::from_secs(30))
         .finish();
     let connected = client
-        .ws(&plan.url)
-        .bearer_auth(&plan.token)
+        .ws(url)
+        .bearer_auth(token)
         .max_frame_size(1 << 24)
         .connect()
         .await;
-    let mut socket = match connected {
-        Ok((_, socket)) => socket,
+    match connected {
+        Ok((_, socket)) => Some(socket),
         Err(error) => {
             let mut stats = stats.lock();
             stats.connect_failures += 1;
@@ -107,8 +115,16 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
                 .connect_errors
                 .entry(format!("{error:?}"))
                 .or_default() += 1;
-            return;
+            None
         }
+    }
+}
+
+/// Runs one connection until the scenario stops it (or it only joins).
+pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStats) {
+    let started = now_micros();
+    let Some(mut socket) = connect(&plan.url, &plan.token, plan.source, &stats).await else {
+        return;
     };
     let mut last_seq: i64 = 0;
     let mut joined = false;

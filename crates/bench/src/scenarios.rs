@@ -37,11 +37,14 @@ struct Running {
     connect_secs: f64,
 }
 
+/// `node` (`http://…`) as a WebSocket base URL.
+fn ws_base(node: &str) -> String {
+    node.replacen("http://", "ws://", 1)
+        .replacen("https://", "wss://", 1)
+}
+
 fn ws_url(node: &str, room: i64) -> String {
-    let base = node
-        .replacen("http://", "ws://", 1)
-        .replacen("https://", "wss://", 1);
-    format!("{base}/ws/chat/{room}")
+    format!("{}/ws/chat/{room}", ws_base(node))
 }
 
 /// Opens every member of every room (spread over the nodes) and waits until all joined.
@@ -433,8 +436,5 @@ pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report
 }
 
 fn stream_url(node: &str) -> String {
-    let base = node
-        .replacen("http://", "ws://", 1)
-        .replacen("https://", "wss://", 1);
-    format!("{base}/ws/")
+    format!("{}/ws/", ws_base(node))
 }

@@ -5,13 +5,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use awc::ws::{self, Frame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 
-use crate::connection::{Control, now_micros, sent_at};
+use crate::connection::{Control, connect, now_micros, sent_at};
 use crate::stats::{SharedStats, record};
 
 /// What one dashboard does.
@@ -26,26 +25,8 @@ pub struct StreamPlan {
 /// Runs one dashboard until the scenario stops it.
 pub async fn run(plan: StreamPlan, control: Arc<Control>, stats: SharedStats) {
     let started = now_micros();
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .finish();
-    let connected = client
-        .ws(&plan.url)
-        .bearer_auth(&plan.token)
-        .max_frame_size(1 << 24)
-        .connect()
-        .await;
-    let mut socket = match connected {
-        Ok((_, socket)) => socket,
-        Err(error) => {
-            let mut stats = stats.lock();
-            stats.connect_failures += 1;
-            *stats
-                .connect_errors
-                .entry(format!("{error:?}"))
-                .or_default() += 1;
-            return;
-        }
+    let Some(mut socket) = connect(&plan.url, &plan.token, None, &stats).await else {
+        return;
     };
     for room in &plan.subscribe {
         let frame = json!({ "type": "subscribe", "room_id": room });
