@@ -48,8 +48,9 @@ fn asyncapi() -> Value {
                 `since`, the durable `room`, `message_edited` and `message_deleted` frames of the \
                 timeline come between history frames, in seq order), then live frames. The user \
                 stream `GET /ws/?cursor=C&status=S&assigned=A` carries the caller's inbox: the \
-                first frame is `stream_ready` (a delta since `cursor`, or `reload`), then `inbox` \
-                and `inbox_removed` frames, each room at most once per coalescing window; after \
+                first frame is `stream_ready` (a delta since `cursor`, or `reload`), then one \
+                `inbox` frame per coalescing window carrying every room that changed or left the \
+                inbox (at most 100 rooms a frame), each room at most once; after \
                 `subscribe`, a room's frames as its room socket would send them, each with \
                 `room_id`. \
                 Authenticate with `Authorization: Bearer <jwt>`, the subprotocols \
@@ -135,7 +136,7 @@ fn operations() -> Value {
         },
         "sendStreamFrames": {
             "action": "send",
-            "summary": "Frames the service sends on the user stream: stream_ready, inbox, inbox_removed, user_presence (admins), unsubscribed, error and pong; and every frame of a subscribed room, as a room socket sends it, with the room's room_id.",
+            "summary": "Frames the service sends on the user stream: stream_ready, inbox, user_presence (admins), unsubscribed, error and pong; and every frame of a subscribed room, as a room socket sends it, with the room's room_id.",
             "channel": { "$ref": "#/channels/stream" },
             "messages": [{ "$ref": "#/channels/stream/messages/streamFrame" }]
         },
@@ -187,8 +188,10 @@ fn messages() -> Value {
                     "inbox": { "mode": "delta", "cursor": "1796161444311322", "rooms": [room] },
                     "online": ["u1"] } },
                 { "name": "user_presence", "payload": { "type": "user_presence", "user_id": "u1", "online": false } },
-                { "name": "inbox", "payload": { "type": "inbox", "change": "activity", "room": room, "cursor": "1796161444439897" } },
-                { "name": "inbox_removed", "payload": { "type": "inbox_removed", "room_id": 3, "reason": "access_lost", "cursor": "1796161444439897" } },
+                { "name": "inbox", "payload": { "type": "inbox",
+                    "rooms": [{ "change": "activity", "room": room }],
+                    "removed": [{ "room_id": 4, "reason": "access_lost" }],
+                    "cursor": "1796161444439897" } },
                 { "name": "message of a subscribed room", "payload": { "type": "message", "room_id": 3, "message": room["last_message"] } },
                 { "name": "unsubscribed", "payload": { "type": "unsubscribed", "room_id": 3, "code": 1000, "reason": "unsubscribed" } }
             ]
@@ -230,7 +233,7 @@ mod tests {
             "auth",
             "stream_ready",
             "inbox",
-            "inbox_removed",
+            "access_lost",
         ] {
             assert!(text.contains(&format!("\"{kind}\"")), "{kind} missing");
         }

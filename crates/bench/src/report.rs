@@ -25,10 +25,13 @@ pub struct Step {
 pub struct Dashboard {
     pub admins: usize,
     pub subscribed_per_admin: usize,
-    /// From a message's send to the first `inbox` frame showing it as the room's newest.
+    /// From a message's send to the first `inbox` entry showing it as the room's newest.
     pub inbox_latency: Percentiles,
-    /// `inbox` frames each admin received per second (coalesced: bounded by rooms changed).
+    /// `inbox` frames each admin received per second (one per window, unless a window
+    /// changed more rooms than a frame holds).
     pub inbox_frames_per_sec_per_admin: f64,
+    /// Rooms in them per second (coalesced: bounded by rooms changed).
+    pub inbox_rooms_per_sec_per_admin: f64,
     /// Messages stored per second, all rooms together.
     pub messages_per_sec: f64,
     /// Messages of subscribed rooms on the dashboards' streams.
@@ -218,8 +221,9 @@ impl Report {
                 dashboard.admins, dashboard.subscribed_per_admin, dashboard.messages_per_sec
             ));
             lines.push(format!(
-                "inbox: {:.0} frames/s per admin; latency ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
+                "inbox: {:.0} frames/s with {:.0} rooms/s per admin; latency ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
                 dashboard.inbox_frames_per_sec_per_admin,
+                dashboard.inbox_rooms_per_sec_per_admin,
                 dashboard.inbox_latency.p50,
                 dashboard.inbox_latency.p90,
                 dashboard.inbox_latency.p99,

@@ -365,7 +365,8 @@ pub struct DashboardShape {
 
 /// `dashboard`: admins follow every room over the user stream (and subscribe to a few) while
 /// the rooms' customers send. Reports how late the inbox shows a room's newest message, how
-/// many inbox frames each admin gets, and the delivery of the subscribed rooms.
+/// many inbox frames (and rooms in them) each admin gets, and the delivery of the subscribed
+/// rooms.
 pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report, BenchError> {
     let DashboardShape {
         rooms,
@@ -426,6 +427,8 @@ pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report
         subscribed_per_admin: subscribed,
         inbox_latency: Percentiles::of(&during.inbox_latency),
         inbox_frames_per_sec_per_admin: per_sec(during.inbox_frames - before.inbox_frames, secs)
+            / admins.max(1) as f64,
+        inbox_rooms_per_sec_per_admin: per_sec(during.inbox_rooms - before.inbox_rooms, secs)
             / admins.max(1) as f64,
         messages_per_sec: report.acks_per_sec,
         subscribed_delivery_latency: Percentiles::of(&during.stream_latency),

@@ -42,7 +42,9 @@ pub struct Stats {
     pub watched_acked: u64,
     /// `inbox` frames the dashboards received.
     pub inbox_frames: u64,
-    /// How late an `inbox` frame shows its room's newest message (send to frame).
+    /// Rooms in those frames.
+    pub inbox_rooms: u64,
+    /// How late an `inbox` entry shows its room's newest message (send to frame).
     pub inbox_latency: Histogram<u64>,
     /// Messages of subscribed rooms the dashboards received.
     pub stream_delivered: u64,
@@ -71,6 +73,7 @@ impl Default for Stats {
             join_latency: histogram(),
             watched_acked: 0,
             inbox_frames: 0,
+            inbox_rooms: 0,
             inbox_latency: histogram(),
             stream_delivered: 0,
             stream_latency: histogram(),

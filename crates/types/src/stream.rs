@@ -48,6 +48,28 @@ pub enum InboxChange {
     Activity,
 }
 
+/// Most rooms (changed and removed together) one `inbox` frame carries; more go in the next.
+pub const MAX_INBOX_ROOMS_PER_FRAME: usize = 100;
+
+/// A room of the inbox as it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InboxEntry {
+    /// Why it was sent.
+    pub change: InboxChange,
+    /// The room with its newest message, the caller's unread count and assigned admins (an
+    /// item of `GET /chat/`).
+    pub room: RoomSummaryDto,
+}
+
+/// A room that left the inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InboxRemoval {
+    /// The room.
+    pub room_id: RoomId,
+    /// Why.
+    pub reason: RemovalReason,
+}
+
 /// Why a room left the inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -73,12 +95,15 @@ pub enum StreamFrame {
         /// current). Clients: always empty.
         online: Vec<String>,
     },
-    /// A room of the inbox as it is now (apply as an upsert by `room.room.id`).
+    /// Rooms of the inbox that changed, as they are now (apply each as an upsert by room id),
+    /// and rooms that left it. One frame per coalescing window, with at most 100 rooms
+    /// (`rooms` and `removed` together; a window that changed more sends several frames); a
+    /// room is in a frame once.
     Inbox {
-        /// Why it was sent.
-        change: InboxChange,
-        /// The room with its newest message, the caller's unread count and assigned admins.
-        room: Box<RoomSummaryDto>,
+        /// The rooms that changed, each with why.
+        rooms: Vec<InboxEntry>,
+        /// The rooms that left the inbox.
+        removed: Vec<InboxRemoval>,
         /// Pass as `?cursor=` when reconnecting. Opaque.
         cursor: String,
     },
@@ -99,15 +124,6 @@ pub enum StreamFrame {
         user_id: String,
         /// Whether the user has a connection now.
         online: bool,
-    },
-    /// A room left the inbox.
-    InboxRemoved {
-        /// The room.
-        room_id: RoomId,
-        /// Why.
-        reason: RemovalReason,
-        /// Pass as `?cursor=` when reconnecting. Opaque.
-        cursor: String,
     },
 }
 
@@ -167,15 +183,19 @@ mod tests {
 
     #[test]
     fn inbox_frames_are_tagged_and_snake_cased() {
-        let frame = StreamFrame::InboxRemoved {
-            room_id: 7,
-            reason: RemovalReason::AccessLost,
+        let frame = StreamFrame::Inbox {
+            rooms: Vec::new(),
+            removed: vec![InboxRemoval {
+                room_id: 7,
+                reason: RemovalReason::AccessLost,
+            }],
             cursor: "12".to_owned(),
         };
         assert_eq!(
             serde_json::to_value(&frame).ok(),
             Some(json!({
-                "type": "inbox_removed", "room_id": 7, "reason": "access_lost", "cursor": "12"
+                "type": "inbox", "rooms": [],
+                "removed": [{"room_id": 7, "reason": "access_lost"}], "cursor": "12"
             }))
         );
         let parse =

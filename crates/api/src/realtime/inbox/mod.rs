@@ -10,6 +10,7 @@
 
 mod touch;
 mod view;
+pub(crate) mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -24,7 +25,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::chat::{Announcement, Listener};
 use crate::realtime::hub::ConnId;
 pub(crate) use touch::{InboxBatch, Window};
-pub(crate) use view::{InboxUpdate, InboxView, StreamFilter};
+pub(crate) use view::{InboxNews, InboxUpdate, InboxView, StreamFilter};
 
 /// Batches waiting for the fan-out task; past it, streams are told to catch up instead.
 const FANOUT_QUEUE: usize = 256;
@@ -268,9 +269,14 @@ async fn run_fanout(
         let Some(inbox) = inbox.upgrade() else { return };
         match loaded {
             Ok(rooms) => {
+                let rendered = rooms
+                    .iter()
+                    .filter_map(|room| Some((room.room.id, wire::RenderedRoom::new(room)?)))
+                    .collect();
                 let update = InboxUpdate {
                     touches,
                     rooms: rooms.into_iter().map(|room| (room.room.id, room)).collect(),
+                    rendered,
                     presence,
                     read_at,
                 };

@@ -1,6 +1,7 @@
 //! One user's view of the inbox: which rooms it shows (access and the stream's filters), the
-//! user's unread count in each, and the frames an update makes of them. No I/O: the stream
-//! actor loads what [`InboxView::baselines_needed`] asks for and renders afterwards.
+//! user's unread count in each, and the news an update makes of them. No I/O: the stream
+//! actor loads what [`InboxView::baselines_needed`] asks for and renders afterwards; the JSON
+//! is written by [`super::wire`].
 //!
 //! Unread counts are kept from a baseline read from the database (the count up to a seq) plus
 //! the messages of others the touches report after it. Touches of one room from different
@@ -10,10 +11,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use room_chats_store::members::UnreadBaseline;
-use room_chats_types::stream::{InboxChange, RemovalReason, StreamFrame};
+use room_chats_types::stream::{InboxChange, RemovalReason};
 use room_chats_types::{AssignedFilter, Role, RoomId, RoomStatus, RoomSummaryDto, Seq};
 
 use super::touch::{RoomTouch, RoomTouchChange};
+use super::wire::RenderedRoom;
 use crate::access::may_see;
 use crate::auth::Caller;
 
@@ -28,10 +30,30 @@ pub(crate) struct InboxUpdate {
     pub(crate) touches: Vec<RoomTouch>,
     /// Each touched room as it is now, `unread` 0.
     pub(crate) rooms: HashMap<RoomId, RoomSummaryDto>,
+    /// The same rooms as JSON, written once for every stream of the node.
+    pub(crate) rendered: HashMap<RoomId, RenderedRoom>,
     /// Users who came online (`true`) or went offline in the cluster.
     pub(crate) presence: Vec<(String, bool)>,
     /// When the rooms were read (micros): the cursor of the frames made of them.
     pub(crate) read_at: i64,
+}
+
+impl InboxUpdate {
+    /// A room's entry for a viewer: spliced from the text written once for every viewer, or
+    /// (should that text be missing) serialized for this one.
+    pub(crate) fn entry(
+        &self,
+        room_id: RoomId,
+        change: InboxChange,
+        unread: i64,
+    ) -> Option<String> {
+        if let Some(rendered) = self.rendered.get(&room_id) {
+            return Some(rendered.entry(change, unread));
+        }
+        let mut room = self.rooms.get(&room_id)?.clone();
+        room.unread = unread;
+        super::wire::entry_of(change, room)
+    }
 }
 
 /// The filters of a stream (those of `GET /chat/`).
@@ -73,6 +95,24 @@ impl RoomCount {
     fn newest(&self) -> Seq {
         self.recent.last().copied().unwrap_or(self.floor)
     }
+}
+
+/// What an update means for one viewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InboxNews {
+    /// A shown room changed: send its state with the viewer's unread count.
+    Room {
+        room_id: RoomId,
+        change: InboxChange,
+        unread: i64,
+    },
+    /// A room left the view.
+    Removed {
+        room_id: RoomId,
+        reason: RemovalReason,
+    },
+    /// A user came online or went offline (admins only).
+    Presence { user_id: String, online: bool },
 }
 
 /// See the module docs.
@@ -147,24 +187,26 @@ impl InboxView {
         }
     }
 
-    /// The frames `update` makes for this viewer, in the order of its touches; then who came
+    /// The news `update` makes for this viewer, in the order of its touches; then who came
     /// online or went offline, for admins (clients are not told who else is online).
-    pub(crate) fn render(&mut self, update: &InboxUpdate) -> Vec<StreamFrame> {
-        let cursor = update.read_at.to_string();
-        let mut frames = self.render_rooms(update, &cursor);
+    pub(crate) fn render(&mut self, update: &InboxUpdate) -> Vec<InboxNews> {
+        let mut news = self.render_rooms(update);
         if self.viewer.role == Role::Admin {
-            frames.extend(update.presence.iter().map(|(user_id, online)| {
-                StreamFrame::UserPresence {
-                    user_id: user_id.clone(),
-                    online: *online,
-                }
-            }));
+            news.extend(
+                update
+                    .presence
+                    .iter()
+                    .map(|(user_id, online)| InboxNews::Presence {
+                        user_id: user_id.clone(),
+                        online: *online,
+                    }),
+            );
         }
-        frames
+        news
     }
 
-    fn render_rooms(&mut self, update: &InboxUpdate, cursor: &str) -> Vec<StreamFrame> {
-        let mut frames = Vec::new();
+    fn render_rooms(&mut self, update: &InboxUpdate) -> Vec<InboxNews> {
+        let mut news = Vec::new();
         for touch in &update.touches {
             let Some(room) = update.rooms.get(&touch.room_id) else {
                 continue;
@@ -172,10 +214,9 @@ impl InboxView {
             if !self.shows(room) {
                 if let Some(reason) = self.removal(touch, room) {
                     self.rooms.remove(&touch.room_id);
-                    frames.push(StreamFrame::InboxRemoved {
+                    news.push(InboxNews::Removed {
                         room_id: touch.room_id,
                         reason,
-                        cursor: cursor.to_owned(),
                     });
                 }
                 continue;
@@ -197,15 +238,13 @@ impl InboxView {
                 continue;
             }
             count.sent_at = update.read_at;
-            let mut room = room.clone();
-            room.unread = count.unread;
-            frames.push(StreamFrame::Inbox {
+            news.push(InboxNews::Room {
+                room_id: touch.room_id,
                 change,
-                room: Box::new(room),
-                cursor: cursor.to_owned(),
+                unread: count.unread,
             });
         }
-        frames
+        news
     }
 
     /// Why a room the view no longer shows leaves it, if this touch is what moved it out (a
@@ -305,6 +344,7 @@ mod tests {
         InboxUpdate {
             touches,
             rooms: rooms.into_iter().map(|room| (room.room.id, room)).collect(),
+            rendered: HashMap::new(),
             presence: Vec::new(),
             read_at,
         }
@@ -321,11 +361,10 @@ mod tests {
         }
     }
 
-    fn unread_of(frames: &[StreamFrame]) -> Vec<i64> {
-        frames
-            .iter()
-            .filter_map(|frame| match frame {
-                StreamFrame::Inbox { room, .. } => Some(room.unread),
+    fn unread_of(news: &[InboxNews]) -> Vec<i64> {
+        news.iter()
+            .filter_map(|news| match news {
+                InboxNews::Room { unread, .. } => Some(*unread),
                 _ => None,
             })
             .collect()
@@ -394,22 +433,21 @@ mod tests {
             }],
             ..RoomTouch::default()
         };
-        let frames = view.render(&update(vec![moved.clone()], vec![room(3, "c2", 1)], 2));
-        assert!(matches!(
-            frames.as_slice(),
-            [StreamFrame::InboxRemoved {
+        let news = view.render(&update(vec![moved.clone()], vec![room(3, "c2", 1)], 2));
+        assert_eq!(
+            news,
+            vec![InboxNews::Removed {
                 room_id: 3,
                 reason: RemovalReason::AccessLost,
-                ..
             }]
-        ));
+        );
         // The new customer sees it appear.
         let mut view = InboxView::new(caller("c2", Role::Client), StreamFilter::default());
         view.seed(&[room(3, "c2", 1)], 1);
-        let frames = view.render(&update(vec![moved], vec![room(3, "c2", 1)], 2));
+        let news = view.render(&update(vec![moved], vec![room(3, "c2", 1)], 2));
         assert!(matches!(
-            frames.as_slice(),
-            [StreamFrame::Inbox {
+            news.as_slice(),
+            [InboxNews::Room {
                 change: InboxChange::Appeared,
                 ..
             }]
@@ -433,14 +471,14 @@ mod tests {
             }],
             ..RoomTouch::default()
         };
-        let frames = view.render(&update(vec![closing], vec![closed.clone()], 5));
-        assert!(matches!(
-            frames.as_slice(),
-            [StreamFrame::InboxRemoved {
+        let news = view.render(&update(vec![closing], vec![closed.clone()], 5));
+        assert_eq!(
+            news,
+            vec![InboxNews::Removed {
+                room_id: 1,
                 reason: RemovalReason::Filtered,
-                ..
             }]
-        ));
+        );
         // Messages in a closed room do not pass an open-only filter, nor produce removals.
         let quiet = update(vec![messages(1, &[(3, "c")])], vec![closed], 6);
         assert!(view.render(&quiet).is_empty());
@@ -457,7 +495,7 @@ mod tests {
         let mut admin = InboxView::new(caller("staff", Role::Admin), StreamFilter::default());
         assert_eq!(
             admin.render(&presence),
-            vec![StreamFrame::UserPresence {
+            vec![InboxNews::Presence {
                 user_id: "c1".to_owned(),
                 online: true
             }]

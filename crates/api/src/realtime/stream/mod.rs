@@ -25,7 +25,8 @@ use room_chats_store::rooms::RoomListFilter;
 use room_chats_store::{Database, StoreError};
 use room_chats_types::frames::{Me, ServerFrame};
 use room_chats_types::stream::{
-    InboxChange, InboxMode, InboxStart, STREAM_CLIENT_FRAME_TYPES, StreamClientFrame, StreamFrame,
+    InboxChange, InboxMode, InboxRemoval, InboxStart, STREAM_CLIENT_FRAME_TYPES, StreamClientFrame,
+    StreamFrame,
 };
 use room_chats_types::{ErrorCode, Role, RoomSummaryDto};
 use serde_json::Value;
@@ -37,7 +38,7 @@ use crate::realtime::connection::{self, Connection, ConnectionParts, Socket};
 use crate::realtime::frame_guard::Verdict;
 use crate::realtime::hub::{ConnId, Hub};
 use crate::realtime::inbox::{
-    CURSOR_SLACK_MICROS, Inbox, InboxUpdate, InboxView, StreamFilter, ToStream,
+    CURSOR_SLACK_MICROS, Inbox, InboxNews, InboxUpdate, InboxView, StreamFilter, ToStream, wire,
 };
 use crate::realtime::settings::RealtimeSettings;
 
@@ -124,14 +125,40 @@ impl UserStream {
         }
     }
 
-    /// Queues inbox frames through the backlog.
+    /// Queues the news of an update read at `cursor` through the backlog.
     fn send_inbox(
         &mut self,
-        frames: impl IntoIterator<Item = StreamFrame>,
+        news: Vec<InboxNews>,
+        update: &InboxUpdate,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        for frame in frames {
-            self.backlog.push(frame);
+        let cursor = update.read_at;
+        for item in news {
+            match item {
+                InboxNews::Room {
+                    room_id,
+                    change,
+                    unread,
+                } => {
+                    if let Some(entry) = update.entry(room_id, change, unread) {
+                        self.backlog.push_room(room_id, entry, false, cursor);
+                    }
+                }
+                InboxNews::Removed { room_id, reason } => {
+                    if let Some(entry) = wire::removal_of(&InboxRemoval { room_id, reason }) {
+                        self.backlog.push_room(room_id, entry, true, cursor);
+                    }
+                }
+                InboxNews::Presence { user_id, online } => {
+                    let frame = StreamFrame::UserPresence {
+                        user_id: user_id.clone(),
+                        online,
+                    };
+                    if let Some(text) = wire::frame_text(&frame) {
+                        self.backlog.push_presence(user_id, text);
+                    }
+                }
+            }
         }
         self.drain_backlog(ctx);
     }
@@ -144,7 +171,7 @@ impl UserStream {
             let Some(frame) = self.backlog.pop() else {
                 break;
             };
-            self.connection.send_frame(&frame, ctx);
+            self.connection.send_text(frame, ctx);
         }
         if !self.backlog.is_empty() && self.drain_timer.is_none() {
             self.drain_timer = Some(ctx.run_later(BACKLOG_RETRY, |stream, ctx| {
@@ -263,14 +290,15 @@ impl UserStream {
     }
 
     fn render(&mut self, update: &InboxUpdate, ctx: &mut <Self as Actor>::Context) {
-        let frames = self.view.render(update);
-        if !frames.is_empty() {
-            self.cursor = Some(
-                self.cursor
-                    .map_or(update.read_at, |cursor| cursor.max(update.read_at)),
-            );
+        let news = self.view.render(update);
+        if news.is_empty() {
+            return;
         }
-        self.send_inbox(frames, ctx);
+        self.cursor = Some(
+            self.cursor
+                .map_or(update.read_at, |cursor| cursor.max(update.read_at)),
+        );
+        self.send_inbox(news, update, ctx);
     }
 
     /// Updates may have been lost: sends every room that changed since the newest cursor sent,
@@ -283,13 +311,13 @@ impl UserStream {
                     Ok(Some(rooms)) => {
                         stream.view.seed(&rooms, read_at);
                         stream.cursor = Some(read_at);
-                        let cursor = read_at.to_string();
-                        let frames = rooms.into_iter().map(|room| StreamFrame::Inbox {
-                            change: InboxChange::Activity,
-                            room: Box::new(room),
-                            cursor: cursor.clone(),
-                        });
-                        stream.send_inbox(frames, ctx);
+                        for room in rooms {
+                            let room_id = room.room.id;
+                            if let Some(entry) = wire::entry_of(InboxChange::Activity, room) {
+                                stream.backlog.push_room(room_id, entry, false, read_at);
+                            }
+                        }
+                        stream.drain_backlog(ctx);
                     }
                     Ok(None) => stream.fell_behind(ctx),
                     Err(error) => stream.cannot_continue(&error, ctx),
