@@ -15,8 +15,11 @@ pub enum Job {
     Stream(StreamPlan),
 }
 
-/// Spreads connections over `threads` runtimes.
+/// Spreads room connections over `threads` runtimes; dashboards get one more of their own,
+/// so that reading their large inbox frames never holds up a room socket's frames (whose
+/// latencies are measured when the tool reads them).
 pub struct Pool {
+    /// One per room runtime, then the dashboards' runtime.
     senders: Vec<mpsc::Sender<(usize, Job)>>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -25,7 +28,7 @@ impl Pool {
     pub fn new(threads: usize, control: &Arc<Control>, stats: &SharedStats) -> Self {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
-        for _ in 0..threads.max(1) {
+        for _ in 0..threads.max(1) + 1 {
             let (sender, mut plans) = mpsc::channel::<(usize, Job)>(1024);
             let control = Arc::clone(control);
             let stats = stats.clone();
@@ -63,8 +66,12 @@ impl Pool {
 
     /// Starts client `id`.
     pub async fn launch_job(&self, id: usize, job: Job) {
-        let sender = &self.senders[id % self.senders.len()];
-        let _ = sender.send((id, job)).await;
+        let rooms = self.senders.len() - 1;
+        let runtime = match job {
+            Job::Room(_) => id % rooms,
+            Job::Stream(_) => rooms,
+        };
+        let _ = self.senders[runtime].send((id, job)).await;
     }
 
     /// Waits for every connection to end (after `Control::stop`).

@@ -125,7 +125,8 @@ impl UserStream {
         }
     }
 
-    /// Queues the news of an update read at `cursor` through the backlog.
+    /// Queues an update's news through the backlog, each entry with the update's read time
+    /// as its cursor.
     fn send_inbox(
         &mut self,
         news: Vec<InboxNews>,
