@@ -57,8 +57,19 @@ pub struct Plan {
     pub join_only: bool,
     /// Source address, to spread many connections over several loopback addresses.
     pub source: Option<IpAddr>,
-    /// A dashboard subscribed to this room: its acks are what the dashboards must receive.
-    pub watched: bool,
+    /// Whose deliveries this room's acks are counted for.
+    pub group: RoomGroup,
+}
+
+/// Rooms whose acks are counted apart, as what some listeners must receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoomGroup {
+    #[default]
+    Plain,
+    /// A dashboard subscribed to it on `/ws/`.
+    Subscribed,
+    /// An admin listens on its room socket (the dashboard scenario's control group).
+    Control,
 }
 
 pub fn now_micros() -> u64 {
@@ -210,7 +221,11 @@ pub async fn run(id: usize, plan: Plan, control: Arc<Control>, stats: SharedStat
                         last_seq = seq;
                         if kind == "ack" {
                             stats.acked += 1;
-                            stats.watched_acked += u64::from(plan.watched);
+                            match plan.group {
+                                RoomGroup::Plain => {}
+                                RoomGroup::Subscribed => stats.watched_acked += 1,
+                                RoomGroup::Control => stats.control_acked += 1,
+                            }
                             if let Some(latency) = latency {
                                 record(&mut stats.ack_latency, latency);
                             }

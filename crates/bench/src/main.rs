@@ -51,7 +51,7 @@ struct Cli {
     /// Server process id, to report its resident memory.
     #[arg(long, global = true)]
     pid: Option<u32>,
-    /// Client threads for room sockets (dashboards run on one more of their own).
+    /// Client threads for room sockets (dashboards run on as many of their own).
     #[arg(long, default_value_t = 1, global = true)]
     threads: usize,
     /// New connections per second (0 = as fast as possible).

@@ -15,11 +15,11 @@ pub enum Job {
     Stream(StreamPlan),
 }
 
-/// Spreads room connections over `threads` runtimes; dashboards get one more of their own,
-/// so that reading their large inbox frames never holds up a room socket's frames (whose
-/// latencies are measured when the tool reads them).
+/// Spreads room connections over `threads` runtimes, and dashboards over as many of their
+/// own, so that reading their large inbox frames never holds up a room socket's frames (whose
+/// latencies are measured when the tool reads them), nor one dashboard all the others.
 pub struct Pool {
-    /// One per room runtime, then the dashboards' runtime.
+    /// The room runtimes', then the dashboards'.
     senders: Vec<mpsc::Sender<(usize, Job)>>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -28,7 +28,7 @@ impl Pool {
     pub fn new(threads: usize, control: &Arc<Control>, stats: &SharedStats) -> Self {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
-        for _ in 0..threads.max(1) + 1 {
+        for _ in 0..threads.max(1) * 2 {
             let (sender, mut plans) = mpsc::channel::<(usize, Job)>(1024);
             let control = Arc::clone(control);
             let stats = stats.clone();
@@ -66,10 +66,10 @@ impl Pool {
 
     /// Starts client `id`.
     pub async fn launch_job(&self, id: usize, job: Job) {
-        let rooms = self.senders.len() - 1;
+        let half = self.senders.len() / 2;
         let runtime = match job {
-            Job::Room(_) => id % rooms,
-            Job::Stream(_) => rooms,
+            Job::Room(_) => id % half,
+            Job::Stream(_) => half + id % half,
         };
         let _ = self.senders[runtime].send((id, job)).await;
     }

@@ -39,6 +39,11 @@ pub struct Dashboard {
     pub subscribed_delivered: u64,
     /// Acked messages of the subscribed rooms: what the dashboards must have received.
     pub subscribed_expected: u64,
+    /// Rooms whose admin listens on the room socket instead (the report's `delivered`,
+    /// `expected` and `lost` are theirs).
+    pub control_rooms: usize,
+    /// Their delivery, in the same run: what the subscribed rooms are held against.
+    pub control_delivery_latency: Percentiles,
 }
 
 /// Everything a run reports.
@@ -236,6 +241,15 @@ impl Report {
                 dashboard.subscribed_delivery_latency.p50,
                 dashboard.subscribed_delivery_latency.p99,
                 dashboard.subscribed_delivery_latency.max
+            ));
+            lines.push(format!(
+                "control rooms (admin on the room socket): {}; delivered {}/{}; latency ms p50 {:.2} p99 {:.2} max {:.2}",
+                dashboard.control_rooms,
+                self.delivered,
+                self.expected,
+                dashboard.control_delivery_latency.p50,
+                dashboard.control_delivery_latency.p99,
+                dashboard.control_delivery_latency.max
             ));
         }
         if let Some(rate) = self.held_rate {

@@ -1,6 +1,6 @@
 //! The named scenarios. Each prepares its rooms, drives connections and returns a report.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::BenchError;
-use crate::connection::{Control, Plan};
+use crate::connection::{Control, Plan, RoomGroup};
 use crate::pool::{Job, Pool};
 use crate::report::{Dashboard, Report, Step};
 use crate::rss::rss_bytes;
@@ -48,13 +48,13 @@ fn ws_url(node: &str, room: i64) -> String {
 }
 
 /// Opens every member of every room (spread over the nodes) and waits until all joined.
-/// Acks in `watched` rooms are counted apart (a dashboard subscribed to them).
+/// Acks in the rooms of `groups` are counted apart, per group.
 async fn connect_all(
     common: &Common,
     rooms: &[RoomPlan],
     sends: bool,
     spread_sources: bool,
-    watched: &HashSet<i64>,
+    groups: &HashMap<i64, RoomGroup>,
 ) -> Result<Running, BenchError> {
     let control = Arc::new(Control::default());
     let stats = SharedStats::default();
@@ -76,7 +76,7 @@ async fn connect_all(
                 size: common.message_size,
                 join_only: false,
                 source,
-                watched: watched.contains(&room.room_id),
+                group: groups.get(&room.room_id).copied().unwrap_or_default(),
             };
             pool.launch(id, plan).await;
             id += 1;
@@ -171,7 +171,7 @@ pub async fn steady(
 ) -> Result<Report, BenchError> {
     let plans = prepare(&common.nodes[0], &common.signer, rooms, admins, 0).await?;
     let rss_before = common.pid.and_then(rss_bytes);
-    let running = connect_all(common, &plans, true, false, &HashSet::new()).await?;
+    let running = connect_all(common, &plans, true, false, &HashMap::new()).await?;
     let rss_after = common.pid.and_then(rss_bytes);
     running.stats.reset_latencies();
     let before = running.stats.snapshot();
@@ -221,7 +221,7 @@ pub async fn saturate(
     ramp: &Ramp,
 ) -> Result<Report, BenchError> {
     let plans = prepare(&common.nodes[0], &common.signer, rooms, admins, 0).await?;
-    let running = connect_all(common, &plans, true, false, &HashSet::new()).await?;
+    let running = connect_all(common, &plans, true, false, &HashMap::new()).await?;
     let senders = running.connections as f64;
     let mut steps = Vec::new();
     let mut held_rate = None;
@@ -290,7 +290,7 @@ pub async fn idle(common: &Common, connections: usize) -> Result<Report, BenchEr
     let rooms = connections.div_ceil(members);
     let plans = prepare(&common.nodes[0], &common.signer, rooms, members - 1, 0).await?;
     let rss_before = common.pid.and_then(rss_bytes);
-    let running = connect_all(common, &plans, false, true, &HashSet::new()).await?;
+    let running = connect_all(common, &plans, false, true, &HashMap::new()).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after = common.pid.and_then(rss_bytes);
     let (connected, connect_secs) = (running.connections, running.connect_secs);
@@ -333,7 +333,7 @@ pub async fn storm(
             // source address the kernel's search for a free port then cost the load tool
             // more CPU than the joins (`__inet_check_established` in its profile).
             source: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (id % 64) as u8))),
-            watched: false,
+            group: RoomGroup::Plain,
         };
         pool.launch(id, plan).await;
         pace(started, id + 1, common.connect_rate).await;
@@ -366,7 +366,7 @@ pub struct DashboardShape {
 /// `dashboard`: admins follow every room over the user stream (and subscribe to a few) while
 /// the rooms' customers send. Reports how late the inbox shows a room's newest message, how
 /// many inbox frames (and rooms in them) each admin gets, and the delivery of the subscribed
-/// rooms.
+/// rooms next to that of as many rooms whose admin listens on the room socket.
 pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report, BenchError> {
     let DashboardShape {
         rooms,
@@ -381,11 +381,20 @@ pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report
         )));
     }
     let plans = prepare(&common.nodes[0], &common.signer, rooms, 0, 0).await?;
-    let watched: HashSet<i64> = plans[..admins * subscribed]
+    let subscribed_rooms = admins * subscribed;
+    // As many rooms again whose listening admin is on the room socket: the same run's
+    // delivery without `/ws/`, to hold the subscribed rooms' delivery against.
+    let control_rooms = &plans[subscribed_rooms..(2 * subscribed_rooms).min(rooms)];
+    let mut groups: HashMap<i64, RoomGroup> = plans[..subscribed_rooms]
         .iter()
-        .map(|room| room.room_id)
+        .map(|room| (room.room_id, RoomGroup::Subscribed))
         .collect();
-    let running = connect_all(common, &plans, true, false, &watched).await?;
+    groups.extend(
+        control_rooms
+            .iter()
+            .map(|room| (room.room_id, RoomGroup::Control)),
+    );
+    let running = connect_all(common, &plans, true, false, &groups).await?;
     for admin in 0..admins {
         let node = &common.nodes[admin % common.nodes.len()];
         let plan = StreamPlan {
@@ -403,9 +412,26 @@ pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report
             .launch_job(running.connections + admin, Job::Stream(plan))
             .await;
     }
+    for (n, room) in control_rooms.iter().enumerate() {
+        let plan = Plan {
+            url: ws_url(&common.nodes[n % common.nodes.len()], room.room_id),
+            token: common
+                .signer
+                .token(&format!("bench-control-{n}"), "admin")?,
+            sends: false,
+            size: common.message_size,
+            join_only: false,
+            source: None,
+            group: RoomGroup::Plain,
+        };
+        running
+            .pool
+            .launch(running.connections + admins + n, plan)
+            .await;
+    }
     wait_joined(
         &running.stats,
-        running.connections + admins,
+        running.connections + admins + control_rooms.len(),
         Duration::from_secs(120),
     )
     .await?;
@@ -420,6 +446,9 @@ pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report
     drain(&running.control, &running.stats).await;
     let stats = stop(running).await;
     let mut report = Report::new("dashboard", &common.nodes, rooms, 1, &stats);
+    // Room-socket deliveries are the control rooms' only.
+    report.expected = stats.control_acked;
+    report.lost = report.expected.saturating_sub(stats.delivered);
     report.window_secs = secs;
     report.acks_per_sec = per_sec(during.acked - before.acked, secs);
     report.dashboard = Some(Dashboard {
@@ -434,6 +463,8 @@ pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report
         subscribed_delivery_latency: Percentiles::of(&during.stream_latency),
         subscribed_delivered: stats.stream_delivered,
         subscribed_expected: stats.watched_acked,
+        control_rooms: control_rooms.len(),
+        control_delivery_latency: Percentiles::of(&during.delivery_latency),
     });
     Ok(report)
 }

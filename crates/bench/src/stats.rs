@@ -40,6 +40,8 @@ pub struct Stats {
     pub join_latency: Histogram<u64>,
     /// Acks of messages in rooms a dashboard subscribed to.
     pub watched_acked: u64,
+    /// Acks of messages in the dashboard scenario's control rooms.
+    pub control_acked: u64,
     /// `inbox` frames the dashboards received.
     pub inbox_frames: u64,
     /// Rooms in those frames.
@@ -72,6 +74,7 @@ impl Default for Stats {
             worst_delivery_by_sec: BTreeMap::new(),
             join_latency: histogram(),
             watched_acked: 0,
+            control_acked: 0,
             inbox_frames: 0,
             inbox_rooms: 0,
             inbox_latency: histogram(),
