@@ -97,8 +97,9 @@ pub enum StreamFrame {
     },
     /// Rooms of the inbox that changed, as they are now (apply each as an upsert by room id),
     /// and rooms that left it. One frame per coalescing window, with at most 100 rooms
-    /// (`rooms` and `removed` together; a window that changed more sends several frames); a
-    /// room is in a frame once.
+    /// (`rooms` and `removed` together; fewer when their previews are long, as a frame stays
+    /// under about 256 KiB; a window that changed more sends several frames); a room is in a
+    /// frame once.
     Inbox {
         /// The rooms that changed, each with why.
         rooms: Vec<InboxEntry>,

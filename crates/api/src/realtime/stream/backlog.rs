@@ -3,7 +3,7 @@
 //! waiting older one for the same room. A client that reads slower than its rooms change gets
 //! the newest state of each room once it catches up, and what waits is bounded by the rooms it
 //! may see, not by how long it lags. Waiting room entries leave together, as one `inbox` frame
-//! of up to [`MAX_INBOX_ROOMS_PER_FRAME`]. (Frames of subscribed rooms are a conversation and
+//! of up to [`MAX_INBOX_ROOMS_PER_FRAME`] rooms and [`MAX_INBOX_FRAME_BYTES`]. (Frames of subscribed rooms are a conversation and
 //! are never conflated; they go to the outbox directly.)
 
 use std::collections::{HashMap, VecDeque};
@@ -13,6 +13,10 @@ use room_chats_types::RoomId;
 use room_chats_types::stream::MAX_INBOX_ROOMS_PER_FRAME;
 
 use crate::realtime::inbox::wire;
+
+/// The size past which a frame takes no more rooms (it has at least one): rooms whose previews
+/// are long share fewer to a frame, so what the outbox holds stays bounded in bytes.
+pub(super) const MAX_INBOX_FRAME_BYTES: usize = 256 * 1024;
 
 /// What a waiting entry is about: a newer entry about the same thing replaces it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -71,6 +75,7 @@ impl Backlog {
         let mut rooms = Vec::new();
         let mut removed = Vec::new();
         let mut newest = i64::MIN;
+        let mut bytes = 0;
         while rooms.len() + removed.len() < MAX_INBOX_ROOMS_PER_FRAME {
             let Some(subject) = self.order.front() else {
                 break;
@@ -78,6 +83,12 @@ impl Backlog {
             let starts_frame = rooms.is_empty() && removed.is_empty();
             match self.waiting.get(subject) {
                 Some(Waiting::Frame(_)) if !starts_frame => break,
+                Some(Waiting::Room { entry, .. }) => {
+                    if !starts_frame && bytes + entry.len() > MAX_INBOX_FRAME_BYTES {
+                        break;
+                    }
+                    bytes += entry.len();
+                }
                 _ => {}
             }
             let Some(subject) = self.order.pop_front() else {
@@ -176,6 +187,28 @@ mod tests {
         assert!(matches!(last, StreamFrame::Inbox { cursor, .. } if cursor == "30"));
         assert_eq!(backlog.pop(), None);
         assert!(backlog.is_empty());
+    }
+
+    #[test]
+    fn long_entries_share_fewer_to_a_frame() {
+        let mut backlog = Backlog::default();
+        let long = |room_id: RoomId| {
+            let padding = " ".repeat(MAX_INBOX_FRAME_BYTES / 3);
+            format!(r#"{{"room_id":{room_id},{padding}"reason":"filtered"}}"#)
+        };
+        for room in 0..5 {
+            backlog.push_room(room, long(room), true, room);
+        }
+        assert_eq!(room_ids(&frame(backlog.pop())), vec![0, 1]);
+        assert_eq!(room_ids(&frame(backlog.pop())), vec![2, 3]);
+        assert_eq!(room_ids(&frame(backlog.pop())), vec![4]);
+        // One entry larger than the limit still goes, alone.
+        let huge = format!(
+            r#"{{"room_id":9,{}"reason":"filtered"}}"#,
+            " ".repeat(MAX_INBOX_FRAME_BYTES)
+        );
+        backlog.push_room(9, huge, true, 9);
+        assert_eq!(room_ids(&frame(backlog.pop())), vec![9]);
     }
 
     #[test]

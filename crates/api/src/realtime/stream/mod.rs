@@ -42,8 +42,13 @@ use crate::realtime::inbox::{
 };
 use crate::realtime::settings::RealtimeSettings;
 
-/// How soon the backlog is tried again while the outbox is more than half full.
+/// How soon the backlog is tried again while the outbox is busy.
 const BACKLOG_RETRY: Duration = Duration::from_millis(10);
+
+/// Inbox frames the backlog lets into the outbox at a time: a window of 400 rooms, a
+/// megabyte at most (`backlog::MAX_INBOX_FRAME_BYTES` each). A client that reads slowly leaves the
+/// rest in the backlog, where a newer state of a room replaces its older one.
+const INBOX_FRAMES_QUEUED: usize = 4;
 
 /// Most rooms a catch-up sends; past it the client reloads the list.
 pub const MAX_DELTA_ROOMS: i64 = 200;
@@ -164,10 +169,13 @@ impl UserStream {
         self.drain_backlog(ctx);
     }
 
-    /// Moves waiting inbox frames to the outbox while it is less than half full: the other
-    /// half is kept for the subscribed rooms, whose frames cannot wait in a backlog.
+    /// Moves waiting inbox frames to the outbox while it holds fewer than
+    /// [`INBOX_FRAMES_QUEUED`] frames (and is less than half full): the rest is kept for the
+    /// subscribed rooms, whose frames cannot wait in a backlog, and what the inbox has not
+    /// sent yet waits where it is conflated, not in the outbox.
     fn drain_backlog(&mut self, ctx: &mut <Self as Actor>::Context) {
-        let reserve = self.services.settings.outbox / 2;
+        let outbox = self.services.settings.outbox;
+        let reserve = (outbox / 2).max(outbox.saturating_sub(INBOX_FRAMES_QUEUED));
         while self.connection.outbox_room() > reserve {
             let Some(frame) = self.backlog.pop() else {
                 break;
