@@ -3,8 +3,9 @@
 //! waiting older one for the same room. A client that reads slower than its rooms change gets
 //! the newest state of each room once it catches up, and what waits is bounded by the rooms it
 //! may see, not by how long it lags. Waiting room entries leave together, as one `inbox` frame
-//! of up to [`MAX_INBOX_ROOMS_PER_FRAME`] rooms and [`MAX_INBOX_FRAME_BYTES`]. (Frames of subscribed rooms are a conversation and
-//! are never conflated; they go to the outbox directly.)
+//! of up to [`MAX_INBOX_ROOMS_PER_FRAME`] rooms and [`MAX_INBOX_FRAME_BYTES`]. (Frames of
+//! subscribed rooms are a conversation and are never conflated; they go to the outbox
+//! directly.)
 
 use std::collections::{HashMap, VecDeque};
 
