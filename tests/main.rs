@@ -21,3 +21,4 @@ mod realtime;
 mod realtime_cluster;
 mod stored_data;
 mod timeline;
+mod webhooks;

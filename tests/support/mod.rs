@@ -2,6 +2,7 @@
 //! Postgres schema, or a fresh SQLite file — so tests run in parallel without touching each
 //! other. Postgres must be running: a missing server fails the test with a clear message.
 
+pub mod receiver;
 pub mod redis;
 pub mod tokens;
 pub mod ws;
@@ -15,6 +16,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use room_chats::{ServiceConfig, ServiceControl, start};
 use room_chats_api::realtime::RealtimeSettings;
+use room_chats_api::webhooks::WebhookSettings;
 use room_chats_api::{Limits, VerifierSettings};
 use room_chats_broker::RedisSettings;
 use room_chats_store::{DatabaseUrl, PoolSettings};
@@ -81,6 +83,7 @@ pub struct NodeOptions {
     pub limits: Limits,
     pub redis: Option<RedisSettings>,
     pub send_queue_budget: std::time::Duration,
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for NodeOptions {
@@ -102,6 +105,11 @@ impl Default for NodeOptions {
             limits,
             redis: None,
             send_queue_budget: room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET,
+            // Receivers in tests listen on 127.0.0.1.
+            webhooks: WebhookSettings {
+                allow_private_urls: true,
+                ..WebhookSettings::DEFAULT
+            },
         }
     }
 }
@@ -240,6 +248,7 @@ impl TestApp {
             },
             verifier,
             limits: limits.clone(),
+            webhooks: options.webhooks,
         })
         .await
         .expect("service starts");
@@ -261,6 +270,20 @@ impl TestApp {
             panic!("not a Postgres test node");
         };
         diesel::PgConnection::establish(&schema_url(schema)).expect("schema connection")
+    }
+
+    /// Runs `sql` on this node's SQLite database behind the service's back.
+    pub fn sqlite_execute(&self, sql: &str) {
+        use diesel::Connection;
+        let TestDatabase::Sqlite { _dir: dir } = &self.database else {
+            panic!("not a SQLite test node");
+        };
+        let path = dir.path().join("chat.db");
+        let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+            .expect("SQLite connection");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .expect("SQLite statement");
     }
 
     /// Returns once some query of this node's Postgres waits on a lock of `table` (held by the

@@ -15,6 +15,7 @@ mod routes;
 pub mod send_budget;
 pub mod state;
 mod telemetry;
+pub mod webhooks;
 
 pub use app::app;
 pub use asyncapi::asyncapi_json;

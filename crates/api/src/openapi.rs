@@ -25,11 +25,14 @@ use crate::routes;
         room_chats_types::schema::ExternalId,
         room_chats_types::schema::MessageContent,
         room_chats_types::schema::RoomCursor,
+        // What webhook receivers are sent (docs/NOTIFICATIONS.md).
+        room_chats_types::WebhookEvent,
     )),
     tags(
         (name = "rooms", description = "Chat rooms: one per order"),
         (name = "messages", description = "History, sending and read markers"),
         (name = "orders", description = "Orders registered by the main platform"),
+        (name = "webhooks", description = "Receivers of signed event deliveries (docs/NOTIFICATIONS.md); the body of every delivery is the `WebhookEvent` schema"),
         (name = "realtime", description = "The WebSocket protocol v1 (frames in docs/REALTIME.md)"),
         (name = "operations", description = "Health and readiness probes"),
     )

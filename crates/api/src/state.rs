@@ -8,6 +8,7 @@ use room_chats_store::Database;
 use crate::chat::Chat;
 use crate::realtime::{Hub, Inbox, RealtimeSettings};
 use crate::send_budget::SendBudget;
+use crate::webhooks::Webhooks;
 
 /// Limits applied to requests and sends, whatever the transport. Every one is configurable;
 /// [`Limits::DEFAULT`] holds the defaults, which the configuration flags use too.
@@ -74,4 +75,6 @@ pub struct AppState {
     pub inbox: Arc<Inbox>,
     /// WebSocket limits and timings.
     pub realtime: Arc<RealtimeSettings>,
+    /// Webhook endpoint use cases.
+    pub webhooks: Webhooks,
 }

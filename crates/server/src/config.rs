@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use room_chats_api::auth::MAX_LEEWAY_SECS;
 use room_chats_api::realtime::{AllowedOrigins, RealtimeSettings};
+use room_chats_api::webhooks::{RetrySchedule, WebhookSettings};
 use room_chats_api::{Limits, VerifierSettings};
 use room_chats_broker::RedisSettings;
 use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
@@ -316,6 +317,66 @@ pub struct ServeArgs {
     pub realtime: RealtimeArgs,
     #[command(flatten)]
     pub jwt: JwtArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Webhook delivery (endpoints are managed over `/webhooks/endpoints`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct WebhookArgs {
+    /// Seconds one delivery attempt may take, connecting included.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = WebhookSettings::DEFAULT.timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub webhook_timeout_secs: u64,
+    /// Milliseconds before the first retry of a failed delivery; each further failure doubles
+    /// the delay (with jitter) up to `WEBHOOK_RETRY_MAX_DELAY_SECS`.
+    #[arg(long, env = "WEBHOOK_RETRY_FIRST_DELAY_MS", default_value_t = WebhookSettings::DEFAULT.retry.first_delay.as_millis() as u64, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub webhook_retry_first_delay_ms: u64,
+    /// Longest wait between two attempts, in seconds.
+    #[arg(long, env = "WEBHOOK_RETRY_MAX_DELAY_SECS", default_value_t = WebhookSettings::DEFAULT.retry.max_delay.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub webhook_retry_max_delay_secs: u64,
+    /// Seconds after its first failed attempt an event is still retried; then it is a dead
+    /// letter (listable and replayable over the admin API).
+    #[arg(long, env = "WEBHOOK_RETRY_PERIOD_SECS", default_value_t = WebhookSettings::DEFAULT.retry.period.as_secs(), value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub webhook_retry_period_secs: u64,
+    /// Seconds a node holds the queues it delivers; a node that dies leaves them to the
+    /// others after this long. At least twice `WEBHOOK_TIMEOUT_SECS`.
+    #[arg(long, env = "WEBHOOK_LEASE_SECS", default_value_t = WebhookSettings::DEFAULT.lease.as_secs(), value_parser = clap::value_parser!(u64).range(2..=3_600))]
+    pub webhook_lease_secs: u64,
+    /// Rooms' queues one node delivers at the same time.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = WebhookSettings::DEFAULT.concurrency as u32, value_parser = clap::value_parser!(u32).range(1..=1_024))]
+    pub webhook_concurrency: u32,
+    /// Milliseconds between looks for due events this node was not told about (other nodes'
+    /// changes, retries coming due).
+    #[arg(long, env = "WEBHOOK_POLL_MS", default_value_t = WebhookSettings::DEFAULT.poll_interval.as_millis() as u64, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub webhook_poll_ms: u64,
+    /// Allow endpoint URLs on loopback, private and link-local addresses (refused by default:
+    /// SSRF).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_URLS", default_value_t = WebhookSettings::DEFAULT.allow_private_urls, action = clap::ArgAction::Set)]
+    pub webhook_allow_private_urls: bool,
+}
+
+impl WebhookArgs {
+    /// The delivery settings.
+    pub fn settings(&self) -> Result<WebhookSettings, ConfigError> {
+        if self.webhook_lease_secs < 2 * self.webhook_timeout_secs {
+            return Err(ConfigError::Invalid(
+                "WEBHOOK_LEASE_SECS must be at least twice WEBHOOK_TIMEOUT_SECS".to_owned(),
+            ));
+        }
+        Ok(WebhookSettings {
+            timeout: Duration::from_secs(self.webhook_timeout_secs),
+            retry: RetrySchedule {
+                first_delay: Duration::from_millis(self.webhook_retry_first_delay_ms),
+                max_delay: Duration::from_secs(self.webhook_retry_max_delay_secs),
+                period: Duration::from_secs(self.webhook_retry_period_secs),
+            },
+            lease: Duration::from_secs(self.webhook_lease_secs),
+            concurrency: self.webhook_concurrency as usize,
+            poll_interval: Duration::from_millis(self.webhook_poll_ms),
+            allow_private_urls: self.webhook_allow_private_urls,
+        })
+    }
 }
 
 /// The live half: WebSocket limits and the broker between nodes.

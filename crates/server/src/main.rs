@@ -169,6 +169,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         send_queue_budget: args.storage.send_queue_budget(),
         verifier: args.jwt.verifier(&args.storage.database)?,
         limits: args.limits()?,
+        webhooks: args.webhooks.settings()?,
     };
     let running = start(config).await?;
     running.server.await?;

@@ -8,6 +8,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use room_chats_api::chat::{Announcement, Announcer, Listener};
 use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
+use room_chats_api::webhooks::{WebhookDispatch, WebhookSettings, Webhooks};
 use room_chats_api::{AppState, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
 use room_chats_store::batch::MessageWriter;
@@ -49,6 +50,8 @@ pub struct ServiceConfig {
     pub realtime: RealtimeSettings,
     /// Redis for a cluster; `None` is the in-process broker of a single node.
     pub redis: Option<RedisSettings>,
+    /// Webhook delivery.
+    pub webhooks: WebhookSettings,
 }
 
 /// Why the service could not start.
@@ -65,6 +68,9 @@ pub enum StartError {
     /// The broker settings are unusable.
     #[error("broker: {0}")]
     Broker(#[from] BrokerError),
+    /// The webhook dispatcher could not start (no thread, no TLS roots).
+    #[error("webhook dispatcher: {0}")]
+    Webhooks(std::io::Error),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -89,6 +95,7 @@ pub struct RunningService {
 #[derive(Clone)]
 pub struct ServiceControl {
     hub: Arc<Hub>,
+    webhooks: Arc<WebhookDispatch>,
     server: ServerHandle,
     grace: Duration,
 }
@@ -111,11 +118,21 @@ impl ServiceControl {
     /// the last presence and room events of closing sessions reach the other nodes.
     pub async fn finish(&self) {
         self.hub.broker().close(BROKER_FLUSH_LIMIT).await;
+        self.webhooks.stop(self.grace).await;
     }
 
-    /// Stops serving at once, without waiting for anything.
+    /// Stops serving at once, without waiting for anything; the webhook dispatcher drops
+    /// what it was sending without recording it or handing its leases back, as if the process
+    /// died.
     pub fn abort(&self) {
         drop(self.server.stop(false));
+        self.webhooks.signal_crash();
+    }
+
+    /// [`Self::abort`], returning once the webhook dispatcher has stopped.
+    pub async fn crash(&self) {
+        self.abort();
+        self.webhooks.crash().await;
     }
 }
 
@@ -186,19 +203,26 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.realtime.inbox_window,
     );
     let hub = Hub::start(
-        node,
+        node.clone(),
         broker,
         events,
         config.realtime.max_connections_per_user,
         Arc::clone(&inbox),
     );
+    let webhooks = WebhookDispatch::start(db.clone(), config.webhooks, node.clone())
+        .map_err(StartError::Webhooks)?;
     let chat = chat_core(
         &config,
         db.clone(),
-        vec![Arc::clone(&hub) as _, Arc::clone(&inbox) as _],
+        vec![
+            Arc::clone(&hub) as _,
+            Arc::clone(&inbox) as _,
+            Arc::clone(&webhooks) as _,
+        ],
     );
     let state = web::Data::new(AppState {
         chat,
+        webhooks: Webhooks::new(db.clone(), &config.webhooks),
         db,
         limits: config.limits,
         hub: Arc::clone(&hub),
@@ -214,6 +238,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let (addr, server) = serve(&http, state, verifier)?;
     let control = ServiceControl {
         hub,
+        webhooks,
         server: server.handle(),
         grace: Duration::from_secs(config.shutdown_timeout_secs),
     };
@@ -251,7 +276,8 @@ async fn open_database(config: &ServiceConfig) -> Result<Database, StartError> {
 }
 
 /// The use cases, with the message writer, all announcing through one point whose listeners
-/// are the hub (it tells every node's room sessions) and the inbox (every node's streams).
+/// are the hub (it tells every node's room sessions), the inbox (every node's streams) and the
+/// webhook dispatcher (woken to deliver what the change put in the outbox).
 fn chat_core(config: &ServiceConfig, db: Database, listeners: Vec<Arc<dyn Listener>>) -> Chat {
     let announcer = Announcer::new(listeners);
     let writer_announcer = announcer.clone();

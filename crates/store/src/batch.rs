@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::write_transaction;
 use crate::messages::Stored;
+use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{chat_rooms, messages, room_members};
 use crate::time::{activity_bucket, now_micros, to_datetime};
@@ -129,7 +130,14 @@ pub fn store_batch(
                 DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &locked, &inserts, now)?,
             }
         };
-        Ok(answers(batch, plans, &ids, now))
+        let answers = answers(batch, plans, &ids, now);
+        outbox::record(conn, || {
+            answers.iter().filter_map(|answer| match answer {
+                Ok(Stored::New(message)) => Some(OutboxEvent::message_created(message)),
+                _ => None,
+            })
+        })?;
+        Ok(answers)
     })
 }
 

@@ -10,11 +10,13 @@ mod error;
 pub mod members;
 pub mod messages;
 pub mod orders;
+mod outbox;
 pub mod rooms;
 mod rows;
 mod schema;
 mod time;
 pub mod timeline;
+pub mod webhooks;
 
 pub use connection::{Database, DatabaseUrl, DbConnection, PoolSettings};
 pub use error::StoreError;

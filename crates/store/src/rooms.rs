@@ -5,8 +5,8 @@ use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto};
 
 use crate::connection::write_transaction;
-use crate::error::is_unique_violation;
 use crate::members::unread_count;
+use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, RoomRow};
 use crate::schema::{chat_rooms, messages, orders, room_members};
 use crate::time::{activity_bucket, now_micros};
@@ -61,32 +61,39 @@ pub fn create_or_get_room(
     if let Some(room) = find_room_by_order(conn, order_id)? {
         return Ok((room, false));
     }
-    let now = now_micros();
-    let inserted = diesel::insert_into(chat_rooms::table)
-        .values((
-            chat_rooms::order_id.eq(order_id),
-            chat_rooms::status.eq(RoomStatus::Open.as_str()),
-            chat_rooms::last_seq.eq(0),
-            chat_rooms::created_at.eq(now),
-            chat_rooms::last_activity_at.eq(now),
-            chat_rooms::activity_bucket.eq(activity_bucket(now)),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => {}
-        // Another request created the room first; return that one.
-        Err(error) if is_unique_violation(&error) => {
-            let room = find_room_by_order(conn, order_id)?.ok_or(StoreError::NotFound)?;
-            return Ok((room, false));
+    write_transaction(conn, |conn| {
+        let now = now_micros();
+        let insert = diesel::insert_into(chat_rooms::table)
+            .values((
+                chat_rooms::order_id.eq(order_id),
+                chat_rooms::status.eq(RoomStatus::Open.as_str()),
+                chat_rooms::last_seq.eq(0),
+                chat_rooms::created_at.eq(now),
+                chat_rooms::last_activity_at.eq(now),
+                chat_rooms::activity_bucket.eq(activity_bucket(now)),
+            ))
+            // Another request may create the room first: then this one returns that room.
+            .on_conflict(chat_rooms::order_id)
+            .do_nothing();
+        // Diesel's multi-backend connection has no upsert: run it on the backend itself.
+        let inserted = match conn {
+            DbConnection::Postgres(pg) => insert.execute(pg),
+            DbConnection::Sqlite(sqlite) => insert.execute(sqlite),
+        };
+        let created = match inserted {
+            Ok(rows) => rows == 1,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            )) => return Err(StoreError::NotFound),
+            Err(error) => return Err(error.into()),
+        };
+        let room = find_room_by_order(conn, order_id)?.ok_or(StoreError::NotFound)?;
+        if created {
+            outbox::record(conn, || Some(OutboxEvent::room_created(&room)))?;
         }
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            _,
-        )) => return Err(StoreError::NotFound),
-        Err(error) => return Err(error.into()),
-    }
-    let room = find_room_by_order(conn, order_id)?.ok_or(StoreError::NotFound)?;
-    Ok((room, true))
+        Ok((room, created))
+    })
 }
 
 /// Closes or reopens a room, recording the change in its timeline. Setting the status it

@@ -83,7 +83,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        url -> Text,
+        secret -> Text,
+        description -> Text,
+        event_types -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        room_id -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        body -> Text,
+        created_at -> BigInt,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        first_failed_at -> Nullable<BigInt>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        dead_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_leases (queue) {
+        queue -> Text,
+        owner -> Text,
+        lease_until -> BigInt,
+    }
+}
+
 diesel::joinable!(chat_rooms -> orders (order_id));
+diesel::joinable!(webhook_outbox -> webhook_endpoints (endpoint_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
 diesel::joinable!(messages -> chat_rooms (room_id));
 diesel::joinable!(room_events -> chat_rooms (room_id));
@@ -96,5 +137,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     message_revisions,
     room_events,
-    user_names
+    user_names,
+    webhook_endpoints,
+    webhook_outbox,
+    webhook_leases
 );

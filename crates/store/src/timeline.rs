@@ -1,12 +1,14 @@
 //! A room's timeline: its messages and its events (closed, reopened, an admin assigned or
 //! unassigned, a message edited or deleted) in one gapless sequence of seqs. Messages take
 //! their seqs in [`crate::batch`]; events here, in the transaction of the change they record,
-//! so a change is never stored without its event nor announced before both committed.
+//! so a change is never stored without its event nor announced before both committed. The
+//! event's webhook rows go into the outbox in the same transaction ([`crate::outbox`]).
 
 use diesel::prelude::*;
 use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{RoomId, RoomStatus, Seq};
 
+use crate::outbox::{self, OutboxEvent};
 use crate::rooms::find_room;
 use crate::rows::Spelled;
 use crate::schema::{chat_rooms, room_events};
@@ -72,6 +74,7 @@ pub(crate) fn append_event(
             room_events::created_at.eq(now),
         ))
         .execute(conn)?;
+    outbox::record(conn, || OutboxEvent::of_frame(room_id, &frame))?;
     Ok(frame)
 }
 

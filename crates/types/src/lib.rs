@@ -15,6 +15,7 @@ pub mod rules;
 pub mod schema;
 pub mod spelling;
 pub mod stream;
+pub mod webhook;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};
@@ -27,4 +28,9 @@ pub use role::Role;
 pub use room::{
     AssignedFilter, MemberDto, RoomDetailDto, RoomDto, RoomListQuery, RoomPage, RoomStatus,
     RoomSummaryDto,
+};
+pub use webhook::{
+    CreateWebhookEndpointBody, DeadLetterDto, DeadLetterPage, DeadLetterQuery, ReplayBody,
+    ReplayDto, UpdateWebhookEndpointBody, WebhookEndpointDto, WebhookEvent, WebhookEventData,
+    WebhookEventType,
 };

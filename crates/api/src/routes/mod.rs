@@ -11,6 +11,7 @@ mod room_create;
 mod room_detail;
 mod room_status;
 mod rooms_list;
+mod webhook_endpoints;
 mod ws_chat;
 mod ws_stream;
 
@@ -37,6 +38,13 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(message_change::delete_message)
         .service(message_change::message_revisions)
         .service(read_marker::mark_read)
+        .service(webhook_endpoints::create_endpoint)
+        .service(webhook_endpoints::list_endpoints)
+        .service(webhook_endpoints::get_endpoint)
+        .service(webhook_endpoints::update_endpoint)
+        .service(webhook_endpoints::delete_endpoint)
+        .service(webhook_endpoints::dead_letters)
+        .service(webhook_endpoints::replay_dead_letters)
         .service(ws_chat::connect)
         .service(ws_stream::connect_stream);
 }

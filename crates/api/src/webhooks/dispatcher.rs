@@ -1,0 +1,360 @@
+//! The node's webhook dispatcher: leases due queues, delivers their events in order, records
+//! the outcome. Runs on its own thread and runtime, so deliveries never compete with request
+//! handling for an executor, and a slow receiver never blocks anything but its own queues.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use room_chats_store::Database;
+use room_chats_store::webhooks::{self, Delivery, EndpointTarget, Failure, Queue, Settlement};
+use tokio::sync::{Notify, oneshot, watch};
+use tokio::task::JoinSet;
+
+use crate::chat::{Announcement, Listener};
+use crate::webhooks::WebhookSettings;
+use crate::webhooks::schedule::jitter_unit;
+use crate::webhooks::sender::{Attempt, Sender};
+
+/// Most events of one queue sent under one lease.
+const EVENTS_PER_LEASE: i64 = 50;
+
+/// How long to wait before trying the database again after it failed.
+const DATABASE_RETRY: Duration = Duration::from_secs(1);
+
+/// Starts and stops the node's dispatcher; also the announcement listener that wakes it when
+/// this node committed events.
+pub struct WebhookDispatch {
+    wake: Arc<Notify>,
+    stop: watch::Sender<Stop>,
+    stopped: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+impl WebhookDispatch {
+    /// Starts the dispatcher of node `owner` on a thread of its own.
+    pub fn start(
+        db: Database,
+        settings: WebhookSettings,
+        owner: String,
+    ) -> Result<Arc<Self>, std::io::Error> {
+        let wake = Arc::new(Notify::new());
+        let (stop, stopping) = watch::channel(Stop::Run);
+        let (done, stopped) = oneshot::channel();
+        let sender = Sender::new(&settings).map_err(std::io::Error::other)?;
+        let dispatcher = Dispatcher {
+            db,
+            sender,
+            settings,
+            owner,
+            wake: Arc::clone(&wake),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("webhooks".to_owned())
+            .spawn(move || {
+                runtime.block_on(dispatcher.run(stopping));
+                // Dropping the runtime cancels deliveries still in flight (after `crash`).
+                drop(runtime);
+                let _ = done.send(());
+            })?;
+        Ok(Arc::new(Self {
+            wake,
+            stop,
+            stopped: std::sync::Mutex::new(Some(stopped)),
+        }))
+    }
+
+    /// Stops claiming, lets deliveries in flight finish (at most `grace`), records them and
+    /// hands this node's leases back so other nodes take over at once.
+    pub async fn stop(&self, grace: Duration) {
+        let _ = self.stop.send(Stop::Graceful);
+        self.stopped(grace).await;
+    }
+
+    /// Stops at once as if the process died: deliveries in flight are cut off, nothing is
+    /// recorded and no lease is handed back (tests of what other nodes do then).
+    pub async fn crash(&self) {
+        self.signal_crash();
+        self.stopped(Duration::from_secs(5)).await;
+    }
+
+    /// Tells the dispatcher to stop as [`Self::crash`] does, without waiting for it.
+    pub fn signal_crash(&self) {
+        let _ = self.stop.send(Stop::Crash);
+    }
+
+    async fn stopped(&self, grace: Duration) {
+        let stopped = self
+            .stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(stopped) = stopped {
+            let _ = tokio::time::timeout(grace, stopped).await;
+        }
+    }
+}
+
+/// What the dispatcher is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Run,
+    Graceful,
+    Crash,
+}
+
+/// Events this node committed are due at once: wake the dispatcher rather than wait for its
+/// next poll. (Other nodes' events are found by polling, or by their own dispatchers.)
+impl Listener for WebhookDispatch {
+    fn hear(&self, announcement: Announcement<'_>) {
+        match announcement {
+            Announcement::MessageStored(_)
+            | Announcement::RoomEvent { .. }
+            | Announcement::RoomOpened { .. } => self.wake.notify_one(),
+            Announcement::ReadMoved { .. } | Announcement::CustomerChanged { .. } => {}
+        }
+    }
+}
+
+struct Dispatcher {
+    db: Database,
+    sender: Sender,
+    settings: WebhookSettings,
+    owner: String,
+    wake: Arc<Notify>,
+}
+
+/// What became of one leased queue.
+struct QueueOutcome {
+    queue: Queue,
+    delivered: Vec<i64>,
+    failed: Option<Failure>,
+    disable: Option<String>,
+}
+
+impl Dispatcher {
+    async fn run(self, mut stopping: watch::Receiver<Stop>) {
+        let this = Arc::new(self);
+        let mut in_flight: JoinSet<QueueOutcome> = JoinSet::new();
+        let mut unsettled = Settlement::default();
+        let mut look = true;
+        loop {
+            match *stopping.borrow() {
+                Stop::Run => {}
+                Stop::Graceful => break,
+                Stop::Crash => return,
+            }
+            // Record first: a queue's lease goes back with its outcome, and only then can its
+            // next events be leased.
+            if !unsettled.is_empty() && this.settle(&unsettled).await {
+                unsettled = Settlement::default();
+            }
+            let free = this.settings.concurrency.saturating_sub(in_flight.len());
+            if look && free > 0 && unsettled.is_empty() {
+                match this.lease_and_send(free, &mut in_flight).await {
+                    Ok(claimed) => look = claimed == free,
+                    Err(error) => {
+                        tracing::warn!(%error, "webhook dispatch: cannot lease queues");
+                        look = false;
+                    }
+                }
+            }
+            let poll = if unsettled.is_empty() {
+                this.settings.poll_interval
+            } else {
+                DATABASE_RETRY
+            };
+            tokio::select! {
+                _ = stopping.changed() => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    absorb(&mut unsettled, done);
+                    // Record every queue that finished meanwhile in the same transaction.
+                    while let Some(done) = in_flight.try_join_next() {
+                        absorb(&mut unsettled, done);
+                    }
+                    look = true;
+                }
+                () = this.wake.notified() => look = true,
+                () = tokio::time::sleep(poll) => look = true,
+            }
+        }
+        this.finish(in_flight, unsettled).await;
+    }
+
+    /// Leases up to `limit` due queues and starts a delivery task for each; answers how many
+    /// it leased.
+    async fn lease_and_send(
+        self: &Arc<Self>,
+        limit: usize,
+        in_flight: &mut JoinSet<QueueOutcome>,
+    ) -> Result<usize, room_chats_store::StoreError> {
+        let leased_at = Instant::now();
+        let lease = self.settings.lease;
+        let lease_until = chrono::Utc::now().timestamp_micros()
+            + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        let owner = self.owner.clone();
+        let limit_rows = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (queues, deliveries, targets) = self
+            .db
+            .run(move |conn| {
+                let queues = webhooks::claim_queues(conn, &owner, lease_until, limit_rows)?;
+                let deliveries = webhooks::queued_deliveries(conn, &queues, EVENTS_PER_LEASE)?;
+                let mut endpoint_ids: Vec<i64> = queues.iter().map(|q| q.endpoint_id).collect();
+                endpoint_ids.sort_unstable();
+                endpoint_ids.dedup();
+                let targets = webhooks::endpoint_targets(conn, &endpoint_ids)?;
+                Ok((queues, deliveries, targets))
+            })
+            .await?;
+        let claimed = queues.len();
+        let mut runs: HashMap<Queue, Vec<Delivery>> = queues
+            .into_iter()
+            .map(|queue| (queue, Vec::new()))
+            .collect();
+        for delivery in deliveries {
+            if let Some(run) = runs.get_mut(&delivery.queue()) {
+                run.push(delivery);
+            }
+        }
+        // Sends must end while the lease holds, or another node could take the queue over
+        // while this one still sends.
+        let send_until = leased_at + lease.saturating_sub(self.settings.timeout);
+        for (queue, run) in runs {
+            let target = targets.get(&queue.endpoint_id).cloned();
+            let this = Arc::clone(self);
+            in_flight.spawn(async move { this.deliver_run(queue, target, run, send_until).await });
+        }
+        Ok(claimed)
+    }
+
+    /// Sends a queue's events in order until one fails.
+    async fn deliver_run(
+        &self,
+        queue: Queue,
+        target: Option<EndpointTarget>,
+        run: Vec<Delivery>,
+        send_until: Instant,
+    ) -> QueueOutcome {
+        let mut outcome = QueueOutcome {
+            queue,
+            delivered: Vec::new(),
+            failed: None,
+            disable: None,
+        };
+        // Deleted or disabled since it was leased: nothing to send.
+        let Some(target) = target.filter(|target| target.enabled) else {
+            return outcome;
+        };
+        for delivery in run {
+            if Instant::now() >= send_until {
+                break;
+            }
+            match self.sender.send(&target, &delivery).await {
+                Attempt::Delivered => outcome.delivered.push(delivery.id),
+                Attempt::Gone => {
+                    tracing::warn!(
+                        endpoint_id = queue.endpoint_id,
+                        "webhook receiver answered 410 Gone; endpoint disabled"
+                    );
+                    outcome.disable = Some("the receiver answered 410 Gone".to_owned());
+                    break;
+                }
+                Attempt::Failed { status, error } => {
+                    tracing::info!(
+                        endpoint_id = queue.endpoint_id,
+                        event_id = %delivery.event_id,
+                        attempts = delivery.attempts + 1,
+                        status,
+                        %error,
+                        "webhook delivery failed"
+                    );
+                    outcome.failed = Some(self.failure(&delivery, status, error));
+                    break;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// What a failed attempt of `delivery` leads to under the retry schedule.
+    fn failure(&self, delivery: &Delivery, status: Option<i32>, error: String) -> Failure {
+        let now = chrono::Utc::now().timestamp_micros();
+        let attempts = delivery.attempts + 1;
+        let first_failed_at = delivery.first_failed_at.unwrap_or(now);
+        let since_first = Duration::from_micros(u64::try_from(now - first_failed_at).unwrap_or(0));
+        let retry = self.settings.retry;
+        let delay = retry.delay(attempts, jitter_unit());
+        let dead = retry.exhausted(since_first);
+        if dead {
+            tracing::warn!(
+                event_id = %delivery.event_id,
+                endpoint_id = delivery.endpoint_id,
+                attempts,
+                "webhook event gave up after its retry period; it is a dead letter"
+            );
+        }
+        Failure {
+            id: delivery.id,
+            attempts,
+            first_failed_at,
+            next_attempt_at: now + i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 2),
+            status,
+            error,
+            dead,
+        }
+    }
+
+    /// Records outcomes and hands their leases back; false when the database failed (the
+    /// caller keeps them and tries again).
+    async fn settle(&self, settlement: &Settlement) -> bool {
+        let owner = self.owner.clone();
+        let settlement = settlement.clone();
+        match self
+            .db
+            .run(move |conn| webhooks::settle(conn, &owner, &settlement))
+            .await
+        {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "webhook dispatch: cannot record deliveries");
+                false
+            }
+        }
+    }
+
+    /// Waits for deliveries in flight (the caller bounds how long), records them and gives
+    /// every lease of this node back.
+    async fn finish(&self, mut in_flight: JoinSet<QueueOutcome>, mut unsettled: Settlement) {
+        while let Some(done) = in_flight.join_next().await {
+            absorb(&mut unsettled, done);
+        }
+        if !unsettled.is_empty() {
+            self.settle(&unsettled).await;
+        }
+        let owner = self.owner.clone();
+        if let Err(error) = self
+            .db
+            .run(move |conn| webhooks::release_leases(conn, &owner))
+            .await
+        {
+            tracing::warn!(%error, "webhook dispatch: leases not handed back; they run out");
+        }
+    }
+}
+
+/// Adds a finished queue's outcome to what is to be recorded.
+fn absorb(settlement: &mut Settlement, done: Result<QueueOutcome, tokio::task::JoinError>) {
+    let Ok(outcome) = done else {
+        // A panicked delivery task: its lease runs out and the events go again.
+        tracing::error!("webhook delivery task failed");
+        return;
+    };
+    settlement.delivered.extend(outcome.delivered);
+    settlement.failed.extend(outcome.failed);
+    if let Some(reason) = outcome.disable {
+        settlement.disable.push((outcome.queue.endpoint_id, reason));
+    }
+    settlement.release.push(outcome.queue);
+}

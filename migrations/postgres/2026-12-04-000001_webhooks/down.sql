@@ -1,0 +1,3 @@
+DROP TABLE webhook_leases;
+DROP TABLE webhook_outbox;
+DROP TABLE webhook_endpoints;
