@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh steady                 # 2,000 connections, 1,000 rooms, 1 msg / 5 s each
 #   scripts/bench.sh saturate               # 500 rooms; ramp until delivery p99 passes 100 ms
+#   scripts/bench.sh saturate --webhook     # the same with a webhook receiver: outbox lag
 #   scripts/bench.sh hot-rooms              # the same ramp over 100 busy rooms
 #   scripts/bench.sh idle --connections 50000
 #   scripts/bench.sh storm                  # joins per second with a 50-message history
@@ -92,6 +93,8 @@ warm_wal() {
 secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 common_env=(JWT_SECRET="$secret" RUST_LOG=warn USER_MESSAGES_PER_SEC=100000 USER_MESSAGE_BURST=100000
   WS_MAX_CONNECTIONS_PER_USER=100 DB_POOL_SIZE="${DB_POOL_SIZE:-16}"
+  # `saturate --webhook` registers a receiver the load tool runs on 127.0.0.1.
+  WEBHOOK_ALLOW_PRIVATE_URLS=true
   # The same budget under its name before 2026-11-30, for SERVER_BIN builds of older commits.
   WS_MESSAGES_PER_SEC=100000 WS_MESSAGE_BURST=100000)
 mkdir -p bench-results

@@ -13,6 +13,7 @@ mod edits;
 mod endpoints;
 mod inbox;
 mod live_authorization;
+mod notifications;
 mod one_error_table;
 mod openapi;
 mod outage;

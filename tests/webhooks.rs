@@ -97,28 +97,8 @@ fn assert_in_order_once(deliveries: &[Delivery], expected: &BTreeMap<i64, (i64, 
     }
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name(crate::support::Backend::Postgres).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name(crate::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+crate::on_both_backends!(
+    backend:
     every_event_type_arrives_signed_with_the_objects_rest_returns,
     a_receiver_that_is_down_gets_every_event_in_order_once_it_is_back,
     a_410_disables_the_endpoint_and_replay_revives_dead_letters,

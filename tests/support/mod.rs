@@ -15,6 +15,7 @@ use awc::Client;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use room_chats::{ServiceConfig, ServiceControl, start};
+use room_chats_api::notifications::NotificationSettings;
 use room_chats_api::realtime::RealtimeSettings;
 use room_chats_api::webhooks::WebhookSettings;
 use room_chats_api::{Limits, VerifierSettings};
@@ -84,6 +85,7 @@ pub struct NodeOptions {
     pub redis: Option<RedisSettings>,
     pub send_queue_budget: std::time::Duration,
     pub webhooks: WebhookSettings,
+    pub notifications: NotificationSettings,
 }
 
 impl Default for NodeOptions {
@@ -110,6 +112,7 @@ impl Default for NodeOptions {
                 allow_private_urls: true,
                 ..WebhookSettings::DEFAULT
             },
+            notifications: NotificationSettings::DEFAULT,
         }
     }
 }
@@ -249,6 +252,7 @@ impl TestApp {
             verifier,
             limits: limits.clone(),
             webhooks: options.webhooks,
+            notifications: options.notifications,
         })
         .await
         .expect("service starts");
@@ -478,6 +482,44 @@ impl Response {
 /// Runs each named test function once per backend, as `postgres::NAME` and `sqlite::NAME`.
 #[macro_export]
 macro_rules! on_both_backends {
+    // Tests that start their own nodes: they get the backend.
+    (backend: $($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Postgres).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+    };
+    // Tests that share a way of starting their node: `$start(backend)`.
+    (start = $start:path; $($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($start($crate::support::Backend::Postgres).await).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($start($crate::support::Backend::Sqlite).await).await;
+                }
+            )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod postgres {
             $(

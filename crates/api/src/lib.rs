@@ -9,6 +9,7 @@ pub mod auth;
 pub mod chat;
 pub mod error;
 mod method_table;
+pub mod notifications;
 mod openapi;
 pub mod realtime;
 mod routes;

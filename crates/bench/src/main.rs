@@ -9,6 +9,7 @@ mod scenarios;
 mod setup;
 mod stats;
 mod stream;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -145,6 +146,10 @@ struct RampArgs {
     step_secs: u64,
     #[arg(long, default_value_t = 100.0)]
     p99_limit_ms: f64,
+    /// Register a webhook receiver run by the tool (the server needs
+    /// `WEBHOOK_ALLOW_PRIVATE_URLS=true`) and report the outbox lag per step.
+    #[arg(long)]
+    webhook: bool,
 }
 
 impl RampArgs {
@@ -161,7 +166,14 @@ impl RampArgs {
             step: Duration::from_secs(self.step_secs),
             p99_limit_ms: self.p99_limit_ms,
         };
-        scenarios::saturate(common, name, rooms, self.admins, &ramp).await
+        let receiver = if self.webhook {
+            let receiver = webhook::Receiver::start()?;
+            setup::register_webhook(&common.nodes[0], &common.signer, receiver.url()).await?;
+            Some(receiver)
+        } else {
+            None
+        };
+        scenarios::saturate(common, name, rooms, self.admins, &ramp, receiver.as_ref()).await
     }
 }
 

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::stats::{Percentiles, Stats};
+use crate::webhook::WebhookStats;
 
 /// One step of `saturate`.
 #[derive(Debug, Clone, Serialize)]
@@ -17,7 +18,24 @@ pub struct Step {
     pub delivery_latency: Percentiles,
     /// The worst delivery latency of each second of the step (ms): one stall or a slope.
     pub worst_delivery_ms_per_sec: Vec<f64>,
+    /// Webhook deliveries during the step, with `--webhook`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookStats>,
     pub held: bool,
+}
+
+/// What `--webhook` measured over the whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookRun {
+    /// Distinct `message.created` events the receiver got.
+    pub distinct_events: usize,
+    /// Messages stored during the run: the events owed.
+    pub expected_events: u64,
+    /// How long after the load stopped the last owed event arrived (`None`: not within
+    /// the wait).
+    pub drained_secs: Option<f64>,
+    /// Over the whole run.
+    pub overall: WebhookStats,
 }
 
 /// What `dashboard` measures besides the room sockets.
@@ -83,6 +101,8 @@ pub struct Report {
     pub held_rate: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dashboard: Option<Dashboard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookRun>,
 }
 
 impl Report {
@@ -129,6 +149,7 @@ impl Report {
             steps: Vec::new(),
             held_rate: None,
             dashboard: None,
+            webhook: None,
         }
     }
 
@@ -254,6 +275,20 @@ impl Report {
         }
         if let Some(rate) = self.held_rate {
             lines.push(format!("highest rate that held: {rate:.0} messages/s"));
+        }
+        if let Some(webhook) = &self.webhook {
+            lines.push(format!(
+                "webhook: {}/{} events, {} duplicate deliveries, outbox lag ms p50 {:.2} p99 {:.2} max {:.2}, drained {}",
+                webhook.distinct_events,
+                webhook.expected_events,
+                webhook.overall.duplicates,
+                webhook.overall.lag.p50,
+                webhook.overall.lag.p99,
+                webhook.overall.lag.max,
+                webhook
+                    .drained_secs
+                    .map_or("NOT within the wait".to_owned(), |secs| format!("{secs:.1} s after the load")),
+            ));
         }
         lines.push(format!(
             "correct: {}",

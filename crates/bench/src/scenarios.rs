@@ -10,11 +10,12 @@ use tokio::time::Instant;
 use crate::BenchError;
 use crate::connection::{Control, Plan, RoomGroup};
 use crate::pool::{Job, Pool};
-use crate::report::{Dashboard, Report, Step};
+use crate::report::{Dashboard, Report, Step, WebhookRun};
 use crate::rss::rss_bytes;
 use crate::setup::{RoomPlan, Signer, prepare};
 use crate::stats::{Percentiles, SharedStats, Stats};
 use crate::stream::StreamPlan;
+use crate::webhook::Receiver;
 
 /// Settings every scenario shares.
 pub struct Common {
@@ -219,6 +220,7 @@ pub async fn saturate(
     rooms: usize,
     admins: usize,
     ramp: &Ramp,
+    webhook: Option<&Receiver>,
 ) -> Result<Report, BenchError> {
     let plans = prepare(&common.nodes[0], &common.signer, rooms, admins, 0).await?;
     let running = connect_all(common, &plans, true, false, &HashMap::new()).await?;
@@ -235,6 +237,9 @@ pub async fn saturate(
     let mut rate = start_rate;
     while rate <= max_rate {
         running.stats.reset_latencies();
+        if let Some(receiver) = webhook {
+            receiver.reset();
+        }
         let before = running.stats.snapshot();
         let interval = (senders / rate * 1_000_000.0).max(1.0) as u64;
         running.control.set_interval_micros(interval);
@@ -251,11 +256,19 @@ pub async fn saturate(
             ack_latency: Percentiles::of(&after.ack_latency),
             delivery_latency: Percentiles::of(&after.delivery_latency),
             worst_delivery_ms_per_sec: after.worst_delivery_ms_per_sec(),
+            webhook: webhook.map(Receiver::snapshot),
             held: false,
         };
         let held = result.delivery_latency.p99 <= p99_limit_ms && result.acks_per_sec >= 0.9 * rate;
+        let lag = result.webhook.as_ref().map_or(String::new(), |stats| {
+            format!(
+                " webhooks {:.0}/s lag p99 {:.2} ms",
+                per_sec(stats.received, secs),
+                stats.lag.p99
+            )
+        });
         eprintln!(
-            "rate {rate:.0}/s: acks {:.0}/s deliveries {:.0}/s delivery p99 {:.2} ms {}",
+            "rate {rate:.0}/s: acks {:.0}/s deliveries {:.0}/s delivery p99 {:.2} ms{lag} {}",
             result.acks_per_sec,
             result.deliveries_per_sec,
             result.delivery_latency.p99,
@@ -271,6 +284,9 @@ pub async fn saturate(
     drain(&running.control, &running.stats).await;
     let stats = stop(running).await;
     let mut report = Report::new(name, &common.nodes, rooms, admins + 1, &stats);
+    if let Some(receiver) = webhook {
+        report.webhook = Some(webhook_run(receiver, stats.acked).await);
+    }
     if let Some(best) = steps.iter().rfind(|step| step.held) {
         report.acks_per_sec = best.acks_per_sec;
         report.deliveries_per_sec = best.deliveries_per_sec;
@@ -281,6 +297,21 @@ pub async fn saturate(
     report.steps = steps;
     report.held_rate = held_rate;
     Ok(report)
+}
+
+/// How long the load tool waits for the outbox to drain after the load stopped.
+const WEBHOOK_DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+/// Waits for the events owed for `acked` messages, then sums the run up.
+async fn webhook_run(receiver: &Receiver, acked: u64) -> WebhookRun {
+    let expected = usize::try_from(acked).unwrap_or(usize::MAX);
+    let drained = receiver.drained(expected, WEBHOOK_DRAIN_LIMIT).await;
+    WebhookRun {
+        distinct_events: receiver.distinct(),
+        expected_events: acked,
+        drained_secs: drained.map(|took| took.as_secs_f64()),
+        overall: receiver.total(),
+    }
 }
 
 /// `idle`: opens `connections` authenticated connections that only listen; reports the

@@ -125,6 +125,23 @@ pub async fn prepare(
     plans.into_iter().collect()
 }
 
+/// Registers `url` as a webhook endpoint for `message.created` events.
+pub async fn register_webhook(base: &str, signer: &Signer, url: &str) -> Result<(), BenchError> {
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .finish();
+    let admin = signer.token("bench-ops", "admin")?;
+    request(
+        &client,
+        "POST",
+        &format!("{base}/webhooks/endpoints"),
+        &admin,
+        Some(json!({ "url": url, "event_types": ["message.created"], "description": "bench" })),
+    )
+    .await
+    .map(drop)
+}
+
 async fn request(
     client: &awc::Client,
     method: &str,

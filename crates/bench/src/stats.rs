@@ -10,7 +10,7 @@ use serde::Serialize;
 const MAX_MICROS: u64 = 60_000_000;
 
 #[expect(clippy::expect_used, reason = "constant bounds that are valid")]
-fn histogram() -> Histogram<u64> {
+pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds")
 }
 

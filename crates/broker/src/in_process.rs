@@ -19,6 +19,7 @@ struct BusState {
     nodes: Vec<Attached>,
     presence: HashMap<(RoomId, String), i64>,
     online: HashMap<String, i64>,
+    streams: HashMap<String, i64>,
 }
 
 struct Attached {
@@ -116,6 +117,17 @@ impl Broker for InProcessBroker {
             state.online.remove(user);
         } else {
             state.online.insert(user.to_owned(), count);
+        }
+        Box::pin(std::future::ready(Ok(count.max(0))))
+    }
+
+    fn streams(&self, user: &str, delta: i64) -> BoxFuture<'_, Result<i64, BrokerError>> {
+        let mut state = self.bus.lock();
+        let count = state.streams.get(user).copied().unwrap_or(0) + delta;
+        if count <= 0 {
+            state.streams.remove(user);
+        } else {
+            state.streams.insert(user.to_owned(), count);
         }
         Box::pin(std::future::ready(Ok(count.max(0))))
     }

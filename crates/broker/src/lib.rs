@@ -95,6 +95,11 @@ pub trait Broker: Send + Sync + 'static {
     /// cluster is announced once.
     fn online(&self, user: &str, delta: i64) -> BoxFuture<'_, Result<i64, BrokerError>>;
 
+    /// Adds `delta` (+1 or -1) to the number of user streams (`/ws/`) `user` has open across
+    /// all nodes and returns the new total (`delta` 0 reads it): a user with a stream sees
+    /// every room's news, so is not notified of them.
+    fn streams(&self, user: &str, delta: i64) -> BoxFuture<'_, Result<i64, BrokerError>>;
+
     /// The users with a connection on some node.
     fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>>;
 

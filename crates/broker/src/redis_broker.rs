@@ -196,6 +196,12 @@ impl Broker for RedisBroker {
         Box::pin(async move { self.count(&key, &user, delta).await })
     }
 
+    fn streams(&self, user: &str, delta: i64) -> BoxFuture<'_, Result<i64, BrokerError>> {
+        let key = format!("{}streams", self.prefix);
+        let user = user.to_owned();
+        Box::pin(async move { self.count(&key, &user, delta).await })
+    }
+
     fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
         let key = format!("{}online", self.prefix);
         Box::pin(async move {

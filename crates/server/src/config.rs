@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use room_chats_api::auth::MAX_LEEWAY_SECS;
+use room_chats_api::notifications::NotificationSettings;
 use room_chats_api::realtime::{AllowedOrigins, RealtimeSettings};
 use room_chats_api::webhooks::{RetrySchedule, WebhookSettings};
 use room_chats_api::{Limits, VerifierSettings};
@@ -321,7 +322,7 @@ pub struct ServeArgs {
     pub webhooks: WebhookArgs,
 }
 
-/// Webhook delivery (endpoints are managed over `/webhooks/endpoints`).
+/// Webhook delivery (endpoints are managed over `/webhooks/endpoints`) and notifications.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Webhooks")]
 pub struct WebhookArgs {
@@ -350,6 +351,10 @@ pub struct WebhookArgs {
     /// changes, retries coming due).
     #[arg(long, env = "WEBHOOK_POLL_MS", default_value_t = WebhookSettings::DEFAULT.poll_interval.as_millis() as u64, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub webhook_poll_ms: u64,
+    /// Seconds a message stays unread, its member away (no room socket on it, no user
+    /// stream), before the member is notified (`notification.due`).
+    #[arg(long, env = "NOTIFY_DELAY_SECS", default_value_t = NotificationSettings::DEFAULT.delay.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub notify_delay_secs: u64,
     /// Allow endpoint URLs on loopback, private and link-local addresses (refused by default:
     /// SSRF).
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_URLS", default_value_t = WebhookSettings::DEFAULT.allow_private_urls, action = clap::ArgAction::Set)]
@@ -357,6 +362,13 @@ pub struct WebhookArgs {
 }
 
 impl WebhookArgs {
+    /// When members who are away are notified.
+    pub fn notifications(&self) -> NotificationSettings {
+        NotificationSettings {
+            delay: Duration::from_secs(self.notify_delay_secs),
+        }
+    }
+
     /// The delivery settings.
     pub fn settings(&self) -> Result<WebhookSettings, ConfigError> {
         if self.webhook_lease_secs < 2 * self.webhook_timeout_secs {

@@ -170,6 +170,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         verifier: args.jwt.verifier(&args.storage.database)?,
         limits: args.limits()?,
         webhooks: args.webhooks.settings()?,
+        notifications: args.webhooks.notifications(),
     };
     let running = start(config).await?;
     running.server.await?;

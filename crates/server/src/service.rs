@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use room_chats_api::chat::{Announcement, Announcer, Listener};
+use room_chats_api::notifications::{self, NotificationSettings};
 use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
 use room_chats_api::webhooks::{WebhookDispatch, WebhookSettings, Webhooks};
 use room_chats_api::{AppState, Chat, Limits, TokenVerifier, VerifierSettings};
@@ -52,6 +53,8 @@ pub struct ServiceConfig {
     pub redis: Option<RedisSettings>,
     /// Webhook delivery.
     pub webhooks: WebhookSettings,
+    /// When members who are away are notified.
+    pub notifications: NotificationSettings,
 }
 
 /// Why the service could not start.
@@ -202,6 +205,14 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         db.clone(),
         config.realtime.inbox_window,
     );
+    let webhooks = WebhookDispatch::start(db.clone(), config.webhooks, node.clone())
+        .map_err(StartError::Webhooks)?;
+    notifications::start(
+        db.clone(),
+        Arc::clone(&broker),
+        config.notifications,
+        Arc::clone(&webhooks),
+    );
     let hub = Hub::start(
         node.clone(),
         broker,
@@ -209,8 +220,6 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.realtime.max_connections_per_user,
         Arc::clone(&inbox),
     );
-    let webhooks = WebhookDispatch::start(db.clone(), config.webhooks, node.clone())
-        .map_err(StartError::Webhooks)?;
     let chat = chat_core(
         &config,
         db.clone(),

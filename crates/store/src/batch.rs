@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::write_transaction;
 use crate::messages::Stored;
+use crate::notifications::{self, Burst};
 use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{chat_rooms, messages, room_members};
@@ -130,6 +131,7 @@ pub fn store_batch(
                 DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &locked, &inserts, now)?,
             }
         };
+        notifications::schedule(conn, &bursts(&inserts))?;
         let answers = answers(batch, plans, &ids, now);
         outbox::record(conn, || {
             answers.iter().filter_map(|answer| match answer {
@@ -435,6 +437,23 @@ fn write_sqlite(
             .execute(sqlite)?;
     }
     Ok(ids)
+}
+
+/// Each room's new messages as one burst: its first seq, and its sender if only one wrote.
+fn bursts<'a>(inserts: &[MessageInsert<'a>]) -> Vec<Burst<'a>> {
+    let mut bursts: BTreeMap<i64, Burst<'a>> = BTreeMap::new();
+    for insert in inserts {
+        let burst = bursts.entry(insert.room_id).or_insert(Burst {
+            room_id: insert.room_id,
+            first_seq: insert.seq,
+            sole_sender: Some(insert.sender_id),
+        });
+        burst.first_seq = burst.first_seq.min(insert.seq);
+        if burst.sole_sender != Some(insert.sender_id) {
+            burst.sole_sender = None;
+        }
+    }
+    bursts.into_values().collect()
 }
 
 /// Each sender's read marker moves to its newest message of the batch (a sender has read

@@ -9,6 +9,7 @@ pub mod edits;
 mod error;
 pub mod members;
 pub mod messages;
+pub mod notifications;
 pub mod orders;
 mod outbox;
 pub mod rooms;

@@ -123,6 +123,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_schedule (room_id, user_id) {
+        room_id -> BigInt,
+        user_id -> Text,
+        first_seq -> BigInt,
+        since -> BigInt,
+    }
+}
+
 diesel::joinable!(chat_rooms -> orders (order_id));
 diesel::joinable!(webhook_outbox -> webhook_endpoints (endpoint_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
@@ -140,5 +149,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_names,
     webhook_endpoints,
     webhook_outbox,
-    webhook_leases
+    webhook_leases,
+    notification_schedule
 );

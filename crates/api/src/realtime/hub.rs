@@ -117,9 +117,9 @@ pub struct Hub {
     node: String,
     broker: Arc<dyn Broker>,
     inbox: Arc<Inbox>,
-    /// Users whose first connection on this node opened (+1) or last one closed (-1), in
-    /// order, for the cluster's count of where each user is online.
-    online: mpsc::Sender<(String, i64)>,
+    /// Users whose first connection on this node opened (+1) or last one closed (-1), and
+    /// user streams opened or closed, in order, for the cluster's counts.
+    online: mpsc::Sender<(String, i64, Counted)>,
     max_connections_per_user: usize,
     next_conn: AtomicU64,
     state: Mutex<HubState>,
@@ -181,8 +181,23 @@ impl Hub {
     }
 
     fn note_online(&self, user: &str, delta: i64) {
-        if let Err(error) = self.online.try_send((user.to_owned(), delta)) {
+        if let Err(error) = self
+            .online
+            .try_send((user.to_owned(), delta, Counted::Online))
+        {
             tracing::warn!(%error, "user presence change dropped");
+        }
+    }
+
+    /// Counts a user stream of `user` opening (+1) or closing (-1) in the cluster, in order
+    /// with the user's other changes (so a stream that closes at once cannot be counted
+    /// down before it was counted up).
+    pub fn note_stream(&self, user: &str, delta: i64) {
+        if let Err(error) = self
+            .online
+            .try_send((user.to_owned(), delta, Counted::Stream))
+        {
+            tracing::warn!(%error, "user stream count change dropped");
         }
     }
 
@@ -369,6 +384,15 @@ impl Hub {
     }
 }
 
+/// What a change of [`Hub::online`] counts.
+#[derive(Debug, Clone, Copy)]
+enum Counted {
+    /// Nodes where the user has a connection.
+    Online,
+    /// User streams the user has open.
+    Stream,
+}
+
 /// Presence changes waiting for the broker before new ones are dropped.
 const ONLINE_QUEUE: usize = 4096;
 
@@ -378,9 +402,15 @@ const ONLINE_QUEUE: usize = 4096;
 async fn count_online(
     broker: Arc<dyn Broker>,
     inbox: Arc<Inbox>,
-    mut changes: mpsc::Receiver<(String, i64)>,
+    mut changes: mpsc::Receiver<(String, i64, Counted)>,
 ) {
-    while let Some((user, delta)) = changes.recv().await {
+    while let Some((user, delta, counted)) = changes.recv().await {
+        if let Counted::Stream = counted {
+            if let Err(error) = broker.streams(&user, delta).await {
+                tracing::warn!(%error, "user stream not counted");
+            }
+            continue;
+        }
         match broker.online(&user, delta).await {
             Ok(1) if delta > 0 => inbox.user_presence(&user, true),
             Ok(0) if delta < 0 => inbox.user_presence(&user, false),

@@ -66,6 +66,11 @@ impl WebhookDispatch {
         }))
     }
 
+    /// Looks for due events now rather than at the next poll (a notification was recorded).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Stops claiming, lets deliveries in flight finish (at most `grace`), records them and
     /// hands this node's leases back so other nodes take over at once.
     pub async fn stop(&self, grace: Duration) {

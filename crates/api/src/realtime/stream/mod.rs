@@ -377,6 +377,7 @@ impl Actor for UserStream {
             .join(self.connection.id, ctx.address().recipient());
         self.open(ctx);
         self.connection.start(ctx);
+        self.count_stream(1);
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -385,6 +386,17 @@ impl Actor for UserStream {
         self.services
             .hub
             .close_connection(&self.connection.caller.user_id);
+        self.count_stream(-1);
+    }
+}
+
+impl UserStream {
+    /// Counts this stream in the cluster (`delta` +1 or -1): the notifier does not notify a
+    /// user whose stream shows every room's news.
+    fn count_stream(&self, delta: i64) {
+        self.services
+            .hub
+            .note_stream(&self.connection.caller.user_id, delta);
     }
 }
 
