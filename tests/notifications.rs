@@ -92,6 +92,7 @@ crate::on_both_backends!(
     start = super::start;
     an_away_member_is_notified_once_per_burst,
     connected_members_and_readers_are_not_notified,
+    a_member_mutes_only_its_own_notifications_of_rooms_it_sees,
 );
 
 async fn an_away_member_is_notified_once_per_burst(app: TestApp) {
@@ -133,9 +134,18 @@ async fn connected_members_and_readers_are_not_notified(app: TestApp) {
     let receiver = Receiver::start(Mode::Accept).await;
     let endpoint = register(&app, &receiver).await;
     let room = app.room("N-2", "u2").await;
-    for admin in ["watching", "streaming", "reader", "away"] {
+    for admin in ["watching", "streaming", "reader", "muted", "away"] {
         assign(&app, room, admin).await;
     }
+    let muted = app
+        .call(
+            "PUT",
+            &format!("/chat/{room}/notifications"),
+            Some(&app.tokens.admin("muted")),
+            Some(json!({ "muted": true })),
+        )
+        .await;
+    assert_eq!(muted.json, json!({ "room_id": room, "muted": true }));
     let mut watching = app.ws(room, &app.tokens.admin("watching")).await;
     watching.handshake().await;
     let mut streaming = app
@@ -179,4 +189,58 @@ async fn connected_members_and_readers_are_not_notified(app: TestApp) {
             .collect::<Vec<Value>>()
     );
     drop((watching, streaming));
+}
+
+async fn a_member_mutes_only_its_own_notifications_of_rooms_it_sees(app: TestApp) {
+    let room = app.room("M-1", "u1").await;
+    let path = format!("/chat/{room}/notifications");
+    let customer = app.tokens.client("u1");
+    let admin = app.tokens.admin("staff");
+    let get = |token: String| {
+        let (app, path) = (&app, &path);
+        async move { app.call("GET", path, Some(&token), None).await }
+    };
+    assert_eq!(get(customer.clone()).await.json["muted"], false);
+    let put = app
+        .call(
+            "PUT",
+            &path,
+            Some(&customer),
+            Some(json!({ "muted": true })),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{put:?}");
+    assert_eq!(get(customer.clone()).await.json["muted"], true);
+    // The admin's setting is its own.
+    assert_eq!(get(admin.clone()).await.json["muted"], false);
+    let unmuted = app
+        .call(
+            "PUT",
+            &path,
+            Some(&customer),
+            Some(json!({ "muted": false })),
+        )
+        .await;
+    assert_eq!(unmuted.json["muted"], false);
+
+    get(app.tokens.client("stranger"))
+        .await
+        .assert_error(404, "not_found");
+    app.call(
+        "PUT",
+        &path,
+        Some(&app.tokens.service()),
+        Some(json!({ "muted": true })),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    for body in [
+        json!({}),
+        json!({ "muted": "yes" }),
+        json!({ "muted": true, "x": 1 }),
+    ] {
+        app.call("PUT", &path, Some(&customer), Some(body))
+            .await
+            .assert_error(422, "validation_failed");
+    }
 }

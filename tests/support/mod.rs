@@ -285,9 +285,14 @@ impl TestApp {
         let path = dir.path().join("chat.db");
         let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
             .expect("SQLite connection");
-        diesel::sql_query(sql)
-            .execute(&mut conn)
-            .expect("SQLite statement");
+        // The service writes meanwhile (its webhook dispatcher, at least): take the write
+        // lock up front, as the service does, waiting for it rather than failing to upgrade
+        // a read.
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE; {sql}; COMMIT;"
+        ))
+        .expect("SQLite statement");
     }
 
     /// Returns once some query of this node's Postgres waits on a lock of `table` (held by the

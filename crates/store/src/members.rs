@@ -49,6 +49,39 @@ fn upsert_member(
     Ok(())
 }
 
+/// Mutes or unmutes a room for `user_id` (a member row is made for a customer who has none).
+/// Answers whether it is muted now.
+pub fn set_muted(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+    role: Role,
+    muted: bool,
+) -> Result<bool, StoreError> {
+    diesel::sql_query(
+        "INSERT INTO room_members (room_id, user_id, role, assigned, last_read_seq, joined_at, muted) \
+         VALUES ($1, $2, $3, FALSE, 0, $4, $5) \
+         ON CONFLICT (room_id, user_id) DO UPDATE SET muted = excluded.muted",
+    )
+    .bind::<BigInt, _>(room_id)
+    .bind::<Text, _>(user_id)
+    .bind::<Text, _>(role.as_str())
+    .bind::<BigInt, _>(now_micros())
+    .bind::<Bool, _>(muted)
+    .execute(conn)?;
+    is_muted(conn, room_id, user_id)
+}
+
+/// Whether `user_id` muted the room.
+pub fn is_muted(conn: &mut DbConnection, room_id: i64, user_id: &str) -> Result<bool, StoreError> {
+    Ok(room_members::table
+        .find((room_id, user_id))
+        .select(room_members::muted)
+        .first(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// A member row: user, role, assigned, last read seq, display name.
 type MemberRow = (String, Spelled<Role>, bool, i64, Option<String>);
 

@@ -141,8 +141,8 @@ pub struct Notification {
     pub message: MessageDto,
 }
 
-/// Fires `due`: removes its row and, unless the member is `connected`, read the burst or
-/// may no longer see the room, records its `notification.due` event — in one transaction,
+/// Fires `due`: removes its row and, unless the member is `connected`, muted the room, read
+/// the burst or may no longer see the room, records its `notification.due` event — in one transaction,
 /// so a notification is sent once however many nodes try.
 pub fn fire(conn: &mut DbConnection, due: &Due, connected: bool) -> Result<Fired, StoreError> {
     write_transaction(conn, |conn| {
@@ -158,15 +158,19 @@ pub fn fire(conn: &mut DbConnection, due: &Due, connected: bool) -> Result<Fired
         if connected {
             return Ok(Fired::Cancelled("connected"));
         }
-        let member: Option<(i64, bool, String)> = room_members::table
+        let member: Option<(i64, bool, String, bool)> = room_members::table
             .find((due.room_id, &due.user_id))
             .select((
                 room_members::last_read_seq,
                 room_members::assigned,
                 room_members::role,
+                room_members::muted,
             ))
             .first(conn)
             .optional()?;
+        if member.as_ref().is_some_and(|(.., muted)| *muted) {
+            return Ok(Fired::Cancelled("muted"));
+        }
         let read = member.as_ref().map_or(0, |(read, ..)| *read);
         if read >= due.first_seq {
             return Ok(Fired::Cancelled("read"));
@@ -176,7 +180,7 @@ pub fn fire(conn: &mut DbConnection, due: &Due, connected: bool) -> Result<Fired
         };
         let assigned_admin = member
             .as_ref()
-            .is_some_and(|(_, assigned, role)| *assigned && role == "admin");
+            .is_some_and(|(_, assigned, role, _)| *assigned && role == "admin");
         if room.customer_id != due.user_id && !assigned_admin {
             return Ok(Fired::Cancelled("no longer a member"));
         }

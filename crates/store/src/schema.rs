@@ -33,6 +33,7 @@ diesel::table! {
         last_read_seq -> BigInt,
         joined_at -> BigInt,
         read_at -> BigInt,
+        muted -> Bool,
     }
 }
 

@@ -26,8 +26,8 @@ pub use message::{
 pub use order::{OrderDto, UpsertOrderBody};
 pub use role::Role;
 pub use room::{
-    AssignedFilter, MemberDto, RoomDetailDto, RoomDto, RoomListQuery, RoomPage, RoomStatus,
-    RoomSummaryDto,
+    AssignedFilter, MemberDto, RoomDetailDto, RoomDto, RoomListQuery, RoomNotificationsBody,
+    RoomNotificationsDto, RoomPage, RoomStatus, RoomSummaryDto,
 };
 pub use webhook::{
     CreateWebhookEndpointBody, DeadLetterDto, DeadLetterPage, DeadLetterQuery, ReplayBody,

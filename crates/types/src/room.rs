@@ -156,3 +156,21 @@ pub struct RoomListQuery {
     #[param(value_type = Option<RoomCursor>)]
     pub cursor: Option<String>,
 }
+
+/// `PUT /chat/{room_id}/notifications`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomNotificationsBody {
+    /// `true`: no notification (`notification.due`, Web Push) of this room's messages for
+    /// the caller. Live frames and unread counts are not affected.
+    pub muted: bool,
+}
+
+/// The caller's notification setting of a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoomNotificationsDto {
+    /// The room.
+    pub room_id: RoomId,
+    /// Whether the caller muted it.
+    pub muted: bool,
+}

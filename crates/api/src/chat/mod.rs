@@ -10,6 +10,7 @@
 mod announce;
 mod edits;
 mod messages;
+mod mute;
 mod reads;
 mod rooms;
 

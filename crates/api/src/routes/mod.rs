@@ -9,6 +9,7 @@ mod read_marker;
 mod room_admins;
 mod room_create;
 mod room_detail;
+mod room_notifications;
 mod room_status;
 mod rooms_list;
 mod webhook_endpoints;
@@ -32,6 +33,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(room_status::reopen_room)
         .service(room_admins::assign_admin)
         .service(room_admins::unassign_admin)
+        .service(room_notifications::room_notifications)
+        .service(room_notifications::set_room_notifications)
         .service(messages_history::history)
         .service(messages_send::send_message)
         .service(message_change::edit_message)
