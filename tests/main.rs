@@ -18,6 +18,7 @@ mod one_error_table;
 mod openapi;
 mod outage;
 mod overload;
+mod push;
 mod realtime;
 mod realtime_cluster;
 mod stored_data;

@@ -16,6 +16,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use room_chats::{ServiceConfig, ServiceControl, start};
 use room_chats_api::notifications::NotificationSettings;
+use room_chats_api::push::PushSettings;
 use room_chats_api::realtime::RealtimeSettings;
 use room_chats_api::webhooks::WebhookSettings;
 use room_chats_api::{Limits, VerifierSettings};
@@ -86,6 +87,7 @@ pub struct NodeOptions {
     pub send_queue_budget: std::time::Duration,
     pub webhooks: WebhookSettings,
     pub notifications: NotificationSettings,
+    pub push: PushSettings,
 }
 
 impl Default for NodeOptions {
@@ -113,6 +115,7 @@ impl Default for NodeOptions {
                 ..WebhookSettings::DEFAULT
             },
             notifications: NotificationSettings::DEFAULT,
+            push: PushSettings::OFF,
         }
     }
 }
@@ -253,6 +256,7 @@ impl TestApp {
             limits: limits.clone(),
             webhooks: options.webhooks,
             notifications: options.notifications,
+            push: options.push,
         })
         .await
         .expect("service starts");

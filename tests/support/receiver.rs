@@ -1,4 +1,4 @@
-//! A webhook receiver in the test process: a real HTTP server on 127.0.0.1 that verifies each
+//! A webhook receiver (or push service) in the test process: a real HTTP server on 127.0.0.1 that verifies each
 //! delivery's Standard Webhooks signature with the published algorithm (written here from the
 //! specification, not taken from the service) and records it. Tests switch how it answers:
 //! accept, a status, hang past the timeout, or not listen at all.
@@ -39,6 +39,10 @@ pub struct Delivery {
     pub at: Instant,
     /// What the receiver answered (0: it hung).
     pub answered: u16,
+    /// The body as it came.
+    pub body: Vec<u8>,
+    /// The request's headers (names in lower case).
+    pub headers: std::collections::HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -197,12 +201,22 @@ async fn receive(
         Mode::Status(status) => status,
         Mode::Hang => 0,
     };
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or_default().to_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
     state.lock().expect("lock").deliveries.push(Delivery {
         id,
         event: serde_json::from_str(&body_text).unwrap_or(Value::Null),
         verified,
         at: Instant::now(),
         answered,
+        body: body.to_vec(),
+        headers,
     });
     arrived.notify_waiters();
     match mode {

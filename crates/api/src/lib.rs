@@ -11,6 +11,7 @@ pub mod error;
 mod method_table;
 pub mod notifications;
 mod openapi;
+pub mod push;
 pub mod realtime;
 mod routes;
 pub mod send_budget;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use room_chats_store::Database;
 
 use crate::chat::Chat;
+use crate::push::WebPush;
 use crate::realtime::{Hub, Inbox, RealtimeSettings};
 use crate::send_budget::SendBudget;
 use crate::webhooks::Webhooks;
@@ -77,4 +78,6 @@ pub struct AppState {
     pub realtime: Arc<RealtimeSettings>,
     /// Webhook endpoint use cases.
     pub webhooks: Webhooks,
+    /// Web Push subscriptions.
+    pub push: WebPush,
 }

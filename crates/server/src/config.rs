@@ -3,12 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use room_chats_api::auth::MAX_LEEWAY_SECS;
 use room_chats_api::notifications::NotificationSettings;
+use room_chats_api::push::{self, PushSettings, Vapid};
 use room_chats_api::realtime::{AllowedOrigins, RealtimeSettings};
 use room_chats_api::webhooks::{RetrySchedule, WebhookSettings};
 use room_chats_api::{Limits, VerifierSettings};
@@ -355,13 +357,48 @@ pub struct WebhookArgs {
     /// stream), before the member is notified (`notification.due`).
     #[arg(long, env = "NOTIFY_DELAY_SECS", default_value_t = NotificationSettings::DEFAULT.delay.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub notify_delay_secs: u64,
-    /// Allow endpoint URLs on loopback, private and link-local addresses (refused by default:
-    /// SSRF).
+    /// Web Push identity: a P-256 private key, 32 bytes in base64url (`npx web-push
+    /// generate-vapid-keys` prints one). Unset: generated in DATA_DIR on the embedded default,
+    /// Web Push off with DATABASE_URL.
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<SecretString>,
+    /// Who runs the server, for push services to reach (`mailto:` or `https://`).
+    #[arg(long, env = "VAPID_SUBJECT", default_value = DEFAULT_VAPID_SUBJECT)]
+    pub vapid_subject: String,
+    /// Seconds a push service keeps a push for a browser that is offline (`TTL`), and how long
+    /// the service retries one the push service did not take.
+    #[arg(long, env = "PUSH_TTL_SECS", default_value_t = push::DEFAULT_TTL.as_secs(), value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub push_ttl_secs: u64,
+    /// Allow endpoint URLs (webhook receivers, push services) on loopback, private and
+    /// link-local addresses (refused by default: SSRF).
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_URLS", default_value_t = WebhookSettings::DEFAULT.allow_private_urls, action = clap::ArgAction::Set)]
     pub webhook_allow_private_urls: bool,
 }
 
+/// `VAPID_SUBJECT` by default: set your own contact in production.
+const DEFAULT_VAPID_SUBJECT: &str = "mailto:webpush@localhost";
+
 impl WebhookArgs {
+    /// Web Push: on with `VAPID_PRIVATE_KEY`, or with a generated key on the embedded default.
+    pub fn push(&self, storage: &DatabaseArgs) -> Result<PushSettings, ConfigError> {
+        let key = match &self.vapid_private_key {
+            Some(key) => Some(key.clone()),
+            None if storage.is_embedded() => {
+                Some(dev_secret::load_or_create_vapid_key(&storage.data_dir)?)
+            }
+            None => None,
+        };
+        let vapid = key
+            .map(|key| Vapid::from_base64url(key.expose_secret(), self.vapid_subject.clone()))
+            .transpose()
+            .map_err(ConfigError::Invalid)?;
+        Ok(PushSettings {
+            vapid: vapid.map(Arc::new),
+            ttl: Duration::from_secs(self.push_ttl_secs),
+            allow_private_urls: self.webhook_allow_private_urls,
+        })
+    }
+
     /// When members who are away are notified.
     pub fn notifications(&self) -> NotificationSettings {
         NotificationSettings {

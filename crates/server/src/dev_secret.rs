@@ -1,5 +1,6 @@
-//! The development secret of the embedded default: created once, kept in `DATA_DIR`, so
-//! `room-chats token` and the server agree without any configuration.
+//! The generated secrets of the embedded default: created once, kept in `DATA_DIR`, so
+//! `room-chats token` and the server agree without any configuration, and Web Push works
+//! out of the box.
 
 use std::fs;
 use std::io::Write;
@@ -11,9 +12,39 @@ use crate::config::ConfigError;
 
 const FILE_NAME: &str = "jwt-secret";
 
+/// The file of the embedded default's generated VAPID key (Web Push).
+const VAPID_FILE_NAME: &str = "vapid-private-key";
+
 /// Reads `DATA_DIR/jwt-secret`, creating it with 32 random bytes (hex) when missing.
 pub fn load_or_create(data_dir: &Path) -> Result<SecretString, ConfigError> {
-    let path = data_dir.join(FILE_NAME);
+    load_or_create_file(data_dir, FILE_NAME, "a development JWT secret", || {
+        let mut bytes = [0_u8; 32];
+        getrandom::fill(&mut bytes).map_err(|error| {
+            ConfigError::Invalid(format!("no randomness for the secret: {error}"))
+        })?;
+        Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+    })
+}
+
+/// Reads `DATA_DIR/vapid-private-key`, creating it with a new P-256 key when missing.
+pub fn load_or_create_vapid_key(data_dir: &Path) -> Result<SecretString, ConfigError> {
+    load_or_create_file(
+        data_dir,
+        VAPID_FILE_NAME,
+        "a VAPID key for Web Push",
+        || Ok(room_chats_api::push::Vapid::generate_private_key()),
+    )
+}
+
+/// Reads the secret in `DATA_DIR/{name}`, creating it with `make` when missing (readable by
+/// its owner only). Two processes racing to create it end up with the same one.
+fn load_or_create_file(
+    data_dir: &Path,
+    name: &str,
+    what: &str,
+    make: impl FnOnce() -> Result<String, ConfigError>,
+) -> Result<SecretString, ConfigError> {
+    let path = data_dir.join(name);
     let file_error = |source| ConfigError::File {
         setting: "DATA_DIR",
         path: path.clone(),
@@ -26,10 +57,7 @@ pub fn load_or_create(data_dir: &Path) -> Result<SecretString, ConfigError> {
         Err(error) => return Err(file_error(error)),
     }
     fs::create_dir_all(data_dir).map_err(file_error)?;
-    let mut bytes = [0_u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|error| ConfigError::Invalid(format!("no randomness for the secret: {error}")))?;
-    let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let secret = make()?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -44,7 +72,7 @@ pub fn load_or_create(data_dir: &Path) -> Result<SecretString, ConfigError> {
         }
         Err(error) => return Err(file_error(error)),
     }
-    tracing::info!(path = %path.display(), "created a development JWT secret");
+    tracing::info!(path = %path.display(), "created {what}");
     Ok(secret.into())
 }
 
@@ -61,6 +89,20 @@ mod tests {
         let second = load_or_create(dir.path())?;
         assert_eq!(first.expose_secret().len(), 64);
         assert_eq!(first.expose_secret(), second.expose_secret());
+        Ok(())
+    }
+
+    #[test]
+    fn vapid_key_is_created_once_and_usable() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let first = load_or_create_vapid_key(dir.path())?;
+        let second = load_or_create_vapid_key(dir.path())?;
+        assert_eq!(first.expose_secret(), second.expose_secret());
+        let vapid = room_chats_api::push::Vapid::from_base64url(
+            first.expose_secret(),
+            "mailto:ops@example.com".to_owned(),
+        )?;
+        assert_eq!(vapid.public_key().len(), 87, "65 bytes in base64url");
         Ok(())
     }
 }

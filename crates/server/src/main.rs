@@ -171,6 +171,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         limits: args.limits()?,
         webhooks: args.webhooks.settings()?,
         notifications: args.webhooks.notifications(),
+        push: args.webhooks.push(&args.storage.database)?,
     };
     let running = start(config).await?;
     running.server.await?;

@@ -8,6 +8,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use room_chats_api::chat::{Announcement, Announcer, Listener};
 use room_chats_api::notifications::{self, NotificationSettings};
+use room_chats_api::push::{PushSettings, WebPush};
 use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
 use room_chats_api::webhooks::{WebhookDispatch, WebhookSettings, Webhooks};
 use room_chats_api::{AppState, Chat, Limits, TokenVerifier, VerifierSettings};
@@ -55,6 +56,8 @@ pub struct ServiceConfig {
     pub webhooks: WebhookSettings,
     /// When members who are away are notified.
     pub notifications: NotificationSettings,
+    /// Web Push.
+    pub push: PushSettings,
 }
 
 /// Why the service could not start.
@@ -205,8 +208,16 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         db.clone(),
         config.realtime.inbox_window,
     );
-    let webhooks = WebhookDispatch::start(db.clone(), config.webhooks, node.clone())
-        .map_err(StartError::Webhooks)?;
+    if config.push.vapid.is_none() {
+        tracing::info!("Web Push off: no VAPID_PRIVATE_KEY");
+    }
+    let webhooks = WebhookDispatch::start(
+        db.clone(),
+        config.webhooks,
+        config.push.clone(),
+        node.clone(),
+    )
+    .map_err(StartError::Webhooks)?;
     notifications::start(
         db.clone(),
         Arc::clone(&broker),
@@ -232,6 +243,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let state = web::Data::new(AppState {
         chat,
         webhooks: Webhooks::new(db.clone(), &config.webhooks),
+        push: WebPush::new(db.clone(), config.push.clone()),
         db,
         limits: config.limits,
         hub: Arc::clone(&hub),

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod notifications;
 pub mod orders;
 mod outbox;
+pub mod push;
 pub mod rooms;
 mod rows;
 mod schema;

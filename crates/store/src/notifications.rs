@@ -5,8 +5,8 @@
 //! order's customer and the assigned admins). When the row is older than the delay, the
 //! notifier asks whether the member has a live connection that shows the room, then
 //! [`fire`]s it: a member who read the burst's first message meanwhile, or is connected, is
-//! not notified; anyone else gets a `notification.due` event in the room's webhook queue, in
-//! the same transaction that removes the row.
+//! not notified; anyone else gets a `notification.due` event in the room's webhook queue and a
+//! push for each of their browsers, in the same transaction that removes the row.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
@@ -15,6 +15,7 @@ use room_chats_types::{MessageDto, RoomDto, WebhookEventData, WebhookEventType};
 use crate::connection::write_transaction;
 use crate::members::unread_count;
 use crate::outbox::{self, OutboxEvent};
+use crate::push;
 use crate::rooms::find_room;
 use crate::rows::MessageRow;
 use crate::schema::{messages, notification_schedule, room_members};
@@ -215,8 +216,42 @@ pub fn fire(conn: &mut DbConnection, due: &Due, connected: bool) -> Result<Fired
             },
         };
         outbox::record(conn, || Some(event))?;
+        push::record(
+            conn,
+            &due.user_id,
+            due.room_id,
+            &push_payload(&notification)?,
+        )?;
         Ok(Fired::Notified(Box::new(notification)))
     })
+}
+
+/// Characters of the newest message a push carries: a push payload holds about 4 KB, and a
+/// notification shows a line or two.
+const PUSH_PREVIEW_CHARS: usize = 200;
+
+/// What the member's browsers receive (its service worker shows it): the room, how many are
+/// unread, and the start of the newest message.
+fn push_payload(notification: &Notification) -> Result<String, StoreError> {
+    let message = &notification.message;
+    let preview: String = message.content.chars().take(PUSH_PREVIEW_CHARS).collect();
+    let payload = serde_json::json!({
+        "type": "notification.due",
+        "room_id": notification.room.id,
+        "order_id": notification.room.order_id,
+        "order_reference": notification.room.order_reference,
+        "unread": notification.unread,
+        "message": {
+            "id": message.id,
+            "seq": message.seq,
+            "sender_id": message.sender_id,
+            "sender_role": message.sender_role,
+            "content": preview,
+            "created_at": message.created_at,
+        },
+    });
+    serde_json::to_string(&payload)
+        .map_err(|error| StoreError::Task(format!("push payload: {error}")))
 }
 
 /// `ntf_{room}_{newest seq}_{member}`: the same if a firing is retried, different for each

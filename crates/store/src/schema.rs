@@ -133,7 +133,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    push_subscriptions (id) {
+        id -> BigInt,
+        user_id -> Text,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_outbox (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        room_id -> BigInt,
+        payload -> Text,
+        created_at -> BigInt,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        lease_until -> BigInt,
+    }
+}
+
 diesel::joinable!(chat_rooms -> orders (order_id));
+diesel::joinable!(push_outbox -> push_subscriptions (subscription_id));
 diesel::joinable!(webhook_outbox -> webhook_endpoints (endpoint_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
 diesel::joinable!(messages -> chat_rooms (room_id));
@@ -151,5 +176,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_outbox,
     webhook_leases,
-    notification_schedule
+    notification_schedule,
+    push_subscriptions,
+    push_outbox
 );

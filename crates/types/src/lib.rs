@@ -9,6 +9,7 @@ pub mod frames;
 pub mod ids;
 pub mod message;
 pub mod order;
+pub mod push;
 pub mod role;
 pub mod room;
 pub mod rules;
@@ -24,6 +25,9 @@ pub use message::{
     RevisionDto, RevisionReason, SendMessageBody,
 };
 pub use order::{OrderDto, UpsertOrderBody};
+pub use push::{
+    PushSubscriptionBody, PushSubscriptionDto, PushSubscriptionKeys, VapidPublicKeyDto,
+};
 pub use role::Role;
 pub use room::{
     AssignedFilter, MemberDto, RoomDetailDto, RoomDto, RoomListQuery, RoomNotificationsBody,

@@ -5,6 +5,7 @@ mod message_change;
 mod messages_history;
 mod messages_send;
 mod orders_upsert;
+mod push_subscriptions;
 mod read_marker;
 mod room_admins;
 mod room_create;
@@ -41,6 +42,10 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(message_change::delete_message)
         .service(message_change::message_revisions)
         .service(read_marker::mark_read)
+        .service(push_subscriptions::vapid_public_key)
+        .service(push_subscriptions::list_subscriptions)
+        .service(push_subscriptions::subscribe)
+        .service(push_subscriptions::unsubscribe)
         .service(webhook_endpoints::create_endpoint)
         .service(webhook_endpoints::list_endpoints)
         .service(webhook_endpoints::get_endpoint)

@@ -1,5 +1,5 @@
 //! The node's webhook dispatcher: leases due queues, delivers their events in order, records
-//! the outcome. Runs on its own thread and runtime, so deliveries never compete with request
+//! the outcome. The Web Push sender runs beside it. Runs on its own thread and runtime, so deliveries never compete with request
 //! handling for an executor, and a slow receiver never blocks anything but its own queues.
 
 use std::collections::HashMap;
@@ -12,8 +12,10 @@ use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::chat::{Announcement, Listener};
+use crate::push::{self, PushSettings};
 use crate::webhooks::WebhookSettings;
 use crate::webhooks::schedule::jitter_unit;
+use crate::webhooks::sender::guarded_client;
 use crate::webhooks::sender::{Attempt, Sender};
 
 /// Most events of one queue sent under one lease.
@@ -26,18 +28,25 @@ const DATABASE_RETRY: Duration = Duration::from_secs(1);
 /// this node committed events.
 pub struct WebhookDispatch {
     wake: Arc<Notify>,
+    push_wake: Arc<Notify>,
     stop: watch::Sender<Stop>,
     stopped: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl WebhookDispatch {
-    /// Starts the dispatcher of node `owner` on a thread of its own.
+    /// Starts the dispatcher of node `owner` on a thread of its own, with the Web Push
+    /// sender beside it (when `push` has a VAPID key).
     pub fn start(
         db: Database,
         settings: WebhookSettings,
+        push: PushSettings,
         owner: String,
     ) -> Result<Arc<Self>, std::io::Error> {
         let wake = Arc::new(Notify::new());
+        let push_wake = Arc::new(Notify::new());
+        let push_client = guarded_client(settings.timeout, push.allow_private_urls)
+            .map_err(std::io::Error::other)?;
+        let pushes = push::sender::run(db.clone(), push_client, push, Arc::clone(&push_wake));
         let (stop, stopping) = watch::channel(Stop::Run);
         let (done, stopped) = oneshot::channel();
         let sender = Sender::new(&settings).map_err(std::io::Error::other)?;
@@ -54,6 +63,7 @@ impl WebhookDispatch {
         std::thread::Builder::new()
             .name("webhooks".to_owned())
             .spawn(move || {
+                runtime.spawn(pushes);
                 runtime.block_on(dispatcher.run(stopping));
                 // Dropping the runtime cancels deliveries still in flight (after `crash`).
                 drop(runtime);
@@ -61,14 +71,17 @@ impl WebhookDispatch {
             })?;
         Ok(Arc::new(Self {
             wake,
+            push_wake,
             stop,
             stopped: std::sync::Mutex::new(Some(stopped)),
         }))
     }
 
-    /// Looks for due events now rather than at the next poll (a notification was recorded).
+    /// Looks for due events and pushes now rather than at the next poll (a notification was
+    /// recorded).
     pub fn wake(&self) {
         self.wake.notify_one();
+        self.push_wake.notify_one();
     }
 
     /// Stops claiming, lets deliveries in flight finish (at most `grace`), records them and

@@ -2,8 +2,8 @@
 //! the dispatcher that delivers the transactional outbox ([`room_chats_store::webhooks`]).
 
 mod dispatcher;
-mod schedule;
-mod sender;
+pub mod schedule;
+pub(crate) mod sender;
 pub mod signature;
 pub mod url_guard;
 

@@ -41,17 +41,7 @@ impl Sender {
     /// A client under `settings`: its timeout, no redirects, no proxy from the environment,
     /// and a resolver that refuses internal addresses unless they are allowed.
     pub fn new(settings: &WebhookSettings) -> Result<Self, reqwest::Error> {
-        let client = Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-            .redirect(redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(GuardedResolver {
-                allow_private: settings.allow_private_urls,
-            })
-            .user_agent(concat!("room-chats-webhooks/", env!("CARGO_PKG_VERSION")))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()?;
+        let client = guarded_client(settings.timeout, settings.allow_private_urls)?;
         Ok(Self {
             client,
             allow_private: settings.allow_private_urls,
@@ -111,6 +101,24 @@ impl Sender {
             failed(Some(status), format!("the receiver answered {status}"))
         }
     }
+}
+
+/// An HTTP client for calls to URLs users gave (webhook receivers, push services): bounded in
+/// time, no redirects, no proxy from the environment, and a resolver that refuses internal
+/// addresses unless they are allowed.
+pub(crate) fn guarded_client(
+    timeout: Duration,
+    allow_private: bool,
+) -> Result<Client, reqwest::Error> {
+    Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .redirect(redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(GuardedResolver { allow_private })
+        .user_agent(concat!("room-chats/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
 }
 
 fn failed(status: Option<StatusCode>, error: String) -> Attempt {
