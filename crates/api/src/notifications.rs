@@ -83,18 +83,23 @@ async fn look(
         .run(move |conn| notifications::due(conn, scheduled_by, PER_LOOK))
         .await?;
     let looked = due.len();
-    let mut notified = 0_usize;
+    if looked == 0 {
+        return Ok(0);
+    }
+    let mut checked = Vec::with_capacity(looked);
     for due in due {
         let connected = connected(broker, &due).await;
-        let room_id = due.room_id;
-        match db
-            .run(move |conn| notifications::fire(conn, &due, connected))
-            .await
-        {
-            Ok(Fired::Notified(_)) => notified += 1,
-            Ok(Fired::Cancelled(why)) => tracing::debug!(room_id, why, "notification not needed"),
-            Ok(Fired::Taken) => {}
-            Err(error) => tracing::warn!(%error, room_id, "notifier: cannot fire a notification"),
+        checked.push((due, connected));
+    }
+    let fired = db
+        .run(move |conn| notifications::fire_all(conn, &checked))
+        .await?;
+    let mut notified = 0_usize;
+    for outcome in fired {
+        match outcome {
+            Fired::Notified(_) => notified += 1,
+            Fired::Cancelled(why) => tracing::trace!(why, "notification not needed"),
+            Fired::Taken => {}
         }
     }
     if notified > 0 {

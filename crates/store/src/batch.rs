@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::write_transaction;
 use crate::messages::Stored;
-use crate::notifications::{self, Burst};
+use crate::notifications::{self, Burst, SCHEDULE_MEMBERS};
 use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{chat_rooms, messages, room_members};
@@ -123,15 +123,19 @@ pub fn store_batch(
         let stored_before = stored_before(conn, batch)?;
         let plans = plan(batch, &mut locked, &customers, &stored_before);
         let inserts = inserts(batch, &plans, now);
+        let bursts = bursts(&inserts);
         let ids = if inserts.is_empty() {
             StoredIds::new()
         } else {
             match conn {
-                DbConnection::Postgres(pg) => write_postgres(pg, &locked, &inserts, now)?,
-                DbConnection::Sqlite(sqlite) => write_sqlite(sqlite, &locked, &inserts, now)?,
+                DbConnection::Postgres(pg) => write_postgres(pg, &locked, &inserts, &bursts, now)?,
+                DbConnection::Sqlite(sqlite) => {
+                    let ids = write_sqlite(sqlite, &locked, &inserts, now)?;
+                    notifications::schedule_sqlite(sqlite, &bursts, now)?;
+                    ids
+                }
             }
         };
-        notifications::schedule(conn, &bursts(&inserts))?;
         let answers = answers(batch, plans, &ids, now);
         outbox::record(conn, || {
             answers.iter().filter_map(|answer| match answer {
@@ -351,19 +355,20 @@ struct InsertedId {
     seq: i64,
 }
 
-/// Advances the rooms, inserts the messages and moves the senders' read markers in one
-/// statement whose text never changes: one round trip and a cached plan per batch, where a
+/// Advances the rooms, inserts the messages, moves the senders' read markers and schedules
+/// the notifications of the other members in one statement whose text never changes: one round trip and a cached plan per batch, where a
 /// multi-row `VALUES` list would be parsed and planned anew for every batch size.
 fn write_postgres(
     pg: &mut PgConnection,
     rooms: &BTreeMap<i64, LockedRoom>,
     inserts: &[MessageInsert<'_>],
+    bursts: &[Burst<'_>],
     now: i64,
 ) -> QueryResult<StoredIds> {
     let room_ids: Vec<i64> = rooms.keys().copied().collect();
     let room_seqs: Vec<i64> = rooms.values().map(|room| room.last_seq).collect();
     let markers = newest_per_sender(inserts, now);
-    let rows: Vec<InsertedId> = diesel::sql_query(
+    let rows: Vec<InsertedId> = diesel::sql_query(format!(
         "WITH advanced AS ( \
              UPDATE chat_rooms AS r \
              SET last_seq = v.seq, last_activity_at = $1, activity_bucket = $14 \
@@ -374,13 +379,20 @@ fn write_postgres(
              SELECT k.room_id, k.user_id, k.role, FALSE, k.seq, $1 \
              FROM unnest($4::bigint[], $5::text[], $6::text[], $7::bigint[]) AS k(room_id, user_id, role, seq) \
              ON CONFLICT (room_id, user_id) DO UPDATE SET last_read_seq = excluded.last_read_seq \
+         ), keys AS ( \
+             SELECT * FROM unnest($15::bigint[], $16::bigint[], $17::text[]) \
+                 AS k(room_id, first_seq, sole_sender) \
+         ), scheduled AS ( \
+             INSERT INTO notification_schedule (room_id, user_id, first_seq, since) \
+             SELECT room_id, user_id, first_seq, $1 FROM ({SCHEDULE_MEMBERS}) AS due \
+             ON CONFLICT (room_id, user_id) DO NOTHING \
          ) \
          INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at) \
          SELECT m.room_id, m.seq, m.sender_id, m.sender_role, m.content, m.client_id, $1 \
          FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[]) \
              AS m(room_id, seq, sender_id, sender_role, content, client_id) \
          RETURNING id, room_id, seq",
-    )
+    ))
     .bind::<BigInt, _>(now)
     .bind::<Array<BigInt>, _>(room_ids)
     .bind::<Array<BigInt>, _>(room_seqs)
@@ -395,6 +407,9 @@ fn write_postgres(
     .bind::<Array<Text>, _>(inserts.iter().map(|m| m.content).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(inserts.iter().map(|m| m.client_id).collect::<Vec<_>>())
     .bind::<BigInt, _>(activity_bucket(now))
+    .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.room_id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.first_seq).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(bursts.iter().map(|b| b.sole_sender).collect::<Vec<_>>())
     .load(pg)?;
     Ok(rows
         .into_iter()

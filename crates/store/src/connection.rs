@@ -327,6 +327,16 @@ where
     }
 }
 
+/// Makes the current transaction commit without waiting for its WAL flush (Postgres; SQLite
+/// has no such switch and the embedded default is one process anyway). For bookkeeping whose
+/// loss in a crash only means work done again (a webhook or a notification sent once more).
+pub(crate) fn commit_asynchronously(conn: &mut DbConnection) -> Result<(), StoreError> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::RunQueryDsl::execute(diesel::sql_query("SET LOCAL synchronous_commit TO OFF"), pg)?;
+    }
+    Ok(())
+}
+
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let migration_error =
         |error: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(error.to_string());

@@ -9,10 +9,10 @@
 //! push for each of their browsers, in the same transaction that removes the row.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Text};
 use room_chats_types::{MessageDto, RoomDto, WebhookEventData, WebhookEventType};
 
-use crate::connection::write_transaction;
+use crate::connection::{commit_asynchronously, write_transaction};
 use crate::members::unread_count;
 use crate::outbox::{self, OutboxEvent};
 use crate::push;
@@ -33,8 +33,10 @@ pub(crate) struct Burst<'a> {
     pub(crate) sole_sender: Option<&'a str>,
 }
 
-/// The members to schedule: the order's customer and the assigned admins of each room.
-const SCHEDULE_MEMBERS: &str = "\
+/// The members to schedule, from a `keys (room_id, first_seq, sole_sender)` relation: the
+/// order's customer and the assigned admins of each room, but not the one sender of a burst.
+/// The message batch's statement includes it (Postgres); SQLite runs it on its own.
+pub(crate) const SCHEDULE_MEMBERS: &str = "\
     SELECT k.room_id, o.customer_id AS user_id, k.first_seq FROM keys AS k \
     JOIN chat_rooms AS c ON c.id = k.room_id JOIN orders AS o ON o.id = c.order_id \
     WHERE k.sole_sender IS NULL OR o.customer_id <> k.sole_sender \
@@ -43,49 +45,32 @@ const SCHEDULE_MEMBERS: &str = "\
     JOIN room_members AS m ON m.room_id = k.room_id AND m.assigned \
     WHERE k.sole_sender IS NULL OR m.user_id <> k.sole_sender";
 
-/// Schedules the notifications of a batch's bursts, inside its transaction. A member with a
-/// row already (an earlier message of the same burst) keeps it.
-pub(crate) fn schedule(conn: &mut DbConnection, bursts: &[Burst<'_>]) -> Result<(), StoreError> {
+/// Schedules the notifications of a batch's bursts on SQLite, inside its transaction. A
+/// member with a row already (an earlier message of the same burst) keeps it.
+pub(crate) fn schedule_sqlite(
+    sqlite: &mut SqliteConnection,
+    bursts: &[Burst<'_>],
+    now: i64,
+) -> Result<(), StoreError> {
     if bursts.is_empty() {
         return Ok(());
     }
-    let now = now_micros();
-    match conn {
-        DbConnection::Postgres(pg) => {
-            diesel::sql_query(format!(
-                "WITH keys AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[]) \
-                     AS k(room_id, first_seq, sole_sender)) \
-                 INSERT INTO notification_schedule (room_id, user_id, first_seq, since) \
-                 SELECT room_id, user_id, first_seq, $4 FROM ({SCHEDULE_MEMBERS}) AS due \
-                 ON CONFLICT (room_id, user_id) DO NOTHING"
-            ))
-            .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.room_id).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.first_seq).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(
-                bursts.iter().map(|b| b.sole_sender).collect::<Vec<_>>(),
-            )
-            .bind::<BigInt, _>(now)
-            .execute(pg)?;
-        }
-        DbConnection::Sqlite(sqlite) => {
-            let keys: Vec<(i64, i64, Option<&str>)> = bursts
-                .iter()
-                .map(|b| (b.room_id, b.first_seq, b.sole_sender))
-                .collect();
-            let keys = serde_json::to_string(&keys)
-                .map_err(|error| StoreError::Task(format!("burst keys: {error}")))?;
-            diesel::sql_query(format!(
-                "WITH keys AS (SELECT value ->> 0 AS room_id, value ->> 1 AS first_seq, \
-                     value ->> 2 AS sole_sender FROM json_each(?1)) \
-                 INSERT INTO notification_schedule (room_id, user_id, first_seq, since) \
-                 SELECT room_id, user_id, first_seq, ?2 FROM ({SCHEDULE_MEMBERS}) AS due WHERE true \
-                 ON CONFLICT (room_id, user_id) DO NOTHING"
-            ))
-            .bind::<Text, _>(keys)
-            .bind::<BigInt, _>(now)
-            .execute(sqlite)?;
-        }
-    }
+    let keys: Vec<(i64, i64, Option<&str>)> = bursts
+        .iter()
+        .map(|b| (b.room_id, b.first_seq, b.sole_sender))
+        .collect();
+    let keys = serde_json::to_string(&keys)
+        .map_err(|error| StoreError::Task(format!("burst keys: {error}")))?;
+    diesel::sql_query(format!(
+        "WITH keys AS (SELECT value ->> 0 AS room_id, value ->> 1 AS first_seq, \
+             value ->> 2 AS sole_sender FROM json_each(?1)) \
+         INSERT INTO notification_schedule (room_id, user_id, first_seq, since) \
+         SELECT room_id, user_id, first_seq, ?2 FROM ({SCHEDULE_MEMBERS}) AS due WHERE true \
+         ON CONFLICT (room_id, user_id) DO NOTHING"
+    ))
+    .bind::<Text, _>(keys)
+    .bind::<BigInt, _>(now)
+    .execute(sqlite)?;
     Ok(())
 }
 
@@ -142,11 +127,23 @@ pub struct Notification {
     pub message: MessageDto,
 }
 
-/// Fires `due`: removes its row and, unless the member is `connected`, muted the room, read
-/// the burst or may no longer see the room, records its `notification.due` event — in one transaction,
-/// so a notification is sent once however many nodes try.
-pub fn fire(conn: &mut DbConnection, due: &Due, connected: bool) -> Result<Fired, StoreError> {
+/// Fires due notifications, each with whether its member is connected, in one transaction
+/// (committed asynchronously: a crash only means one is fired again). Each row is removed
+/// and, unless the member is connected, muted the room, read the burst or may no longer see
+/// the room, its `notification.due` event and pushes are recorded — so a notification is sent
+/// once however many nodes try.
+pub fn fire_all(conn: &mut DbConnection, due: &[(Due, bool)]) -> Result<Vec<Fired>, StoreError> {
     write_transaction(conn, |conn| {
+        commit_asynchronously(conn)?;
+        due.iter()
+            .map(|(due, connected)| fire(conn, due, *connected))
+            .collect()
+    })
+}
+
+/// Fires one due notification, inside [`fire_all`]'s transaction.
+fn fire(conn: &mut DbConnection, due: &Due, connected: bool) -> Result<Fired, StoreError> {
+    {
         let removed = diesel::delete(
             notification_schedule::table
                 .find((due.room_id, &due.user_id))
@@ -223,7 +220,7 @@ pub fn fire(conn: &mut DbConnection, due: &Due, connected: bool) -> Result<Fired
             &push_payload(&notification)?,
         )?;
         Ok(Fired::Notified(Box::new(notification)))
-    })
+    }
 }
 
 /// Characters of the newest message a push carries: a push payload holds about 4 KB, and a

@@ -10,13 +10,13 @@
 //! The bookkeeping commits asynchronously on Postgres (`synchronous_commit = off`): a crash
 //! can forget the last few milliseconds of it, which only means an event is sent again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use room_chats_types::{DeadLetterDto, DeadLetterPage, WebhookEndpointDto, WebhookEventType};
 
-use crate::connection::write_transaction;
+use crate::connection::{commit_asynchronously, write_transaction};
 use crate::outbox::{format_types, parse_types};
 use crate::rows::Spelled;
 use crate::schema::{webhook_endpoints, webhook_leases, webhook_outbox};
@@ -408,39 +408,55 @@ pub fn claim_queues(
                 .bind::<BigInt, _>(limit)
                 .load(sqlite)?,
         };
-        let mut claimed = Vec::with_capacity(due.len());
-        for row in due {
-            let queue = Queue {
+        let queues: Vec<Queue> = due
+            .into_iter()
+            .map(|row| Queue {
                 endpoint_id: row.endpoint_id,
                 room_id: row.room_id,
-            };
-            // A node that leased the queue since the read above keeps it.
-            let insert = diesel::insert_into(webhook_leases::table)
-                .values((
+            })
+            .collect();
+        if queues.is_empty() {
+            return Ok(queues);
+        }
+        let leases: Vec<_> = queues
+            .iter()
+            .map(|queue| {
+                (
                     webhook_leases::queue.eq(queue.key()),
                     webhook_leases::owner.eq(owner),
                     webhook_leases::lease_until.eq(lease_until),
-                ))
-                .on_conflict_do_nothing();
-            let inserted = match conn {
-                DbConnection::Postgres(pg) => insert.execute(pg)?,
-                DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
-            };
-            if inserted == 1 {
-                claimed.push(queue);
+                )
+            })
+            .collect();
+        // A node that leased a queue since the read above keeps it.
+        let won: HashSet<String> = match conn {
+            DbConnection::Postgres(pg) => diesel::insert_into(webhook_leases::table)
+                .values(&leases)
+                .on_conflict_do_nothing()
+                .returning(webhook_leases::queue)
+                .get_results(pg)?
+                .into_iter()
+                .collect(),
+            DbConnection::Sqlite(sqlite) => {
+                let mut won = HashSet::new();
+                for (queue, lease) in queues.iter().zip(&leases) {
+                    let inserted = diesel::insert_into(webhook_leases::table)
+                        .values(lease.clone())
+                        .on_conflict_do_nothing()
+                        .execute(sqlite)?;
+                    if inserted == 1 {
+                        won.insert(queue.key());
+                    }
+                }
+                won
             }
-        }
+        };
+        let claimed: Vec<Queue> = queues
+            .into_iter()
+            .filter(|queue| won.contains(&queue.key()))
+            .collect();
         Ok(claimed)
     })
-}
-
-/// Makes the current transaction commit without waiting for its WAL flush (Postgres; SQLite
-/// has no such switch and the embedded default is one process anyway).
-fn commit_asynchronously(conn: &mut DbConnection) -> Result<(), StoreError> {
-    if let DbConnection::Postgres(pg) = conn {
-        diesel::sql_query("SET LOCAL synchronous_commit TO OFF").execute(pg)?;
-    }
-    Ok(())
 }
 
 /// An event to deliver to an endpoint.
