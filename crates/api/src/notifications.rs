@@ -1,10 +1,11 @@
 //! The notifier: tells members who are away that they have unread messages.
 //!
-//! Messages schedule a notification per member and burst in their own transaction
+//! Messages schedule a burst per room in their own transaction
 //! ([`room_chats_store::notifications`]). Once one is `NOTIFY_DELAY_SECS` old, the notifier
-//! asks the broker whether the member has a live connection that shows the room — a room
-//! socket on it, or a user stream, on any node — and fires it: the member who is connected or
-//! read the burst meanwhile is not notified; anyone else gets a `notification.due` webhook.
+//! asks the broker whether each member of the room has a live connection that shows it — a
+//! room socket on it, or a user stream, on any node — and fires it: a member who is connected,
+//! muted the room or read the burst meanwhile is not notified; anyone else gets a
+//! `notification.due` webhook and a Web Push.
 //! When the broker cannot answer, the member counts as away: better one notification too many
 //! than one lost.
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use room_chats_broker::Broker;
 use room_chats_store::Database;
-use room_chats_store::notifications::{self, Due, Fired};
+use room_chats_store::notifications::{self, Fired};
 
 use crate::webhooks::WebhookDispatch;
 
@@ -87,9 +88,15 @@ async fn look(
         return Ok(0);
     }
     let mut checked = Vec::with_capacity(looked);
-    for due in due {
-        let connected = connected(broker, &due).await;
-        checked.push((due, connected));
+    for burst in due {
+        let mut members = Vec::with_capacity(burst.members.len());
+        for member in &burst.members {
+            members.push((
+                member.clone(),
+                connected(broker, burst.room_id, member).await,
+            ));
+        }
+        checked.push((burst, members));
     }
     let fired = db
         .run(move |conn| notifications::fire_all(conn, &checked))
@@ -109,10 +116,10 @@ async fn look(
     Ok(looked)
 }
 
-/// Whether the member has a live connection that shows the room, on any node.
-async fn connected(broker: &dyn Broker, due: &Due) -> bool {
-    let in_room = broker.presence(due.room_id, &due.user_id, 0).await;
-    let streams = broker.streams(&due.user_id, 0).await;
+/// Whether `user` has a live connection that shows the room, on any node.
+async fn connected(broker: &dyn Broker, room_id: i64, user: &str) -> bool {
+    let in_room = broker.presence(room_id, user, 0).await;
+    let streams = broker.streams(user, 0).await;
     match (in_room, streams) {
         (Ok(in_room), Ok(streams)) => in_room > 0 || streams > 0,
         (Ok(in_room), Err(_)) if in_room > 0 => true,

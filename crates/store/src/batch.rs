@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::write_transaction;
 use crate::messages::Stored;
-use crate::notifications::{self, Burst, SCHEDULE_MEMBERS};
+use crate::notifications::{self, Burst};
 use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{chat_rooms, messages, room_members};
@@ -362,13 +362,13 @@ fn write_postgres(
     pg: &mut PgConnection,
     rooms: &BTreeMap<i64, LockedRoom>,
     inserts: &[MessageInsert<'_>],
-    bursts: &[Burst<'_>],
+    bursts: &[Burst],
     now: i64,
 ) -> QueryResult<StoredIds> {
     let room_ids: Vec<i64> = rooms.keys().copied().collect();
     let room_seqs: Vec<i64> = rooms.values().map(|room| room.last_seq).collect();
     let markers = newest_per_sender(inserts, now);
-    let rows: Vec<InsertedId> = diesel::sql_query(format!(
+    let rows: Vec<InsertedId> = diesel::sql_query(
         "WITH advanced AS ( \
              UPDATE chat_rooms AS r \
              SET last_seq = v.seq, last_activity_at = $1, activity_bucket = $14 \
@@ -379,20 +379,18 @@ fn write_postgres(
              SELECT k.room_id, k.user_id, k.role, FALSE, k.seq, $1 \
              FROM unnest($4::bigint[], $5::text[], $6::text[], $7::bigint[]) AS k(room_id, user_id, role, seq) \
              ON CONFLICT (room_id, user_id) DO UPDATE SET last_read_seq = excluded.last_read_seq \
-         ), keys AS ( \
-             SELECT * FROM unnest($15::bigint[], $16::bigint[], $17::text[]) \
-                 AS k(room_id, first_seq, sole_sender) \
-         ), scheduled AS ( \
-             INSERT INTO notification_schedule (room_id, user_id, first_seq, since) \
-             SELECT room_id, user_id, first_seq, $1 FROM ({SCHEDULE_MEMBERS}) AS due \
-             ON CONFLICT (room_id, user_id) DO NOTHING \
+         ), bursts AS ( \
+             INSERT INTO notification_bursts (room_id, first_seq, since) \
+             SELECT b.room_id, b.first_seq, $1 \
+             FROM unnest($15::bigint[], $16::bigint[]) AS b(room_id, first_seq) \
+             ON CONFLICT (room_id) DO NOTHING \
          ) \
          INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at) \
          SELECT m.room_id, m.seq, m.sender_id, m.sender_role, m.content, m.client_id, $1 \
          FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[]) \
              AS m(room_id, seq, sender_id, sender_role, content, client_id) \
          RETURNING id, room_id, seq",
-    ))
+    )
     .bind::<BigInt, _>(now)
     .bind::<Array<BigInt>, _>(room_ids)
     .bind::<Array<BigInt>, _>(room_seqs)
@@ -409,7 +407,6 @@ fn write_postgres(
     .bind::<BigInt, _>(activity_bucket(now))
     .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.room_id).collect::<Vec<_>>())
     .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.first_seq).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(bursts.iter().map(|b| b.sole_sender).collect::<Vec<_>>())
     .load(pg)?;
     Ok(rows
         .into_iter()
@@ -454,21 +451,17 @@ fn write_sqlite(
     Ok(ids)
 }
 
-/// Each room's new messages as one burst: its first seq, and its sender if only one wrote.
-fn bursts<'a>(inserts: &[MessageInsert<'a>]) -> Vec<Burst<'a>> {
-    let mut bursts: BTreeMap<i64, Burst<'a>> = BTreeMap::new();
+/// Each room's new messages as one burst: the room and its first new seq.
+fn bursts(inserts: &[MessageInsert<'_>]) -> Vec<Burst> {
+    let mut bursts: BTreeMap<i64, i64> = BTreeMap::new();
     for insert in inserts {
-        let burst = bursts.entry(insert.room_id).or_insert(Burst {
-            room_id: insert.room_id,
-            first_seq: insert.seq,
-            sole_sender: Some(insert.sender_id),
-        });
-        burst.first_seq = burst.first_seq.min(insert.seq);
-        if burst.sole_sender != Some(insert.sender_id) {
-            burst.sole_sender = None;
-        }
+        let first = bursts.entry(insert.room_id).or_insert(insert.seq);
+        *first = (*first).min(insert.seq);
     }
-    bursts.into_values().collect()
+    bursts
+        .into_iter()
+        .map(|(room_id, first_seq)| Burst { room_id, first_seq })
+        .collect()
 }
 
 /// Each sender's read marker moves to its newest message of the batch (a sender has read

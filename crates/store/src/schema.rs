@@ -125,9 +125,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    notification_schedule (room_id, user_id) {
+    notification_bursts (room_id) {
         room_id -> BigInt,
-        user_id -> Text,
         first_seq -> BigInt,
         since -> BigInt,
     }
@@ -176,7 +175,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_outbox,
     webhook_leases,
-    notification_schedule,
+    notification_bursts,
     push_subscriptions,
     push_outbox
 );
