@@ -43,7 +43,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Database")]
 pub struct DatabaseArgs {
-    /// Directory of the embedded database and the generated development secret.
+    /// Directory of the embedded database and the generated development secrets (JWT, VAPID).
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// `postgres://…` for production; unset: an embedded SQLite file in DATA_DIR.
