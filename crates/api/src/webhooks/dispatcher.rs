@@ -185,7 +185,13 @@ impl Dispatcher {
                 DATABASE_RETRY
             };
             tokio::select! {
-                _ = stopping.changed() => {}
+                changed = stopping.changed() => {
+                    // The handle is gone without a word (the node failed to start): stop
+                    // rather than spin on a closed channel.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     absorb(&mut unsettled, done);
                     // Record every queue that finished meanwhile in the same transaction.
