@@ -170,14 +170,18 @@ fn queue_counts(
     conn: &mut DbConnection,
     only: Option<i64>,
 ) -> Result<HashMap<i64, QueueCounts>, StoreError> {
-    let query = diesel::sql_query(
-        "SELECT endpoint_id, COUNT(*) AS total, COUNT(dead_at) AS dead FROM webhook_outbox \
-         GROUP BY endpoint_id",
-    );
-    let rows: Vec<CountRow> = query.load(conn)?;
+    const COUNTS_SQL: &str = "SELECT endpoint_id, COUNT(*) AS total, COUNT(dead_at) AS dead \
+        FROM webhook_outbox WHERE $1 IS NULL OR endpoint_id = $1 GROUP BY endpoint_id";
+    let rows: Vec<CountRow> = match conn {
+        DbConnection::Postgres(pg) => diesel::sql_query(COUNTS_SQL)
+            .bind::<Nullable<BigInt>, _>(only)
+            .load(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(COUNTS_SQL.replace('$', "?"))
+            .bind::<Nullable<BigInt>, _>(only)
+            .load(sqlite)?,
+    };
     Ok(rows
         .into_iter()
-        .filter(|row| only.is_none_or(|id| id == row.endpoint_id))
         .map(|row| {
             let counts = QueueCounts {
                 pending: row.total - row.dead,
@@ -242,7 +246,20 @@ pub fn delete_endpoint(conn: &mut DbConnection, endpoint_id: i64) -> Result<(), 
     })
 }
 
-/// An endpoint's dead letters with an id above `after`, oldest first, at most `limit`.
+/// `NotFound` unless the endpoint exists.
+fn require_endpoint(conn: &mut DbConnection, endpoint_id: i64) -> Result<(), StoreError> {
+    let exists: i64 = webhook_endpoints::table
+        .find(endpoint_id)
+        .count()
+        .get_result(conn)?;
+    match exists {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// An endpoint's dead letters with an id above `after`, oldest first, at most `limit`;
+/// `NotFound` when there is no such endpoint.
 pub fn dead_letters(
     conn: &mut DbConnection,
     endpoint_id: i64,
@@ -261,6 +278,7 @@ pub fn dead_letters(
         Option<i64>,
         String,
     );
+    require_endpoint(conn, endpoint_id)?;
     let rows: Vec<DeadRow> = webhook_outbox::table
         .filter(webhook_outbox::endpoint_id.eq(endpoint_id))
         .filter(webhook_outbox::dead_at.is_not_null())
@@ -313,13 +331,7 @@ pub fn replay_dead_letters(
     ids: Option<&[i64]>,
 ) -> Result<i64, StoreError> {
     write_transaction(conn, |conn| {
-        let exists: i64 = webhook_endpoints::table
-            .find(endpoint_id)
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            return Err(StoreError::NotFound);
-        }
+        require_endpoint(conn, endpoint_id)?;
         let mut dead = webhook_outbox::table
             .filter(webhook_outbox::endpoint_id.eq(endpoint_id))
             .filter(webhook_outbox::dead_at.is_not_null())

@@ -192,10 +192,7 @@ impl Webhooks {
         }
         let after = query.after.unwrap_or(0);
         self.db
-            .run(move |conn| {
-                store::find_endpoint(conn, id)?.ok_or(room_chats_store::StoreError::NotFound)?;
-                store::dead_letters(conn, id, after, limit)
-            })
+            .run(move |conn| store::dead_letters(conn, id, after, limit))
             .await
             .map_err(not_found)
     }
