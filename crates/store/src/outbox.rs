@@ -6,6 +6,7 @@
 //! endpoint configured a change costs one indexed read of an empty table.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{
     MessageDto, RoomDto, RoomId, Seq, WebhookEvent, WebhookEventData, WebhookEventType,
@@ -14,9 +15,6 @@ use room_chats_types::{
 use crate::schema::{webhook_endpoints, webhook_outbox};
 use crate::time::{now_micros, to_datetime};
 use crate::{DbConnection, StoreError};
-
-/// Most rows in one `INSERT` (each row binds 7 parameters; Postgres allows 65,535).
-const ROWS_PER_INSERT: usize = 1_000;
 
 /// An event to record.
 #[derive(Debug, Clone)]
@@ -213,21 +211,37 @@ where
             });
         }
     }
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        match conn {
-            DbConnection::Postgres(pg) => {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        // One statement whose text never changes, however many rows: a multi-row `VALUES`
+        // list would be parsed and planned anew for every batch size. Rows are numbered in
+        // the events' order, which is the order a queue goes out in.
+        DbConnection::Postgres(pg) => {
+            diesel::sql_query(
+                "INSERT INTO webhook_outbox \
+                     (endpoint_id, room_id, event_id, event_type, body, created_at, next_attempt_at) \
+                 SELECT r.endpoint_id, r.room_id, r.event_id, r.event_type, r.body, $6, $6 \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) \
+                     WITH ORDINALITY AS r(endpoint_id, room_id, event_id, event_type, body, ord) \
+                 ORDER BY r.ord",
+            )
+            .bind::<Array<BigInt>, _>(rows.iter().map(|row| row.endpoint_id).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(rows.iter().map(|row| row.room_id).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|row| row.event_id.as_str()).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|row| row.event_type).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|row| row.body.as_str()).collect::<Vec<_>>())
+            .bind::<BigInt, _>(now)
+            .execute(pg)?;
+        }
+        // SQLite's multi-row insert is a statement per row in Diesel; in-process, that is
+        // cheap.
+        DbConnection::Sqlite(sqlite) => {
+            for row in &rows {
                 diesel::insert_into(webhook_outbox::table)
-                    .values(chunk)
-                    .execute(pg)?;
-            }
-            // SQLite's multi-row insert is a statement per row in Diesel; in-process, that is
-            // cheap.
-            DbConnection::Sqlite(sqlite) => {
-                for row in chunk {
-                    diesel::insert_into(webhook_outbox::table)
-                        .values(row)
-                        .execute(sqlite)?;
-                }
+                    .values(row)
+                    .execute(sqlite)?;
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Webhook endpoints, and the outbox's delivering side.
 //!
-//! A queue is one (endpoint, room): its events go out in outbox order. A dispatcher leases
-//! queues ([`claim_queues`]), reads the first events of each ([`queued_deliveries`]), sends
-//! them, and records what happened ([`settle`]) — which also hands the leases back. Only one
+//! A queue is one (endpoint, room): its events go out in outbox order. A dispatcher's round
+//! ([`settle_and_lease`]) records what became of the queues it sent (handing their leases
+//! back), leases due queues and reads the first events of each; then it sends them. Only one
 //! node holds a queue's lease, so dispatchers on several nodes share the work without sending
 //! an event twice or out of order; a lease whose node died runs out and is taken over, and
 //! that node's unfinished events are sent again (at-least-once).
@@ -397,77 +397,147 @@ const DUE_QUEUES_SQL: &str = "\
       ) \
     ORDER BY o.id LIMIT $2";
 
-/// Leases up to `limit` due queues to `owner` until `lease_until` (microseconds); answers
-/// the queues it got. A queue another node holds, or won in a race, is not among them.
-pub fn claim_queues(
+/// Leases to `owner` until `lease_until` (microseconds) up to `limit` queues whose first
+/// event is due, taking over leases that ran out; answers the queues it got. A queue another
+/// node holds, or won in a race, is not among them.
+fn lease_due_queues(
     conn: &mut DbConnection,
     owner: &str,
     lease_until: i64,
     limit: i64,
 ) -> Result<Vec<Queue>, StoreError> {
+    let now = now_micros();
+    let due: Vec<QueueRow> = match conn {
+        DbConnection::Postgres(pg) => diesel::sql_query(DUE_QUEUES_SQL)
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(DUE_QUEUES_SQL.replace('$', "?"))
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(sqlite)?,
+    };
+    let queues: Vec<Queue> = due
+        .into_iter()
+        .map(|row| Queue {
+            endpoint_id: row.endpoint_id,
+            room_id: row.room_id,
+        })
+        .collect();
+    if queues.is_empty() {
+        return Ok(queues);
+    }
+    // A lease that ran out is taken over in the same statement (its node died); a live one,
+    // perhaps won by another node since the read above, stays.
+    let keys: Vec<String> = queues.iter().map(|queue| queue.key()).collect();
+    let won: HashSet<String> = match conn {
+        DbConnection::Postgres(pg) => diesel::sql_query(
+            "INSERT INTO webhook_leases (queue, owner, lease_until) \
+             SELECT q.queue, $2, $3 FROM unnest($1::text[]) AS q(queue) \
+             ON CONFLICT (queue) DO UPDATE \
+             SET owner = excluded.owner, lease_until = excluded.lease_until \
+             WHERE webhook_leases.lease_until <= $4 \
+             RETURNING queue",
+        )
+        .bind::<Array<Text>, _>(&keys)
+        .bind::<Text, _>(owner)
+        .bind::<BigInt, _>(lease_until)
+        .bind::<BigInt, _>(now)
+        .load::<LeaseKey>(pg)?
+        .into_iter()
+        .map(|row| row.queue)
+        .collect(),
+        DbConnection::Sqlite(sqlite) => {
+            let mut won = HashSet::new();
+            for key in keys {
+                let leased = diesel::sql_query(
+                    "INSERT INTO webhook_leases (queue, owner, lease_until) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (queue) DO UPDATE \
+                     SET owner = excluded.owner, lease_until = excluded.lease_until \
+                     WHERE webhook_leases.lease_until <= ?4",
+                )
+                .bind::<Text, _>(&key)
+                .bind::<Text, _>(owner)
+                .bind::<BigInt, _>(lease_until)
+                .bind::<BigInt, _>(now)
+                .execute(sqlite)?;
+                if leased == 1 {
+                    won.insert(key);
+                }
+            }
+            won
+        }
+    };
+    Ok(queues
+        .into_iter()
+        .filter(|queue| won.contains(&queue.key()))
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct LeaseKey {
+    #[diesel(sql_type = Text)]
+    queue: String,
+}
+
+/// What a lease round asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseRequest {
+    /// Most queues to lease (0: only record the settlement).
+    pub queues: i64,
+    /// Most events of each queue to read.
+    pub events_per_queue: i64,
+    /// Until when the leases hold (microseconds).
+    pub lease_until: i64,
+    /// Also delete leases that ran out long ago and that nobody took over (their queues are
+    /// empty): housekeeping, needed now and then only.
+    pub purge_expired: bool,
+}
+
+/// What a lease round got: the queues now held, their first events in delivery order, and
+/// where to send them (endpoints deleted since are absent).
+#[derive(Debug, Default)]
+pub struct Leased {
+    /// Queues leased to the caller.
+    pub queues: Vec<Queue>,
+    /// Their first events, in delivery order per queue.
+    pub deliveries: Vec<Delivery>,
+    /// Their endpoints, by id.
+    pub targets: HashMap<i64, EndpointTarget>,
+}
+
+/// Records what happened to the queues the caller held (handing their leases back), then
+/// leases more, in one asynchronously committed transaction: one round trip and one commit
+/// of bookkeeping per dispatcher round.
+pub fn settle_and_lease(
+    conn: &mut DbConnection,
+    owner: &str,
+    settlement: &Settlement,
+    request: LeaseRequest,
+) -> Result<Leased, StoreError> {
     write_transaction(conn, |conn| {
         commit_asynchronously(conn)?;
-        let now = now_micros();
-        diesel::delete(webhook_leases::table.filter(webhook_leases::lease_until.le(now)))
+        record_settlement(conn, owner, settlement)?;
+        if request.purge_expired {
+            diesel::delete(
+                webhook_leases::table.filter(webhook_leases::lease_until.le(now_micros())),
+            )
             .execute(conn)?;
-        let due: Vec<QueueRow> = match conn {
-            DbConnection::Postgres(pg) => diesel::sql_query(DUE_QUEUES_SQL)
-                .bind::<BigInt, _>(now)
-                .bind::<BigInt, _>(limit)
-                .load(pg)?,
-            DbConnection::Sqlite(sqlite) => diesel::sql_query(DUE_QUEUES_SQL.replace('$', "?"))
-                .bind::<BigInt, _>(now)
-                .bind::<BigInt, _>(limit)
-                .load(sqlite)?,
-        };
-        let queues: Vec<Queue> = due
-            .into_iter()
-            .map(|row| Queue {
-                endpoint_id: row.endpoint_id,
-                room_id: row.room_id,
-            })
-            .collect();
-        if queues.is_empty() {
-            return Ok(queues);
         }
-        let leases: Vec<_> = queues
-            .iter()
-            .map(|queue| {
-                (
-                    webhook_leases::queue.eq(queue.key()),
-                    webhook_leases::owner.eq(owner),
-                    webhook_leases::lease_until.eq(lease_until),
-                )
-            })
-            .collect();
-        // A node that leased a queue since the read above keeps it.
-        let won: HashSet<String> = match conn {
-            DbConnection::Postgres(pg) => diesel::insert_into(webhook_leases::table)
-                .values(&leases)
-                .on_conflict_do_nothing()
-                .returning(webhook_leases::queue)
-                .get_results(pg)?
-                .into_iter()
-                .collect(),
-            DbConnection::Sqlite(sqlite) => {
-                let mut won = HashSet::new();
-                for (queue, lease) in queues.iter().zip(&leases) {
-                    let inserted = diesel::insert_into(webhook_leases::table)
-                        .values(lease.clone())
-                        .on_conflict_do_nothing()
-                        .execute(sqlite)?;
-                    if inserted == 1 {
-                        won.insert(queue.key());
-                    }
-                }
-                won
-            }
-        };
-        let claimed: Vec<Queue> = queues
-            .into_iter()
-            .filter(|queue| won.contains(&queue.key()))
-            .collect();
-        Ok(claimed)
+        if request.queues <= 0 {
+            return Ok(Leased::default());
+        }
+        let queues = lease_due_queues(conn, owner, request.lease_until, request.queues)?;
+        let deliveries = queued_deliveries(conn, &queues, request.events_per_queue)?;
+        let mut endpoint_ids: Vec<i64> = queues.iter().map(|queue| queue.endpoint_id).collect();
+        endpoint_ids.sort_unstable();
+        endpoint_ids.dedup();
+        let targets = endpoint_targets(conn, &endpoint_ids)?;
+        Ok(Leased {
+            queues,
+            deliveries,
+            targets,
+        })
     })
 }
 
@@ -511,7 +581,7 @@ impl Delivery {
 }
 
 /// The first `per_queue` events of each of `queues`, in delivery order per queue.
-pub fn queued_deliveries(
+fn queued_deliveries(
     conn: &mut DbConnection,
     queues: &[Queue],
     per_queue: i64,
@@ -569,7 +639,7 @@ pub struct EndpointTarget {
 }
 
 /// The targets of `endpoint_ids`, by id (deleted ones are absent).
-pub fn endpoint_targets(
+fn endpoint_targets(
     conn: &mut DbConnection,
     endpoint_ids: &[i64],
 ) -> Result<HashMap<i64, EndpointTarget>, StoreError> {
@@ -639,53 +709,50 @@ impl Settlement {
     }
 }
 
-/// Records what happened to leased queues and gives their leases back, in one transaction.
-pub fn settle(
+/// Records what happened to leased queues and gives their leases back.
+fn record_settlement(
     conn: &mut DbConnection,
     owner: &str,
     settlement: &Settlement,
 ) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        commit_asynchronously(conn)?;
-        if !settlement.delivered.is_empty() {
-            diesel::delete(
-                webhook_outbox::table.filter(webhook_outbox::id.eq_any(&settlement.delivered)),
-            )
+    if !settlement.delivered.is_empty() {
+        diesel::delete(
+            webhook_outbox::table.filter(webhook_outbox::id.eq_any(&settlement.delivered)),
+        )
+        .execute(conn)?;
+    }
+    let now = now_micros();
+    for failure in &settlement.failed {
+        diesel::update(webhook_outbox::table.find(failure.id))
+            .set((
+                webhook_outbox::attempts.eq(failure.attempts),
+                webhook_outbox::first_failed_at.eq(Some(failure.first_failed_at)),
+                webhook_outbox::next_attempt_at.eq(failure.next_attempt_at),
+                webhook_outbox::last_status.eq(failure.status),
+                webhook_outbox::last_error.eq(Some(&failure.error)),
+                webhook_outbox::dead_at.eq(failure.dead.then_some(now)),
+            ))
             .execute(conn)?;
-        }
-        let now = now_micros();
-        for failure in &settlement.failed {
-            diesel::update(webhook_outbox::table.find(failure.id))
-                .set((
-                    webhook_outbox::attempts.eq(failure.attempts),
-                    webhook_outbox::first_failed_at.eq(Some(failure.first_failed_at)),
-                    webhook_outbox::next_attempt_at.eq(failure.next_attempt_at),
-                    webhook_outbox::last_status.eq(failure.status),
-                    webhook_outbox::last_error.eq(Some(&failure.error)),
-                    webhook_outbox::dead_at.eq(failure.dead.then_some(now)),
-                ))
-                .execute(conn)?;
-        }
-        for (endpoint_id, reason) in &settlement.disable {
-            diesel::update(webhook_endpoints::table.find(endpoint_id))
-                .set((
-                    webhook_endpoints::enabled.eq(false),
-                    webhook_endpoints::disabled_reason.eq(Some(reason)),
-                    webhook_endpoints::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-        if !settlement.release.is_empty() {
-            let keys: Vec<String> = settlement.release.iter().map(|queue| queue.key()).collect();
-            diesel::delete(
-                webhook_leases::table
-                    .filter(webhook_leases::owner.eq(owner))
-                    .filter(webhook_leases::queue.eq_any(keys)),
-            )
+    }
+    for (endpoint_id, reason) in &settlement.disable {
+        diesel::update(webhook_endpoints::table.find(endpoint_id))
+            .set((
+                webhook_endpoints::enabled.eq(false),
+                webhook_endpoints::disabled_reason.eq(Some(reason)),
+                webhook_endpoints::updated_at.eq(now),
+            ))
             .execute(conn)?;
-        }
-        Ok(())
-    })
+    }
+    if !settlement.release.is_empty() {
+        let keys: Vec<String> = settlement.release.iter().map(|queue| queue.key()).collect();
+        diesel::delete(
+            webhook_leases::table
+                .filter(webhook_leases::owner.eq(owner))
+                .filter(webhook_leases::queue.eq_any(keys)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Gives back every lease `owner` holds (a node shutting down).

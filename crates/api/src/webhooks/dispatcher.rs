@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use room_chats_store::Database;
-use room_chats_store::webhooks::{self, Delivery, EndpointTarget, Failure, Queue, Settlement};
+use room_chats_store::webhooks::{
+    self, Delivery, EndpointTarget, Failure, LeaseRequest, Leased, Queue, Settlement,
+};
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -23,6 +25,13 @@ const EVENTS_PER_LEASE: i64 = 50;
 
 /// How long to wait before trying the database again after it failed.
 const DATABASE_RETRY: Duration = Duration::from_secs(1);
+
+/// Shortest time between two rounds while most deliveries are still in flight: under load,
+/// queues finish one by one, and a round for each would cost a transaction per queue.
+const ROUND_GAP: Duration = Duration::from_millis(5);
+
+/// How often leases that ran out with nobody to take them over are deleted.
+const LEASE_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Starts and stops the node's dispatcher; also the announcement listener that wakes it when
 /// this node committed events.
@@ -157,33 +166,47 @@ impl Dispatcher {
         let this = Arc::new(self);
         let mut in_flight: JoinSet<QueueOutcome> = JoinSet::new();
         let mut unsettled = Settlement::default();
+        // Whether due queues may be waiting: set by wakes, polls and finished queues.
         let mut look = true;
+        let mut last_round: Option<Instant> = None;
+        let mut last_purge = Instant::now();
         loop {
             match *stopping.borrow() {
                 Stop::Run => {}
                 Stop::Graceful => break,
                 Stop::Crash => return,
             }
-            // Record first: a queue's lease goes back with its outcome, and only then can its
-            // next events be leased.
-            if !unsettled.is_empty() && this.settle(&unsettled).await {
-                unsettled = Settlement::default();
-            }
             let free = this.settings.concurrency.saturating_sub(in_flight.len());
-            if look && free > 0 && unsettled.is_empty() {
-                match this.lease_and_send(free, &mut in_flight).await {
-                    Ok(claimed) => look = claimed == free,
+            let since_round = last_round.map_or(ROUND_GAP, |at| at.elapsed());
+            // Wait for a few queues to finish, or a moment, before a round while most are
+            // in flight; with few in flight, go at once (low latency at low load).
+            let mostly_free = free * 4 >= this.settings.concurrency;
+            let want_queues = look && free > 0;
+            let want_round = want_queues || !unsettled.is_empty();
+            let round_due = want_round && (mostly_free || since_round >= ROUND_GAP);
+            let mut wait = this.settings.poll_interval;
+            if round_due {
+                let queues = if want_queues { free } else { 0 };
+                let purge = last_purge.elapsed() >= LEASE_PURGE_INTERVAL;
+                last_round = Some(Instant::now());
+                match this.round(&unsettled, queues, purge, &mut in_flight).await {
+                    Ok(leased) => {
+                        // Recorded: a queue's lease went back with its outcome, so it may be
+                        // leased again.
+                        unsettled = Settlement::default();
+                        look = queues > 0 && leased == queues;
+                        if purge {
+                            last_purge = Instant::now();
+                        }
+                    }
                     Err(error) => {
-                        tracing::warn!(%error, "webhook dispatch: cannot lease queues");
-                        look = false;
+                        tracing::warn!(%error, "webhook dispatch: cannot record or lease");
+                        wait = DATABASE_RETRY;
                     }
                 }
+            } else if want_round {
+                wait = ROUND_GAP.saturating_sub(since_round);
             }
-            let poll = if unsettled.is_empty() {
-                this.settings.poll_interval
-            } else {
-                DATABASE_RETRY
-            };
             tokio::select! {
                 changed = stopping.changed() => {
                     // The handle is gone without a word (the node failed to start): stop
@@ -194,45 +217,48 @@ impl Dispatcher {
                 }
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     absorb(&mut unsettled, done);
-                    // Record every queue that finished meanwhile in the same transaction.
+                    // Record every queue that finished meanwhile in the same round.
                     while let Some(done) = in_flight.try_join_next() {
                         absorb(&mut unsettled, done);
                     }
                     look = true;
                 }
                 () = this.wake.notified() => look = true,
-                () = tokio::time::sleep(poll) => look = true,
+                () = tokio::time::sleep(wait) => look = true,
             }
         }
         this.finish(in_flight, unsettled).await;
     }
 
-    /// Leases up to `limit` due queues and starts a delivery task for each; answers how many
-    /// it leased.
-    async fn lease_and_send(
+    /// One round: records `settlement`, leases up to `queues` due queues and starts a
+    /// delivery task for each; answers how many it leased. On error nothing was recorded.
+    async fn round(
         self: &Arc<Self>,
-        limit: usize,
+        settlement: &Settlement,
+        queues: usize,
+        purge_expired: bool,
         in_flight: &mut JoinSet<QueueOutcome>,
     ) -> Result<usize, room_chats_store::StoreError> {
         let leased_at = Instant::now();
         let lease = self.settings.lease;
-        let lease_until = chrono::Utc::now().timestamp_micros()
-            + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        let request = LeaseRequest {
+            queues: i64::try_from(queues).unwrap_or(i64::MAX),
+            events_per_queue: EVENTS_PER_LEASE,
+            lease_until: chrono::Utc::now().timestamp_micros()
+                + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2),
+            purge_expired,
+        };
         let owner = self.owner.clone();
-        let limit_rows = i64::try_from(limit).unwrap_or(i64::MAX);
-        let (queues, deliveries, targets) = self
+        let settlement = settlement.clone();
+        let Leased {
+            queues,
+            deliveries,
+            targets,
+        } = self
             .db
-            .run(move |conn| {
-                let queues = webhooks::claim_queues(conn, &owner, lease_until, limit_rows)?;
-                let deliveries = webhooks::queued_deliveries(conn, &queues, EVENTS_PER_LEASE)?;
-                let mut endpoint_ids: Vec<i64> = queues.iter().map(|q| q.endpoint_id).collect();
-                endpoint_ids.sort_unstable();
-                endpoint_ids.dedup();
-                let targets = webhooks::endpoint_targets(conn, &endpoint_ids)?;
-                Ok((queues, deliveries, targets))
-            })
+            .run(move |conn| webhooks::settle_and_lease(conn, &owner, &settlement, request))
             .await?;
-        let claimed = queues.len();
+        let leased = queues.len();
         let mut runs: HashMap<Queue, Vec<Delivery>> = queues
             .into_iter()
             .map(|queue| (queue, Vec::new()))
@@ -250,7 +276,7 @@ impl Dispatcher {
             let this = Arc::clone(self);
             in_flight.spawn(async move { this.deliver_run(queue, target, run, send_until).await });
         }
-        Ok(claimed)
+        Ok(leased)
     }
 
     /// Sends a queue's events in order until one fails.
@@ -330,24 +356,6 @@ impl Dispatcher {
         }
     }
 
-    /// Records outcomes and hands their leases back; false when the database failed (the
-    /// caller keeps them and tries again).
-    async fn settle(&self, settlement: &Settlement) -> bool {
-        let owner = self.owner.clone();
-        let settlement = settlement.clone();
-        match self
-            .db
-            .run(move |conn| webhooks::settle(conn, &owner, &settlement))
-            .await
-        {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(%error, "webhook dispatch: cannot record deliveries");
-                false
-            }
-        }
-    }
-
     /// Waits for deliveries in flight (the caller bounds how long), records them and gives
     /// every lease of this node back.
     async fn finish(&self, mut in_flight: JoinSet<QueueOutcome>, mut unsettled: Settlement) {
@@ -355,7 +363,20 @@ impl Dispatcher {
             absorb(&mut unsettled, done);
         }
         if !unsettled.is_empty() {
-            self.settle(&unsettled).await;
+            let owner = self.owner.clone();
+            let request = LeaseRequest {
+                queues: 0,
+                events_per_queue: 0,
+                lease_until: 0,
+                purge_expired: false,
+            };
+            if let Err(error) = self
+                .db
+                .run(move |conn| webhooks::settle_and_lease(conn, &owner, &unsettled, request))
+                .await
+            {
+                tracing::warn!(%error, "webhook dispatch: last deliveries not recorded; they go again");
+            }
         }
         let owner = self.owner.clone();
         if let Err(error) = self
