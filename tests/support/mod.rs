@@ -15,6 +15,7 @@ use awc::Client;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use room_chats::{ServiceConfig, ServiceControl, start};
+use room_chats_api::attachments::{AttachmentSettings, StorageLocation};
 use room_chats_api::notifications::NotificationSettings;
 use room_chats_api::push::PushSettings;
 use room_chats_api::realtime::RealtimeSettings;
@@ -55,6 +56,8 @@ pub struct TestApp {
     pub limits: Limits,
     pub control: ServiceControl,
     database: TestDatabase,
+    /// The node's attachment directory when the test named no store.
+    _files: Option<tempfile::TempDir>,
 }
 
 enum TestDatabase {
@@ -88,6 +91,9 @@ pub struct NodeOptions {
     pub webhooks: WebhookSettings,
     pub notifications: NotificationSettings,
     pub push: PushSettings,
+    pub attachments: AttachmentSettings,
+    /// Where attachments go; `None`: a temporary directory of the node's own.
+    pub storage: Option<StorageLocation>,
 }
 
 impl Default for NodeOptions {
@@ -116,6 +122,8 @@ impl Default for NodeOptions {
             },
             notifications: NotificationSettings::DEFAULT,
             push: PushSettings::OFF,
+            attachments: AttachmentSettings::default(),
+            storage: None,
         }
     }
 }
@@ -237,6 +245,13 @@ impl TestApp {
             },
         };
         let limits = options.limits;
+        let (storage, files) = match options.storage {
+            Some(location) => (location, None),
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                (StorageLocation::Directory(dir.path().to_owned()), Some(dir))
+            }
+        };
         let running = start(ServiceConfig {
             bind: "127.0.0.1:0".parse().expect("address"),
             workers: Some(2),
@@ -257,6 +272,8 @@ impl TestApp {
             webhooks: options.webhooks,
             notifications: options.notifications,
             push: options.push,
+            attachments: options.attachments,
+            storage,
         })
         .await
         .expect("service starts");
@@ -267,6 +284,7 @@ impl TestApp {
             limits,
             control: running.control,
             database,
+            _files: files,
         }
     }
 

@@ -64,6 +64,22 @@ export class RoomChatsClient {
   send(roomId: number, body: Schemas["SendMessageBody"]): Promise<Schemas["MessageDto"]> {
     return this.call("POST", `/chat/${roomId}/messages`, body);
   }
+
+  /** Uploads a file as a browser form does (the browser sets the multipart boundary). */
+  async upload(roomId: number, file: Blob, filename: string): Promise<Schemas["AttachmentDto"]> {
+    const form = new FormData();
+    form.append("file", file, filename);
+    const response = await fetch(`${this.baseUrl}/chat/${roomId}/attachments`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.token}` },
+      body: form,
+    });
+    if (response.status !== 201) {
+      const error = (await response.json()) as ErrorBody;
+      throw new Error(`${response.status} ${error.error.code}: ${error.error.message}`);
+    }
+    return (await response.json()) as Schemas["AttachmentDto"];
+  }
 }
 
 export async function example(client: RoomChatsClient): Promise<string> {
@@ -72,5 +88,7 @@ export async function example(client: RoomChatsClient): Promise<string> {
   const page = await client.history(room.id, { after: sent.seq - 1, limit: 50 });
   const rooms = await client.listRooms({ status: "open", assigned: "me", limit: 20 });
   const first: Schemas["RoomSummaryDto"] | undefined = rooms.items[0];
-  return `${page.items.length} ${first?.unread ?? 0} ${rooms.next_cursor ?? "end"}`;
+  const photo = await client.upload(room.id, new Blob(["…"], { type: "image/png" }), "parcel.png");
+  const href = `/attachments/${photo.id}`;
+  return `${page.items.length} ${first?.unread ?? 0} ${rooms.next_cursor ?? "end"} ${href} ${photo.sha256}`;
 }

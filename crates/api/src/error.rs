@@ -28,6 +28,13 @@ pub enum ApiError {
     /// The body is over the size limit.
     #[error("request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
+    /// An upload larger than the file limit, or than what is left of the uploader's quota.
+    #[error("{0}")]
+    FileTooLarge(String),
+    #[error("{0}")]
+    UnsupportedType(String),
+    #[error("the range lies outside the file of {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
     /// Credentials missing or unacceptable. The reason is for the log only: callers always see
     /// the same message, so probing tokens teaches them nothing.
     #[error("authentication failed: {0}")]
@@ -76,7 +83,9 @@ impl ApiError {
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::Validation(_) => ErrorCode::ValidationFailed,
             Self::InvalidContent(_) => ErrorCode::InvalidContent,
-            Self::TooLarge(_) => ErrorCode::TooLarge,
+            Self::TooLarge(_) | Self::FileTooLarge(_) => ErrorCode::TooLarge,
+            Self::UnsupportedType(_) => ErrorCode::UnsupportedType,
+            Self::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
@@ -141,7 +150,9 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) | Self::InvalidContent(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge(_) | Self::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -165,6 +176,9 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed(methods) => {
                 response.insert_header((header::ALLOW, methods.join(", ")));
+            }
+            Self::RangeNotSatisfiable { size } => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
             Self::RateLimited { .. } | Self::Overloaded { .. } => {
                 if let Some(retry) = self.retry_after() {

@@ -5,6 +5,7 @@
 pub mod access;
 mod app;
 mod asyncapi;
+pub mod attachments;
 pub mod auth;
 pub mod chat;
 pub mod error;

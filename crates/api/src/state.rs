@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use room_chats_store::Database;
 
+use crate::attachments::Attachments;
 use crate::chat::Chat;
 use crate::push::WebPush;
 use crate::realtime::{Hub, Inbox, RealtimeSettings};
@@ -80,4 +81,6 @@ pub struct AppState {
     pub webhooks: Webhooks,
     /// Web Push subscriptions.
     pub push: WebPush,
+    /// Uploads and downloads of files.
+    pub attachments: Attachments,
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use room_chats_api::attachments::{AttachmentSettings, DEFAULT_TYPES, StorageLocation};
 use room_chats_api::auth::MAX_LEEWAY_SECS;
 use room_chats_api::notifications::NotificationSettings;
 use room_chats_api::push::{self, PushSettings, Vapid};
@@ -322,6 +323,61 @@ pub struct ServeArgs {
     pub jwt: JwtArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub attachments: AttachmentArgs,
+}
+
+/// Where attachments are stored, and their limits.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Attachments")]
+pub struct AttachmentArgs {
+    /// Where uploaded files go: `s3://bucket/prefix` (endpoint, region and credentials from
+    /// `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_ALLOW_HTTP`) or `file:///absolute/dir`. Unset: `DATA_DIR/attachments`.
+    #[arg(long, env = "STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// Largest file, in bytes (`too_large` beyond, cut off while streaming).
+    #[arg(long, env = "ATTACHMENT_MAX_BYTES", default_value_t = AttachmentSettings::DEFAULT.max_bytes, value_parser = clap::value_parser!(u64).range(1..=5_368_709_120))]
+    pub attachment_max_bytes: u64,
+    /// Types files may have, as read from their first bytes (comma-separated MIME types).
+    #[arg(long, env = "ATTACHMENT_TYPES", default_value = DEFAULT_TYPES)]
+    pub attachment_types: String,
+    /// Uploads one user may make per minute, all nodes together.
+    #[arg(long, env = "ATTACHMENT_UPLOADS_PER_MINUTE", default_value_t = AttachmentSettings::DEFAULT.uploads_per_minute, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub attachment_uploads_per_minute: i64,
+    /// Bytes one user may upload per 24 hours, all nodes together.
+    #[arg(long, env = "ATTACHMENT_DAILY_QUOTA_BYTES", default_value_t = AttachmentSettings::DEFAULT.daily_quota_bytes, value_parser = clap::value_parser!(u64).range(1..))]
+    pub attachment_daily_quota_bytes: u64,
+    /// Seconds a presigned download URL holds (S3).
+    #[arg(long, env = "ATTACHMENT_URL_TTL_SECS", default_value_t = AttachmentSettings::DEFAULT.download_url_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(10..=604_800))]
+    pub attachment_url_ttl_secs: u64,
+}
+
+impl AttachmentArgs {
+    /// The limits.
+    pub fn settings(&self) -> Result<AttachmentSettings, ConfigError> {
+        let allowed_types = AttachmentSettings::parse_types(&self.attachment_types);
+        if allowed_types.is_empty() {
+            return Err(ConfigError::Invalid(
+                "ATTACHMENT_TYPES must name at least one type".to_owned(),
+            ));
+        }
+        Ok(AttachmentSettings {
+            max_bytes: self.attachment_max_bytes,
+            allowed_types,
+            uploads_per_minute: self.attachment_uploads_per_minute,
+            daily_quota_bytes: self.attachment_daily_quota_bytes,
+            download_url_ttl: Duration::from_secs(self.attachment_url_ttl_secs),
+        })
+    }
+
+    /// The store: `STORAGE_URL`, or a directory under `DATA_DIR`.
+    pub fn storage(&self, storage: &DatabaseArgs) -> StorageLocation {
+        match &self.storage_url {
+            Some(url) if !url.trim().is_empty() => StorageLocation::Url(url.trim().to_owned()),
+            _ => StorageLocation::Directory(storage.data_dir.join("attachments")),
+        }
+    }
 }
 
 /// Webhook delivery (endpoints are managed over `/webhooks/endpoints`) and notifications.

@@ -172,6 +172,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         webhooks: args.webhooks.settings()?,
         notifications: args.webhooks.notifications(),
         push: args.webhooks.push(&args.storage.database)?,
+        attachments: args.attachments.settings()?,
+        storage: args.attachments.storage(&args.storage.database),
     };
     let running = start(config).await?;
     running.server.await?;

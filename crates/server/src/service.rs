@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
+use room_chats_api::attachments::{
+    AttachmentSettings, Attachments, Storage, StorageError, StorageLocation,
+};
 use room_chats_api::chat::{Announcement, Announcer, Listener};
 use room_chats_api::notifications::{self, NotificationSettings};
 use room_chats_api::push::{PushSettings, WebPush};
@@ -58,6 +61,10 @@ pub struct ServiceConfig {
     pub notifications: NotificationSettings,
     /// Web Push.
     pub push: PushSettings,
+    /// Attachment limits.
+    pub attachments: AttachmentSettings,
+    /// Where attachments are stored.
+    pub storage: StorageLocation,
 }
 
 /// Why the service could not start.
@@ -74,6 +81,9 @@ pub enum StartError {
     /// The broker settings are unusable.
     #[error("broker: {0}")]
     Broker(#[from] BrokerError),
+    /// The attachment store is misconfigured or its directory cannot be made.
+    #[error("attachment storage: {0}")]
+    Storage(#[from] StorageError),
     /// The webhook dispatcher could not start (no thread, no TLS roots).
     #[error("webhook dispatcher: {0}")]
     Webhooks(std::io::Error),
@@ -192,6 +202,8 @@ async fn migrate_when_reachable(
 
 /// Opens the database, applies migrations, connects the broker and binds the listener.
 pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> {
+    let storage = Storage::open(&config.storage)?;
+    tracing::info!(store = storage.description(), "attachments");
     let db = open_database(&config).await?;
     let (events_in, events) = mpsc::channel(BROKER_QUEUE);
     let broker: Arc<dyn Broker> = match &config.redis {
@@ -241,6 +253,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         ],
     );
     let state = web::Data::new(AppState {
+        attachments: Attachments::new(db.clone(), chat.clone(), storage, config.attachments),
         chat,
         webhooks: Webhooks::new(db.clone(), &config.webhooks),
         push: WebPush::new(db.clone(), config.push.clone()),

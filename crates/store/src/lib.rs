@@ -3,6 +3,7 @@
 //! connection or one inside a transaction) and return wire types; [`Database::run`] calls them
 //! off the async executor.
 
+pub mod attachments;
 pub mod batch;
 mod connection;
 pub mod edits;

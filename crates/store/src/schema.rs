@@ -157,7 +157,23 @@ diesel::table! {
 }
 
 diesel::joinable!(chat_rooms -> orders (order_id));
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        room_id -> BigInt,
+        uploader_id -> Text,
+        storage_key -> Text,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        message_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(push_outbox -> push_subscriptions (subscription_id));
+diesel::joinable!(attachments -> chat_rooms (room_id));
 diesel::joinable!(webhook_outbox -> webhook_endpoints (endpoint_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
 diesel::joinable!(messages -> chat_rooms (room_id));
@@ -177,5 +193,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_leases,
     notification_bursts,
     push_subscriptions,
-    push_outbox
+    push_outbox,
+    attachments
 );

@@ -18,6 +18,10 @@ pub enum ErrorCode {
     InvalidContent,
     /// The body is larger than the configured limit.
     TooLarge,
+    /// An uploaded file's type (read from its bytes) is not among the allowed ones.
+    UnsupportedType,
+    /// The `Range` asked for lies outside the file.
+    RangeNotSatisfiable,
     /// Missing, malformed, expired or otherwise unacceptable credentials.
     Unauthorized,
     /// The caller may see the resource but its role may not take this action.
@@ -50,6 +54,8 @@ impl ErrorCode {
             Self::UnknownType => "unknown_type",
             Self::InvalidContent => "invalid_content",
             Self::TooLarge => "too_large",
+            Self::UnsupportedType => "unsupported_type",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",

@@ -4,6 +4,7 @@
 //! This crate does no I/O and depends only on serde, utoipa and chrono, so the wire contract
 //! can be read (and reused by clients) without pulling in the database or the web server.
 
+pub mod attachment;
 pub mod error;
 pub mod frames;
 pub mod ids;
@@ -18,6 +19,7 @@ pub mod spelling;
 pub mod stream;
 pub mod webhook;
 
+pub use attachment::AttachmentDto;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};
 pub use message::{

@@ -1,5 +1,6 @@
 //! The HTTP endpoints, one per file, and the table that mounts them.
 
+mod attachments;
 mod health;
 mod message_change;
 mod messages_history;
@@ -42,6 +43,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(message_change::delete_message)
         .service(message_change::message_revisions)
         .service(read_marker::mark_read)
+        .service(attachments::upload)
+        .service(attachments::download)
         .service(push_subscriptions::vapid_public_key)
         .service(push_subscriptions::list_subscriptions)
         .service(push_subscriptions::subscribe)

@@ -1,0 +1,424 @@
+//! Attachments: files uploaded into a room's chat, streamed to the object store (local disk or
+//! S3-compatible), read back by whoever can see the room.
+//!
+//! An upload is checked before a byte is stored (the caller may see the room and it is open;
+//! the uploader's rate and quota), typed from its first bytes against an allowlist, and cut off
+//! the moment it passes the size limit. Its bytes are hashed on the way; the database row is
+//! written only once the object is complete, and an upload that fails or is refused midway
+//! removes what it wrote.
+
+pub mod filename;
+pub mod sniff;
+pub mod storage;
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use room_chats_store::Database;
+use room_chats_store::attachments::{self, NewAttachment, StoredAttachment};
+use room_chats_types::{AttachmentDto, RoomId, RoomStatus};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::chat::Chat;
+use crate::error::ApiError;
+pub use storage::{Storage, StorageError, StorageLocation};
+
+/// The types uploads may have by default: images, PDF and plain text.
+pub const DEFAULT_TYPES: &str =
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain";
+
+/// Attachment limits (`ATTACHMENT_*`); [`AttachmentSettings::DEFAULT`] holds the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentSettings {
+    /// Largest file, in bytes.
+    pub max_bytes: u64,
+    /// Types a file may have (as read from its bytes). [`DEFAULT_TYPES`] by default;
+    /// `DEFAULT` leaves it empty (a const cannot hold a list), so build settings with
+    /// `Default::default()` or list the types.
+    pub allowed_types: Vec<String>,
+    /// Uploads one user may make per minute, on all nodes together.
+    pub uploads_per_minute: i64,
+    /// Bytes one user may upload per 24 hours, on all nodes together.
+    pub daily_quota_bytes: u64,
+    /// How long a presigned download URL holds (S3).
+    pub download_url_ttl: Duration,
+}
+
+impl AttachmentSettings {
+    /// The defaults, defined once (the types are [`DEFAULT_TYPES`]).
+    pub const DEFAULT: Self = Self {
+        max_bytes: 25 * 1024 * 1024,
+        allowed_types: Vec::new(),
+        uploads_per_minute: 30,
+        daily_quota_bytes: 1024 * 1024 * 1024,
+        download_url_ttl: Duration::from_secs(300),
+    };
+
+    /// The types in a comma-separated list, lowercase.
+    pub fn parse_types(list: &str) -> Vec<String> {
+        list.split(',')
+            .map(|kind| kind.trim().to_ascii_lowercase())
+            .filter(|kind| !kind.is_empty())
+            .collect()
+    }
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        Self {
+            allowed_types: Self::parse_types(DEFAULT_TYPES),
+            ..Self::DEFAULT
+        }
+    }
+}
+
+/// A file as the client sends it.
+pub struct Upload<S> {
+    /// The name it claims (made safe before use).
+    pub filename: String,
+    /// The body's length when the client declared it.
+    pub declared_len: Option<u64>,
+    /// The bytes.
+    pub body: S,
+}
+
+/// A byte range a download asks for (`Range: bytes=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `first-last`, both included.
+    FromTo(u64, u64),
+    /// `first-`: to the end.
+    From(u64),
+    /// `-length`: the last `length` bytes.
+    Last(u64),
+}
+
+impl ByteRange {
+    /// The bytes it names in a file of `size` bytes; `None` when it names none.
+    pub fn resolve(self, size: u64) -> Option<std::ops::Range<u64>> {
+        let (first, end) = match self {
+            Self::FromTo(first, last) if first <= last => (first, last.saturating_add(1).min(size)),
+            Self::FromTo(..) => return None,
+            Self::From(first) => (first, size),
+            Self::Last(length) => (size.saturating_sub(length), size),
+        };
+        (first < end).then_some(first..end)
+    }
+}
+
+/// How a download is answered.
+pub enum Download {
+    /// Stream these bytes (of `range` when one was asked for).
+    Bytes {
+        /// The attachment.
+        attachment: AttachmentDto,
+        /// The part sent, when a range was asked for.
+        range: Option<std::ops::Range<u64>>,
+        /// The bytes.
+        body: futures_util::stream::BoxStream<'static, Result<Bytes, object_store::Error>>,
+    },
+    /// Send the client to this short-lived URL of the object store.
+    Redirect(url::Url),
+}
+
+/// The attachment use cases.
+#[derive(Clone)]
+pub struct Attachments {
+    db: Database,
+    chat: Chat,
+    storage: Storage,
+    settings: std::sync::Arc<AttachmentSettings>,
+}
+
+impl Attachments {
+    /// Use cases over `storage` under `settings`; `chat` decides who sees which room.
+    pub fn new(db: Database, chat: Chat, storage: Storage, settings: AttachmentSettings) -> Self {
+        Self {
+            db,
+            chat,
+            storage,
+            settings: std::sync::Arc::new(settings),
+        }
+    }
+
+    /// The largest file accepted.
+    pub fn max_bytes(&self) -> u64 {
+        self.settings.max_bytes
+    }
+
+    /// Stores `upload` as an attachment of `room_id` by `caller`.
+    pub async fn upload<S, E>(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        upload: Upload<S>,
+    ) -> Result<AttachmentDto, ApiError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let room = self.chat.visible_room(caller, room_id).await?;
+        if room.status == RoomStatus::Closed {
+            return Err(ApiError::RoomClosed);
+        }
+        let limit = self.size_limit(caller).await?;
+        if let Some(declared) = upload.declared_len
+            && declared > limit.bytes
+        {
+            return Err(limit.refusal());
+        }
+        let filename = filename::sanitize(&upload.filename);
+        let mut body = upload.body;
+        let head = read_head(&mut body, limit).await?;
+        let content_type = sniff::content_type(&head);
+        if !self
+            .settings
+            .allowed_types
+            .iter()
+            .any(|allowed| allowed == content_type)
+        {
+            return Err(ApiError::UnsupportedType(format!(
+                "files of type {content_type} are not accepted here (allowed: {})",
+                self.settings.allowed_types.join(", ")
+            )));
+        }
+        let key = storage_key(room_id)?;
+        let mut writer = self.storage.writer(&key).await.map_err(storage_failure)?;
+        let mut hasher = Sha256::new();
+        let mut size = 0_u64;
+        let mut next = Some(head);
+        loop {
+            let chunk = match next.take() {
+                Some(chunk) => chunk,
+                None => match body.next().await {
+                    Some(Ok(chunk)) => chunk,
+                    Some(Err(error)) => {
+                        writer.abort().await;
+                        return Err(ApiError::BadRequest(format!(
+                            "the upload broke off: {error}"
+                        )));
+                    }
+                    None => break,
+                },
+            };
+            size += chunk.len() as u64;
+            if size > limit.bytes {
+                writer.abort().await;
+                return Err(limit.refusal());
+            }
+            hasher.update(&chunk);
+            if let Err(error) = writer.write(chunk).await {
+                writer.abort().await;
+                return Err(storage_failure(error));
+            }
+        }
+        writer.finish().await.map_err(storage_failure)?;
+        let sha256 = hex(&hasher.finalize());
+        let uploader = caller.user_id.clone();
+        let stored_key = key.clone();
+        let recorded = self
+            .db
+            .run(move |conn| {
+                attachments::insert(
+                    conn,
+                    NewAttachment {
+                        room_id,
+                        uploader_id: &uploader,
+                        storage_key: &stored_key,
+                        filename: &filename,
+                        content_type,
+                        size: i64::try_from(size).unwrap_or(i64::MAX),
+                        sha256: &sha256,
+                    },
+                )
+            })
+            .await;
+        match recorded {
+            Ok(attachment) => Ok(attachment),
+            Err(error) => {
+                // No row, no object: the client retries the whole upload.
+                if let Err(cleanup) = self.storage.delete(&key).await {
+                    tracing::warn!(%cleanup, "an unrecorded upload could not be removed");
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// What `caller` may still upload: the file limit, or less when the daily quota is
+    /// nearly spent; refused outright past the per-minute rate.
+    async fn size_limit(&self, caller: &Caller) -> Result<SizeLimit, ApiError> {
+        let uploader = caller.user_id.clone();
+        let now = chrono::Utc::now().timestamp_micros();
+        let (minute, day) = self
+            .db
+            .run(move |conn| {
+                let minute = attachments::uploads_since(conn, &uploader, now - 60_000_000)?;
+                let day = attachments::uploads_since(conn, &uploader, now - 86_400_000_000)?;
+                Ok::<_, room_chats_store::StoreError>((minute, day))
+            })
+            .await?;
+        if minute.files >= self.settings.uploads_per_minute {
+            return Err(ApiError::RateLimited {
+                message: "too many uploads this minute; retry shortly",
+                // The oldest upload of the minute leaves the window within this.
+                retry_after: Some(crate::send_budget::RetryAfter(Duration::from_secs(60))),
+            });
+        }
+        let left = self
+            .settings
+            .daily_quota_bytes
+            .saturating_sub(u64::try_from(day.bytes).unwrap_or(0));
+        Ok(if left < self.settings.max_bytes {
+            SizeLimit {
+                bytes: left,
+                quota: true,
+            }
+        } else {
+            SizeLimit {
+                bytes: self.settings.max_bytes,
+                quota: false,
+            }
+        })
+    }
+
+    /// The attachment `attachment_id` if `caller` may see its room: 404 otherwise, as for a
+    /// missing one.
+    async fn find(
+        &self,
+        caller: &Caller,
+        attachment_id: i64,
+    ) -> Result<StoredAttachment, ApiError> {
+        let found = self
+            .db
+            .run(move |conn| attachments::find(conn, attachment_id))
+            .await?
+            .ok_or(ApiError::NotFound("attachment"))?;
+        match self.chat.visible_room(caller, found.dto.room_id).await {
+            Ok(_) => Ok(found),
+            Err(ApiError::NotFound(_)) => Err(ApiError::NotFound("attachment")),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The bytes of `attachment_id` (of `range`, resolved against its size) for `caller`.
+    pub async fn download(
+        &self,
+        caller: &Caller,
+        attachment_id: i64,
+        range: Option<ByteRange>,
+    ) -> Result<Download, ApiError> {
+        let found = self.find(caller, attachment_id).await?;
+        let size = u64::try_from(found.dto.size).unwrap_or(0);
+        let range = match range {
+            None => None,
+            Some(range) => Some(
+                range
+                    .resolve(size)
+                    .ok_or(ApiError::RangeNotSatisfiable { size })?,
+            ),
+        };
+        if range.is_none()
+            && let Some(url) = self
+                .storage
+                .presigned_get(&found.storage_key, self.settings.download_url_ttl)
+                .await
+                .map_err(storage_failure)?
+        {
+            return Ok(Download::Redirect(url));
+        }
+        let body = self
+            .storage
+            .read(&found.storage_key, range.clone())
+            .await
+            .map_err(|error| match error {
+                StorageError::NotFound => {
+                    ApiError::Internal(format!("attachment {attachment_id} has no object"))
+                }
+                other => storage_failure(other),
+            })?;
+        Ok(Download::Bytes {
+            attachment: found.dto,
+            range,
+            body,
+        })
+    }
+}
+
+/// The most an upload may hold, and why.
+#[derive(Debug, Clone, Copy)]
+struct SizeLimit {
+    bytes: u64,
+    /// The uploader's daily quota, not the file limit, sets it.
+    quota: bool,
+}
+
+impl SizeLimit {
+    fn refusal(self) -> ApiError {
+        if self.quota {
+            ApiError::FileTooLarge(format!(
+                "the file is larger than what is left of your daily upload quota ({} bytes)",
+                self.bytes
+            ))
+        } else {
+            ApiError::FileTooLarge(format!(
+                "the file is larger than the limit of {} bytes",
+                self.bytes
+            ))
+        }
+    }
+}
+
+/// Reads until [`sniff::SNIFF_BYTES`] are in hand or the body ends.
+async fn read_head<S, E>(body: &mut S, limit: SizeLimit) -> Result<Bytes, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut head = BytesMut::new();
+    while head.len() < sniff::SNIFF_BYTES {
+        match body.next().await {
+            Some(Ok(chunk)) => {
+                head.extend_from_slice(&chunk);
+                if head.len() as u64 > limit.bytes {
+                    return Err(limit.refusal());
+                }
+            }
+            Some(Err(error)) => {
+                return Err(ApiError::BadRequest(format!(
+                    "the upload broke off: {error}"
+                )));
+            }
+            None => break,
+        }
+    }
+    if head.is_empty() {
+        return Err(ApiError::Validation("the file is empty".to_owned()));
+    }
+    Ok(head.freeze())
+}
+
+/// A fresh, unguessable object key under the room's prefix.
+fn storage_key(room_id: RoomId) -> Result<String, ApiError> {
+    let mut random = [0_u8; 16];
+    getrandom::fill(&mut random)
+        .map_err(|error| ApiError::Internal(format!("no randomness for a key: {error}")))?;
+    Ok(format!("attachments/{room_id}/{}", hex(&random)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+}
+
+/// The store failed: the client may retry later.
+fn storage_failure(error: StorageError) -> ApiError {
+    ApiError::Unavailable(error.to_string())
+}

@@ -1,0 +1,142 @@
+//! Files uploaded into rooms: their metadata. The bytes live in the object store; a row is
+//! written only once its object is complete, so every row has its bytes.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use room_chats_types::{AttachmentDto, RoomId};
+
+use crate::schema::attachments;
+use crate::time::{now_micros, to_datetime};
+use crate::{DbConnection, StoreError};
+
+/// An uploaded file to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAttachment<'a> {
+    /// The room it was uploaded into.
+    pub room_id: RoomId,
+    /// Who uploaded it (from the token).
+    pub uploader_id: &'a str,
+    /// Where its bytes are in the object store.
+    pub storage_key: &'a str,
+    /// Its name, already made safe.
+    pub filename: &'a str,
+    /// Its type as read from its bytes.
+    pub content_type: &'a str,
+    /// Bytes.
+    pub size: i64,
+    /// Hex SHA-256.
+    pub sha256: &'a str,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = attachments)]
+struct AttachmentRow {
+    id: i64,
+    room_id: i64,
+    uploader_id: String,
+    storage_key: String,
+    filename: String,
+    content_type: String,
+    size: i64,
+    sha256: String,
+    message_id: Option<i64>,
+    created_at: i64,
+}
+
+/// An attachment and where its bytes are.
+#[derive(Debug, Clone)]
+pub struct StoredAttachment {
+    /// What the API shows.
+    pub dto: AttachmentDto,
+    /// Its object's key.
+    pub storage_key: String,
+}
+
+impl From<AttachmentRow> for StoredAttachment {
+    fn from(row: AttachmentRow) -> Self {
+        Self {
+            dto: AttachmentDto {
+                id: row.id,
+                room_id: row.room_id,
+                uploader_id: row.uploader_id,
+                filename: row.filename,
+                content_type: row.content_type,
+                size: row.size,
+                sha256: row.sha256,
+                message_id: row.message_id,
+                created_at: to_datetime(row.created_at),
+            },
+            storage_key: row.storage_key,
+        }
+    }
+}
+
+/// Records an uploaded file.
+pub fn insert(
+    conn: &mut DbConnection,
+    new: NewAttachment<'_>,
+) -> Result<AttachmentDto, StoreError> {
+    let id: i64 = diesel::insert_into(attachments::table)
+        .values((
+            attachments::room_id.eq(new.room_id),
+            attachments::uploader_id.eq(new.uploader_id),
+            attachments::storage_key.eq(new.storage_key),
+            attachments::filename.eq(new.filename),
+            attachments::content_type.eq(new.content_type),
+            attachments::size.eq(new.size),
+            attachments::sha256.eq(new.sha256),
+            attachments::created_at.eq(now_micros()),
+        ))
+        .returning(attachments::id)
+        .get_result(conn)?;
+    let row: AttachmentRow = attachments::table
+        .find(id)
+        .select(AttachmentRow::as_select())
+        .first(conn)?;
+    Ok(StoredAttachment::from(row).dto)
+}
+
+/// One attachment, whoever may see it (the caller checks its room).
+pub fn find(
+    conn: &mut DbConnection,
+    attachment_id: i64,
+) -> Result<Option<StoredAttachment>, StoreError> {
+    let row: Option<AttachmentRow> = attachments::table
+        .find(attachment_id)
+        .select(AttachmentRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(StoredAttachment::from))
+}
+
+/// What a user uploaded since a moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, QueryableByName)]
+pub struct UploadTally {
+    /// Files.
+    #[diesel(sql_type = BigInt)]
+    pub files: i64,
+    /// Bytes.
+    #[diesel(sql_type = BigInt)]
+    pub bytes: i64,
+}
+
+/// Files and bytes `uploader_id` uploaded since `since` (microseconds), on every node.
+pub fn uploads_since(
+    conn: &mut DbConnection,
+    uploader_id: &str,
+    since: i64,
+) -> Result<UploadTally, StoreError> {
+    const TALLY_SQL: &str = "SELECT COUNT(*) AS files, CAST(COALESCE(SUM(size), 0) AS BIGINT) \
+        AS bytes FROM attachments WHERE uploader_id = $1 AND created_at >= $2";
+    let tally = match conn {
+        DbConnection::Postgres(pg) => diesel::sql_query(TALLY_SQL)
+            .bind::<Text, _>(uploader_id)
+            .bind::<BigInt, _>(since)
+            .get_result(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(TALLY_SQL.replace('$', "?"))
+            .bind::<Text, _>(uploader_id)
+            .bind::<BigInt, _>(since)
+            .get_result(sqlite)?,
+    };
+    Ok(tally)
+}

@@ -1,0 +1,554 @@
+//! Attachments on local disk: upload (multipart and raw), download by the other member with
+//! `Range`, authorization, and every refusal: too large (declared and streamed), wrong type,
+//! empty, rate, quota, closed room — none of which leaves a file behind, and neither does an
+//! upload that breaks off.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::stream;
+use room_chats_api::attachments::{AttachmentSettings, StorageLocation};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::{Backend, NodeOptions, Response, TestApp};
+
+/// A PNG's signature and header, then filler: enough for the type check.
+fn png(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| (i % 251) as u8));
+    bytes
+}
+
+fn pdf(len: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend(std::iter::repeat_n(b'x', len.saturating_sub(bytes.len())));
+    bytes
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A node whose attachments go to a directory the test can look into.
+struct Node {
+    app: TestApp,
+    files: tempfile::TempDir,
+}
+
+async fn start(backend: Backend, settings: AttachmentSettings) -> Node {
+    let files = tempfile::tempdir().expect("temp dir");
+    let options = NodeOptions {
+        attachments: settings,
+        storage: Some(StorageLocation::Directory(files.path().to_owned())),
+        ..NodeOptions::default()
+    };
+    let app = TestApp::start_node(backend, options).await;
+    Node { app, files }
+}
+
+/// Every file under `dir`, however deep (partial uploads included).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Waits until `dir` holds no file: a refused or broken upload is removed as it ends, and
+/// the removal of one whose client went away runs after the request.
+async fn wait_until_no_files(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let files = files_under(dir);
+        if files.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "files left behind: {files:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A `multipart/form-data` body as a browser's `FormData` makes it, with a text field first.
+fn multipart(filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----roomchatsboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload_multipart(
+    app: &TestApp,
+    room_id: i64,
+    token: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> Response {
+    let (content_type, body) = multipart(filename, "image/png", bytes);
+    app.call_raw(
+        "POST",
+        &format!("/chat/{room_id}/attachments"),
+        token,
+        &content_type,
+        body,
+    )
+    .await
+}
+
+async fn upload_raw(
+    app: &TestApp,
+    room_id: i64,
+    token: &str,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> Response {
+    app.call_raw(
+        "POST",
+        &format!(
+            "/chat/{room_id}/attachments?filename={}",
+            url_escape(filename)
+        ),
+        token,
+        "application/octet-stream",
+        bytes,
+    )
+    .await
+}
+
+fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Downloads with an optional `Range`; answers status, headers and the bytes.
+async fn download(
+    app: &TestApp,
+    attachment_id: &Value,
+    token: &str,
+    range: Option<&str>,
+) -> (u16, actix_web::http::header::HeaderMap, Bytes) {
+    let mut request = app
+        .client()
+        .get(app.url(&format!("/attachments/{attachment_id}")))
+        .bearer_auth(token);
+    if let Some(range) = range {
+        request = request.insert_header(("Range", range));
+    }
+    let mut response = request.send().await.expect("request reaches the service");
+    let bytes = response.body().limit(64 * 1024 * 1024).await.expect("body");
+    (
+        response.status().as_u16(),
+        response.headers().clone(),
+        bytes,
+    )
+}
+
+fn header<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+crate::on_both_backends!(
+    backend:
+    the_other_member_downloads_what_a_member_uploaded,
+    ranges_are_served_and_checked,
+    strangers_and_services_cannot_upload_or_download,
+    too_large_uploads_are_refused_and_leave_nothing,
+    types_come_from_the_bytes_not_the_name,
+    an_upload_that_breaks_off_leaves_nothing,
+    uploads_are_rate_limited_and_bounded_by_a_daily_quota,
+    bad_uploads_get_clear_errors,
+);
+
+async fn the_other_member_downloads_what_a_member_uploaded(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-1", "cust-1").await;
+    let customer = app.tokens.client("cust-1");
+    let admin = app.tokens.admin("staff-1");
+
+    // A photo from a browser form, under a path-like name.
+    let photo = png(300_000);
+    let uploaded = upload_multipart(app, room_id, &customer, "../photos/parcel.png", &photo).await;
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    let attachment = &uploaded.json;
+    assert_eq!(attachment["filename"], "parcel.png");
+    assert_eq!(attachment["content_type"], "image/png");
+    assert_eq!(attachment["size"], photo.len());
+    assert_eq!(attachment["sha256"], hex_sha256(&photo));
+    assert_eq!(attachment["room_id"], room_id);
+    assert_eq!(attachment["uploader_id"], "cust-1");
+
+    let (status, headers, bytes) = download(app, &attachment["id"], &admin, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes.as_ref(), photo.as_slice());
+    assert_eq!(header(&headers, "content-type"), "image/png");
+    assert!(header(&headers, "content-disposition").starts_with("inline"));
+    assert!(header(&headers, "content-disposition").contains("parcel.png"));
+    assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&headers, "accept-ranges"), "bytes");
+
+    // An invoice as a raw body; a document is a download, never rendered inline.
+    let invoice = pdf(50_000);
+    let uploaded = upload_raw(
+        app,
+        room_id,
+        &admin,
+        "../../Rechnung März.pdf",
+        invoice.clone(),
+    )
+    .await;
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    assert_eq!(uploaded.json["filename"], "Rechnung März.pdf");
+    assert_eq!(uploaded.json["content_type"], "application/pdf");
+    let (status, headers, bytes) = download(app, &uploaded.json["id"], &customer, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes.as_ref(), invoice.as_slice());
+    let disposition = header(&headers, "content-disposition");
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf"),
+        "{disposition}"
+    );
+    assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+
+    // Plain text passes the default allowlist too.
+    let note = "Bestellnummer 4711\nBitte zurückrufen.\n"
+        .as_bytes()
+        .to_vec();
+    let uploaded = upload_raw(app, room_id, &customer, "note.txt", note).await;
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    assert_eq!(uploaded.json["content_type"], "text/plain");
+}
+
+async fn ranges_are_served_and_checked(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-2", "cust-2").await;
+    let customer = app.tokens.client("cust-2");
+    let invoice = pdf(10_000);
+    let uploaded = upload_raw(app, room_id, &customer, "a.pdf", invoice.clone()).await;
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    let id = &uploaded.json["id"];
+
+    let (status, headers, bytes) = download(app, id, &customer, Some("bytes=100-199")).await;
+    assert_eq!(status, 206);
+    assert_eq!(bytes.as_ref(), &invoice[100..200]);
+    assert_eq!(header(&headers, "content-range"), "bytes 100-199/10000");
+
+    let (status, headers, bytes) = download(app, id, &customer, Some("bytes=-10")).await;
+    assert_eq!(status, 206);
+    assert_eq!(bytes.as_ref(), &invoice[9_990..]);
+    assert_eq!(header(&headers, "content-range"), "bytes 9990-9999/10000");
+
+    // A resumed download: from an offset to the end, even past it.
+    let (status, _, bytes) = download(app, id, &customer, Some("bytes=9000-20000")).await;
+    assert_eq!(status, 206);
+    assert_eq!(bytes.as_ref(), &invoice[9_000..]);
+
+    let (status, headers, _) = download(app, id, &customer, Some("bytes=10000-")).await;
+    assert_eq!(status, 416);
+    assert_eq!(header(&headers, "content-range"), "bytes */10000");
+
+    // Several ranges, or nonsense: the whole file, as HTTP allows.
+    for range in ["bytes=0-1,5-6", "pages=1-2"] {
+        let (status, _, bytes) = download(app, id, &customer, Some(range)).await;
+        assert_eq!(status, 200, "{range}");
+        assert_eq!(bytes.len(), invoice.len());
+    }
+}
+
+async fn strangers_and_services_cannot_upload_or_download(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-3", "cust-3").await;
+    let customer = app.tokens.client("cust-3");
+    let uploaded = upload_raw(app, room_id, &customer, "a.png", png(1_000)).await;
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    let id = &uploaded.json["id"];
+
+    let stranger = app.tokens.client("someone-else");
+    let (status, _, _) = download(app, id, &stranger, None).await;
+    assert_eq!(status, 404, "a stranger cannot tell the file exists");
+    let (status, _, _) = download(
+        app,
+        &Value::from(id.as_i64().unwrap_or(0) + 1000),
+        &customer,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    upload_raw(app, room_id, &stranger, "a.png", png(1_000))
+        .await
+        .assert_error(404, "not_found");
+
+    let service = app.tokens.service();
+    upload_raw(app, room_id, &service, "a.png", png(1_000))
+        .await
+        .assert_error(403, "forbidden");
+    let (status, _, _) = download(app, id, &service, None).await;
+    assert_eq!(status, 403);
+
+    let response = app
+        .call("GET", &format!("/attachments/{id}"), None, None)
+        .await;
+    response.assert_error(401, "unauthorized");
+}
+
+async fn too_large_uploads_are_refused_and_leave_nothing(backend: Backend) {
+    let settings = AttachmentSettings {
+        max_bytes: 64 * 1024,
+        ..AttachmentSettings::default()
+    };
+    let node = start(backend, settings).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-4", "cust-4").await;
+    let customer = app.tokens.client("cust-4");
+
+    // Declared too large: refused before the body is read.
+    upload_raw(app, room_id, &customer, "big.png", png(64 * 1024 + 1))
+        .await
+        .assert_error(413, "too_large");
+    let (content_type, body) = multipart("big.png", "image/png", &png(200 * 1024));
+    app.call_raw(
+        "POST",
+        &format!("/chat/{room_id}/attachments"),
+        &customer,
+        &content_type,
+        body,
+    )
+    .await
+    .assert_error(413, "too_large");
+    // Exactly at the limit is fine.
+    let at_limit = upload_raw(app, room_id, &customer, "fits.png", png(64 * 1024)).await;
+    assert_eq!(at_limit.status, 201, "{at_limit:?}");
+
+    // Streamed without a length (chunked) and far larger: cut off at the limit. The client
+    // may see its send fail when the server stops reading; when it gets an answer, it is 413.
+    let chunks = (0..1024).map(|i| {
+        let chunk = if i == 0 {
+            png(16 * 1024)
+        } else {
+            vec![7_u8; 16 * 1024]
+        };
+        Ok::<_, std::io::Error>(Bytes::from(chunk))
+    });
+    let sent = app
+        .client()
+        .post(app.url(&format!("/chat/{room_id}/attachments?filename=huge.png")))
+        .bearer_auth(&customer)
+        .content_type("image/png")
+        .send_stream(stream::iter(chunks))
+        .await;
+    if let Ok(mut response) = sent {
+        assert_eq!(response.status().as_u16(), 413);
+        let body: Value = response.json().await.expect("JSON error");
+        assert_eq!(body["error"]["code"], "too_large");
+    }
+    // Only the file at the limit is stored.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while files_under(node.files.path()).len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            files_under(node.files.path())
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn types_come_from_the_bytes_not_the_name(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-5", "cust-5").await;
+    let customer = app.tokens.client("cust-5");
+
+    // A Windows program renamed to look like a photo, claimed as one.
+    let mut program = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0".to_vec();
+    program.extend(vec![0_u8; 4_000]);
+    let refused = upload_multipart(app, room_id, &customer, "photo.png", &program).await;
+    refused.assert_error(415, "unsupported_type");
+    let message = refused.json["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("application/vnd.microsoft.portable-executable"),
+        "{message}"
+    );
+    // HTML is not text/plain: a page must never be served from the service's origin.
+    upload_raw(
+        app,
+        room_id,
+        &customer,
+        "a.png",
+        b"<!DOCTYPE html><script>alert(1)</script>".to_vec(),
+    )
+    .await
+    .assert_error(415, "unsupported_type");
+    wait_until_no_files(node.files.path()).await;
+}
+
+async fn an_upload_that_breaks_off_leaves_nothing(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-6", "cust-6").await;
+    let customer = app.tokens.client("cust-6");
+
+    // Half a megabyte, then the client's connection fails.
+    let chunks: Vec<Result<Bytes, std::io::Error>> = (0..32)
+        .map(|i| {
+            Ok(Bytes::from(if i == 0 {
+                png(16 * 1024)
+            } else {
+                vec![1_u8; 16 * 1024]
+            }))
+        })
+        .chain(std::iter::once(Err(std::io::Error::other(
+            "the client went away",
+        ))))
+        .collect();
+    let sent = app
+        .client()
+        .post(app.url(&format!("/chat/{room_id}/attachments?filename=half.png")))
+        .bearer_auth(&customer)
+        .content_type("image/png")
+        .send_stream(stream::iter(chunks))
+        .await;
+    assert!(
+        sent.is_err(),
+        "the upload broke off: {:?}",
+        sent.map(|r| r.status())
+    );
+    wait_until_no_files(node.files.path()).await;
+
+    // The room works on: the next upload is stored.
+    let next = upload_raw(app, room_id, &customer, "next.png", png(1_000)).await;
+    assert_eq!(next.status, 201, "{next:?}");
+}
+
+async fn uploads_are_rate_limited_and_bounded_by_a_daily_quota(backend: Backend) {
+    let settings = AttachmentSettings {
+        uploads_per_minute: 2,
+        ..AttachmentSettings::default()
+    };
+    let node = start(backend, settings).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-7", "cust-7").await;
+    let customer = app.tokens.client("cust-7");
+    for _ in 0..2 {
+        let stored = upload_raw(app, room_id, &customer, "a.png", png(1_000)).await;
+        assert_eq!(stored.status, 201, "{stored:?}");
+    }
+    let refused = upload_raw(app, room_id, &customer, "a.png", png(1_000)).await;
+    refused.assert_error(429, "rate_limited");
+    assert!(refused.headers.contains_key("retry-after"));
+    // Another user's budget is their own.
+    let admin = app.tokens.admin("staff-7");
+    let stored = upload_raw(app, room_id, &admin, "a.png", png(1_000)).await;
+    assert_eq!(stored.status, 201, "{stored:?}");
+
+    let settings = AttachmentSettings {
+        daily_quota_bytes: 25_000,
+        ..AttachmentSettings::default()
+    };
+    let node = start(backend, settings).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-8", "cust-8").await;
+    let customer = app.tokens.client("cust-8");
+    let stored = upload_raw(app, room_id, &customer, "a.png", png(20_000)).await;
+    assert_eq!(stored.status, 201, "{stored:?}");
+    let refused = upload_raw(app, room_id, &customer, "b.png", png(10_000)).await;
+    refused.assert_error(413, "too_large");
+    let message = refused.json["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("quota"), "{message}");
+    let fits = upload_raw(app, room_id, &customer, "c.png", png(5_000)).await;
+    assert_eq!(fits.status, 201, "{fits:?}");
+}
+
+async fn bad_uploads_get_clear_errors(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-9", "cust-9").await;
+    let customer = app.tokens.client("cust-9");
+    let admin = app.tokens.admin("staff-9");
+
+    upload_raw(app, room_id, &customer, "empty.png", Vec::new())
+        .await
+        .assert_error(422, "validation_failed");
+    // A form without a file part.
+    let boundary = "xyz";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--{boundary}--\r\n"
+    );
+    app.call_raw(
+        "POST",
+        &format!("/chat/{room_id}/attachments"),
+        &customer,
+        &format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+    .await
+    .assert_error(400, "bad_request");
+    // A room id that is not a number, and a room that does not exist.
+    upload_raw(app, 0, &customer, "a.png", png(100))
+        .await
+        .assert_error(404, "not_found");
+    app.call_raw(
+        "POST",
+        "/chat/abc/attachments",
+        &customer,
+        "image/png",
+        png(100),
+    )
+    .await
+    .assert_error(404, "not_found");
+    let (status, _, _) = download(app, &Value::from("abc"), &customer, None).await;
+    assert_eq!(status, 404);
+
+    // A closed room takes no uploads.
+    let closed = app
+        .call(
+            "POST",
+            &format!("/chat/{room_id}/close"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{closed:?}");
+    upload_raw(app, room_id, &customer, "a.png", png(100))
+        .await
+        .assert_error(409, "room_closed");
+    wait_until_no_files(node.files.path()).await;
+}
