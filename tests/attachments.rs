@@ -12,6 +12,7 @@ use room_chats_api::attachments::{AttachmentSettings, StorageLocation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::support::s3::S3Server;
 use crate::support::{Backend, NodeOptions, Response, TestApp};
 
 /// A PNG's signature and header, then filler: enough for the type check.
@@ -169,6 +170,82 @@ async fn download(
         response.headers().clone(),
         bytes,
     )
+}
+
+/// Streams an endless chunked upload over a raw connection, reading while it writes as
+/// browsers and curl do; answers the response head that arrives while the body is still
+/// being sent (the server refuses without waiting for the end).
+async fn endless_upload_answer(app: &TestApp, room_id: i64, token: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST /chat/{room_id}/attachments?filename=endless.png HTTP/1.1\r\nHost: test\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: image/png\r\n\
+         Transfer-Encoding: chunked\r\n\r\n"
+    );
+    let writer = tokio::spawn(async move {
+        write.write_all(head.as_bytes()).await?;
+        let chunk = png(64 * 1024);
+        loop {
+            write
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            write.write_all(&chunk).await?;
+            write.write_all(b"\r\n").await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<_, std::io::Error>(())
+    });
+    let mut answer = Vec::new();
+    let mut buffer = vec![0_u8; 4096];
+    while !answer.windows(4).any(|window| window == b"\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(20), read.read(&mut buffer))
+            .await
+            .expect("an answer while the body is still being sent")
+            .expect("read");
+        assert!(read > 0, "closed without an answer");
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    writer.abort();
+    String::from_utf8_lossy(&answer).to_lowercase()
+}
+
+/// Sends `chunks` chunks of `chunk_bytes` (a PNG's start first), then fails as a client
+/// whose connection dies.
+async fn upload_that_breaks_off(
+    app: &TestApp,
+    room_id: i64,
+    token: &str,
+    chunks: usize,
+    chunk_bytes: usize,
+) {
+    let body: Vec<Result<Bytes, std::io::Error>> = (0..chunks)
+        .map(|i| {
+            Ok(Bytes::from(if i == 0 {
+                png(chunk_bytes)
+            } else {
+                vec![1_u8; chunk_bytes]
+            }))
+        })
+        .chain(std::iter::once(Err(std::io::Error::other(
+            "the client went away",
+        ))))
+        .collect();
+    let sent = app
+        .client()
+        .post(app.url(&format!("/chat/{room_id}/attachments?filename=half.png")))
+        .bearer_auth(token)
+        .content_type("image/png")
+        .send_stream(stream::iter(body))
+        .await;
+    assert!(
+        sent.is_err(),
+        "the upload broke off: {:?}",
+        sent.map(|r| r.status())
+    );
 }
 
 fn header<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str) -> &'a str {
@@ -353,28 +430,11 @@ async fn too_large_uploads_are_refused_and_leave_nothing(backend: Backend) {
     let at_limit = upload_raw(app, room_id, &customer, "fits.png", png(64 * 1024)).await;
     assert_eq!(at_limit.status, 201, "{at_limit:?}");
 
-    // Streamed without a length (chunked) and far larger: cut off at the limit. The client
-    // may see its send fail when the server stops reading; when it gets an answer, it is 413.
-    let chunks = (0..1024).map(|i| {
-        let chunk = if i == 0 {
-            png(16 * 1024)
-        } else {
-            vec![7_u8; 16 * 1024]
-        };
-        Ok::<_, std::io::Error>(Bytes::from(chunk))
-    });
-    let sent = app
-        .client()
-        .post(app.url(&format!("/chat/{room_id}/attachments?filename=huge.png")))
-        .bearer_auth(&customer)
-        .content_type("image/png")
-        .send_stream(stream::iter(chunks))
-        .await;
-    if let Ok(mut response) = sent {
-        assert_eq!(response.status().as_u16(), 413);
-        let body: Value = response.json().await.expect("JSON error");
-        assert_eq!(body["error"]["code"], "too_large");
-    }
+    // Streamed without a length (chunked) and endless: refused at the limit while the client
+    // is still sending, and the connection is not kept for another request.
+    let answer = endless_upload_answer(app, room_id, &customer).await;
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
     // Only the file at the limit is stored.
     let deadline = Instant::now() + Duration::from_secs(10);
     while files_under(node.files.path()).len() != 1 {
@@ -425,30 +485,7 @@ async fn an_upload_that_breaks_off_leaves_nothing(backend: Backend) {
     let customer = app.tokens.client("cust-6");
 
     // Half a megabyte, then the client's connection fails.
-    let chunks: Vec<Result<Bytes, std::io::Error>> = (0..32)
-        .map(|i| {
-            Ok(Bytes::from(if i == 0 {
-                png(16 * 1024)
-            } else {
-                vec![1_u8; 16 * 1024]
-            }))
-        })
-        .chain(std::iter::once(Err(std::io::Error::other(
-            "the client went away",
-        ))))
-        .collect();
-    let sent = app
-        .client()
-        .post(app.url(&format!("/chat/{room_id}/attachments?filename=half.png")))
-        .bearer_auth(&customer)
-        .content_type("image/png")
-        .send_stream(stream::iter(chunks))
-        .await;
-    assert!(
-        sent.is_err(),
-        "the upload broke off: {:?}",
-        sent.map(|r| r.status())
-    );
+    upload_that_breaks_off(app, room_id, &customer, 32, 16 * 1024).await;
     wait_until_no_files(node.files.path()).await;
 
     // The room works on: the next upload is stored.
@@ -551,4 +588,102 @@ async fn bad_uploads_get_clear_errors(backend: Backend) {
         .await
         .assert_error(409, "room_closed");
     wait_until_no_files(node.files.path()).await;
+}
+
+/// Postgres and a real S3-compatible server (moto): uploads go to the bucket in parts,
+/// downloads are redirects to presigned URLs (ranges are served by the service), and refused
+/// or broken uploads leave neither an object nor an open multipart upload.
+#[actix_web::test]
+async fn an_s3_store_keeps_uploads_and_hands_out_presigned_downloads() {
+    let s3 = S3Server::start("room-chats-test").await;
+    let options = NodeOptions {
+        attachments: AttachmentSettings {
+            max_bytes: 8 * 1024 * 1024,
+            ..AttachmentSettings::default()
+        },
+        storage: Some(s3.location("chat-files")),
+        ..NodeOptions::default()
+    };
+    let app = TestApp::start_node(Backend::Postgres, options).await;
+    let room_id = app.room("ord-s3-1", "cust-s3").await;
+    let customer = app.tokens.client("cust-s3");
+    let admin = app.tokens.admin("staff-s3");
+
+    // 6 MiB: two parts, S3's smallest (5 MiB) and the rest.
+    let photo = png(6 * 1024 * 1024 + 123);
+    let uploaded = upload_raw(&app, room_id, &customer, "big.png", photo.clone()).await;
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    assert_eq!(uploaded.json["sha256"], hex_sha256(&photo));
+    let keys = s3.keys().await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with(&format!("chat-files/attachments/{room_id}/")),
+        "{keys:?}"
+    );
+    assert!(
+        !keys[0].contains("big.png"),
+        "object names never hold the file name"
+    );
+    let id = &uploaded.json["id"];
+
+    // The other member is sent to the store, which serves the bytes without a token.
+    let response = awc::Client::builder()
+        .disable_redirects()
+        .finish()
+        .get(app.url(&format!("/attachments/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(response.status().as_u16(), 302);
+    let location = header(response.headers(), "location").to_owned();
+    assert!(location.starts_with(&s3.endpoint), "{location}");
+    assert!(location.contains("X-Amz-Signature="), "{location}");
+    assert!(location.contains("X-Amz-Expires=300"), "{location}");
+    let mut fetched = awc::Client::default()
+        .get(&location)
+        .send()
+        .await
+        .expect("presigned GET");
+    assert_eq!(fetched.status().as_u16(), 200);
+    let bytes = fetched.body().limit(16 * 1024 * 1024).await.expect("body");
+    assert_eq!(bytes.as_ref(), photo.as_slice());
+
+    // A range is read from the store by the service.
+    let (status, headers, bytes) = download(&app, id, &admin, Some("bytes=5242870-5242889")).await;
+    assert_eq!(status, 206);
+    assert_eq!(bytes.as_ref(), &photo[5_242_870..5_242_890]);
+    assert_eq!(
+        header(&headers, "content-range"),
+        format!("bytes 5242870-5242889/{}", photo.len())
+    );
+    let (status, _, _) = download(&app, id, &app.tokens.client("stranger"), None).await;
+    assert_eq!(status, 404);
+
+    // Refused by type, cut off past the limit, broken off: nothing stays in the bucket.
+    upload_raw(
+        &app,
+        room_id,
+        &customer,
+        "x.png",
+        b"MZ\x90\0\x03\0\0\0".to_vec(),
+    )
+    .await
+    .assert_error(415, "unsupported_type");
+    let answer = endless_upload_answer(&app, room_id, &customer).await;
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    // 6 MiB, a part sent to the store and more buffered, then the client's connection fails.
+    upload_that_breaks_off(&app, room_id, &customer, 12, 512 * 1024).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (keys, open) = (s3.keys().await, s3.open_uploads().await);
+        if keys.len() == 1 && open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {keys:?}, {open} open uploads"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

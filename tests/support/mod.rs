@@ -4,6 +4,7 @@
 
 pub mod receiver;
 pub mod redis;
+pub mod s3;
 pub mod tokens;
 pub mod ws;
 

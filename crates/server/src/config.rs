@@ -374,7 +374,10 @@ impl AttachmentArgs {
     /// The store: `STORAGE_URL`, or a directory under `DATA_DIR`.
     pub fn storage(&self, storage: &DatabaseArgs) -> StorageLocation {
         match &self.storage_url {
-            Some(url) if !url.trim().is_empty() => StorageLocation::Url(url.trim().to_owned()),
+            Some(url) if !url.trim().is_empty() => StorageLocation::Url {
+                url: url.trim().to_owned(),
+                s3_config: Vec::new(),
+            },
             _ => StorageLocation::Directory(storage.data_dir.join("attachments")),
         }
     }

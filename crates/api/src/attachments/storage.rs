@@ -37,7 +37,13 @@ pub enum StorageLocation {
     /// A directory on local disk.
     Directory(std::path::PathBuf),
     /// `STORAGE_URL`: `s3://…` or `file://…`.
-    Url(String),
+    Url {
+        /// The URL.
+        url: String,
+        /// S3 client settings (`object_store` keys such as `aws_endpoint`) over those of the
+        /// `AWS_*` environment variables; empty in production, where the environment rules.
+        s3_config: Vec<(String, String)>,
+    },
 }
 
 /// The attachment store.
@@ -66,7 +72,7 @@ impl Storage {
     pub fn open(location: &StorageLocation) -> Result<Self, StorageError> {
         match location {
             StorageLocation::Directory(dir) => Self::local(dir),
-            StorageLocation::Url(url) => Self::from_url(url),
+            StorageLocation::Url { url, s3_config } => Self::from_url(url, s3_config),
         }
     }
 
@@ -84,8 +90,8 @@ impl Storage {
     }
 
     /// The store `url` names: `s3://bucket[/prefix]` (endpoint, region and credentials from
-    /// the standard `AWS_*` variables) or `file:///absolute/dir`.
-    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+    /// the standard `AWS_*` variables, then `s3_config`) or `file:///absolute/dir`.
+    pub fn from_url(url: &str, s3_config: &[(String, String)]) -> Result<Self, StorageError> {
         let parsed =
             url::Url::parse(url).map_err(|error| StorageError::BadUrl(error.to_string()))?;
         match parsed.scheme() {
@@ -100,9 +106,14 @@ impl Storage {
                     .host_str()
                     .filter(|bucket| !bucket.is_empty())
                     .ok_or_else(|| StorageError::BadUrl("s3:// needs a bucket".into()))?;
-                let s3 = AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()?;
+                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                for (key, value) in s3_config {
+                    let key = key.parse().map_err(|error| {
+                        StorageError::BadUrl(format!("S3 setting {key}: {error}"))
+                    })?;
+                    builder = builder.with_config(key, value);
+                }
+                let s3 = builder.build()?;
                 let s3 = Arc::new(s3);
                 let prefix = Path::from(parsed.path().trim_matches('/'));
                 Ok(Self {
@@ -133,7 +144,8 @@ impl Storage {
         if self.prefix.as_ref().is_empty() {
             Path::from(key)
         } else {
-            self.prefix.clone().join(key)
+            // `Path::join` would take the key as one segment and escape its slashes.
+            Path::from(format!("{}/{key}", self.prefix))
         }
     }
 

@@ -2,11 +2,12 @@
 //! (download, with `Range`, or a redirect to the object store).
 
 use actix_multipart::Multipart;
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
     HeaderValue,
 };
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
 use futures_util::StreamExt;
 use room_chats_types::{AttachmentDto, ErrorBody};
 use serde::Deserialize;
@@ -77,9 +78,39 @@ pub async fn upload(
     query: web::Query<UploadQuery>,
     request: HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let room_id = room_id.into_inner();
-    let declared_len = declared_length(&request)?;
+) -> HttpResponse {
+    match store_upload(
+        &state,
+        &caller,
+        room_id.into_inner(),
+        query.into_inner(),
+        &request,
+        payload,
+    )
+    .await
+    {
+        Ok(attachment) => HttpResponse::Created().json(attachment),
+        Err(error) => {
+            // A refused upload's body may be partly unread: close the connection rather than
+            // leave the client to send the rest into the next request's place.
+            let mut response = error.error_response();
+            response
+                .head_mut()
+                .set_connection_type(ConnectionType::Close);
+            response
+        }
+    }
+}
+
+async fn store_upload(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+    query: UploadQuery,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<AttachmentDto, ApiError> {
+    let declared_len = declared_length(request)?;
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -90,7 +121,7 @@ pub async fn upload(
                 .starts_with("multipart/form-data")
         });
     let attachments = &state.attachments;
-    let attachment = if is_multipart {
+    if is_multipart {
         if declared_len.is_some_and(|len| len > attachments.max_bytes() + MULTIPART_FRAMING_BYTES) {
             return Err(ApiError::FileTooLarge(format!(
                 "the file is larger than the limit of {} bytes",
@@ -119,21 +150,20 @@ pub async fn upload(
             .and_then(ContentDisposition::get_filename)
             .unwrap_or_default()
             .to_owned();
-        let upload = Upload {
+        let file = Upload {
             filename,
             declared_len: None,
             body: field,
         };
-        attachments.upload(&caller, room_id, upload).await?
+        attachments.upload(caller, room_id, file).await
     } else {
-        let upload = Upload {
-            filename: query.into_inner().filename.unwrap_or_default(),
+        let file = Upload {
+            filename: query.filename.unwrap_or_default(),
             declared_len,
             body: payload,
         };
-        attachments.upload(&caller, room_id, upload).await?
-    };
-    Ok(HttpResponse::Created().json(attachment))
+        attachments.upload(caller, room_id, file).await
+    }
 }
 
 /// The request's `Content-Length`, if it gave a readable one.
