@@ -8,6 +8,7 @@
 #   scripts/bench.sh idle --connections 50000
 #   scripts/bench.sh storm                  # joins per second with a 50-message history
 #   scripts/bench.sh dashboard              # 20 admins on /ws/ follow 1,000 rooms' inboxes
+#   scripts/bench.sh uploads                # 50 concurrent 10 MiB uploads during steady traffic
 #   NODES=2 scripts/bench.sh multi-node     # two nodes sharing Postgres and Redis
 #   BACKEND=embedded scripts/bench.sh steady   # the zero-configuration default (SQLite)
 #   SERVER_BIN=/tmp/room-chats-old scripts/bench.sh saturate   # compare another build
@@ -120,9 +121,9 @@ if [ "$backend" = postgres ]; then
   base_url=${admin_url%/*}
   common_env+=(DATABASE_URL="$base_url/$db")
   [ "$nodes" -gt 1 ] && common_env+=(REDIS_URL=redis://127.0.0.1:6379 REDIS_PREFIX="bench-$$:")
-else
-  common_env+=(DATA_DIR="$work/data")
 fi
+# The embedded database and uploaded files (`uploads`) live in the run's own directory.
+common_env+=(DATA_DIR="$work/data")
 
 # This machine's disk is ext4 mounted with online `discard`: the blocks of deleted files (the
 # last run's data, the WAL warm-up's table) are trimmed at a later journal commit, which an

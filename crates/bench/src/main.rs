@@ -9,6 +9,7 @@ mod scenarios;
 mod setup;
 mod stats;
 mod stream;
+mod uploads;
 mod webhook;
 
 use std::path::PathBuf;
@@ -118,6 +119,23 @@ enum Scenario {
         rate: f64,
         #[arg(long, default_value_t = 30)]
         duration_secs: u64,
+    },
+    /// Concurrent attachment uploads (streamed, each into a room of its own) while steady
+    /// traffic runs over other rooms: the traffic's latency and the server's memory.
+    Uploads {
+        #[arg(long, default_value_t = 1000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 5000)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 50)]
+        uploads: usize,
+        /// MiB per file.
+        #[arg(long, default_value_t = 10)]
+        file_mib: u64,
+        /// Each upload's pace in MB/s (a client's upstream); unset: as fast as the service
+        /// takes it.
+        #[arg(long)]
+        upload_mbps: Option<f64>,
     },
     /// A few seconds of traffic; fails unless nothing was lost, duplicated or reordered.
     Smoke {
@@ -279,6 +297,22 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
                 duration: Duration::from_secs(duration_secs),
             };
             (scenarios::dashboard(&common, &shape).await?, false)
+        }
+        Scenario::Uploads {
+            rooms,
+            interval_ms,
+            uploads,
+            file_mib,
+            upload_mbps,
+        } => {
+            let shape = scenarios::UploadShape {
+                rooms,
+                interval: Duration::from_millis(interval_ms),
+                uploads,
+                file_bytes: file_mib * 1024 * 1024,
+                bytes_per_sec: upload_mbps.map(|mbps| mbps * 1e6),
+            };
+            (scenarios::uploads(&common, &shape).await?, false)
         }
         Scenario::Smoke {
             rooms,

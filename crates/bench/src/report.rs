@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::stats::{Percentiles, Stats};
+use crate::uploads::UploadRun;
 use crate::webhook::WebhookStats;
 
 /// One step of `saturate`.
@@ -103,6 +104,8 @@ pub struct Report {
     pub dashboard: Option<Dashboard>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookRun>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploads: Option<UploadRun>,
 }
 
 impl Report {
@@ -150,6 +153,7 @@ impl Report {
             held_rate: None,
             dashboard: None,
             webhook: None,
+            uploads: None,
         }
     }
 
@@ -290,10 +294,49 @@ impl Report {
                     .map_or("NOT within the wait".to_owned(), |secs| format!("{secs:.1} s after the load")),
             ));
         }
+        if let Some(uploads) = &self.uploads {
+            let growth = match (uploads.rss_before_bytes, uploads.rss_peak_bytes) {
+                (Some(before), Some(peak)) => format!(
+                    "server RSS {:.1} MiB before, peak {:.1} MiB (+{:.1} MiB)",
+                    mib(before),
+                    mib(peak),
+                    mib(peak.saturating_sub(before))
+                ),
+                _ => "server RSS not measured (no --pid)".to_owned(),
+            };
+            if let (Some(alone), Some(during)) = (&uploads.traffic_before, &uploads.traffic_during)
+            {
+                lines.push(format!(
+                    "room traffic delivery ms: alone p50 {:.2} p99 {:.2}; during the uploads p50 {:.2} p99 {:.2}",
+                    alone.p50, alone.p99, during.p50, during.p99
+                ));
+            }
+            let pace = uploads
+                .bytes_per_sec
+                .map_or("unthrottled".to_owned(), |rate| {
+                    format!("{:.1} MB/s each", rate / 1e6)
+                });
+            lines.push(format!(
+                "uploads ({pace}): {}/{} stored ({:.1} MiB each), {} failed {:?}; took ms p50 {:.0} p99 {:.0}; {:.1} MB/s; {growth}",
+                uploads.stored,
+                uploads.started,
+                mib(uploads.file_bytes),
+                uploads.failed,
+                uploads.failures,
+                uploads.duration_ms.p50,
+                uploads.duration_ms.p99,
+                uploads.megabytes_per_sec,
+            ));
+        }
         lines.push(format!(
             "correct: {}",
             if self.correct() { "yes" } else { "NO" }
         ));
         lines.join("\n")
     }
+}
+
+/// Bytes in MiB.
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }

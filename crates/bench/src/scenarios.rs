@@ -197,6 +197,63 @@ pub async fn steady(
     Ok(report)
 }
 
+/// Shape of an `uploads` run.
+pub struct UploadShape {
+    /// Rooms with steady traffic (one client and one admin each).
+    pub rooms: usize,
+    /// Each connection sends one message every this long.
+    pub interval: Duration,
+    /// Concurrent uploads, each into a room of its own (not one of `rooms`).
+    pub uploads: usize,
+    /// Bytes per uploaded file.
+    pub file_bytes: u64,
+    /// Each upload's pace (a client's upstream), bytes per second; `None`: unthrottled.
+    pub bytes_per_sec: Option<f64>,
+}
+
+/// `uploads`: steady traffic over `rooms` while `uploads` files are uploaded at once into
+/// other rooms; reports the traffic's latency while the uploads ran and the server's memory.
+pub async fn uploads(common: &Common, shape: &UploadShape) -> Result<Report, BenchError> {
+    let base = &common.nodes[0];
+    let plans = prepare(base, &common.signer, shape.rooms, 1, 0).await?;
+    let upload_rooms = prepare(base, &common.signer, shape.uploads, 0, 0).await?;
+    let running = connect_all(common, &plans, true, false, &HashMap::new()).await?;
+    running
+        .control
+        .set_interval_micros(shape.interval.as_micros().max(1) as u64);
+    // Let the traffic settle, measure it alone for a while, then while the uploads run.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    running.stats.reset_latencies();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let alone = Percentiles::of(&running.stats.snapshot().delivery_latency);
+    running.stats.reset_latencies();
+    let before = running.stats.snapshot();
+    let window = Instant::now();
+    let mut upload_run = crate::uploads::run(
+        base,
+        &upload_rooms,
+        shape.file_bytes,
+        shape.bytes_per_sec,
+        common.pid,
+    )
+    .await;
+    let during = running.stats.snapshot();
+    upload_run.traffic_before = Some(alone);
+    upload_run.traffic_during = Some(Percentiles::of(&during.delivery_latency));
+    let window_secs = window.elapsed().as_secs_f64();
+    drain(&running.control, &running.stats).await;
+    let (connections, connect_secs) = (running.connections, running.connect_secs);
+    let stats = stop(running).await;
+    let mut report = Report::new("uploads", &common.nodes, shape.rooms, 2, &stats);
+    report.window_secs = window_secs;
+    report.acks_per_sec = per_sec(during.acked - before.acked, window_secs);
+    report.deliveries_per_sec = per_sec(during.delivered - before.delivered, window_secs);
+    report.connect_secs = connect_secs;
+    report.connects_per_sec = per_sec(connections as u64, connect_secs);
+    report.uploads = Some(upload_run);
+    Ok(report)
+}
+
 /// How `saturate` ramps.
 #[derive(Clone, Copy)]
 pub struct Ramp {
