@@ -646,6 +646,11 @@ async fn an_s3_store_keeps_uploads_and_hands_out_presigned_downloads() {
         .await
         .expect("presigned GET");
     assert_eq!(fetched.status().as_u16(), 200);
+    // The object carries the type read from its bytes and how to present it.
+    assert_eq!(header(fetched.headers(), "content-type"), "image/png");
+    let disposition = header(fetched.headers(), "content-disposition");
+    assert!(disposition.starts_with("inline"), "{disposition}");
+    assert!(disposition.contains("big.png"), "{disposition}");
     let bytes = fetched.body().limit(16 * 1024 * 1024).await.expect("body");
     assert_eq!(bytes.as_ref(), photo.as_slice());
 

@@ -7,6 +7,7 @@
 //! written only once the object is complete, and an upload that fails or is refused midway
 //! removes what it wrote.
 
+mod disposition;
 pub mod filename;
 pub mod sniff;
 pub mod storage;
@@ -23,6 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::Caller;
 use crate::chat::Chat;
 use crate::error::ApiError;
+pub use disposition::content_disposition;
 pub use storage::{Storage, StorageError, StorageLocation};
 
 /// The types uploads may have by default: images, PDF and plain text.
@@ -185,7 +187,12 @@ impl Attachments {
             )));
         }
         let key = storage_key(room_id)?;
-        let mut writer = self.storage.writer(&key).await.map_err(storage_failure)?;
+        let disposition = content_disposition(&filename, content_type).to_string();
+        let mut writer = self
+            .storage
+            .writer(&key, content_type, &disposition)
+            .await
+            .map_err(storage_failure)?;
         let mut hasher = Sha256::new();
         let mut size = 0_u64;
         let mut next = Some(head);

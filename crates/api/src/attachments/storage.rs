@@ -12,7 +12,10 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::signer::Signer;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{
+    Attribute, Attributes, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    WriteMultipart,
+};
 
 /// Why the store could not be set up or used.
 #[derive(Debug, thiserror::Error)]
@@ -150,9 +153,28 @@ impl Storage {
     }
 
     /// Starts writing the object `key` in parts; nothing is visible at `key` until
-    /// [`ObjectWriter::finish`].
-    pub async fn writer(&self, key: &str) -> Result<ObjectWriter, StorageError> {
-        let upload = self.store.put_multipart(&self.location(key)).await?;
+    /// [`ObjectWriter::finish`]. On S3 the object keeps `content_type` and `disposition`, so
+    /// the store serves presigned downloads with them (local disk keeps no such metadata; the
+    /// service sets them when it serves the file).
+    pub async fn writer(
+        &self,
+        key: &str,
+        content_type: &str,
+        disposition: &str,
+    ) -> Result<ObjectWriter, StorageError> {
+        let location = self.location(key);
+        let upload = if self.signer.is_some() {
+            let mut attributes = Attributes::new();
+            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+            attributes.insert(Attribute::ContentDisposition, disposition.to_owned().into());
+            let options = PutMultipartOptions {
+                attributes,
+                ..PutMultipartOptions::default()
+            };
+            self.store.put_multipart_opts(&location, options).await?
+        } else {
+            self.store.put_multipart(&location).await?
+        };
         Ok(ObjectWriter {
             upload: Some(WriteMultipart::new_with_chunk_size(upload, self.part_size)),
         })

@@ -3,17 +3,14 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::ConnectionType;
-use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-    HeaderValue,
-};
+use actix_web::http::header::{self, ContentDisposition, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
 use futures_util::StreamExt;
 use room_chats_types::{AttachmentDto, ErrorBody};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::attachments::{ByteRange, Download, Upload};
+use crate::attachments::{ByteRange, Download, Upload, content_disposition};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
@@ -236,7 +233,10 @@ pub async fn download(
             let length = range.map_or(size, |range| range.end - range.start);
             response
                 .insert_header((header::CONTENT_TYPE, content_type_header(&attachment)))
-                .insert_header(content_disposition(&attachment))
+                .insert_header(content_disposition(
+                    &attachment.filename,
+                    &attachment.content_type,
+                ))
                 .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                 .insert_header((
                     header::CONTENT_SECURITY_POLICY,
@@ -276,37 +276,4 @@ fn requested_range(request: &HttpRequest) -> Option<ByteRange> {
 fn content_type_header(attachment: &AttachmentDto) -> HeaderValue {
     HeaderValue::from_str(&attachment.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"))
-}
-
-/// Images inline, anything else as a download; the name in ASCII and, where it has other
-/// characters, in UTF-8 too (RFC 6266).
-fn content_disposition(attachment: &AttachmentDto) -> ContentDisposition {
-    let disposition = if attachment.content_type.starts_with("image/") {
-        DispositionType::Inline
-    } else {
-        DispositionType::Attachment
-    };
-    let ascii: String = attachment
-        .filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii() && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut parameters = vec![DispositionParam::Filename(ascii)];
-    if !attachment.filename.is_ascii() {
-        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
-            charset: Charset::Ext("UTF-8".to_owned()),
-            language_tag: None,
-            value: attachment.filename.as_bytes().to_vec(),
-        }));
-    }
-    ContentDisposition {
-        disposition,
-        parameters,
-    }
 }
