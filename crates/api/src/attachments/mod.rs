@@ -243,7 +243,16 @@ impl Attachments {
             })
             .await;
         match recorded {
-            Ok(attachment) => Ok(attachment),
+            Ok(attachment) => {
+                tracing::info!(
+                    attachment_id = attachment.id,
+                    room_id,
+                    size = attachment.size,
+                    content_type = %attachment.content_type,
+                    "attachment stored"
+                );
+                Ok(attachment)
+            }
             Err(error) => {
                 // No row, no object: the client retries the whole upload.
                 if let Err(cleanup) = self.storage.delete(&key).await {
