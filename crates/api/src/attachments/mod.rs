@@ -25,6 +25,7 @@ use crate::auth::Caller;
 use crate::chat::Chat;
 use crate::error::ApiError;
 pub use disposition::content_disposition;
+use storage::ObjectWriter;
 pub use storage::{Storage, StorageError, StorageLocation};
 
 /// The types uploads may have by default: images, PDF and plain text.
@@ -193,36 +194,14 @@ impl Attachments {
             .writer(&key, content_type, &disposition)
             .await
             .map_err(storage_failure)?;
-        let mut hasher = Sha256::new();
-        let mut size = 0_u64;
-        let mut next = Some(head);
-        loop {
-            let chunk = match next.take() {
-                Some(chunk) => chunk,
-                None => match body.next().await {
-                    Some(Ok(chunk)) => chunk,
-                    Some(Err(error)) => {
-                        writer.abort().await;
-                        return Err(ApiError::BadRequest(format!(
-                            "the upload broke off: {error}"
-                        )));
-                    }
-                    None => break,
-                },
-            };
-            size += chunk.len() as u64;
-            if size > limit.bytes {
+        let (size, sha256) = match copy_to_store(head, body, &mut writer, limit).await {
+            Ok(copied) => copied,
+            Err(error) => {
                 writer.abort().await;
-                return Err(limit.refusal());
+                return Err(error);
             }
-            hasher.update(&chunk);
-            if let Err(error) = writer.write(chunk).await {
-                writer.abort().await;
-                return Err(storage_failure(error));
-            }
-        }
+        };
         writer.finish().await.map_err(storage_failure)?;
-        let sha256 = hex(&hasher.finalize());
         let uploader = caller.user_id.clone();
         let stored_key = key.clone();
         let recorded = self
@@ -385,6 +364,44 @@ impl SizeLimit {
             ))
         }
     }
+}
+
+/// Writes `head` and the rest of `body` to `writer`, within `limit`; answers the size and the
+/// hex SHA-256. On error the caller aborts the writer.
+async fn copy_to_store<S, E>(
+    head: Bytes,
+    mut body: S,
+    writer: &mut ObjectWriter,
+    limit: SizeLimit,
+) -> Result<(u64, String), ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut hasher = Sha256::new();
+    let mut size = 0_u64;
+    let mut next = Some(head);
+    loop {
+        let chunk = match next.take() {
+            Some(chunk) => chunk,
+            None => match body.next().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(error)) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "the upload broke off: {error}"
+                    )));
+                }
+                None => break,
+            },
+        };
+        size += chunk.len() as u64;
+        if size > limit.bytes {
+            return Err(limit.refusal());
+        }
+        hasher.update(&chunk);
+        writer.write(chunk).await.map_err(storage_failure)?;
+    }
+    Ok((size, hex(&hasher.finalize())))
 }
 
 /// Reads until [`sniff::SNIFF_BYTES`] are in hand or the body ends.
