@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::stream;
 use room_chats_api::attachments::{AttachmentSettings, StorageLocation};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::support::s3::S3Server;
@@ -265,6 +265,8 @@ crate::on_both_backends!(
     an_upload_that_breaks_off_leaves_nothing,
     uploads_are_rate_limited_and_bounded_by_a_daily_quota,
     bad_uploads_get_clear_errors,
+    messages_carry_their_files_everywhere,
+    files_go_only_with_their_uploader_in_their_room_once,
 );
 
 async fn the_other_member_downloads_what_a_member_uploaded(backend: Backend) {
@@ -691,4 +693,185 @@ async fn an_s3_store_keeps_uploads_and_hands_out_presigned_downloads() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn send_with(app: &TestApp, room_id: i64, token: &str, body: Value) -> Response {
+    app.call(
+        "POST",
+        &format!("/chat/{room_id}/messages"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+async fn uploaded_id(app: &TestApp, room_id: i64, token: &str, name: &str) -> i64 {
+    let uploaded = upload_raw(app, room_id, token, name, png(2_000)).await;
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    uploaded.json["id"].as_i64().expect("attachment id")
+}
+
+async fn messages_carry_their_files_everywhere(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-10", "cust-10").await;
+    let customer = app.tokens.client("cust-10");
+    let admin = app.tokens.admin("staff-10");
+    let mut watcher = app.ws(room_id, &admin).await;
+    watcher.handshake().await;
+
+    // Files alone, no words, over REST.
+    let photo = uploaded_id(app, room_id, &customer, "parcel.png").await;
+    let label = uploaded_id(app, room_id, &customer, "label.png").await;
+    let sent = send_with(
+        app,
+        room_id,
+        &customer,
+        json!({ "attachment_ids": [label, photo], "client_id": "with-files" }),
+    )
+    .await;
+    assert_eq!(sent.status, 201, "{sent:?}");
+    assert_eq!(sent.json["content"], "");
+    let files = sent.json["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ids: Vec<i64> = files
+        .iter()
+        .filter_map(|file| file["id"].as_i64())
+        .collect();
+    assert_eq!(ids, vec![label, photo], "in the order named");
+    assert_eq!(files[1]["filename"], "parcel.png");
+    assert_eq!(files[1]["content_type"], "image/png");
+
+    // Live, in history, and on a retry: the same files.
+    let live = watcher.next_of("message").await;
+    assert_eq!(live["message"]["attachments"], sent.json["attachments"]);
+    let history = app.history(room_id, &admin).await;
+    assert_eq!(history[0]["attachments"], sent.json["attachments"]);
+    let retry = send_with(
+        app,
+        room_id,
+        &customer,
+        json!({ "attachment_ids": [label, photo], "client_id": "with-files" }),
+    )
+    .await;
+    assert_eq!(retry.status, 200, "{retry:?}");
+    assert_eq!(retry.json["id"], sent.json["id"]);
+    // The other member reads the file the message names.
+    let (status, _, _) = download(app, &files[1]["id"], &admin, None).await;
+    assert_eq!(status, 200);
+
+    // Words and a file over the WebSocket.
+    let screenshot = uploaded_id(app, room_id, &customer, "screen.png").await;
+    let mut socket = app.ws(room_id, &customer).await;
+    socket.handshake().await;
+    socket
+        .send_json(json!({
+            "type": "message",
+            "client_id": "ws-file",
+            "content": "see the screenshot",
+            "attachment_ids": [screenshot],
+        }))
+        .await;
+    let ack = socket.next_of("ack").await;
+    assert_eq!(ack["message"]["content"], "see the screenshot");
+    assert_eq!(ack["message"]["attachments"][0]["id"], screenshot);
+    let live = watcher.next_of("message").await;
+    assert_eq!(live["message"]["attachments"][0]["id"], screenshot);
+
+    // A deleted message shows no files, as it shows no words.
+    let message_id = &sent.json["id"];
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/chat/{room_id}/messages/{message_id}"),
+            Some(&customer),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+    assert!(deleted.json.get("attachments").is_none(), "{deleted:?}");
+    let history = app.history(room_id, &admin).await;
+    assert!(history[0].get("attachments").is_none(), "{}", history[0]);
+}
+
+async fn files_go_only_with_their_uploader_in_their_room_once(backend: Backend) {
+    let node = start(backend, AttachmentSettings::default()).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-11", "cust-11").await;
+    let other_room = app.room("ord-att-12", "cust-11").await;
+    let customer = app.tokens.client("cust-11");
+    let admin = app.tokens.admin("staff-11");
+    let file = uploaded_id(app, room_id, &customer, "a.png").await;
+    let elsewhere = uploaded_id(app, other_room, &customer, "b.png").await;
+
+    let many: Vec<i64> = (1..=11).collect();
+    let refusals = [
+        // Someone else's upload, another room's, one that does not exist.
+        (
+            &admin,
+            json!({ "attachment_ids": [file] }),
+            422,
+            "validation_failed",
+        ),
+        (
+            &customer,
+            json!({ "attachment_ids": [elsewhere] }),
+            422,
+            "validation_failed",
+        ),
+        (
+            &customer,
+            json!({ "attachment_ids": [987_654] }),
+            422,
+            "validation_failed",
+        ),
+        // Too many, or one twice.
+        (
+            &customer,
+            json!({ "attachment_ids": many }),
+            422,
+            "validation_failed",
+        ),
+        (
+            &customer,
+            json!({ "attachment_ids": [file, file] }),
+            422,
+            "validation_failed",
+        ),
+        // Words are still checked when files come with them.
+        (
+            &customer,
+            json!({ "content": "   ", "attachment_ids": [file] }),
+            422,
+            "invalid_content",
+        ),
+    ];
+    for (token, body, status, code) in refusals {
+        send_with(app, room_id, token, body)
+            .await
+            .assert_error(status, code);
+    }
+    assert_eq!(
+        app.history(room_id, &admin).await.as_array().map(Vec::len),
+        Some(0),
+        "nothing stored"
+    );
+
+    // Sent once; a second message cannot take it.
+    let sent = send_with(app, room_id, &customer, json!({ "attachment_ids": [file] })).await;
+    assert_eq!(sent.status, 201, "{sent:?}");
+    send_with(
+        app,
+        room_id,
+        &customer,
+        json!({ "content": "again", "attachment_ids": [file] }),
+    )
+    .await
+    .assert_error(409, "conflict");
+    assert_eq!(
+        app.history(room_id, &admin).await.as_array().map(Vec::len),
+        Some(1)
+    );
 }

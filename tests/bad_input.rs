@@ -31,7 +31,8 @@ async fn malformed_bodies_are_refused(app: TestApp) {
         ("{\"content\": ", 400, "bad_request"),
         ("not json at all", 400, "bad_request"),
         ("{\"content\": 42}", 422, "validation_failed"),
-        ("{}", 422, "validation_failed"),
+        // Neither words nor files: nothing to send.
+        ("{}", 422, "invalid_content"),
         ("[\"content\"]", 422, "validation_failed"),
         (
             "{\"content\": \"\\ud800 lone surrogate\"}",

@@ -162,8 +162,14 @@ fn enforced_limits_are_stated_in_the_schema() {
     assert_eq!(schemas["RoomCursor"]["minLength"].as_i64(), Some(3));
     let up_to = &schemas["ReadMarkerBody"]["properties"]["up_to"];
     assert_eq!(up_to["minimum"].as_i64(), Some(0), "{up_to}");
-    let content = &schemas["SendMessageBody"]["properties"]["content"];
+    // Optional: a message of files alone leaves it out.
+    let content = &schemas["SendMessageBody"]["properties"]["content"]["oneOf"][0];
     assert_eq!(content["$ref"], "#/components/schemas/MessageContent");
+    let files = &schemas["SendMessageBody"]["properties"]["attachment_ids"];
+    assert_eq!(
+        files["maxItems"].as_u64(),
+        Some(room_chats_types::rules::MAX_ATTACHMENTS_PER_MESSAGE as u64)
+    );
     let content = &schemas["MessageContent"];
     assert_eq!(content["pattern"], room_chats_types::rules::CONTENT_PATTERN);
     assert_eq!(

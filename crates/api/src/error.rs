@@ -202,6 +202,7 @@ impl From<StoreError> for ApiError {
                 retry_after: RetryAfter(waited),
             },
             StoreError::Conflict(why) => Self::Conflict(why),
+            StoreError::Invalid(why) => Self::Validation(why.to_owned()),
             StoreError::Forbidden(why) => Self::Forbidden(why),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
             other @ (StoreError::Migration(_) | StoreError::Query(_) | StoreError::Task(_)) => {

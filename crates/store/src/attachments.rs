@@ -140,3 +140,34 @@ pub fn uploads_since(
     };
     Ok(tally)
 }
+
+/// The attachments `ids` names (those that exist), locked on Postgres until the transaction
+/// ends so no concurrent send takes them too (SQLite's write transaction holds the database).
+pub(crate) fn lock(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<StoredAttachment>, StoreError> {
+    let query = attachments::table
+        .filter(attachments::id.eq_any(ids))
+        .order(attachments::id);
+    let rows: Vec<AttachmentRow> = match conn {
+        DbConnection::Postgres(pg) => query
+            .select(AttachmentRow::as_select())
+            .for_update()
+            .load(pg)?,
+        DbConnection::Sqlite(sqlite) => query.select(AttachmentRow::as_select()).load(sqlite)?,
+    };
+    Ok(rows.into_iter().map(StoredAttachment::from).collect())
+}
+
+/// Records that `ids` were sent with message `message_id`.
+pub(crate) fn mark_sent(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    message_id: i64,
+) -> Result<(), StoreError> {
+    diesel::update(attachments::table.filter(attachments::id.eq_any(ids)))
+        .set(attachments::message_id.eq(Some(message_id)))
+        .execute(conn)?;
+    Ok(())
+}

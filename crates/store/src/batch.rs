@@ -6,7 +6,7 @@
 //! each room's messages the next seqs, inserts them in one statement and commits once. Acks
 //! still follow the commit, and each room's seqs stay 1, 2, 3 … without gaps.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::upsert::excluded;
-use room_chats_types::{MessageDto, Role, RoomStatus};
+use room_chats_types::{AttachmentDto, MessageDto, Role, RoomStatus};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::attachments::{self, StoredAttachment};
 use crate::connection::write_transaction;
 use crate::messages::Stored;
 use crate::notifications::{self, Burst};
@@ -39,11 +40,13 @@ pub struct OwnedMessage {
     pub content: String,
     /// Idempotency key.
     pub client_id: Option<String>,
+    /// Uploads of the sender in this room to send with it (distinct, checked for count).
+    pub attachment_ids: Vec<i64>,
 }
 
 impl OwnedMessage {
     /// The message as stored, given what the database assigned.
-    fn stored(&self, id: i64, seq: i64, created_at: i64) -> MessageDto {
+    fn stored(&self, id: i64, seq: i64, created_at: i64, files: &Files) -> MessageDto {
         MessageDto {
             id,
             room_id: self.room_id,
@@ -56,7 +59,75 @@ impl OwnedMessage {
             edited_at: None,
             deleted_at: None,
             deleted_by: None,
+            attachments: files.of(self),
         }
+    }
+}
+
+/// The attachments a batch names, locked, by id.
+struct Files(HashMap<i64, StoredAttachment>);
+
+impl Files {
+    /// Loads (and on Postgres locks, so no other batch sends them meanwhile) every attachment
+    /// the batch names.
+    fn load(conn: &mut DbConnection, batch: &[OwnedMessage]) -> Result<Self, StoreError> {
+        let ids: Vec<i64> = batch
+            .iter()
+            .flat_map(|message| message.attachment_ids.iter().copied())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Self(HashMap::new()));
+        }
+        Ok(Self(
+            attachments::lock(conn, &ids)?
+                .into_iter()
+                .map(|stored| (stored.dto.id, stored))
+                .collect(),
+        ))
+    }
+
+    /// Takes `message`'s attachments for it: each must be the sender's upload in the room,
+    /// not sent before, and not taken by an earlier message of the batch.
+    fn claim(&self, message: &OwnedMessage, taken: &mut HashSet<i64>) -> Result<(), StoreError> {
+        for id in &message.attachment_ids {
+            let Some(file) = self.0.get(id).filter(|file| {
+                file.dto.room_id == message.room_id && file.dto.uploader_id == message.sender_id
+            }) else {
+                return Err(StoreError::Invalid(
+                    "attachment_ids names a file that is not the sender's upload in this room",
+                ));
+            };
+            if file.dto.message_id.is_some() || taken.contains(id) {
+                return Err(StoreError::Conflict(
+                    "an attachment was already sent with another message",
+                ));
+            }
+        }
+        taken.extend(message.attachment_ids.iter().copied());
+        Ok(())
+    }
+
+    /// `message`'s attachments as its Message object shows them, in the order it named them.
+    fn of(&self, message: &OwnedMessage) -> Vec<AttachmentDto> {
+        message
+            .attachment_ids
+            .iter()
+            .filter_map(|id| self.0.get(id))
+            .map(|file| AttachmentDto {
+                message_id: None,
+                ..file.dto.clone()
+            })
+            .collect()
+    }
+
+    /// `message`'s attachment list as stored with it; `None` without attachments.
+    fn stored_list(&self, message: &OwnedMessage) -> Result<Option<String>, StoreError> {
+        if message.attachment_ids.is_empty() {
+            return Ok(None);
+        }
+        serde_json::to_string(&self.of(message))
+            .map(Some)
+            .map_err(|error| StoreError::Task(format!("attachment list: {error}")))
     }
 }
 
@@ -70,6 +141,7 @@ struct MessageInsert<'a> {
     content: &'a str,
     client_id: Option<&'a str>,
     created_at: i64,
+    attachments: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -121,8 +193,9 @@ pub fn store_batch(
             HashMap::new()
         };
         let stored_before = stored_before(conn, batch)?;
-        let plans = plan(batch, &mut locked, &customers, &stored_before);
-        let inserts = inserts(batch, &plans, now);
+        let files = Files::load(conn, batch)?;
+        let plans = plan(batch, &mut locked, &customers, &stored_before, &files);
+        let inserts = inserts(batch, &plans, &files, now)?;
         let bursts = bursts(&inserts);
         let ids = if inserts.is_empty() {
             StoredIds::new()
@@ -136,7 +209,8 @@ pub fn store_batch(
                 }
             }
         };
-        let answers = answers(batch, plans, &ids, now);
+        let answers = answers(batch, plans, &ids, &files, now);
+        mark_sent(conn, batch, &answers)?;
         outbox::record(conn, || {
             answers.iter().filter_map(|answer| match answer {
                 Ok(Stored::New(message)) => Some(OutboxEvent::message_created(message)),
@@ -198,8 +272,10 @@ fn plan(
     locked: &mut BTreeMap<i64, LockedRoom>,
     customers: &HashMap<i64, String>,
     stored_before: &HashMap<(i64, String, String), MessageDto>,
+    files: &Files,
 ) -> Vec<Plan> {
     let mut first_in_batch: HashMap<(i64, &str, &str), usize> = HashMap::new();
+    let mut taken = HashSet::new();
     batch
         .iter()
         .enumerate()
@@ -226,6 +302,9 @@ fn plan(
             if !room.open {
                 return Plan::Refused(StoreError::RoomClosed);
             }
+            if let Err(refused) = files.claim(message, &mut taken) {
+                return Plan::Refused(refused);
+            }
             room.last_seq += 1;
             Plan::New(room.last_seq)
         })
@@ -233,12 +312,16 @@ fn plan(
 }
 
 /// The rows of the new messages.
-fn inserts<'a>(batch: &'a [OwnedMessage], plans: &[Plan], now: i64) -> Vec<MessageInsert<'a>> {
-    batch
-        .iter()
-        .zip(plans)
-        .filter_map(|(message, plan)| match plan {
-            Plan::New(seq) => Some(MessageInsert {
+fn inserts<'a>(
+    batch: &'a [OwnedMessage],
+    plans: &[Plan],
+    files: &Files,
+    now: i64,
+) -> Result<Vec<MessageInsert<'a>>, StoreError> {
+    let mut rows = Vec::new();
+    for (message, plan) in batch.iter().zip(plans) {
+        if let Plan::New(seq) = plan {
+            rows.push(MessageInsert {
                 room_id: message.room_id,
                 seq: *seq,
                 sender_id: &message.sender_id,
@@ -246,10 +329,25 @@ fn inserts<'a>(batch: &'a [OwnedMessage], plans: &[Plan], now: i64) -> Vec<Messa
                 content: &message.content,
                 client_id: message.client_id.as_deref(),
                 created_at: now,
-            }),
-            _ => None,
-        })
-        .collect()
+                attachments: files.stored_list(message)?,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Links the new messages' attachments to them: sent, they cannot be sent again.
+fn mark_sent(
+    conn: &mut DbConnection,
+    batch: &[OwnedMessage],
+    answers: &[Result<Stored, StoreError>],
+) -> Result<(), StoreError> {
+    for (message, answer) in batch.iter().zip(answers) {
+        if let (Ok(Stored::New(stored)), false) = (answer, message.attachment_ids.is_empty()) {
+            attachments::mark_sent(conn, &message.attachment_ids, stored.id)?;
+        }
+    }
+    Ok(())
 }
 
 /// Each sender's answer, in batch order.
@@ -257,6 +355,7 @@ fn answers(
     batch: &[OwnedMessage],
     plans: Vec<Plan>,
     ids: &StoredIds,
+    files: &Files,
     now: i64,
 ) -> Vec<Result<Stored, StoreError>> {
     let mut results: Vec<Result<Stored, StoreError>> = Vec::with_capacity(batch.len());
@@ -266,7 +365,7 @@ fn answers(
             Plan::Replayed(original) => Ok(Stored::Replayed(original)),
             Plan::New(seq) => ids
                 .get(&(message.room_id, seq))
-                .map(|id| Stored::New(message.stored(*id, seq, now)))
+                .map(|id| Stored::New(message.stored(*id, seq, now, files)))
                 .ok_or(StoreError::NotFound),
             Plan::SameAs(first) => match results.get(first) {
                 Some(Ok(stored)) => Ok(Stored::Replayed(stored.message().clone())),
@@ -385,10 +484,10 @@ fn write_postgres(
              FROM unnest($15::bigint[], $16::bigint[]) AS b(room_id, first_seq) \
              ON CONFLICT (room_id) DO NOTHING \
          ) \
-         INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at) \
-         SELECT m.room_id, m.seq, m.sender_id, m.sender_role, m.content, m.client_id, $1 \
-         FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[]) \
-             AS m(room_id, seq, sender_id, sender_role, content, client_id) \
+         INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at, attachments) \
+         SELECT m.room_id, m.seq, m.sender_id, m.sender_role, m.content, m.client_id, $1, m.attachments \
+         FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $17::text[]) \
+             AS m(room_id, seq, sender_id, sender_role, content, client_id, attachments) \
          RETURNING id, room_id, seq",
     )
     .bind::<BigInt, _>(now)
@@ -407,6 +506,12 @@ fn write_postgres(
     .bind::<BigInt, _>(activity_bucket(now))
     .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.room_id).collect::<Vec<_>>())
     .bind::<Array<BigInt>, _>(bursts.iter().map(|b| b.first_seq).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        inserts
+            .iter()
+            .map(|m| m.attachments.as_deref())
+            .collect::<Vec<_>>(),
+    )
     .load(pg)?;
     Ok(rows
         .into_iter()

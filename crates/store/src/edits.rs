@@ -21,8 +21,8 @@ pub enum Change {
     Applied {
         /// The message now.
         message: MessageDto,
-        /// The `message_edited` or `message_deleted` frame.
-        event: ServerFrame,
+        /// The `message_edited` or `message_deleted` frame (boxed: it holds the message too).
+        event: Box<ServerFrame>,
     },
     /// Nothing to change: a retry of the same `client_id`, an edit to the same words, or a
     /// delete of a deleted message. The message as it is.
@@ -101,7 +101,10 @@ pub fn edit_message(conn: &mut DbConnection, edit: &Edit<'_>) -> Result<Change, 
                 })
             },
         )?;
-        Ok(Change::Applied { message, event })
+        Ok(Change::Applied {
+            message,
+            event: Box::new(event),
+        })
     })
 }
 
@@ -158,12 +161,15 @@ pub fn delete_message(conn: &mut DbConnection, delete: &Delete<'_>) -> Result<Ch
                 messages::content.eq(""),
                 messages::deleted_at.eq(Some(now)),
                 messages::deleted_by.eq(Some(delete.by)),
+                // A tombstone shows no files, as it shows no words.
+                messages::attachments.eq(None::<String>),
             ))
             .execute(conn)?;
         let tombstone = MessageDto {
             content: String::new(),
             deleted_at: Some(to_datetime(now)),
             deleted_by: Some(delete.by.to_owned()),
+            attachments: Vec::new(),
             ..current
         };
         scrub_earlier_edits(conn, delete.room_id, &tombstone)?;
@@ -182,7 +188,7 @@ pub fn delete_message(conn: &mut DbConnection, delete: &Delete<'_>) -> Result<Ch
         )?;
         Ok(Change::Applied {
             message: tombstone,
-            event,
+            event: Box::new(event),
         })
     })
 }

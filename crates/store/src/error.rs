@@ -32,6 +32,9 @@ pub enum StoreError {
     /// The change contradicts existing data (e.g. assigning the customer as an admin).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The request names something it may not use (an attachment of another room or user).
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
     /// Migrations could not be applied.
     #[error("migration failed: {0}")]
     Migration(String),

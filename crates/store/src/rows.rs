@@ -114,6 +114,7 @@ pub(crate) struct MessageRow {
     edited_at: Option<i64>,
     deleted_at: Option<i64>,
     deleted_by: Option<String>,
+    attachments: Option<String>,
 }
 
 impl From<MessageRow> for MessageDto {
@@ -130,6 +131,11 @@ impl From<MessageRow> for MessageDto {
             edited_at: row.edited_at.map(to_datetime),
             deleted_at: row.deleted_at.map(to_datetime),
             deleted_by: row.deleted_by,
+            attachments: row
+                .attachments
+                .as_deref()
+                .map(parse_attachments)
+                .unwrap_or_default(),
         }
     }
 }
@@ -155,4 +161,13 @@ impl From<OrderRow> for OrderDto {
             updated_at: to_datetime(row.updated_at),
         }
     }
+}
+
+/// A message's stored attachment list. Written by this service only; a row it cannot read is
+/// shown without its files rather than failing the whole read.
+fn parse_attachments(json: &str) -> Vec<room_chats_types::AttachmentDto> {
+    serde_json::from_str(json).unwrap_or_else(|error| {
+        tracing::warn!(%error, "a message's attachment list is unreadable");
+        Vec::new()
+    })
 }

@@ -50,6 +50,7 @@ diesel::table! {
         edited_at -> Nullable<BigInt>,
         deleted_at -> Nullable<BigInt>,
         deleted_by -> Nullable<Text>,
+        attachments -> Nullable<Text>,
     }
 }
 

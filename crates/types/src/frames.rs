@@ -185,9 +185,14 @@ pub enum ClientFrame {
         /// Idempotency key: a retry with the same key is acked with the original message.
         #[schema(value_type = ExternalId)]
         client_id: String,
-        /// The text.
-        #[schema(value_type = MessageContent)]
-        content: String,
+        /// The text; may be left out when `attachment_ids` names files.
+        #[serde(default)]
+        #[schema(value_type = Option<MessageContent>)]
+        content: Option<String>,
+        /// Files uploaded into this room by the sender and not sent yet (at most 10).
+        #[serde(default)]
+        #[schema(max_items = 10)]
+        attachment_ids: Vec<i64>,
     },
     /// Move the read marker (`up_to` omitted = everything so far).
     #[serde(alias = "mark_read")]

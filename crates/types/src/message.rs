@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::schema::{ExternalId, MessageContent};
-use crate::{Role, RoomId, Seq};
+use crate::{AttachmentDto, Role, RoomId, Seq};
 
 /// A stored chat message. REST and WebSocket frames carry exactly this object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -37,15 +37,25 @@ pub struct MessageDto {
     /// Who deleted it (its sender, or an admin moderating); absent while it is not deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<String>,
+    /// The files sent with it (`GET /attachments/{id}` reads each); absent when none, and
+    /// once the message is deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentDto>,
 }
 
 /// Body of `POST /chat/{room_id}/messages`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessageBody {
-    /// The text; 1 to 4,000 characters by default, not only whitespace.
-    #[schema(value_type = MessageContent)]
-    pub content: String,
+    /// The text; 1 to 4,000 characters by default, not only whitespace. May be left out when
+    /// `attachment_ids` names files.
+    #[serde(default)]
+    #[schema(value_type = Option<MessageContent>)]
+    pub content: Option<String>,
+    /// Files uploaded into this room by the sender and not sent yet (at most 10).
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub attachment_ids: Vec<i64>,
     /// Idempotency key chosen by the sender: sending again with the same key returns the
     /// original message instead of storing a second one.
     #[schema(value_type = Option<ExternalId>, example = "3f1c2b7e-0d4a-4d55-9d0e-1c0a2b3c4d5e")]

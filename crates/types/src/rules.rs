@@ -41,6 +41,9 @@ impl std::fmt::Display for RuleViolation {
     }
 }
 
+/// Most files one message may carry.
+pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
+
 /// Checks message content. Content is stored exactly as sent (no trimming), so what the
 /// sender sees acked is byte for byte what every reader gets.
 pub fn check_content(content: &str, max_chars: usize) -> Result<(), RuleViolation> {

@@ -5,24 +5,46 @@ use std::future::Future;
 use room_chats_store::batch::OwnedMessage;
 use room_chats_store::members;
 use room_chats_store::messages::Stored;
+use room_chats_types::rules::MAX_ATTACHMENTS_PER_MESSAGE;
 use room_chats_types::{ReadMarkerDto, RoomId, Seq};
 
 use super::{Announcement, Chat, check_client_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
+/// A message as a sender writes it, over REST or a WebSocket.
+#[derive(Debug, Clone, Default)]
+pub struct MessageDraft {
+    /// The text; may be absent (or empty) when files are sent.
+    pub content: Option<String>,
+    /// Idempotency key.
+    pub client_id: Option<String>,
+    /// The sender's uploads in the room to send with it.
+    pub attachment_ids: Vec<i64>,
+}
+
 impl Chat {
     /// Checks a message for room `room_id` (one `caller` may see) against the rules, and
     /// takes it from the sender's budget: the message as it will be stored. The sender is
-    /// always the caller.
+    /// always the caller. Whether its attachments may be sent is decided with the room
+    /// locked, when it is stored.
     pub fn admit_message(
         &self,
         caller: &Caller,
         room_id: RoomId,
-        content: String,
-        client_id: Option<String>,
+        draft: MessageDraft,
     ) -> Result<OwnedMessage, ApiError> {
-        self.check_content(&content)?;
+        let MessageDraft {
+            content,
+            client_id,
+            attachment_ids,
+        } = draft;
+        check_attachment_ids(&attachment_ids)?;
+        let content = content.unwrap_or_default();
+        // Files alone make a message; words, when given, follow the rules.
+        if attachment_ids.is_empty() || !content.is_empty() {
+            self.check_content(&content)?;
+        }
         check_client_id(client_id.as_deref())?;
         self.send_budget.take(&caller.user_id)?;
         Ok(OwnedMessage {
@@ -31,6 +53,7 @@ impl Chat {
             sender_role: caller.role,
             content,
             client_id,
+            attachment_ids,
         })
     }
 
@@ -50,10 +73,9 @@ impl Chat {
         &self,
         caller: &Caller,
         room_id: RoomId,
-        content: String,
-        client_id: Option<String>,
+        draft: MessageDraft,
     ) -> Result<Stored, ApiError> {
-        let message = self.admit_message(caller, room_id, content, client_id)?;
+        let message = self.admit_message(caller, room_id, draft)?;
         if let Some(name) = caller.name.clone() {
             let user_id = caller.user_id.clone();
             self.db
@@ -88,4 +110,20 @@ impl Chat {
         });
         Ok(marker)
     }
+}
+
+/// At most [`MAX_ATTACHMENTS_PER_MESSAGE`] files, each named once.
+fn check_attachment_ids(ids: &[i64]) -> Result<(), ApiError> {
+    if ids.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(ApiError::Validation(format!(
+            "attachment_ids names more than {MAX_ATTACHMENTS_PER_MESSAGE} files"
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !ids.iter().all(|id| seen.insert(*id)) {
+        return Err(ApiError::Validation(
+            "attachment_ids names a file twice".to_owned(),
+        ));
+    }
+    Ok(())
 }

@@ -22,6 +22,7 @@ use room_chats_store::batch::MessageWriter;
 use room_chats_types::rules::{check_content, check_id};
 
 pub use announce::{Announcement, Announcer, Listener};
+pub use messages::MessageDraft;
 
 use crate::error::ApiError;
 use crate::send_budget::SendBudget;

@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 
 use crate::access::may_see;
 use crate::auth::{Caller, TokenVerifier};
-use crate::chat::Chat;
+use crate::chat::{Chat, MessageDraft};
 use crate::error::ApiError;
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket, SubscriptionEnded};
 use crate::realtime::frame_guard::Verdict;
@@ -484,7 +484,18 @@ impl ChatSession {
 
     fn on_frame(&mut self, frame: ClientFrame, ctx: &mut <Self as Actor>::Context) {
         match frame {
-            ClientFrame::Message { client_id, content } => self.on_message(client_id, content, ctx),
+            ClientFrame::Message {
+                client_id,
+                content,
+                attachment_ids,
+            } => {
+                let draft = MessageDraft {
+                    content,
+                    client_id: Some(client_id.clone()),
+                    attachment_ids,
+                };
+                self.on_message(client_id, draft, ctx);
+            }
             ClientFrame::Read { up_to } => self.on_read(up_to, ctx),
             ClientFrame::Typing { typing } => self.on_typing(typing, ctx),
             ClientFrame::Edit {
@@ -504,19 +515,14 @@ impl ChatSession {
     fn on_message(
         &mut self,
         client_id: String,
-        content: String,
+        draft: MessageDraft,
         ctx: &mut <Self as Actor>::Context,
     ) {
         let chat = &self.services.chat;
         // Queued now, while this frame is handled, so the connection's messages are stored in
         // the order it sent them.
         let store = chat
-            .admit_message(
-                &self.connection.caller,
-                self.room.id,
-                content,
-                Some(client_id.clone()),
-            )
+            .admit_message(&self.connection.caller, self.room.id, draft)
             .and_then(|message| chat.submit_message(message));
         let store = match store {
             Ok(store) => store,

@@ -12,6 +12,10 @@ pub(crate) const FILL_PAGE: i64 = 200;
 
 /// What the entry is.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every entry is a message: boxing it would cost an allocation per delivery"
+)]
 pub(crate) enum Entry {
     /// A message: its frame when already serialized, and the `client_id` whose `ack` it is.
     Message {

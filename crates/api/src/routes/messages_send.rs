@@ -5,6 +5,7 @@ use room_chats_store::messages::Stored;
 use room_chats_types::{ErrorBody, MessageDto, SendMessageBody};
 
 use crate::auth::Caller;
+use crate::chat::MessageDraft;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
@@ -37,15 +38,21 @@ pub async fn send_message(
     room_id: web::Path<i64>,
     body: web::Json<SendMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let SendMessageBody { content, client_id } = body.into_inner();
+    let SendMessageBody {
+        content,
+        client_id,
+        attachment_ids,
+    } = body.into_inner();
+    let draft = MessageDraft {
+        content,
+        client_id,
+        attachment_ids,
+    };
     let room = state
         .chat
         .visible_room(&caller, room_id.into_inner())
         .await?;
-    let stored = state
-        .chat
-        .send_message(&caller, room.id, content, client_id)
-        .await?;
+    let stored = state.chat.send_message(&caller, room.id, draft).await?;
     Ok(match stored {
         // The writer announced it to the room's live connections.
         Stored::New(message) => HttpResponse::Created().json(message),

@@ -138,6 +138,7 @@ mod tests {
                 edited_at: None,
                 deleted_at: None,
                 deleted_by: None,
+                attachments: Vec::new(),
             }),
             unread: 0,
             assigned_admins: vec!["\"unread\":0".to_owned()],
