@@ -267,6 +267,7 @@ crate::on_both_backends!(
     bad_uploads_get_clear_errors,
     messages_carry_their_files_everywhere,
     files_go_only_with_their_uploader_in_their_room_once,
+    unsent_uploads_and_deleted_messages_files_are_removed,
 );
 
 async fn the_other_member_downloads_what_a_member_uploaded(backend: Backend) {
@@ -874,4 +875,61 @@ async fn files_go_only_with_their_uploader_in_their_room_once(backend: Backend) 
         app.history(room_id, &admin).await.as_array().map(Vec::len),
         Some(1)
     );
+}
+
+/// Waits until `dir` holds exactly `count` files.
+async fn wait_for_files(dir: &Path, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let files = files_under(dir);
+        if files.len() == count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {count} files: {files:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn unsent_uploads_and_deleted_messages_files_are_removed(backend: Backend) {
+    let settings = AttachmentSettings {
+        // Long enough for the kept file to be sent before it would count as forgotten.
+        unsent_ttl: Duration::from_secs(3),
+        deleted_retention: Duration::ZERO,
+        collect_every: Duration::from_millis(50),
+        ..AttachmentSettings::default()
+    };
+    let node = start(backend, settings).await;
+    let app = &node.app;
+    let room_id = app.room("ord-att-13", "cust-13").await;
+    let customer = app.tokens.client("cust-13");
+    let admin = app.tokens.admin("staff-13");
+    let forgotten = uploaded_id(app, room_id, &customer, "forgotten.png").await;
+    let kept = uploaded_id(app, room_id, &customer, "kept.png").await;
+    let sent = send_with(app, room_id, &customer, json!({ "attachment_ids": [kept] })).await;
+    assert_eq!(sent.status, 201, "{sent:?}");
+
+    // The upload never sent goes; the sent one stays.
+    wait_for_files(node.files.path(), 1).await;
+    let (status, _, _) = download(app, &Value::from(forgotten), &admin, None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = download(app, &Value::from(kept), &admin, None).await;
+    assert_eq!(status, 200);
+
+    // Deleting the message removes its file (retention 0 here).
+    let message_id = &sent.json["id"];
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/chat/{room_id}/messages/{message_id}"),
+            Some(&customer),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+    wait_for_files(node.files.path(), 0).await;
+    let (status, _, _) = download(app, &Value::from(kept), &admin, None).await;
+    assert_eq!(status, 404);
 }

@@ -351,6 +351,12 @@ pub struct AttachmentArgs {
     /// Seconds a presigned download URL holds (S3).
     #[arg(long, env = "ATTACHMENT_URL_TTL_SECS", default_value_t = AttachmentSettings::DEFAULT.download_url_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(10..=604_800))]
     pub attachment_url_ttl_secs: u64,
+    /// Seconds after which an upload never sent in a message is removed.
+    #[arg(long, env = "ATTACHMENT_UNSENT_TTL_SECS", default_value_t = AttachmentSettings::DEFAULT.unsent_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
+    pub attachment_unsent_ttl_secs: u64,
+    /// Seconds after a message's delete at which its files are removed.
+    #[arg(long, env = "ATTACHMENT_DELETED_RETENTION_SECS", default_value_t = AttachmentSettings::DEFAULT.deleted_retention.as_secs(), value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
+    pub attachment_deleted_retention_secs: u64,
 }
 
 impl AttachmentArgs {
@@ -368,6 +374,9 @@ impl AttachmentArgs {
             uploads_per_minute: self.attachment_uploads_per_minute,
             daily_quota_bytes: self.attachment_daily_quota_bytes,
             download_url_ttl: Duration::from_secs(self.attachment_url_ttl_secs),
+            unsent_ttl: Duration::from_secs(self.attachment_unsent_ttl_secs),
+            deleted_retention: Duration::from_secs(self.attachment_deleted_retention_secs),
+            collect_every: AttachmentSettings::DEFAULT.collect_every,
         })
     }
 

@@ -252,8 +252,10 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             Arc::clone(&webhooks) as _,
         ],
     );
+    let attachments = Attachments::new(db.clone(), chat.clone(), storage, config.attachments);
+    attachments.start_collector();
     let state = web::Data::new(AppState {
-        attachments: Attachments::new(db.clone(), chat.clone(), storage, config.attachments),
+        attachments,
         chat,
         webhooks: Webhooks::new(db.clone(), &config.webhooks),
         push: WebPush::new(db.clone(), config.push.clone()),

@@ -171,3 +171,48 @@ pub(crate) fn mark_sent(
         .execute(conn)?;
     Ok(())
 }
+
+/// Removes up to `limit` attachment rows of each kind that are done with: uploads never sent
+/// and older than `unsent_before`, and files of messages deleted before `deleted_before`
+/// (microseconds). Answers their object keys, for the caller to delete from the store. The rows
+/// go first: a send racing with the collection either takes a file first (the delete then
+/// finds it sent, rechecking `message_id IS NULL` on the locked row, and keeps it) or finds it
+/// gone; a key whose object then fails to delete is only an orphan in the store.
+pub fn collect(
+    conn: &mut DbConnection,
+    unsent_before: i64,
+    deleted_before: i64,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    const UNSENT_SQL: &str = "DELETE FROM attachments WHERE id IN ( \
+            SELECT id FROM attachments WHERE message_id IS NULL AND created_at < $1 LIMIT $2 \
+        ) AND message_id IS NULL RETURNING storage_key";
+    const OF_DELETED_SQL: &str = "DELETE FROM attachments WHERE id IN ( \
+            SELECT a.id FROM attachments AS a JOIN messages AS m ON m.id = a.message_id \
+            WHERE m.deleted_at IS NOT NULL AND m.deleted_at < $1 LIMIT $2 \
+        ) RETURNING storage_key";
+    let mut keys = Vec::new();
+    for (sql, before) in [
+        (UNSENT_SQL, unsent_before),
+        (OF_DELETED_SQL, deleted_before),
+    ] {
+        let rows: Vec<CollectedKey> = match conn {
+            DbConnection::Postgres(pg) => diesel::sql_query(sql)
+                .bind::<BigInt, _>(before)
+                .bind::<BigInt, _>(limit)
+                .load(pg)?,
+            DbConnection::Sqlite(sqlite) => diesel::sql_query(sql.replace('$', "?"))
+                .bind::<BigInt, _>(before)
+                .bind::<BigInt, _>(limit)
+                .load(sqlite)?,
+        };
+        keys.extend(rows.into_iter().map(|row| row.storage_key));
+    }
+    Ok(keys)
+}
+
+#[derive(QueryableByName)]
+struct CollectedKey {
+    #[diesel(sql_type = Text)]
+    storage_key: String,
+}

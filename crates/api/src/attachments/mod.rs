@@ -47,6 +47,12 @@ pub struct AttachmentSettings {
     pub daily_quota_bytes: u64,
     /// How long a presigned download URL holds (S3).
     pub download_url_ttl: Duration,
+    /// Uploads not sent in a message within this long are removed.
+    pub unsent_ttl: Duration,
+    /// The files of a deleted message are removed this long after the delete.
+    pub deleted_retention: Duration,
+    /// How often each node looks for files to remove.
+    pub collect_every: Duration,
 }
 
 impl AttachmentSettings {
@@ -57,6 +63,9 @@ impl AttachmentSettings {
         uploads_per_minute: 30,
         daily_quota_bytes: 1024 * 1024 * 1024,
         download_url_ttl: Duration::from_secs(300),
+        unsent_ttl: Duration::from_secs(24 * 3_600),
+        deleted_retention: Duration::from_secs(7 * 24 * 3_600),
+        collect_every: Duration::from_secs(60),
     };
 
     /// The types in a comma-separated list, lowercase.
@@ -86,6 +95,9 @@ pub struct Upload<S> {
     /// The bytes.
     pub body: S,
 }
+
+/// Rows of each kind the collector removes per round.
+const COLLECT_BATCH: usize = 200;
 
 /// A byte range a download asks for (`Range: bytes=…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +161,54 @@ impl Attachments {
     /// The largest file accepted.
     pub fn max_bytes(&self) -> u64 {
         self.settings.max_bytes
+    }
+
+    /// Starts removing, on this node's runtime, uploads never sent within `unsent_ttl` and the
+    /// files of messages deleted `deleted_retention` ago. Every node runs it; each row is
+    /// removed once, and deleting an object twice is harmless.
+    pub fn start_collector(&self) {
+        let this = self.clone();
+        actix_web::rt::spawn(async move {
+            loop {
+                let removed = this.collect().await;
+                if removed < COLLECT_BATCH {
+                    tokio::time::sleep(this.settings.collect_every).await;
+                }
+            }
+        });
+    }
+
+    /// One round of collection; answers how many files it removed.
+    async fn collect(&self) -> usize {
+        let now = chrono::Utc::now().timestamp_micros();
+        let age = |duration: Duration| i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2);
+        let unsent_before = now - age(self.settings.unsent_ttl);
+        let deleted_before = now - age(self.settings.deleted_retention);
+        let keys = match self
+            .db
+            .run(move |conn| {
+                attachments::collect(conn, unsent_before, deleted_before, COLLECT_BATCH as i64)
+            })
+            .await
+        {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::warn!(%error, "attachment collection: cannot read what to remove");
+                return 0;
+            }
+        };
+        for key in &keys {
+            if let Err(error) = self.storage.delete(key).await {
+                tracing::warn!(%error, key, "attachment collection: an object stays in the store");
+            }
+        }
+        if !keys.is_empty() {
+            tracing::info!(
+                removed = keys.len(),
+                "attachments removed (unsent or of deleted messages)"
+            );
+        }
+        keys.len()
     }
 
     /// Stores `upload` as an attachment of `room_id` by `caller`.
