@@ -706,6 +706,16 @@ async fn send_with(app: &TestApp, room_id: i64, token: &str, body: Value) -> Res
     .await
 }
 
+async fn delete_message(app: &TestApp, room_id: i64, token: &str, message_id: &Value) -> Response {
+    app.call(
+        "DELETE",
+        &format!("/chat/{room_id}/messages/{message_id}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
 async fn uploaded_id(app: &TestApp, room_id: i64, token: &str, name: &str) -> i64 {
     let uploaded = upload_raw(app, room_id, token, name, png(2_000)).await;
     assert_eq!(uploaded.status, 201, "{uploaded:?}");
@@ -783,14 +793,7 @@ async fn messages_carry_their_files_everywhere(backend: Backend) {
 
     // A deleted message shows no files, as it shows no words.
     let message_id = &sent.json["id"];
-    let deleted = app
-        .call(
-            "DELETE",
-            &format!("/chat/{room_id}/messages/{message_id}"),
-            Some(&customer),
-            None,
-        )
-        .await;
+    let deleted = delete_message(app, room_id, &customer, message_id).await;
     assert_eq!(deleted.status, 200, "{deleted:?}");
     assert!(deleted.json.get("attachments").is_none(), "{deleted:?}");
     let history = app.history(room_id, &admin).await;
@@ -920,14 +923,7 @@ async fn unsent_uploads_and_deleted_messages_files_are_removed(backend: Backend)
 
     // Deleting the message removes its file (retention 0 here).
     let message_id = &sent.json["id"];
-    let deleted = app
-        .call(
-            "DELETE",
-            &format!("/chat/{room_id}/messages/{message_id}"),
-            Some(&customer),
-            None,
-        )
-        .await;
+    let deleted = delete_message(app, room_id, &customer, message_id).await;
     assert_eq!(deleted.status, 200, "{deleted:?}");
     wait_for_files(node.files.path(), 0).await;
     let (status, _, _) = download(app, &Value::from(kept), &admin, None).await;
