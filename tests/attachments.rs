@@ -16,7 +16,7 @@ use crate::support::s3::S3Server;
 use crate::support::{Backend, NodeOptions, Response, TestApp};
 
 /// A PNG's signature and header, then filler: enough for the type check.
-fn png(len: usize) -> Vec<u8> {
+pub(crate) fn png(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
     bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| (i % 251) as u8));
     bytes
@@ -28,7 +28,7 @@ fn pdf(len: usize) -> Vec<u8> {
     bytes
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -118,7 +118,7 @@ async fn upload_multipart(
     .await
 }
 
-async fn upload_raw(
+pub(crate) async fn upload_raw(
     app: &TestApp,
     room_id: i64,
     token: &str,
@@ -150,7 +150,7 @@ fn url_escape(text: &str) -> String {
 }
 
 /// Downloads with an optional `Range`; answers status, headers and the bytes.
-async fn download(
+pub(crate) async fn download(
     app: &TestApp,
     attachment_id: &Value,
     token: &str,
@@ -248,7 +248,7 @@ async fn upload_that_breaks_off(
     );
 }
 
-fn header<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str) -> &'a str {
+pub(crate) fn header<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str) -> &'a str {
     headers
         .get(name)
         .and_then(|value| value.to_str().ok())
@@ -576,6 +576,15 @@ async fn bad_uploads_get_clear_errors(backend: Backend) {
     .assert_error(404, "not_found");
     let (status, _, _) = download(app, &Value::from("abc"), &customer, None).await;
     assert_eq!(status, 404);
+    // Files on the service's own disk cannot be put there directly.
+    app.call(
+        "POST",
+        &format!("/chat/{room_id}/attachments/direct"),
+        Some(&customer),
+        Some(json!({ "filename": "a.png", "size": 100, "content_type": "image/png" })),
+    )
+    .await
+    .assert_error(409, "conflict");
 
     // A closed room takes no uploads.
     let closed = app
@@ -643,6 +652,16 @@ async fn an_s3_store_keeps_uploads_and_hands_out_presigned_downloads() {
     assert!(location.starts_with(&s3.endpoint), "{location}");
     assert!(location.contains("X-Amz-Signature="), "{location}");
     assert!(location.contains("X-Amz-Expires=300"), "{location}");
+    // Stores that honour them answer with the service's type and disposition, whatever the
+    // object holds (moto ignores them; the object's own attributes are checked below).
+    assert!(
+        location.contains("response-content-type=image%2Fpng"),
+        "{location}"
+    );
+    assert!(
+        location.contains("response-content-disposition=inline"),
+        "{location}"
+    );
     let mut fetched = awc::Client::default()
         .get(&location)
         .send()
@@ -696,7 +715,7 @@ async fn an_s3_store_keeps_uploads_and_hands_out_presigned_downloads() {
     }
 }
 
-async fn send_with(app: &TestApp, room_id: i64, token: &str, body: Value) -> Response {
+pub(crate) async fn send_with(app: &TestApp, room_id: i64, token: &str, body: Value) -> Response {
     app.call(
         "POST",
         &format!("/chat/{room_id}/messages"),

@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 mod bad_input;
 mod concurrency;
+mod direct_uploads;
 mod edits;
 mod endpoints;
 mod inbox;

@@ -80,6 +80,29 @@ export class RoomChatsClient {
     }
     return (await response.json()) as Schemas["AttachmentDto"];
   }
+
+  /**
+   * Puts a file straight into the object store (S3 deployments): asks for a presigned URL,
+   * PUTs the bytes there, and has the service check them. Answers the checked attachment,
+   * ready for `attachment_ids`.
+   */
+  async uploadDirect(roomId: number, file: File): Promise<Schemas["AttachmentDto"]> {
+    const request: Schemas["DirectUploadBody"] = {
+      filename: file.name,
+      size: file.size,
+      content_type: file.type,
+    };
+    const upload = await this.call<Schemas["DirectUploadDto"]>(
+      "POST",
+      `/chat/${roomId}/attachments/direct`,
+      request,
+    );
+    const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: file });
+    if (!put.ok) {
+      throw new Error(`the object store refused the upload: ${put.status}`);
+    }
+    return this.call("POST", `/attachments/${upload.attachment_id}/complete`);
+  }
 }
 
 export async function example(client: RoomChatsClient): Promise<string> {

@@ -348,8 +348,8 @@ pub struct AttachmentArgs {
     /// Bytes one user may upload per 24 hours, all nodes together.
     #[arg(long, env = "ATTACHMENT_DAILY_QUOTA_BYTES", default_value_t = AttachmentSettings::DEFAULT.daily_quota_bytes, value_parser = clap::value_parser!(u64).range(1..))]
     pub attachment_daily_quota_bytes: u64,
-    /// Seconds a presigned download URL holds (S3).
-    #[arg(long, env = "ATTACHMENT_URL_TTL_SECS", default_value_t = AttachmentSettings::DEFAULT.download_url_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(10..=604_800))]
+    /// Seconds a presigned URL holds (S3): a download, or a direct upload's PUT.
+    #[arg(long, env = "ATTACHMENT_URL_TTL_SECS", default_value_t = AttachmentSettings::DEFAULT.url_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(10..=604_800))]
     pub attachment_url_ttl_secs: u64,
     /// Seconds after which an upload never sent in a message is removed.
     #[arg(long, env = "ATTACHMENT_UNSENT_TTL_SECS", default_value_t = AttachmentSettings::DEFAULT.unsent_ttl.as_secs(), value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
@@ -373,9 +373,10 @@ impl AttachmentArgs {
             allowed_types,
             uploads_per_minute: self.attachment_uploads_per_minute,
             daily_quota_bytes: self.attachment_daily_quota_bytes,
-            download_url_ttl: Duration::from_secs(self.attachment_url_ttl_secs),
+            url_ttl: Duration::from_secs(self.attachment_url_ttl_secs),
             unsent_ttl: Duration::from_secs(self.attachment_unsent_ttl_secs),
             deleted_retention: Duration::from_secs(self.attachment_deleted_retention_secs),
+            url_clock_margin: AttachmentSettings::DEFAULT.url_clock_margin,
             collect_every: AttachmentSettings::DEFAULT.collect_every,
         })
     }

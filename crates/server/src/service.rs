@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use room_chats_api::attachments::{
-    AttachmentSettings, Attachments, Storage, StorageError, StorageLocation,
+    AttachmentSettings, AttachmentStore, Attachments, Storage, StorageError, StorageLocation,
 };
 use room_chats_api::chat::{Announcement, Announcer, Listener};
 use room_chats_api::notifications::{self, NotificationSettings};
@@ -243,17 +243,19 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.realtime.max_connections_per_user,
         Arc::clone(&inbox),
     );
+    let files = AttachmentStore::new(db.clone(), storage, config.attachments.clone());
+    files.start_collector();
     let chat = chat_core(
         &config,
         db.clone(),
+        files.clone(),
         vec![
             Arc::clone(&hub) as _,
             Arc::clone(&inbox) as _,
             Arc::clone(&webhooks) as _,
         ],
     );
-    let attachments = Attachments::new(db.clone(), chat.clone(), storage, config.attachments);
-    attachments.start_collector();
+    let attachments = Attachments::new(chat.clone(), files);
     let state = web::Data::new(AppState {
         attachments,
         chat,
@@ -314,7 +316,12 @@ async fn open_database(config: &ServiceConfig) -> Result<Database, StartError> {
 /// The use cases, with the message writer, all announcing through one point whose listeners
 /// are the hub (it tells every node's room sessions), the inbox (every node's streams) and the
 /// webhook dispatcher (woken to deliver what the change put in the outbox).
-fn chat_core(config: &ServiceConfig, db: Database, listeners: Vec<Arc<dyn Listener>>) -> Chat {
+fn chat_core(
+    config: &ServiceConfig,
+    db: Database,
+    files: AttachmentStore,
+    listeners: Vec<Arc<dyn Listener>>,
+) -> Chat {
     let announcer = Announcer::new(listeners);
     let writer_announcer = announcer.clone();
     let writer = MessageWriter::start(
@@ -325,7 +332,7 @@ fn chat_core(config: &ServiceConfig, db: Database, listeners: Vec<Arc<dyn Listen
             writer_announcer.announce(Announcement::MessageStored(message));
         }),
     );
-    Chat::new(db, writer, announcer, &config.limits)
+    Chat::new(db, writer, announcer, files, &config.limits)
 }
 
 /// Where and how the HTTP server runs.

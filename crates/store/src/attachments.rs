@@ -1,5 +1,7 @@
-//! Files uploaded into rooms: their metadata. The bytes live in the object store; a row is
-//! written only once its object is complete, so every row has its bytes.
+//! Files uploaded into rooms: their metadata. The bytes live in the object store. A row
+//! streamed through the service is written only once its object is complete, so it has its
+//! bytes; a direct upload's row is `pending` from the moment its presigned URL is handed out
+//! until the service has checked the object the client put there.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -28,6 +30,33 @@ pub struct NewAttachment<'a> {
     pub sha256: &'a str,
 }
 
+/// A direct upload to expect: the client PUTs the bytes to `upload_key` itself.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDirectUpload<'a> {
+    /// The room it goes into.
+    pub room_id: RoomId,
+    /// Who uploads it (from the token).
+    pub uploader_id: &'a str,
+    /// Where the client puts the bytes.
+    pub upload_key: &'a str,
+    /// Its name, already made safe.
+    pub filename: &'a str,
+    /// The type the client declared (and the presigned URL requires); checked against the
+    /// bytes before the file is used.
+    pub content_type: &'a str,
+    /// The length the client declared (and the URL requires).
+    pub size: i64,
+}
+
+/// What the service found when it checked a direct upload.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedUpload<'a> {
+    /// The copy of the object no client can write, from now on the attachment's bytes.
+    pub storage_key: &'a str,
+    /// Hex SHA-256 of its bytes.
+    pub sha256: &'a str,
+}
+
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = attachments)]
 struct AttachmentRow {
@@ -41,6 +70,7 @@ struct AttachmentRow {
     sha256: String,
     message_id: Option<i64>,
     created_at: i64,
+    pending: bool,
 }
 
 /// An attachment and where its bytes are.
@@ -50,6 +80,9 @@ pub struct StoredAttachment {
     pub dto: AttachmentDto,
     /// Its object's key.
     pub storage_key: String,
+    /// A direct upload whose object has not been checked yet: `storage_key` is still where
+    /// the client puts it.
+    pub pending: bool,
 }
 
 impl From<AttachmentRow> for StoredAttachment {
@@ -67,6 +100,7 @@ impl From<AttachmentRow> for StoredAttachment {
                 created_at: to_datetime(row.created_at),
             },
             storage_key: row.storage_key,
+            pending: row.pending,
         }
     }
 }
@@ -94,6 +128,71 @@ pub fn insert(
         .select(AttachmentRow::as_select())
         .first(conn)?;
     Ok(StoredAttachment::from(row).dto)
+}
+
+/// Records a direct upload to expect, `pending` until its object is checked.
+pub fn insert_direct(conn: &mut DbConnection, new: NewDirectUpload<'_>) -> Result<i64, StoreError> {
+    let id = diesel::insert_into(attachments::table)
+        .values((
+            attachments::room_id.eq(new.room_id),
+            attachments::uploader_id.eq(new.uploader_id),
+            // Until it is checked, the attachment's object is the one the client writes.
+            attachments::storage_key.eq(new.upload_key),
+            attachments::upload_key.eq(Some(new.upload_key)),
+            attachments::pending.eq(true),
+            attachments::filename.eq(new.filename),
+            attachments::content_type.eq(new.content_type),
+            attachments::size.eq(new.size),
+            attachments::sha256.eq(""),
+            attachments::created_at.eq(now_micros()),
+        ))
+        .returning(attachments::id)
+        .get_result(conn)?;
+    Ok(id)
+}
+
+/// Records that direct upload `attachment_id` was checked: its bytes are now at
+/// `checked.storage_key`. `None` when it was no longer pending (another check won; the caller
+/// removes its own copy).
+pub fn mark_checked(
+    conn: &mut DbConnection,
+    attachment_id: i64,
+    checked: CheckedUpload<'_>,
+) -> Result<Option<StoredAttachment>, StoreError> {
+    let updated = diesel::update(
+        attachments::table
+            .find(attachment_id)
+            .filter(attachments::pending.eq(true)),
+    )
+    .set((
+        attachments::pending.eq(false),
+        attachments::storage_key.eq(checked.storage_key),
+        attachments::sha256.eq(checked.sha256),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    find(conn, attachment_id)
+}
+
+/// Those of `ids` that are `uploader_id`'s pending direct uploads in `room_id` (the others
+/// are left for the send to accept or refuse).
+pub fn pending_among(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    uploader_id: &str,
+    room_id: RoomId,
+) -> Result<Vec<StoredAttachment>, StoreError> {
+    let rows: Vec<AttachmentRow> = attachments::table
+        .filter(attachments::id.eq_any(ids))
+        .filter(attachments::pending.eq(true))
+        .filter(attachments::uploader_id.eq(uploader_id))
+        .filter(attachments::room_id.eq(room_id))
+        .order(attachments::id)
+        .select(AttachmentRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(StoredAttachment::from).collect())
 }
 
 /// One attachment, whoever may see it (the caller checks its room).
@@ -172,31 +271,43 @@ pub(crate) fn mark_sent(
     Ok(())
 }
 
+/// When the collector removes what: rows older than these moments (microseconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Cutoffs {
+    /// Uploads (streamed, or direct and maybe never put) not sent in a message.
+    pub unsent_before: i64,
+    /// Files of messages deleted before this.
+    pub deleted_before: i64,
+    /// Checked direct uploads made before this, whose presigned PUT has expired: the object the
+    /// client put (now copied) can go.
+    pub uploaded_before: i64,
+}
+
 /// Removes up to `limit` attachment rows of each kind that are done with: uploads never sent
-/// and older than `unsent_before`, and files of messages deleted before `deleted_before`
-/// (microseconds). Answers their object keys, for the caller to delete from the store. The rows
-/// go first: a send racing with the collection either takes a file first (the delete then
+/// and older than `unsent_before`, and files of messages deleted before `deleted_before`;
+/// and forgets the client-written objects of checked direct uploads older than
+/// `uploaded_before`. Answers the object keys, for the caller to delete from the store. The
+/// rows go first: a send racing with the collection either takes a file first (the delete then
 /// finds it sent, rechecking `message_id IS NULL` on the locked row, and keeps it) or finds it
 /// gone; a key whose object then fails to delete is only an orphan in the store.
 pub fn collect(
     conn: &mut DbConnection,
-    unsent_before: i64,
-    deleted_before: i64,
+    cutoffs: Cutoffs,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
     const UNSENT_SQL: &str = "DELETE FROM attachments WHERE id IN ( \
             SELECT id FROM attachments WHERE message_id IS NULL AND created_at < $1 LIMIT $2 \
-        ) AND message_id IS NULL RETURNING storage_key";
+        ) AND message_id IS NULL RETURNING storage_key, upload_key";
     const OF_DELETED_SQL: &str = "DELETE FROM attachments WHERE id IN ( \
             SELECT a.id FROM attachments AS a JOIN messages AS m ON m.id = a.message_id \
             WHERE m.deleted_at IS NOT NULL AND m.deleted_at < $1 LIMIT $2 \
-        ) RETURNING storage_key";
+        ) RETURNING storage_key, upload_key";
     let mut keys = Vec::new();
     for (sql, before) in [
-        (UNSENT_SQL, unsent_before),
-        (OF_DELETED_SQL, deleted_before),
+        (UNSENT_SQL, cutoffs.unsent_before),
+        (OF_DELETED_SQL, cutoffs.deleted_before),
     ] {
-        let rows: Vec<CollectedKey> = match conn {
+        let rows: Vec<CollectedKeys> = match conn {
             DbConnection::Postgres(pg) => diesel::sql_query(sql)
                 .bind::<BigInt, _>(before)
                 .bind::<BigInt, _>(limit)
@@ -206,13 +317,33 @@ pub fn collect(
                 .bind::<BigInt, _>(limit)
                 .load(sqlite)?,
         };
-        keys.extend(rows.into_iter().map(|row| row.storage_key));
+        for row in rows {
+            // A checked direct upload has two objects: the copy and what the client put.
+            keys.extend(row.upload_key.filter(|key| *key != row.storage_key));
+            keys.push(row.storage_key);
+        }
+    }
+    let put_by_clients: Vec<(i64, Option<String>)> = attachments::table
+        .filter(attachments::upload_key.is_not_null())
+        .filter(attachments::pending.eq(false))
+        .filter(attachments::created_at.lt(cutoffs.uploaded_before))
+        .select((attachments::id, attachments::upload_key))
+        .limit(limit)
+        .load(conn)?;
+    if !put_by_clients.is_empty() {
+        let ids: Vec<i64> = put_by_clients.iter().map(|(id, _)| *id).collect();
+        diesel::update(attachments::table.filter(attachments::id.eq_any(&ids)))
+            .set(attachments::upload_key.eq(None::<String>))
+            .execute(conn)?;
+        keys.extend(put_by_clients.into_iter().filter_map(|(_, key)| key));
     }
     Ok(keys)
 }
 
 #[derive(QueryableByName)]
-struct CollectedKey {
+struct CollectedKeys {
     #[diesel(sql_type = Text)]
     storage_key: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    upload_key: Option<String>,
 }

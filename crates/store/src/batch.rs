@@ -97,6 +97,13 @@ impl Files {
                     "attachment_ids names a file that is not the sender's upload in this room",
                 ));
             };
+            if file.pending {
+                // The service checks a direct upload before it queues the message; one that
+                // reaches the batch unchecked was never put into the store.
+                return Err(StoreError::Conflict(
+                    "an attachment's direct upload has not been completed",
+                ));
+            }
             if file.dto.message_id.is_some() || taken.contains(id) {
                 return Err(StoreError::Conflict(
                     "an attachment was already sent with another message",

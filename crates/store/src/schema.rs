@@ -170,6 +170,8 @@ diesel::table! {
         sha256 -> Text,
         message_id -> Nullable<BigInt>,
         created_at -> BigInt,
+        pending -> Bool,
+        upload_key -> Nullable<Text>,
     }
 }
 

@@ -31,3 +31,41 @@ pub struct AttachmentDto {
     /// When the upload completed.
     pub created_at: DateTime<Utc>,
 }
+
+/// Body of `POST /chat/{room_id}/attachments/direct`: the file the client is about to put
+/// straight into the object store.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectUploadBody {
+    /// The file's name (made safe as for a streamed upload).
+    #[schema(example = "damaged-parcel.jpg", min_length = 1, max_length = 1024)]
+    pub filename: String,
+    /// Its exact length in bytes: an object of another length is refused when it is checked.
+    #[schema(example = 482_113, minimum = 1)]
+    pub size: i64,
+    /// Its type, one of the allowed ones (`ATTACHMENT_TYPES`); the upload URL accepts no other,
+    /// and the bytes must turn out to be of it.
+    #[schema(example = "image/jpeg", min_length = 1, max_length = 255)]
+    pub content_type: String,
+}
+
+/// Where and how to put a direct upload's bytes: send `method` to `url` with exactly
+/// `headers` and the file as the body, before `expires_at`. Then send its `attachment_id` in a
+/// message (or complete it first to see its metadata); the service checks the object then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DirectUploadDto {
+    /// The attachment's id, for `attachment_ids` in a message.
+    pub attachment_id: i64,
+    /// The presigned URL of the object store.
+    #[schema(
+        example = "https://bucket.s3.eu-west-1.amazonaws.com/chat/uploads/7/9f2c…?X-Amz-Signature=…"
+    )]
+    pub url: String,
+    /// Always `PUT`.
+    #[schema(example = "PUT")]
+    pub method: String,
+    /// Headers the request must carry, with these values (`Content-Type`: it is signed).
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// After this, the URL is refused.
+    pub expires_at: DateTime<Utc>,
+}

@@ -19,7 +19,7 @@ pub mod spelling;
 pub mod stream;
 pub mod webhook;
 
-pub use attachment::AttachmentDto;
+pub use attachment::{AttachmentDto, DirectUploadBody, DirectUploadDto};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};
 pub use message::{

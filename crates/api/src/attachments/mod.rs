@@ -7,6 +7,7 @@
 //! written only once the object is complete, and an upload that fails or is refused midway
 //! removes what it wrote.
 
+mod direct;
 mod disposition;
 pub mod filename;
 pub mod sniff;
@@ -45,8 +46,11 @@ pub struct AttachmentSettings {
     pub uploads_per_minute: i64,
     /// Bytes one user may upload per 24 hours, on all nodes together.
     pub daily_quota_bytes: u64,
-    /// How long a presigned download URL holds (S3).
-    pub download_url_ttl: Duration,
+    /// How long a presigned URL holds (S3): a download's, and a direct upload's PUT.
+    pub url_ttl: Duration,
+    /// How long past a presigned PUT's expiry the store may still accept it (its clock may
+    /// run behind ours): only then is the object a client put removed.
+    pub url_clock_margin: Duration,
     /// Uploads not sent in a message within this long are removed.
     pub unsent_ttl: Duration,
     /// The files of a deleted message are removed this long after the delete.
@@ -62,7 +66,8 @@ impl AttachmentSettings {
         allowed_types: Vec::new(),
         uploads_per_minute: 30,
         daily_quota_bytes: 1024 * 1024 * 1024,
-        download_url_ttl: Duration::from_secs(300),
+        url_ttl: Duration::from_secs(300),
+        url_clock_margin: Duration::from_secs(60),
         unsent_ttl: Duration::from_secs(24 * 3_600),
         deleted_retention: Duration::from_secs(7 * 24 * 3_600),
         collect_every: Duration::from_secs(60),
@@ -138,29 +143,73 @@ pub enum Download {
     Redirect(url::Url),
 }
 
-/// The attachment use cases.
+/// The attachments' rows and objects under their settings: what the attachment use cases
+/// and the send path (which checks direct uploads) both need. Cheap to clone.
 #[derive(Clone)]
-pub struct Attachments {
+pub struct AttachmentStore {
     db: Database,
-    chat: Chat,
     storage: Storage,
     settings: std::sync::Arc<AttachmentSettings>,
 }
 
-impl Attachments {
-    /// Use cases over `storage` under `settings`; `chat` decides who sees which room.
-    pub fn new(db: Database, chat: Chat, storage: Storage, settings: AttachmentSettings) -> Self {
+impl AttachmentStore {
+    /// Rows in `db`, objects in `storage`, under `settings`.
+    pub fn new(db: Database, storage: Storage, settings: AttachmentSettings) -> Self {
         Self {
             db,
-            chat,
             storage,
             settings: std::sync::Arc::new(settings),
         }
     }
 
-    /// The largest file accepted.
-    pub fn max_bytes(&self) -> u64 {
-        self.settings.max_bytes
+    /// Writes `head` and the rest of `body` to a new object at `key` within `limit`, hashing on
+    /// the way; answers the size and the hex SHA-256. The object carries `content_type` and
+    /// the disposition for `filename` (for the store's presigned downloads), and exists only
+    /// when this answers `Ok`: every failure aborts it.
+    async fn write_object<S, E>(
+        &self,
+        key: &str,
+        content_type: &str,
+        filename: &str,
+        head: Bytes,
+        body: S,
+        limit: SizeLimit,
+    ) -> Result<(u64, String), ApiError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let disposition = content_disposition(filename, content_type).to_string();
+        let mut writer = self
+            .storage
+            .writer(key, content_type, &disposition)
+            .await
+            .map_err(storage_failure)?;
+        let copied = match copy_to_store(head, body, &mut writer, limit).await {
+            Ok(copied) => copied,
+            Err(error) => {
+                writer.abort().await;
+                return Err(error);
+            }
+        };
+        writer.finish().await.map_err(storage_failure)?;
+        Ok(copied)
+    }
+
+    /// Refuses a type not among the allowed ones (415).
+    fn check_type(&self, content_type: &str) -> Result<(), ApiError> {
+        if self
+            .settings
+            .allowed_types
+            .iter()
+            .any(|allowed| allowed == content_type)
+        {
+            return Ok(());
+        }
+        Err(ApiError::UnsupportedType(format!(
+            "files of type {content_type} are not accepted here (allowed: {})",
+            self.settings.allowed_types.join(", ")
+        )))
     }
 
     /// Starts removing, on this node's runtime, uploads never sent within `unsent_ttl` and the
@@ -182,13 +231,15 @@ impl Attachments {
     async fn collect(&self) -> usize {
         let now = chrono::Utc::now().timestamp_micros();
         let age = |duration: Duration| i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2);
-        let unsent_before = now - age(self.settings.unsent_ttl);
-        let deleted_before = now - age(self.settings.deleted_retention);
+        let cutoffs = attachments::Cutoffs {
+            unsent_before: now - age(self.settings.unsent_ttl),
+            deleted_before: now - age(self.settings.deleted_retention),
+            // Once the URL has expired nobody can put the object again.
+            uploaded_before: now - age(self.settings.url_ttl) - age(self.settings.url_clock_margin),
+        };
         let keys = match self
             .db
-            .run(move |conn| {
-                attachments::collect(conn, unsent_before, deleted_before, COLLECT_BATCH as i64)
-            })
+            .run(move |conn| attachments::collect(conn, cutoffs, COLLECT_BATCH as i64))
             .await
         {
             Ok(keys) => keys,
@@ -210,6 +261,35 @@ impl Attachments {
         }
         keys.len()
     }
+}
+
+/// The attachment use cases.
+#[derive(Clone)]
+pub struct Attachments {
+    chat: Chat,
+    store: AttachmentStore,
+}
+
+impl Attachments {
+    /// Use cases over `store`; `chat` decides who sees which room.
+    pub fn new(chat: Chat, store: AttachmentStore) -> Self {
+        Self { chat, store }
+    }
+
+    /// The largest file accepted.
+    pub fn max_bytes(&self) -> u64 {
+        self.store.settings.max_bytes
+    }
+
+    /// The room `room_id` if `caller` may upload into it: one it sees (404 otherwise) that
+    /// is open (409).
+    async fn open_room(&self, caller: &Caller, room_id: RoomId) -> Result<(), ApiError> {
+        let room = self.chat.visible_room(caller, room_id).await?;
+        if room.status == RoomStatus::Closed {
+            return Err(ApiError::RoomClosed);
+        }
+        Ok(())
+    }
 
     /// Stores `upload` as an attachment of `room_id` by `caller`.
     pub async fn upload<S, E>(
@@ -222,10 +302,7 @@ impl Attachments {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let room = self.chat.visible_room(caller, room_id).await?;
-        if room.status == RoomStatus::Closed {
-            return Err(ApiError::RoomClosed);
-        }
+        self.open_room(caller, room_id).await?;
         let limit = self.size_limit(caller).await?;
         if let Some(declared) = upload.declared_len
             && declared > limit.bytes
@@ -236,35 +313,16 @@ impl Attachments {
         let mut body = upload.body;
         let head = read_head(&mut body, limit).await?;
         let content_type = sniff::content_type(&head);
-        if !self
-            .settings
-            .allowed_types
-            .iter()
-            .any(|allowed| allowed == content_type)
-        {
-            return Err(ApiError::UnsupportedType(format!(
-                "files of type {content_type} are not accepted here (allowed: {})",
-                self.settings.allowed_types.join(", ")
-            )));
-        }
-        let key = storage_key(room_id)?;
-        let disposition = content_disposition(&filename, content_type).to_string();
-        let mut writer = self
-            .storage
-            .writer(&key, content_type, &disposition)
-            .await
-            .map_err(storage_failure)?;
-        let (size, sha256) = match copy_to_store(head, body, &mut writer, limit).await {
-            Ok(copied) => copied,
-            Err(error) => {
-                writer.abort().await;
-                return Err(error);
-            }
-        };
-        writer.finish().await.map_err(storage_failure)?;
+        self.store.check_type(content_type)?;
+        let key = storage_key("attachments", room_id)?;
+        let (size, sha256) = self
+            .store
+            .write_object(&key, content_type, &filename, head, body, limit)
+            .await?;
         let uploader = caller.user_id.clone();
         let stored_key = key.clone();
         let recorded = self
+            .store
             .db
             .run(move |conn| {
                 attachments::insert(
@@ -294,7 +352,7 @@ impl Attachments {
             }
             Err(error) => {
                 // No row, no object: the client retries the whole upload.
-                if let Err(cleanup) = self.storage.delete(&key).await {
+                if let Err(cleanup) = self.store.storage.delete(&key).await {
                     tracing::warn!(%cleanup, "an unrecorded upload could not be removed");
                 }
                 Err(error.into())
@@ -308,6 +366,7 @@ impl Attachments {
         let uploader = caller.user_id.clone();
         let now = chrono::Utc::now().timestamp_micros();
         let (minute, day) = self
+            .store
             .db
             .run(move |conn| {
                 let minute = attachments::uploads_since(conn, &uploader, now - 60_000_000)?;
@@ -315,7 +374,7 @@ impl Attachments {
                 Ok::<_, room_chats_store::StoreError>((minute, day))
             })
             .await?;
-        if minute.files >= self.settings.uploads_per_minute {
+        if minute.files >= self.store.settings.uploads_per_minute {
             return Err(ApiError::RateLimited {
                 message: "too many uploads this minute; retry shortly",
                 // The oldest upload of the minute leaves the window within this.
@@ -323,17 +382,18 @@ impl Attachments {
             });
         }
         let left = self
+            .store
             .settings
             .daily_quota_bytes
             .saturating_sub(u64::try_from(day.bytes).unwrap_or(0));
-        Ok(if left < self.settings.max_bytes {
+        Ok(if left < self.store.settings.max_bytes {
             SizeLimit {
                 bytes: left,
                 quota: true,
             }
         } else {
             SizeLimit {
-                bytes: self.settings.max_bytes,
+                bytes: self.store.settings.max_bytes,
                 quota: false,
             }
         })
@@ -347,6 +407,7 @@ impl Attachments {
         attachment_id: i64,
     ) -> Result<StoredAttachment, ApiError> {
         let found = self
+            .store
             .db
             .run(move |conn| attachments::find(conn, attachment_id))
             .await?
@@ -366,6 +427,11 @@ impl Attachments {
         range: Option<ByteRange>,
     ) -> Result<Download, ApiError> {
         let found = self.find(caller, attachment_id).await?;
+        if found.pending {
+            return Err(ApiError::Conflict(
+                "this direct upload has not been completed: nothing to download yet",
+            ));
+        }
         let size = u64::try_from(found.dto.size).unwrap_or(0);
         let range = match range {
             None => None,
@@ -377,14 +443,21 @@ impl Attachments {
         };
         if range.is_none()
             && let Some(url) = self
+                .store
                 .storage
-                .presigned_get(&found.storage_key, self.settings.download_url_ttl)
+                .presigned_get(
+                    &found.storage_key,
+                    self.store.settings.url_ttl,
+                    &found.dto.content_type,
+                    &content_disposition(&found.dto.filename, &found.dto.content_type).to_string(),
+                )
                 .await
                 .map_err(storage_failure)?
         {
             return Ok(Download::Redirect(url));
         }
         let body = self
+            .store
             .storage
             .read(&found.storage_key, range.clone())
             .await
@@ -493,12 +566,13 @@ where
     Ok(head.freeze())
 }
 
-/// A fresh, unguessable object key under the room's prefix.
-fn storage_key(room_id: RoomId) -> Result<String, ApiError> {
+/// A fresh, unguessable object key under `area` and the room: `attachments` for the objects
+/// the service serves, `uploads` for those clients put directly.
+fn storage_key(area: &str, room_id: RoomId) -> Result<String, ApiError> {
     let mut random = [0_u8; 16];
     getrandom::fill(&mut random)
         .map_err(|error| ApiError::Internal(format!("no randomness for a key: {error}")))?;
-    Ok(format!("attachments/{room_id}/{}", hex(&random)))
+    Ok(format!("{area}/{room_id}/{}", hex(&random)))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -11,7 +11,7 @@ use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::signer::Signer;
+use object_store::signer::{HeaderValue, SignedUrlOptions, Signer};
 use object_store::{
     Attribute, Attributes, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMultipartOptions,
     WriteMultipart,
@@ -205,19 +205,57 @@ impl Storage {
         }
     }
 
-    /// A URL that reads the object for `ttl` without credentials (S3 only).
+    /// A URL that reads the object for `ttl` without credentials (S3 only). The store answers
+    /// it with `content_type` and `disposition`, whatever the object was stored with.
     pub async fn presigned_get(
         &self,
         key: &str,
         ttl: Duration,
+        content_type: &str,
+        disposition: &str,
     ) -> Result<Option<url::Url>, StorageError> {
         let Some(signer) = &self.signer else {
             return Ok(None);
         };
+        let options = SignedUrlOptions::new().with_query([
+            ("response-content-type", content_type),
+            ("response-content-disposition", disposition),
+        ]);
         let url = signer
-            .signed_url(http::Method::GET, &self.location(key), ttl)
+            .signed_url_opts(http::Method::GET, &self.location(key), ttl, &options)
             .await?;
         Ok(Some(url))
+    }
+
+    /// A URL that writes the object for `ttl` without credentials (S3 only), accepted only with
+    /// exactly this `Content-Type`: it is signed. The length cannot be (object_store reserves
+    /// `Content-Length` to the signer), so whoever uses the object checks it.
+    pub async fn presigned_put(
+        &self,
+        key: &str,
+        ttl: Duration,
+        content_type: &str,
+    ) -> Result<Option<url::Url>, StorageError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let content_type = HeaderValue::from_str(content_type)
+            .map_err(|error| StorageError::BadUrl(format!("content type: {error}")))?;
+        let options =
+            SignedUrlOptions::new().with_signed_header(http::header::CONTENT_TYPE, content_type);
+        let url = signer
+            .signed_url_opts(http::Method::PUT, &self.location(key), ttl, &options)
+            .await?;
+        Ok(Some(url))
+    }
+
+    /// The object's size in bytes.
+    pub async fn size(&self, key: &str) -> Result<u64, StorageError> {
+        match self.store.head(&self.location(key)).await {
+            Ok(meta) => Ok(meta.size),
+            Err(object_store::Error::NotFound { .. }) => Err(StorageError::NotFound),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

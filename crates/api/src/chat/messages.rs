@@ -68,6 +68,21 @@ impl Chat {
         Ok(async move { stored.await.map_err(ApiError::from) })
     }
 
+    /// Checks the direct uploads among the files `draft` names (the sender's, in room
+    /// `room_id`), so the message can carry them. Call before [`Chat::admit_message`]; a draft
+    /// without files costs nothing.
+    pub async fn receive_files(
+        &self,
+        caller: &Caller,
+        room_id: RoomId,
+        draft: &MessageDraft,
+    ) -> Result<(), ApiError> {
+        check_attachment_ids(&draft.attachment_ids)?;
+        self.files
+            .check_direct_uploads(&caller.user_id, room_id, &draft.attachment_ids)
+            .await
+    }
+
     /// Admits and stores a message; `Stored::Replayed` for a retry of a stored `client_id`.
     pub async fn send_message(
         &self,
@@ -75,6 +90,7 @@ impl Chat {
         room_id: RoomId,
         draft: MessageDraft,
     ) -> Result<Stored, ApiError> {
+        self.receive_files(caller, room_id, &draft).await?;
         let message = self.admit_message(caller, room_id, draft)?;
         if let Some(name) = caller.name.clone() {
             let user_id = caller.user_id.clone();

@@ -24,6 +24,7 @@ use room_chats_types::rules::{check_content, check_id};
 pub use announce::{Announcement, Announcer, Listener};
 pub use messages::MessageDraft;
 
+use crate::attachments::AttachmentStore;
 use crate::error::ApiError;
 use crate::send_budget::SendBudget;
 use crate::state::Limits;
@@ -35,6 +36,8 @@ pub struct Chat {
     writer: MessageWriter,
     announcer: Announcer,
     send_budget: Arc<SendBudget>,
+    /// Checks the direct uploads a message carries before it is queued.
+    files: AttachmentStore,
     max_content_chars: usize,
     edit_window: Duration,
     keep_deleted_content: bool,
@@ -42,13 +45,21 @@ pub struct Chat {
 
 impl Chat {
     /// The use cases over this node's storage and writer, under `limits`, announcing through
-    /// `announcer` (the writer announces stored messages through the same one).
-    pub fn new(db: Database, writer: MessageWriter, announcer: Announcer, limits: &Limits) -> Self {
+    /// `announcer` (the writer announces stored messages through the same one); messages carry
+    /// files of `files`.
+    pub fn new(
+        db: Database,
+        writer: MessageWriter,
+        announcer: Announcer,
+        files: AttachmentStore,
+        limits: &Limits,
+    ) -> Self {
         Self {
             db,
             writer,
             announcer,
             send_budget: Arc::new(limits.send_budget()),
+            files,
             max_content_chars: limits.max_content_chars,
             edit_window: Duration::from_secs(limits.edit_window_secs),
             keep_deleted_content: limits.keep_deleted_content,

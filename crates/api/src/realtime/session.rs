@@ -518,6 +518,32 @@ impl ChatSession {
         draft: MessageDraft,
         ctx: &mut <Self as Actor>::Context,
     ) {
+        if draft.attachment_ids.is_empty() {
+            return self.store_message(client_id, draft, ctx);
+        }
+        // Files uploaded straight to the object store are checked first. The connection's next
+        // frames wait meanwhile, so its messages are still stored in the order it sent them.
+        let chat = self.services.chat.clone();
+        let caller = self.connection.caller.clone();
+        let room_id = self.room.id;
+        let received = async move {
+            let checked = chat.receive_files(&caller, room_id, &draft).await;
+            (checked, draft)
+        }
+        .into_actor(self)
+        .map(move |(checked, draft), session, ctx| match checked {
+            Ok(()) => session.store_message(client_id, draft, ctx),
+            Err(refused) => session.send_api_error(&refused, Some(client_id), ctx),
+        });
+        ctx.wait(received);
+    }
+
+    fn store_message(
+        &mut self,
+        client_id: String,
+        draft: MessageDraft,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
         let chat = &self.services.chat;
         // Queued now, while this frame is handled, so the connection's messages are stored in
         // the order it sent them.

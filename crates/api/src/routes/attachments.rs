@@ -193,6 +193,7 @@ fn declared_length(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
         (status = 302, description = "On S3: `Location` is a presigned URL of the file"),
         (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
         (status = 404, body = ErrorBody, description = "No such attachment, or one in a room the caller cannot see (`not_found`)"),
+        (status = 409, body = ErrorBody, description = "A direct upload not completed yet (`conflict`)"),
         (status = 416, body = ErrorBody, description = "The range lies outside the file (`range_not_satisfiable`, with `Content-Range: bytes */size`)"),
         CommonErrors,
     ),

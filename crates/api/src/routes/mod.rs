@@ -1,6 +1,7 @@
 //! The HTTP endpoints, one per file, and the table that mounts them.
 
 mod attachments;
+mod attachments_direct;
 mod health;
 mod message_change;
 mod messages_history;
@@ -45,6 +46,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(read_marker::mark_read)
         .service(attachments::upload)
         .service(attachments::download)
+        .service(attachments_direct::start_direct_upload)
+        .service(attachments_direct::complete_direct_upload)
         .service(push_subscriptions::vapid_public_key)
         .service(push_subscriptions::list_subscriptions)
         .service(push_subscriptions::subscribe)
