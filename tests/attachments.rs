@@ -36,12 +36,12 @@ pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 /// A node whose attachments go to a directory the test can look into.
-struct Node {
-    app: TestApp,
-    files: tempfile::TempDir,
+pub(crate) struct Node {
+    pub(crate) app: TestApp,
+    pub(crate) files: tempfile::TempDir,
 }
 
-async fn start(backend: Backend, settings: AttachmentSettings) -> Node {
+pub(crate) async fn start(backend: Backend, settings: AttachmentSettings) -> Node {
     let files = tempfile::tempdir().expect("temp dir");
     let options = NodeOptions {
         attachments: settings,
@@ -53,7 +53,7 @@ async fn start(backend: Backend, settings: AttachmentSettings) -> Node {
 }
 
 /// Every file under `dir`, however deep (partial uploads included).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(dir) = pending.pop() {
@@ -725,7 +725,12 @@ pub(crate) async fn send_with(app: &TestApp, room_id: i64, token: &str, body: Va
     .await
 }
 
-async fn delete_message(app: &TestApp, room_id: i64, token: &str, message_id: &Value) -> Response {
+pub(crate) async fn delete_message(
+    app: &TestApp,
+    room_id: i64,
+    token: &str,
+    message_id: &Value,
+) -> Response {
     app.call(
         "DELETE",
         &format!("/chat/{room_id}/messages/{message_id}"),
@@ -900,7 +905,7 @@ async fn files_go_only_with_their_uploader_in_their_room_once(backend: Backend) 
 }
 
 /// Waits until `dir` holds exactly `count` files.
-async fn wait_for_files(dir: &Path, count: usize) {
+pub(crate) async fn wait_for_files(dir: &Path, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let files = files_under(dir);

@@ -28,6 +28,20 @@ pub struct NewAttachment<'a> {
     pub size: i64,
     /// Hex SHA-256.
     pub sha256: &'a str,
+    /// What an image shows.
+    pub image: ImageFacts<'a>,
+}
+
+/// What is known of an image file: its size as displayed, and where its preview goes when one
+/// is to be made. Empty for other files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImageFacts<'a> {
+    /// Width in pixels.
+    pub width: Option<i32>,
+    /// Height in pixels.
+    pub height: Option<i32>,
+    /// The key its preview is (or will be) written to.
+    pub preview_key: Option<&'a str>,
 }
 
 /// A direct upload to expect: the client PUTs the bytes to `upload_key` itself.
@@ -55,6 +69,8 @@ pub struct CheckedUpload<'a> {
     pub storage_key: &'a str,
     /// Hex SHA-256 of its bytes.
     pub sha256: &'a str,
+    /// What an image shows.
+    pub image: ImageFacts<'a>,
 }
 
 #[derive(Debug, Queryable, Selectable)]
@@ -71,6 +87,9 @@ struct AttachmentRow {
     message_id: Option<i64>,
     created_at: i64,
     pending: bool,
+    width: Option<i32>,
+    height: Option<i32>,
+    preview_key: Option<String>,
 }
 
 /// An attachment and where its bytes are.
@@ -83,6 +102,8 @@ pub struct StoredAttachment {
     /// A direct upload whose object has not been checked yet: `storage_key` is still where
     /// the client puts it.
     pub pending: bool,
+    /// Where an image's preview is (or will be) kept.
+    pub preview_key: Option<String>,
 }
 
 impl From<AttachmentRow> for StoredAttachment {
@@ -96,11 +117,15 @@ impl From<AttachmentRow> for StoredAttachment {
                 content_type: row.content_type,
                 size: row.size,
                 sha256: row.sha256,
+                width: row.width,
+                height: row.height,
+                preview: row.preview_key.is_some(),
                 message_id: row.message_id,
                 created_at: to_datetime(row.created_at),
             },
             storage_key: row.storage_key,
             pending: row.pending,
+            preview_key: row.preview_key,
         }
     }
 }
@@ -109,7 +134,7 @@ impl From<AttachmentRow> for StoredAttachment {
 pub fn insert(
     conn: &mut DbConnection,
     new: NewAttachment<'_>,
-) -> Result<AttachmentDto, StoreError> {
+) -> Result<StoredAttachment, StoreError> {
     let id: i64 = diesel::insert_into(attachments::table)
         .values((
             attachments::room_id.eq(new.room_id),
@@ -119,6 +144,9 @@ pub fn insert(
             attachments::content_type.eq(new.content_type),
             attachments::size.eq(new.size),
             attachments::sha256.eq(new.sha256),
+            attachments::width.eq(new.image.width),
+            attachments::height.eq(new.image.height),
+            attachments::preview_key.eq(new.image.preview_key),
             attachments::created_at.eq(now_micros()),
         ))
         .returning(attachments::id)
@@ -127,7 +155,7 @@ pub fn insert(
         .find(id)
         .select(AttachmentRow::as_select())
         .first(conn)?;
-    Ok(StoredAttachment::from(row).dto)
+    Ok(StoredAttachment::from(row))
 }
 
 /// Records a direct upload to expect, `pending` until its object is checked.
@@ -168,12 +196,23 @@ pub fn mark_checked(
         attachments::pending.eq(false),
         attachments::storage_key.eq(checked.storage_key),
         attachments::sha256.eq(checked.sha256),
+        attachments::width.eq(checked.image.width),
+        attachments::height.eq(checked.image.height),
+        attachments::preview_key.eq(checked.image.preview_key),
     ))
     .execute(conn)?;
     if updated == 0 {
         return Ok(None);
     }
     find(conn, attachment_id)
+}
+
+/// Records that no preview can be made of `attachment_id` (its bytes do not decode).
+pub fn drop_preview(conn: &mut DbConnection, attachment_id: i64) -> Result<(), StoreError> {
+    diesel::update(attachments::table.find(attachment_id))
+        .set(attachments::preview_key.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Those of `ids` that are `uploader_id`'s pending direct uploads in `room_id` (the others
@@ -286,10 +325,11 @@ pub struct Cutoffs {
 /// Removes up to `limit` attachment rows of each kind that are done with: uploads never sent
 /// and older than `unsent_before`, and files of messages deleted before `deleted_before`;
 /// and forgets the client-written objects of checked direct uploads older than
-/// `uploaded_before`. Answers the object keys, for the caller to delete from the store. The
-/// rows go first: a send racing with the collection either takes a file first (the delete then
-/// finds it sent, rechecking `message_id IS NULL` on the locked row, and keeps it) or finds it
-/// gone; a key whose object then fails to delete is only an orphan in the store.
+/// `uploaded_before`. Answers the object keys (files, their previews, what clients put), for
+/// the caller to delete from the store. The rows go first: a send racing with the collection
+/// either takes a file first (the delete then finds it sent, rechecking `message_id IS NULL` on
+/// the locked row, and keeps it) or finds it gone; a key whose object then fails to delete is
+/// only an orphan in the store.
 pub fn collect(
     conn: &mut DbConnection,
     cutoffs: Cutoffs,
@@ -297,11 +337,11 @@ pub fn collect(
 ) -> Result<Vec<String>, StoreError> {
     const UNSENT_SQL: &str = "DELETE FROM attachments WHERE id IN ( \
             SELECT id FROM attachments WHERE message_id IS NULL AND created_at < $1 LIMIT $2 \
-        ) AND message_id IS NULL RETURNING storage_key, upload_key";
+        ) AND message_id IS NULL RETURNING storage_key, upload_key, preview_key";
     const OF_DELETED_SQL: &str = "DELETE FROM attachments WHERE id IN ( \
             SELECT a.id FROM attachments AS a JOIN messages AS m ON m.id = a.message_id \
             WHERE m.deleted_at IS NOT NULL AND m.deleted_at < $1 LIMIT $2 \
-        ) RETURNING storage_key, upload_key";
+        ) RETURNING storage_key, upload_key, preview_key";
     let mut keys = Vec::new();
     for (sql, before) in [
         (UNSENT_SQL, cutoffs.unsent_before),
@@ -320,6 +360,7 @@ pub fn collect(
         for row in rows {
             // A checked direct upload has two objects: the copy and what the client put.
             keys.extend(row.upload_key.filter(|key| *key != row.storage_key));
+            keys.extend(row.preview_key);
             keys.push(row.storage_key);
         }
     }
@@ -346,4 +387,6 @@ struct CollectedKeys {
     storage_key: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     upload_key: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    preview_key: Option<String>,
 }

@@ -172,6 +172,9 @@ diesel::table! {
         created_at -> BigInt,
         pending -> Bool,
         upload_key -> Nullable<Text>,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        preview_key -> Nullable<Text>,
     }
 }
 

@@ -25,6 +25,19 @@ pub struct AttachmentDto {
     pub size: i64,
     /// Hex SHA-256 of its bytes.
     pub sha256: String,
+    /// An image's width in pixels as displayed (its EXIF rotation applied); absent for other
+    /// files, and for images whose size could not be read from their first 256 KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub width: Option<i32>,
+    /// An image's height in pixels as displayed; present with `width`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub height: Option<i32>,
+    /// Whether `GET /attachments/{id}/preview` serves a small JPEG of it (images up to 40
+    /// megapixels, at most 320 pixels on a side), so lists need not load the whole file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
     /// The message it was sent with; absent until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,

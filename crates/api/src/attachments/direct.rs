@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use room_chats_store::attachments::{self, CheckedUpload, NewDirectUpload, StoredAttachment};
 use room_chats_types::{AttachmentDto, DirectUploadBody, DirectUploadDto, RoomId};
 
+use super::previews::ImageFacts;
 use super::{
-    AttachmentStore, Attachments, SizeLimit, StorageError, filename, read_head, sniff,
+    AttachmentStore, Attachments, SizeLimit, StorageError, Written, filename, read_head, sniff,
     storage_failure, storage_key,
 };
 use crate::auth::Caller;
@@ -167,8 +168,8 @@ impl AttachmentStore {
         // A fresh key for each check: two checks at once never share a copy, and the loser
         // removes its own.
         let checked_key = storage_key("attachments", file.dto.room_id)?;
-        let sha256 = match self.copy_checked(&file, &checked_key, declared).await {
-            Ok(sha256) => sha256,
+        let written = match self.copy_checked(&file, &checked_key, declared).await {
+            Ok(written) => written,
             Err(refused) => {
                 if !matches!(refused, ApiError::Unavailable(_) | ApiError::Conflict(_)) {
                     // Not what was declared: gone, so it holds no space until collected.
@@ -177,6 +178,7 @@ impl AttachmentStore {
                 return Err(refused);
             }
         };
+        let image = ImageFacts::of(file.dto.room_id, written.size, written.dimensions)?;
         let key = checked_key.clone();
         let recorded = self
             .db
@@ -186,7 +188,8 @@ impl AttachmentStore {
                     attachment_id,
                     CheckedUpload {
                         storage_key: &key,
-                        sha256: &sha256,
+                        sha256: &written.sha256,
+                        image: image.as_recorded(),
                     },
                 )
             })
@@ -194,7 +197,9 @@ impl AttachmentStore {
         match recorded {
             Ok(Some(stored)) => {
                 tracing::info!(attachment_id, size = declared, "direct upload checked");
-                Ok(stored.dto)
+                let attachment = stored.dto.clone();
+                self.start_preview(stored);
+                Ok(attachment)
             }
             // Another check (a send and a complete at once) recorded its copy first.
             Ok(None) => {
@@ -214,7 +219,7 @@ impl AttachmentStore {
 
     /// Reads `file`'s object once and writes what it read to `key`, checking on the way that it
     /// is as long as declared and of the declared (and an allowed) type by its bytes; answers
-    /// its hex SHA-256. The copy is complete only when all of that holds: what is hashed is
+    /// what it wrote. The copy is complete only when all of that holds: what is hashed is
     /// what is kept, whatever the client puts to its URL meanwhile. Like a streamed upload,
     /// the copy carries its type and disposition for the store's presigned downloads.
     async fn copy_checked(
@@ -222,7 +227,7 @@ impl AttachmentStore {
         file: &StoredAttachment,
         key: &str,
         declared: u64,
-    ) -> Result<String, ApiError> {
+    ) -> Result<Written, ApiError> {
         let id = file.dto.id;
         let mut body = match self.storage.read(&file.storage_key, None).await {
             Ok(body) => body,
@@ -244,16 +249,16 @@ impl AttachmentStore {
             )));
         }
         self.check_type(found_type)?;
-        let (size, sha256) = self
+        let written = self
             .write_object(key, found_type, &file.dto.filename, head, body, limit)
             .await
             .map_err(|error| refused_read(error, id, declared))?;
-        if size != declared {
+        if written.size != declared {
             // Shorter than declared (longer was cut off at the limit).
             self.remove(key).await;
             return Err(wrong_size(id, declared));
         }
-        Ok(sha256)
+        Ok(written)
     }
 
     /// Deletes an object that will not be used; a failure only leaves an orphan.

@@ -10,6 +10,8 @@
 mod direct;
 mod disposition;
 pub mod filename;
+pub mod images;
+mod previews;
 pub mod sniff;
 pub mod storage;
 
@@ -26,6 +28,8 @@ use crate::auth::Caller;
 use crate::chat::Chat;
 use crate::error::ApiError;
 pub use disposition::content_disposition;
+use images::{DimensionProbe, Dimensions};
+use previews::ImageFacts;
 use storage::ObjectWriter;
 pub use storage::{Storage, StorageError, StorageLocation};
 
@@ -150,6 +154,8 @@ pub struct AttachmentStore {
     db: Database,
     storage: Storage,
     settings: std::sync::Arc<AttachmentSettings>,
+    /// Previews are made one at a time per node.
+    preview_turns: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl AttachmentStore {
@@ -159,13 +165,14 @@ impl AttachmentStore {
             db,
             storage,
             settings: std::sync::Arc::new(settings),
+            preview_turns: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
     /// Writes `head` and the rest of `body` to a new object at `key` within `limit`, hashing on
-    /// the way; answers the size and the hex SHA-256. The object carries `content_type` and
-    /// the disposition for `filename` (for the store's presigned downloads), and exists only
-    /// when this answers `Ok`: every failure aborts it.
+    /// the way and reading an image's size; answers what it wrote. The object carries
+    /// `content_type` and the disposition for `filename` (for the store's presigned downloads),
+    /// and exists only when this answers `Ok`: every failure aborts it.
     async fn write_object<S, E>(
         &self,
         key: &str,
@@ -174,7 +181,7 @@ impl AttachmentStore {
         head: Bytes,
         body: S,
         limit: SizeLimit,
-    ) -> Result<(u64, String), ApiError>
+    ) -> Result<Written, ApiError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -185,7 +192,8 @@ impl AttachmentStore {
             .writer(key, content_type, &disposition)
             .await
             .map_err(storage_failure)?;
-        let copied = match copy_to_store(head, body, &mut writer, limit).await {
+        let mut probe = DimensionProbe::new(content_type);
+        let (size, sha256) = match copy_to_store(head, body, &mut writer, &mut probe, limit).await {
             Ok(copied) => copied,
             Err(error) => {
                 writer.abort().await;
@@ -193,7 +201,11 @@ impl AttachmentStore {
             }
         };
         writer.finish().await.map_err(storage_failure)?;
-        Ok(copied)
+        Ok(Written {
+            size,
+            sha256,
+            dimensions: probe.dimensions(),
+        })
     }
 
     /// Refuses a type not among the allowed ones (415).
@@ -315,10 +327,11 @@ impl Attachments {
         let content_type = sniff::content_type(&head);
         self.store.check_type(content_type)?;
         let key = storage_key("attachments", room_id)?;
-        let (size, sha256) = self
+        let written = self
             .store
             .write_object(&key, content_type, &filename, head, body, limit)
             .await?;
+        let image = ImageFacts::of(room_id, written.size, written.dimensions)?;
         let uploader = caller.user_id.clone();
         let stored_key = key.clone();
         let recorded = self
@@ -333,14 +346,16 @@ impl Attachments {
                         storage_key: &stored_key,
                         filename: &filename,
                         content_type,
-                        size: i64::try_from(size).unwrap_or(i64::MAX),
-                        sha256: &sha256,
+                        size: i64::try_from(written.size).unwrap_or(i64::MAX),
+                        sha256: &written.sha256,
+                        image: image.as_recorded(),
                     },
                 )
             })
             .await;
         match recorded {
-            Ok(attachment) => {
+            Ok(stored) => {
+                let attachment = stored.dto.clone();
                 tracing::info!(
                     attachment_id = attachment.id,
                     room_id,
@@ -348,6 +363,7 @@ impl Attachments {
                     content_type = %attachment.content_type,
                     "attachment stored"
                 );
+                self.store.start_preview(stored);
                 Ok(attachment)
             }
             Err(error) => {
@@ -419,6 +435,21 @@ impl Attachments {
         }
     }
 
+    /// A small JPEG of image `attachment_id` for `caller` (made now if it is not made yet), and
+    /// the attachment. 404 for a file without one.
+    pub async fn preview(
+        &self,
+        caller: &Caller,
+        attachment_id: i64,
+    ) -> Result<(AttachmentDto, Bytes), ApiError> {
+        let found = self.find(caller, attachment_id).await?;
+        if found.pending {
+            return Err(not_completed());
+        }
+        let preview = self.store.preview(&found).await?;
+        Ok((found.dto, preview))
+    }
+
     /// The bytes of `attachment_id` (of `range`, resolved against its size) for `caller`.
     pub async fn download(
         &self,
@@ -428,9 +459,7 @@ impl Attachments {
     ) -> Result<Download, ApiError> {
         let found = self.find(caller, attachment_id).await?;
         if found.pending {
-            return Err(ApiError::Conflict(
-                "this direct upload has not been completed: nothing to download yet",
-            ));
+            return Err(not_completed());
         }
         let size = u64::try_from(found.dto.size).unwrap_or(0);
         let range = match range {
@@ -499,12 +528,22 @@ impl SizeLimit {
     }
 }
 
-/// Writes `head` and the rest of `body` to `writer`, within `limit`; answers the size and the
-/// hex SHA-256. On error the caller aborts the writer.
+/// What [`AttachmentStore::write_object`] wrote.
+struct Written {
+    size: u64,
+    /// Hex SHA-256.
+    sha256: String,
+    /// An image's size, when its first bytes told it.
+    dimensions: Option<Dimensions>,
+}
+
+/// Writes `head` and the rest of `body` to `writer`, within `limit`, showing it to `probe`;
+/// answers the size and the hex SHA-256. On error the caller aborts the writer.
 async fn copy_to_store<S, E>(
     head: Bytes,
     mut body: S,
     writer: &mut ObjectWriter,
+    probe: &mut DimensionProbe,
     limit: SizeLimit,
 ) -> Result<(u64, String), ApiError>
 where
@@ -532,6 +571,7 @@ where
             return Err(limit.refusal());
         }
         hasher.update(&chunk);
+        probe.feed(&chunk);
         writer.write(chunk).await.map_err(storage_failure)?;
     }
     Ok((size, hex(&hasher.finalize())))
@@ -583,6 +623,11 @@ fn hex(bytes: &[u8]) -> String {
             let _ = write!(out, "{byte:02x}");
             out
         })
+}
+
+/// A direct upload not checked yet has nothing to serve.
+fn not_completed() -> ApiError {
+    ApiError::Conflict("this direct upload has not been completed: nothing to serve yet")
 }
 
 /// The store failed: the client may retry later.

@@ -257,6 +257,43 @@ pub async fn download(
     }
 }
 
+/// A small JPEG of an image attachment (at most 320 pixels on a side, turned upright), for
+/// chat lists and message bubbles; offered when the attachment's `preview` is true. Made after
+/// the upload, or at the first request for it.
+#[utoipa::path(
+    tag = "attachments",
+    params(("attachment_id" = i64, Path, description = "Attachment id")),
+    responses(
+        (status = 200, description = "The preview", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
+        (status = 404, body = ErrorBody, description = "No such attachment, one in a room the caller cannot see, or one without a preview: not an image, larger than 40 megapixels, or not decodable (`not_found`)"),
+        (status = 409, body = ErrorBody, description = "A direct upload not completed yet (`conflict`)"),
+        CommonErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/attachments/{attachment_id}/preview")]
+pub async fn preview(
+    state: web::Data<AppState>,
+    caller: Caller,
+    attachment_id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (attachment, jpeg) = state
+        .attachments
+        .preview(&caller, attachment_id.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "image/jpeg"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ))
+        .insert_header((header::ETAG, format!("\"preview-{}\"", attachment.sha256)))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=86400"))
+        .body(jpeg))
+}
+
 /// The one byte range asked for; several ranges, or a header that does not parse, are
 /// answered with the whole file (as RFC 9110 allows).
 fn requested_range(request: &HttpRequest) -> Option<ByteRange> {

@@ -46,6 +46,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(read_marker::mark_read)
         .service(attachments::upload)
         .service(attachments::download)
+        .service(attachments::preview)
         .service(attachments_direct::start_direct_upload)
         .service(attachments_direct::complete_direct_upload)
         .service(push_subscriptions::vapid_public_key)
