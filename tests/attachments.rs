@@ -255,6 +255,39 @@ pub(crate) fn header<'a>(headers: &'a actix_web::http::header::HeaderMap, name: 
         .unwrap_or_default()
 }
 
+/// A node killed mid-upload leaves the upload's staging file (`<key>#<n>`); the next start
+/// removes it once it has been idle for an hour, and nothing else.
+#[actix_web::test]
+async fn uploads_cut_short_by_a_crash_are_swept_at_start() {
+    let files = tempfile::tempdir().expect("temp dir");
+    let plant = |relative: &str, age: Duration| {
+        let path = files.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("dir");
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_times(std::fs::FileTimes::new().set_modified(std::time::SystemTime::now() - age))
+            .expect("set mtime");
+        path
+    };
+    let abandoned = plant("attachments/3/9f8e#1", Duration::from_secs(2 * 3_600));
+    let in_progress = plant("attachments/3/7d6c#2", Duration::from_secs(1));
+    let stored = plant("attachments/3/5b4a", Duration::from_secs(48 * 3_600));
+    let options = NodeOptions {
+        storage: Some(StorageLocation::Directory(files.path().to_owned())),
+        ..NodeOptions::default()
+    };
+    let _app = TestApp::start_node(Backend::Sqlite, options).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while abandoned.exists() {
+        assert!(Instant::now() < deadline, "the abandoned upload stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        in_progress.exists(),
+        "an upload in progress on another node is kept"
+    );
+    assert!(stored.exists(), "stored files are kept");
+}
+
 crate::on_both_backends!(
     backend:
     the_other_member_downloads_what_a_member_uploaded,

@@ -13,6 +13,7 @@ pub mod filename;
 pub mod images;
 mod previews;
 pub mod sniff;
+mod staging;
 pub mod storage;
 
 use std::time::Duration;
@@ -104,6 +105,10 @@ pub struct Upload<S> {
     /// The bytes.
     pub body: S,
 }
+
+/// How long an upload's staging file must have gone unwritten to count as left by a crash:
+/// far past any client's idle timeout.
+const UNFINISHED_IDLE: Duration = Duration::from_secs(3_600);
 
 /// Rows of each kind the collector removes per round.
 const COLLECT_BATCH: usize = 200;
@@ -225,11 +230,13 @@ impl AttachmentStore {
     }
 
     /// Starts removing, on this node's runtime, uploads never sent within `unsent_ttl` and the
-    /// files of messages deleted `deleted_retention` ago. Every node runs it; each row is
-    /// removed once, and deleting an object twice is harmless.
+    /// files of messages deleted `deleted_retention` ago, after sweeping what uploads cut short
+    /// by a crash left on local disk. Every node runs it; each row is removed once, and
+    /// deleting an object twice is harmless.
     pub fn start_collector(&self) {
         let this = self.clone();
         actix_web::rt::spawn(async move {
+            this.sweep_unfinished().await;
             loop {
                 let removed = this.collect().await;
                 if removed < COLLECT_BATCH {
@@ -237,6 +244,15 @@ impl AttachmentStore {
                 }
             }
         });
+    }
+
+    /// Removes what uploads cut short by a crash of this or another node left behind.
+    async fn sweep_unfinished(&self) {
+        match self.storage.sweep_unfinished(UNFINISHED_IDLE).await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "unfinished uploads removed (left by a crash)"),
+            Err(error) => tracing::warn!(%error, "cannot sweep unfinished uploads"),
+        }
     }
 
     /// One round of collection; answers how many files it removed.

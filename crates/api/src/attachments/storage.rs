@@ -29,8 +29,8 @@ pub enum StorageError {
     /// The store failed (unreachable, refused, disk full …).
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
-    /// The local directory could not be created.
-    #[error("cannot create the attachment directory: {0}")]
+    /// The local directory could not be created or read.
+    #[error("attachment directory: {0}")]
     Directory(#[from] std::io::Error),
 }
 
@@ -62,6 +62,8 @@ pub struct Storage {
     part_size: usize,
     /// What the log says the store is.
     description: String,
+    /// The directory, on local disk.
+    local_dir: Option<std::path::PathBuf>,
 }
 
 /// Smallest part S3 accepts (all parts but the last).
@@ -89,6 +91,7 @@ impl Storage {
             prefix: Path::default(),
             part_size: LOCAL_PART_BYTES,
             description: format!("local disk at {}", dir.display()),
+            local_dir: Some(dir.to_owned()),
         })
     }
 
@@ -125,6 +128,7 @@ impl Storage {
                     description: format!("s3 bucket {bucket}, prefix \"{prefix}\""),
                     prefix,
                     part_size: S3_PART_BYTES,
+                    local_dir: None,
                 })
             }
             other => Err(StorageError::BadUrl(format!(
@@ -136,6 +140,18 @@ impl Storage {
     /// What the store is, for the startup log.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// Removes what uploads cut short by a crash left on local disk (idle for `idle`); answers
+    /// how many files. Nothing to do on S3.
+    pub async fn sweep_unfinished(&self, idle: Duration) -> Result<usize, StorageError> {
+        let Some(dir) = self.local_dir.clone() else {
+            return Ok(0);
+        };
+        let swept = tokio::task::spawn_blocking(move || super::staging::sweep(&dir, idle))
+            .await
+            .map_err(|panicked| std::io::Error::other(panicked.to_string()))??;
+        Ok(swept)
     }
 
     /// Whether downloads and uploads can go straight to the store with presigned URLs.
