@@ -345,6 +345,10 @@ pub struct AttachmentArgs {
     /// Uploads one user may make per minute, all nodes together.
     #[arg(long, env = "ATTACHMENT_UPLOADS_PER_MINUTE", default_value_t = AttachmentSettings::DEFAULT.uploads_per_minute, value_parser = clap::value_parser!(i64).range(1..=100_000))]
     pub attachment_uploads_per_minute: i64,
+    /// Bytes per second all uploads streaming through this node may take together (0:
+    /// unlimited).
+    #[arg(long, env = "ATTACHMENT_UPLOAD_BYTES_PER_SEC", default_value_t = AttachmentSettings::DEFAULT.upload_bytes_per_sec)]
+    pub attachment_upload_bytes_per_sec: u64,
     /// Bytes one user may upload per 24 hours, all nodes together.
     #[arg(long, env = "ATTACHMENT_DAILY_QUOTA_BYTES", default_value_t = AttachmentSettings::DEFAULT.daily_quota_bytes, value_parser = clap::value_parser!(u64).range(1..))]
     pub attachment_daily_quota_bytes: u64,
@@ -371,6 +375,7 @@ impl AttachmentArgs {
         Ok(AttachmentSettings {
             max_bytes: self.attachment_max_bytes,
             allowed_types,
+            upload_bytes_per_sec: self.attachment_upload_bytes_per_sec,
             uploads_per_minute: self.attachment_uploads_per_minute,
             daily_quota_bytes: self.attachment_daily_quota_bytes,
             url_ttl: Duration::from_secs(self.attachment_url_ttl_secs),

@@ -7,6 +7,7 @@
 //! written only once the object is complete, and an upload that fails or is refused midway
 //! removes what it wrote.
 
+mod bandwidth;
 mod direct;
 mod disposition;
 pub mod filename;
@@ -28,6 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::Caller;
 use crate::chat::Chat;
 use crate::error::ApiError;
+use bandwidth::UploadBandwidth;
 pub use disposition::content_disposition;
 use images::{DimensionProbe, Dimensions};
 use previews::ImageFacts;
@@ -47,6 +49,9 @@ pub struct AttachmentSettings {
     /// `DEFAULT` leaves it empty (a const cannot hold a list), so build settings with
     /// `Default::default()` or list the types.
     pub allowed_types: Vec<String>,
+    /// Bytes per second all uploads streaming through one node may take together (0:
+    /// unlimited), so a burst of fast uploads leaves the node's cores to chat traffic.
+    pub upload_bytes_per_sec: u64,
     /// Uploads one user may make per minute, on all nodes together.
     pub uploads_per_minute: i64,
     /// Bytes one user may upload per 24 hours, on all nodes together.
@@ -69,6 +74,7 @@ impl AttachmentSettings {
     pub const DEFAULT: Self = Self {
         max_bytes: 25 * 1024 * 1024,
         allowed_types: Vec::new(),
+        upload_bytes_per_sec: 100 * 1024 * 1024,
         uploads_per_minute: 30,
         daily_quota_bytes: 1024 * 1024 * 1024,
         url_ttl: Duration::from_secs(300),
@@ -161,6 +167,8 @@ pub struct AttachmentStore {
     settings: std::sync::Arc<AttachmentSettings>,
     /// Previews are made one at a time per node.
     preview_turns: std::sync::Arc<tokio::sync::Semaphore>,
+    /// What the node's uploads may stream together.
+    bandwidth: std::sync::Arc<UploadBandwidth>,
 }
 
 impl AttachmentStore {
@@ -169,8 +177,9 @@ impl AttachmentStore {
         Self {
             db,
             storage,
-            settings: std::sync::Arc::new(settings),
             preview_turns: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+            bandwidth: std::sync::Arc::new(UploadBandwidth::new(settings.upload_bytes_per_sec)),
+            settings: std::sync::Arc::new(settings),
         }
     }
 
@@ -198,7 +207,8 @@ impl AttachmentStore {
             .await
             .map_err(storage_failure)?;
         let mut probe = DimensionProbe::new(content_type);
-        let (size, sha256) = match copy_to_store(head, body, &mut writer, &mut probe, limit).await {
+        let copied = copy_to_store(head, body, &mut writer, &mut probe, &self.bandwidth, limit);
+        let (size, sha256) = match copied.await {
             Ok(copied) => copied,
             Err(error) => {
                 writer.abort().await;
@@ -553,13 +563,14 @@ struct Written {
     dimensions: Option<Dimensions>,
 }
 
-/// Writes `head` and the rest of `body` to `writer`, within `limit`, showing it to `probe`;
-/// answers the size and the hex SHA-256. On error the caller aborts the writer.
+/// Writes `head` and the rest of `body` to `writer`, within `limit` and at the pace
+/// `bandwidth` allows, showing it to `probe`; answers the size and the hex SHA-256. On error the caller aborts the writer.
 async fn copy_to_store<S, E>(
     head: Bytes,
     mut body: S,
     writer: &mut ObjectWriter,
     probe: &mut DimensionProbe,
+    bandwidth: &UploadBandwidth,
     limit: SizeLimit,
 ) -> Result<(u64, String), ApiError>
 where
@@ -586,6 +597,7 @@ where
         if size > limit.bytes {
             return Err(limit.refusal());
         }
+        bandwidth.take(chunk.len()).await;
         hasher.update(&chunk);
         probe.feed(&chunk);
         writer.write(chunk).await.map_err(storage_failure)?;
