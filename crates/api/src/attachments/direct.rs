@@ -5,10 +5,10 @@
 //! the row stays `pending` until the service has checked the object: when a message names it
 //! (or the client completes it), the service reads it once and writes it to a key no client
 //! can write, checking on the way — its length, its type read from its first bytes, its hash.
-//! The copy is what is served; the client's own object could still be
-//! replaced while its URL is valid, so it is never served and is removed once the URL has
-//! expired. An object that fails the check is removed at once (the client may put it again
-//! while the URL holds); one never checked goes with its row after `ATTACHMENT_UNSENT_TTL_SECS`.
+//! The copy is what is served; the client's own object could still be replaced while its URL
+//! is valid, so it is never served and is removed once the URL has expired. An object that
+//! fails the check is removed at once (the client may put it again while the URL holds); one
+//! never checked goes with its row after `ATTACHMENT_UNSENT_TTL_SECS`.
 
 use std::collections::BTreeMap;
 
@@ -56,15 +56,15 @@ impl Attachments {
                 "content_type must be 1 to {MAX_TYPE_CHARS} characters"
             )));
         }
-        self.store.check_type(&content_type)?;
-        let limit = self.size_limit(caller).await?;
-        if size > limit.bytes {
-            return Err(limit.refusal());
-        }
         if body.filename.is_empty() || body.filename.chars().count() > MAX_FILENAME_CHARS {
             return Err(ApiError::Validation(format!(
                 "filename must be 1 to {MAX_FILENAME_CHARS} characters"
             )));
+        }
+        self.store.check_type(&content_type)?;
+        let limit = self.size_limit(caller).await?;
+        if size > limit.bytes {
+            return Err(limit.refusal());
         }
         let filename = filename::sanitize(&body.filename);
         let upload_key = storage_key("uploads", room_id)?;
@@ -178,7 +178,7 @@ impl AttachmentStore {
                 return Err(refused);
             }
         };
-        let image = ImageFacts::of(file.dto.room_id, written.size, written.dimensions)?;
+        let image = ImageFacts::of(&checked_key, written.size, written.dimensions);
         let key = checked_key.clone();
         let recorded = self
             .db

@@ -357,7 +357,7 @@ impl Attachments {
             .store
             .write_object(&key, content_type, &filename, head, body, limit)
             .await?;
-        let image = ImageFacts::of(room_id, written.size, written.dimensions)?;
+        let image = ImageFacts::of(&key, written.size, written.dimensions);
         let uploader = caller.user_id.clone();
         let stored_key = key.clone();
         let recorded = self

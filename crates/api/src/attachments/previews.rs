@@ -6,10 +6,9 @@
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use room_chats_store::attachments::{self, StoredAttachment};
-use room_chats_types::RoomId;
 
 use super::images::{self, Dimensions, PreviewError};
-use super::{AttachmentStore, StorageError, storage_failure, storage_key};
+use super::{AttachmentStore, StorageError, storage_failure};
 use crate::error::ApiError;
 
 /// The largest file a preview is made of: it is read into memory whole to be decoded.
@@ -23,31 +22,29 @@ pub(super) struct ImageFacts {
 }
 
 impl ImageFacts {
-    /// The facts of a file of `size` bytes in room `room_id` whose first bytes showed
-    /// `dimensions` (none: not an image, or not readable).
-    pub fn of(
-        room_id: RoomId,
-        size: u64,
-        dimensions: Option<Dimensions>,
-    ) -> Result<Self, ApiError> {
+    /// The facts of the file at `key` (`attachments/…`), of `size` bytes, whose first bytes
+    /// showed `dimensions` (none: not an image, or not readable). Its preview goes to the same
+    /// name under `previews/`.
+    pub fn of(key: &str, size: u64, dimensions: Option<Dimensions>) -> Self {
         let Some(dimensions) = dimensions else {
-            return Ok(Self {
+            return Self {
                 width: None,
                 height: None,
                 preview_key: None,
-            });
+            };
         };
         let small_enough = i64::try_from(size).is_ok_and(|size| size <= MAX_PREVIEW_SOURCE_BYTES);
-        let preview_key = if small_enough && dimensions.previewable() {
-            Some(storage_key("previews", room_id)?)
-        } else {
-            None
-        };
-        Ok(Self {
+        let preview_key = (small_enough && dimensions.previewable()).then(|| {
+            format!(
+                "previews/{}",
+                key.strip_prefix("attachments/").unwrap_or(key)
+            )
+        });
+        Self {
             width: i32::try_from(dimensions.width).ok(),
             height: i32::try_from(dimensions.height).ok(),
             preview_key,
-        })
+        }
     }
 
     /// As the store records them.
