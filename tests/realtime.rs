@@ -370,6 +370,30 @@ async fn handshake_refusals_are_json_before_the_upgrade() {
     allowed.handshake().await;
 }
 
+/// A page served from the service's own origin connects even with no `ALLOWED_ORIGINS`; a
+/// page of any other origin is still refused.
+#[actix_web::test]
+async fn the_services_own_origin_may_connect_without_configuration() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let room = app.room("A-1", "u1").await;
+    let token = app.tokens.client("u1");
+    let own_origin = app.url("");
+    let mut own = app
+        .ws_from_origin(room, &token, own_origin.trim_end_matches('/'))
+        .await;
+    own.handshake().await;
+    let other_port = format!("http://127.0.0.1:{}", app.addr.port().wrapping_add(1));
+    app.ws_refused(
+        &format!("/ws/chat/{room}/"),
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Origin", &other_port),
+        ],
+    )
+    .await
+    .assert_error(403, "forbidden");
+}
+
 #[actix_web::test]
 async fn bad_frames_get_errors_and_the_connection_stays() {
     let app = TestApp::start(Backend::Postgres).await;

@@ -517,7 +517,7 @@ pub struct RealtimeArgs {
     pub redis_pool_size: u32,
     /// Browser origins allowed to call the API (CORS) and open WebSockets: a comma-separated
     /// list, or `*` for any. Empty allows no cross-origin browser calls (apps that send no
-    /// Origin always pass).
+    /// Origin, and pages of the service's own origin, always pass).
     #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
     /// Largest WebSocket frame or message, in bytes (larger closes with 1009).

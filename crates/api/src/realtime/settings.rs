@@ -41,14 +41,38 @@ impl AllowedOrigins {
         Ok(Self::List(origins))
     }
 
-    /// Whether a request with this `Origin` header may connect. Requests without one (mobile
-    /// apps, servers) are not browsers and pass.
-    pub fn allows(&self, origin: Option<&str>) -> bool {
+    /// Whether a request with this `Origin` header, made to `own_host` (its `Host`, as the
+    /// proxy in front forwards it), may connect. Requests without one (mobile apps, servers)
+    /// are not browsers and pass; so does a page of the service's own origin, whatever the
+    /// list says — a cross-site page cannot make a browser claim another site's origin.
+    pub fn allows(&self, origin: Option<&str>, own_host: &str) -> bool {
         match (self, origin) {
             (_, None) | (Self::Any, _) => true,
-            (Self::List(list), Some(origin)) => list.iter().any(|allowed| allowed == origin),
+            (Self::List(list), Some(origin)) => {
+                list.iter().any(|allowed| allowed == origin) || same_origin(origin, own_host)
+            }
         }
     }
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names `own_host` (`host[:port]`). The scheme is
+/// not compared: behind a proxy that ends TLS the browser says `https` and the service sees
+/// plain HTTP.
+fn same_origin(origin: &str, own_host: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let default_port = match scheme {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return false,
+    };
+    let strip = |host: &str| {
+        host.strip_suffix(default_port)
+            .unwrap_or(host)
+            .to_ascii_lowercase()
+    };
+    !own_host.is_empty() && strip(authority) == strip(own_host)
 }
 
 /// Settings of every WebSocket session.
@@ -112,16 +136,34 @@ mod tests {
     fn origins_parse_and_match_exactly() {
         let parse =
             |value: &str| AllowedOrigins::parse(value).unwrap_or(AllowedOrigins::List(Vec::new()));
+        let host = "chat.example";
         let allowed = parse("https://shop.example, http://localhost:5173/");
-        assert!(allowed.allows(Some("https://shop.example")));
-        assert!(allowed.allows(Some("http://localhost:5173")));
-        assert!(!allowed.allows(Some("https://evil.example")));
-        assert!(!allowed.allows(Some("https://shop.example.evil.example")));
-        assert!(allowed.allows(None), "non-browser clients send no Origin");
-        assert!(parse("*").allows(Some("https://anything.example")));
-        assert!(!parse("").allows(Some("https://shop.example")));
+        assert!(allowed.allows(Some("https://shop.example"), host));
+        assert!(allowed.allows(Some("http://localhost:5173"), host));
+        assert!(!allowed.allows(Some("https://evil.example"), host));
+        assert!(!allowed.allows(Some("https://shop.example.evil.example"), host));
+        assert!(
+            allowed.allows(None, host),
+            "non-browser clients send no Origin"
+        );
+        assert!(parse("*").allows(Some("https://anything.example"), host));
+        assert!(!parse("").allows(Some("https://shop.example"), host));
         assert!(AllowedOrigins::parse("shop.example").is_err());
         assert!(AllowedOrigins::parse("https://shop.example/app").is_err());
         assert!(AllowedOrigins::parse("ftp://shop.example").is_err());
+    }
+
+    #[test]
+    fn the_services_own_origin_is_always_allowed() {
+        let none = AllowedOrigins::List(Vec::new());
+        assert!(none.allows(Some("http://127.0.0.1:8000"), "127.0.0.1:8000"));
+        assert!(none.allows(Some("https://chat.example"), "chat.example"));
+        assert!(none.allows(Some("https://Chat.Example:443"), "chat.example"));
+        assert!(none.allows(Some("http://chat.example"), "chat.example:80"));
+        assert!(!none.allows(Some("http://127.0.0.1:8001"), "127.0.0.1:8000"));
+        assert!(!none.allows(Some("https://chat.example.evil.example"), "chat.example"));
+        assert!(!none.allows(Some("https://evil.example"), "chat.example"));
+        assert!(!none.allows(Some("null"), "chat.example"));
+        assert!(!none.allows(Some("https://chat.example"), ""));
     }
 }

@@ -179,7 +179,8 @@ pub(crate) fn check_upgrade(
         .headers()
         .get(header::ORIGIN)
         .and_then(|value| value.to_str().ok());
-    if !settings.allowed_origins.allows(origin) {
+    let own_host = request.connection_info().host().to_owned();
+    if !settings.allowed_origins.allows(origin, &own_host) {
         return Err(ApiError::Forbidden("this origin may not connect"));
     }
     Ok(())
