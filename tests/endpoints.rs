@@ -564,3 +564,122 @@ async fn cors_answers_allowed_browser_origins_only() {
             .is_none()
     );
 }
+
+/// Every answer names its request: the caller's `X-Request-Id` when it is a sensible one, a
+/// fresh one otherwise; error bodies carry it too, and browsers may send and read it.
+#[actix_web::test]
+async fn every_answer_carries_a_request_id() {
+    let mut options = crate::support::NodeOptions::default();
+    options.realtime.allowed_origins =
+        room_chats_api::realtime::AllowedOrigins::List(vec!["https://shop.example".to_owned()]);
+    let app = TestApp::start_node(crate::support::Backend::Sqlite, options).await;
+    let client = app.client();
+    let id_of = |response: &awc::ClientResponse<_>| {
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let body_of = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).expect("JSON") };
+
+    // Made when none is given, and a new one each time.
+    let first = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("answered");
+    let second = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("answered");
+    let (first, second) = (id_of(&first), id_of(&second));
+    assert!(first.as_ref().is_some_and(|id| id.len() == 32), "{first:?}");
+    assert_ne!(first, second);
+
+    // The caller's id comes back, in the header and in error bodies: a 404, a 401 and a
+    // body the JSON extractor refuses.
+    let token = app.tokens.client("u1");
+    let cases = [
+        ("GET", "/no/such/thing", Some(token.as_str()), None, 404),
+        ("GET", "/chat", None, None, 401),
+        (
+            "POST",
+            "/chat/1/messages",
+            Some(token.as_str()),
+            Some("{\"content\": 5}"),
+            422,
+        ),
+    ];
+    for (index, (method, path, token, body, status)) in cases.into_iter().enumerate() {
+        let id = format!("trace-{index}:abc");
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = client
+            .request(method, app.url(path))
+            .insert_header(("X-Request-Id", id.as_str()))
+            .insert_header(("Content-Type", "application/json"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = match body {
+            Some(body) => request.send_body(body).await,
+            None => request.send().await,
+        }
+        .expect("answered");
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert_eq!(id_of(&response).as_deref(), Some(id.as_str()), "{path}");
+        let bytes = response.body().await.expect("body");
+        assert_eq!(
+            body_of(&bytes)["error"]["request_id"],
+            id.as_str(),
+            "{path}"
+        );
+    }
+
+    // An id that could forge log lines is replaced, not echoed.
+    let forged = client
+        .get(app.url("/healthz"))
+        .insert_header(("X-Request-Id", "x\" injected=\"1"))
+        .send()
+        .await
+        .expect("answered");
+    let replaced = id_of(&forged).expect("an id");
+    assert_eq!(replaced.len(), 32, "{replaced}");
+
+    // Browsers may send it (preflight) and read it (exposed).
+    let preflight = client
+        .request(actix_web::http::Method::OPTIONS, app.url("/chat"))
+        .insert_header(("Origin", "https://shop.example"))
+        .insert_header(("Access-Control-Request-Method", "GET"))
+        .insert_header((
+            "Access-Control-Request-Headers",
+            "authorization, x-request-id",
+        ))
+        .send()
+        .await
+        .expect("preflight answered");
+    assert!(preflight.status().is_success(), "{preflight:?}");
+    let allowed = preflight
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("x-request-id"), "{allowed}");
+    assert!(id_of(&preflight).is_some());
+    let call = client
+        .get(app.url("/chat"))
+        .bearer_auth(&token)
+        .insert_header(("Origin", "https://shop.example"))
+        .send()
+        .await
+        .expect("answered");
+    let exposed = call
+        .headers()
+        .get("access-control-expose-headers")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+}

@@ -368,16 +368,16 @@ impl TestApp {
         }
         .expect("request reaches the service");
         let bytes = response.body().limit(16 * 1024 * 1024).await.expect("body");
-        Response {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            json: if bytes.is_empty() {
+        Response::new(
+            response.status().as_u16(),
+            response.headers().clone(),
+            if bytes.is_empty() {
                 Value::Null
             } else {
                 serde_json::from_slice(&bytes)
                     .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
             },
-        }
+        )
     }
 
     /// Sends raw bytes as a body with the given content type.
@@ -399,11 +399,11 @@ impl TestApp {
             .await
             .expect("request reaches the service");
         let bytes = response.body().limit(16 * 1024 * 1024).await.expect("body");
-        Response {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        Response::new(
+            response.status().as_u16(),
+            response.headers().clone(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// Registers an order for `customer` with a service token.
@@ -493,6 +493,31 @@ pub struct Response {
 }
 
 impl Response {
+    /// An answer as the tests see it. Every error body must name the request it answers, as
+    /// the `X-Request-Id` header does; the id (different for every request) is then taken out,
+    /// so tests compare the rest.
+    #[track_caller]
+    pub fn new(status: u16, headers: actix_web::http::header::HeaderMap, mut json: Value) -> Self {
+        if let Some(error) = json.get_mut("error").and_then(Value::as_object_mut)
+            && error.contains_key("code")
+        {
+            let header = headers
+                .get("x-request-id")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            let named = error.remove("request_id");
+            assert!(
+                !header.is_empty() && named.as_ref().and_then(Value::as_str) == Some(header),
+                "error body names {named:?}, X-Request-Id is {header:?}"
+            );
+        }
+        Self {
+            status,
+            headers,
+            json,
+        }
+    }
+
     /// Asserts an error answer: status, code, and the JSON error shape.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {

@@ -135,11 +135,11 @@ impl TestApp {
             };
         }
         let body = response.body().await.expect("body");
-        crate::support::Response {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            json: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        }
+        crate::support::Response::new(
+            response.status().as_u16(),
+            response.headers().clone(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
     }
 }
 

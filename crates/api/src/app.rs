@@ -15,6 +15,7 @@ use crate::auth::TokenVerifier;
 use crate::error::ApiError;
 use crate::method_table::MethodTable;
 use crate::realtime::AllowedOrigins;
+use crate::request_id;
 use crate::routes;
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
@@ -71,6 +72,8 @@ pub fn app(
         })
         .wrap(cors)
         .wrap(TracingLogger::<RequestSpan>::new())
+        // Outermost: the id is chosen before the span opens and added to every answer.
+        .wrap(actix_web::middleware::from_fn(request_id::assign))
 }
 
 /// CORS for browser apps served from `ALLOWED_ORIGINS`. A request from another origin is
@@ -79,7 +82,12 @@ pub fn app(
 fn cors(origins: &AllowedOrigins) -> Cors {
     let cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            request_id::HEADER,
+        ])
+        .expose_headers([request_id::HEADER, header::RETRY_AFTER, header::LOCATION])
         .max_age(3600)
         .block_on_origin_mismatch(false);
     match origins {

@@ -187,7 +187,7 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(self.body())
+        response.json(self.body().for_request(crate::request_id::current()))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod notifications;
 mod openapi;
 pub mod push;
 pub mod realtime;
+mod request_id;
 mod routes;
 pub mod send_budget;
 pub mod state;

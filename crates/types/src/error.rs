@@ -85,15 +85,28 @@ pub struct ErrorDetail {
     /// Explanation for humans; may change between versions.
     #[schema(example = "room not found")]
     pub message: String,
+    /// The request's id (its `X-Request-Id`, or one the service made): quote it when
+    /// reporting a problem. Absent over WebSockets, whose logs carry a connection id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "3f1c2b7e0d4a4d559d0e1c0a2b3c4d5e")]
+    pub request_id: Option<String>,
 }
 
 impl ErrorBody {
+    /// The same body, naming the request it answers.
+    #[must_use]
+    pub fn for_request(mut self, request_id: Option<String>) -> Self {
+        self.error.request_id = request_id;
+        self
+    }
+
     /// Builds an error body.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             error: ErrorDetail {
                 code,
                 message: message.into(),
+                request_id: None,
             },
         }
     }

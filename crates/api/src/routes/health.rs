@@ -116,6 +116,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             error: Some(ErrorDetail {
                 code: ErrorCode::Unavailable,
                 message: format!("{} unavailable", down.join(" and ")),
+                request_id: crate::request_id::current(),
             }),
         })
 }
