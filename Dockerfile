@@ -14,5 +14,8 @@ USER room-chats
 WORKDIR /var/lib/room-chats
 ENV BIND=0.0.0.0:8000 DATA_DIR=/var/lib/room-chats/data LOG_FORMAT=json
 EXPOSE 8000
+# The image has no curl: the binary asks its own /healthz (alive; `--ready` for /readyz).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["room-chats", "healthcheck"]
 ENTRYPOINT ["room-chats"]
 CMD ["serve"]

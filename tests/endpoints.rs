@@ -59,6 +59,27 @@ async fn probes_answer_ok(app: TestApp) {
     );
 }
 
+/// The `healthcheck` command (the container's HEALTHCHECK) sees a running node alive and
+/// ready, and a port nobody listens on as unhealthy.
+#[actix_web::test]
+async fn the_healthcheck_command_asks_the_node() {
+    use room_chats::healthcheck::{Probe, Unhealthy, check};
+    let app = TestApp::start(crate::support::Backend::Sqlite).await;
+    let addr = app.addr;
+    // Blocking sockets, off the runtime that serves the node.
+    let asked = |addr, probe| tokio::task::spawn_blocking(move || check(addr, probe));
+    assert!(asked(addr, Probe::Alive).await.expect("ran").is_ok());
+    assert!(asked(addr, Probe::Ready).await.expect("ran").is_ok());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    let refused = asked(closed, Probe::Alive).await.expect("ran");
+    assert!(
+        matches!(refused, Err(Unhealthy::Unreachable(..))),
+        "{refused:?}"
+    );
+}
+
 async fn order_upsert_creates_then_updates(app: TestApp) {
     let service = app.tokens.service();
     let created = app

@@ -273,12 +273,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where a node listens unless `BIND` says otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
+
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Server")]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "BIND", default_value = "127.0.0.1:8000")]
+    #[arg(long, env = "BIND", default_value = DEFAULT_BIND)]
     pub bind: SocketAddr,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]

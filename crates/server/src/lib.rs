@@ -3,6 +3,7 @@
 
 pub mod config;
 mod dev_secret;
+pub mod healthcheck;
 pub mod logging;
 pub mod service;
 pub mod token;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser, Subcommand};
-use room_chats::config::{DatabaseArgs, JwtArgs, LogFormat, ServeArgs, StorageArgs};
+use room_chats::config::{DEFAULT_BIND, DatabaseArgs, JwtArgs, LogFormat, ServeArgs, StorageArgs};
+use room_chats::healthcheck::{self, Probe};
 use room_chats::token::{Audience, TokenArgs, mint};
 use room_chats::{ServiceConfig, logging, start};
 use room_chats_store::Database;
@@ -22,6 +23,16 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(StorageArgs),
+    /// Ask the node on `BIND` whether it is alive (`/healthz`), or with `--ready` whether it
+    /// can serve (`/readyz`); exit 0 if so, 1 if not. For container health checks.
+    Healthcheck {
+        /// The address the node listens on (a wildcard address is asked on loopback).
+        #[arg(long, env = "BIND", default_value = DEFAULT_BIND)]
+        bind: std::net::SocketAddr,
+        /// Ask `/readyz` (database and broker up) instead of `/healthz`.
+        #[arg(long)]
+        ready: bool,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Print the AsyncAPI document of the WebSocket protocol.
@@ -126,6 +137,11 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             let db = Database::connect(storage.database_url()?, &storage.pool())?;
             let applied = db.migrate().await?;
             tracing::info!(?applied, "migrations applied");
+            Ok(())
+        }
+        Command::Healthcheck { bind, ready } => {
+            let probe = if ready { Probe::Ready } else { Probe::Alive };
+            healthcheck::check(bind, probe)?;
             Ok(())
         }
         Command::Openapi => {
