@@ -153,8 +153,12 @@ pub struct JwtArgs {
     /// secret is created in DATA_DIR on first start.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
+    /// A file holding the HS256 secret instead (a Docker or Kubernetes secret); surrounding
+    /// whitespace is ignored.
+    #[arg(long, env = "JWT_SECRET_FILE", conflicts_with = "jwt_secret")]
+    pub jwt_secret_file: Option<PathBuf>,
     /// PEM file with the public key for RS256, ES256 or EdDSA.
-    #[arg(long, env = "JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
+    #[arg(long, env = "JWT_PUBLIC_KEY", conflicts_with_all = ["jwt_secret", "jwt_secret_file"])]
     pub jwt_public_key: Option<PathBuf>,
     /// The one accepted algorithm; never taken from the token.
     #[arg(long, env = "JWT_ALGORITHM", value_enum, ignore_case = true, default_value_t = JwtAlgorithm::HS256)]
@@ -177,22 +181,37 @@ pub struct JwtArgs {
 const MIN_SECRET_BYTES: usize = 32;
 
 impl JwtArgs {
-    /// The HS256 secret: configured, or the development secret of the embedded default.
+    /// The HS256 secret: configured (`JWT_SECRET`, or read from `JWT_SECRET_FILE`), or the
+    /// development secret of the embedded default.
     fn secret(&self, storage: &DatabaseArgs) -> Result<SecretString, ConfigError> {
-        if let Some(secret) = &self.jwt_secret {
-            if secret.expose_secret().len() < MIN_SECRET_BYTES {
-                return Err(ConfigError::Invalid(format!(
-                    "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
-                )));
+        let (secret, origin) = match (&self.jwt_secret, &self.jwt_secret_file) {
+            (Some(secret), _) => (secret.clone(), "JWT_SECRET".to_owned()),
+            (None, Some(file)) => {
+                let read = std::fs::read_to_string(file).map_err(|error| {
+                    ConfigError::Invalid(format!(
+                        "JWT_SECRET_FILE {}: {error}",
+                        file.display()
+                    ))
+                })?;
+                let origin = format!("the secret in JWT_SECRET_FILE {}", file.display());
+                (SecretString::from(read.trim().to_owned()), origin)
             }
-            return Ok(secret.clone());
+            (None, None) if storage.is_embedded() => {
+                return dev_secret::load_or_create(&storage.data_dir);
+            }
+            (None, None) => {
+                return Err(ConfigError::Invalid(
+                    "JWT_SECRET or JWT_PUBLIC_KEY is required when DATABASE_URL is set"
+                        .to_owned(),
+                ));
+            }
+        };
+        if secret.expose_secret().len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "{origin} must be at least {MIN_SECRET_BYTES} bytes"
+            )));
         }
-        if !storage.is_embedded() {
-            return Err(ConfigError::Invalid(
-                "JWT_SECRET or JWT_PUBLIC_KEY is required when DATABASE_URL is set".to_owned(),
-            ));
-        }
-        dev_secret::load_or_create(&storage.data_dir)
+        Ok(secret)
     }
 
     /// Settings of the token verifier.
@@ -607,6 +626,7 @@ impl ServeArgs {
 }
 
 #[cfg(test)]
+#[expect(clippy::expect_used, reason = "a failed expectation is a failed test")]
 mod tests {
     use clap::{Args, Command};
 
@@ -651,6 +671,7 @@ mod tests {
     fn jwt() -> JwtArgs {
         JwtArgs {
             jwt_secret: None,
+            jwt_secret_file: None,
             jwt_public_key: None,
             jwt_algorithm: JwtAlgorithm::HS256,
             jwt_issuer: None,
@@ -684,5 +705,23 @@ mod tests {
         let mut mismatched = jwt();
         mismatched.jwt_algorithm = JwtAlgorithm::RS256;
         assert!(mismatched.verifier(&storage(None)).is_err());
+    }
+
+    #[test]
+    fn the_secret_may_come_from_a_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("jwt-secret");
+        let production = storage(Some("postgres://db/chat"));
+        let mut from_file = jwt();
+        from_file.jwt_secret_file = Some(file.clone());
+        let missing = from_file.verifier(&production).err().map(|e| e.to_string());
+        assert!(
+            missing.as_deref().is_some_and(|e| e.starts_with("JWT_SECRET_FILE")),
+            "{missing:?}"
+        );
+        std::fs::write(&file, "too short\n").expect("write");
+        assert!(from_file.verifier(&production).is_err());
+        std::fs::write(&file, format!("{}\n", "s".repeat(32))).expect("write");
+        assert!(from_file.verifier(&production).is_ok());
     }
 }
