@@ -370,6 +370,84 @@ async fn handshake_refusals_are_json_before_the_upgrade() {
     allowed.handshake().await;
 }
 
+/// A browser sees a refused upgrade only as close 1006. A client that offers the
+/// `room-chats.v1` subprotocol (as browsers do to pass their token) is told inside the
+/// protocol instead: the upgrade succeeds, one `error` frame says why, and the close code is
+/// 4000 + the HTTP status's last two digits. Clients that do not offer it keep the JSON
+/// answer.
+#[actix_web::test]
+async fn a_browser_can_read_why_its_handshake_was_refused() {
+    let mut options = NodeOptions::default();
+    options.realtime.allowed_origins =
+        room_chats_api::realtime::AllowedOrigins::List(vec!["https://shop.example".to_owned()]);
+    let app = TestApp::start_node(Backend::Sqlite, options).await;
+    let room = app.room("A-1", "u1").await;
+    let owner = app.tokens.client("u1");
+    let stranger = app.tokens.client("u2");
+    let mut expired = app.tokens.claims("u1", "client");
+    expired["exp"] = json!(crate::support::tokens::now() - 60);
+    let expired = app.tokens.sign(&expired);
+
+    let cases = [
+        (
+            format!("/ws/chat/{room}/"),
+            "garbage".to_owned(),
+            4001,
+            "unauthorized",
+        ),
+        (format!("/ws/chat/{room}/"), expired, 4001, "unauthorized"),
+        (
+            format!("/ws/chat/{room}/"),
+            stranger.clone(),
+            4004,
+            "not_found",
+        ),
+        (
+            "/ws/chat/999999/".to_owned(),
+            owner.clone(),
+            4004,
+            "not_found",
+        ),
+        (
+            format!("/ws/chat/{room}/?history=5000"),
+            owner.clone(),
+            4022,
+            "validation_failed",
+        ),
+        (
+            "/ws/?assigned=me".to_owned(),
+            stranger,
+            4022,
+            "validation_failed",
+        ),
+        ("/ws/".to_owned(), app.tokens.service(), 4003, "forbidden"),
+    ];
+    for (path, token, close_code, error_code) in cases {
+        let mut socket = app.ws_with(&path, &token, Carrier::Subprotocol).await;
+        assert_eq!(socket.protocol.as_deref(), Some("room-chats.v1"), "{path}");
+        let error = socket.next_json().await;
+        assert_eq!(error["type"], "error", "{path}: {error}");
+        assert_eq!(error["code"], error_code, "{path}: {error}");
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(socket.closed().await, Some(close_code), "{path}");
+    }
+
+    // A page of another origin, offering the subprotocol: told 4003.
+    let mut refused = app
+        .ws_as_page(&format!("/ws/chat/{room}/"), &owner, "https://evil.example")
+        .await;
+    assert_eq!(refused.protocol.as_deref(), Some("room-chats.v1"));
+    assert_eq!(refused.next_json().await["code"], "forbidden");
+    assert_eq!(refused.closed().await, Some(4003));
+
+    // Without the subprotocol the refusal stays an HTTP answer.
+    let stranger = app.tokens.client("u2");
+    assert_eq!(
+        app.ws_status(&format!("/ws/chat/{room}/"), &stranger).await,
+        404
+    );
+}
+
 /// A page served from the service's own origin connects even with no `ALLOWED_ORIGINS`; a
 /// page of any other origin is still refused.
 #[actix_web::test]

@@ -73,12 +73,10 @@ impl TestApp {
             Carrier::Query => {}
         }
         let (response, framed) = request.connect().await.expect("websocket connects");
-        let protocol = response
-            .headers()
-            .get("sec-websocket-protocol")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        WsClient { framed, protocol }
+        WsClient {
+            framed,
+            protocol: selected_protocol(&response),
+        }
     }
 
     /// The status of a handshake with a bearer token: 101 when upgraded, else the refusal's.
@@ -92,6 +90,21 @@ impl TestApp {
             Ok(_) => 101,
             Err(awc::error::WsClientError::InvalidResponseStatus(status)) => status.as_u16(),
             Err(error) => panic!("handshake failed: {error}"),
+        }
+    }
+
+    /// Connects like a browser page of `origin` does: the token in the subprotocol.
+    pub async fn ws_as_page(&self, path: &str, token: &str, origin: &str) -> WsClient {
+        let (response, framed) = awc::Client::new()
+            .ws(self.ws_url(path))
+            .origin(origin)
+            .protocols(["room-chats.v1".to_owned(), format!("bearer.{token}")])
+            .connect()
+            .await
+            .expect("websocket connects");
+        WsClient {
+            framed,
+            protocol: selected_protocol(&response),
         }
     }
 
@@ -298,4 +311,13 @@ impl WsClient {
         self.send_raw(ws::Message::Binary(Bytes::from_static(bytes)))
             .await;
     }
+}
+
+/// The subprotocol the server selected in its handshake answer.
+fn selected_protocol(response: &awc::ClientResponse) -> Option<String> {
+    response
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }

@@ -188,10 +188,7 @@ impl JwtArgs {
             (Some(secret), _) => (secret.clone(), "JWT_SECRET".to_owned()),
             (None, Some(file)) => {
                 let read = std::fs::read_to_string(file).map_err(|error| {
-                    ConfigError::Invalid(format!(
-                        "JWT_SECRET_FILE {}: {error}",
-                        file.display()
-                    ))
+                    ConfigError::Invalid(format!("JWT_SECRET_FILE {}: {error}", file.display()))
                 })?;
                 let origin = format!("the secret in JWT_SECRET_FILE {}", file.display());
                 (SecretString::from(read.trim().to_owned()), origin)
@@ -201,8 +198,7 @@ impl JwtArgs {
             }
             (None, None) => {
                 return Err(ConfigError::Invalid(
-                    "JWT_SECRET or JWT_PUBLIC_KEY is required when DATABASE_URL is set"
-                        .to_owned(),
+                    "JWT_SECRET or JWT_PUBLIC_KEY is required when DATABASE_URL is set".to_owned(),
                 ));
             }
         };
@@ -716,7 +712,9 @@ mod tests {
         from_file.jwt_secret_file = Some(file.clone());
         let missing = from_file.verifier(&production).err().map(|e| e.to_string());
         assert!(
-            missing.as_deref().is_some_and(|e| e.starts_with("JWT_SECRET_FILE")),
+            missing
+                .as_deref()
+                .is_some_and(|e| e.starts_with("JWT_SECRET_FILE")),
             "{missing:?}"
         );
         std::fs::write(&file, "too short\n").expect("write");

@@ -17,6 +17,7 @@ mod room_status;
 mod rooms_list;
 mod webhook_endpoints;
 mod ws_chat;
+mod ws_refusal;
 mod ws_stream;
 
 use room_chats_types::ErrorBody;

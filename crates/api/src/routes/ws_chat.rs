@@ -1,5 +1,7 @@
 //! `GET /ws/chat/{room_id}`: the WebSocket handshake. Every refusal (401, 403, 404, 422, 429)
-//! is an ordinary JSON error answered before the upgrade.
+//! is an ordinary JSON error answered before the upgrade — or, for a client that asked for the
+//! `room-chats.v1` subprotocol (a browser, which cannot read the JSON), an `error` frame and a
+//! close with 4000 + the status's last two digits ([`ws_refusal`](super::ws_refusal)).
 
 use std::sync::Arc;
 
@@ -22,7 +24,7 @@ use crate::realtime::RealtimeSettings;
 use crate::realtime::frame_guard::{FrameGuard, Verdict};
 use crate::realtime::hub::ConnId;
 use crate::realtime::session::{ChatSession, SessionServices, SessionStart};
-use crate::routes::CommonErrors;
+use crate::routes::{CommonErrors, ws_refusal};
 use crate::state::AppState;
 
 /// Query of the WebSocket handshake. (No `Debug`: it may hold a token.)
@@ -46,7 +48,10 @@ pub struct ConnectQuery {
 
 /// Opens the room's live connection (WebSocket protocol v1, see docs/REALTIME.md). The token
 /// comes as `Authorization: Bearer`, as a `bearer.<jwt>` entry of `Sec-WebSocket-Protocol`
-/// beside `room-chats.v1` (which the server selects), or as `?token=`.
+/// beside `room-chats.v1` (which the server selects), or as `?token=`. A client that offers
+/// `room-chats.v1` is refused inside the protocol instead of with the answers below: the
+/// upgrade succeeds, an `error` frame follows, then a close with 4000 + the status's last
+/// two digits (4001, 4003, 4004, 4022, 4029).
 #[utoipa::path(
     tag = "realtime",
     params(("room_id" = i64, Path, description = "Room id"), ConnectQuery),
@@ -67,23 +72,47 @@ pub async fn connect(
     body: web::Payload,
     state: web::Data<AppState>,
     verifier: web::Data<TokenVerifier>,
+    caller: Result<Caller, ApiError>,
+    room_id: Result<web::Path<i64>, actix_web::Error>,
+    query: Result<web::Query<ConnectQuery>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let opened = async {
+        let (caller, room_id, query) = (caller?, room_id?, query?);
+        open(
+            &request,
+            body,
+            state,
+            verifier,
+            caller,
+            room_id.into_inner(),
+            query.into_inner(),
+        )
+        .await
+        .map_err(actix_web::Error::from)
+    };
+    ws_refusal::readable(&request, opened.await).await
+}
+
+/// Opens the room's session for an authenticated caller.
+async fn open(
+    request: &HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    verifier: web::Data<TokenVerifier>,
     caller: Caller,
-    room_id: web::Path<i64>,
-    query: web::Query<ConnectQuery>,
+    room_id: i64,
+    query: ConnectQuery,
 ) -> Result<HttpResponse, ApiError> {
     let settings = Arc::clone(&state.realtime);
-    let (since, history) = check_handshake(&request, &settings, query.into_inner())?;
-    let room = state
-        .chat
-        .visible_room(&caller, room_id.into_inner())
-        .await?;
+    let (since, history) = check_handshake(request, &settings, query)?;
+    let room = state.chat.visible_room(&caller, room_id).await?;
     let Upgrade {
         conn,
         response,
         ws,
         stream,
         verdict,
-    } = upgrade(&request, body, &state, &caller).await?;
+    } = upgrade(request, body, &state, &caller).await?;
     let services = SessionServices {
         db: state.db.clone(),
         chat: state.chat.clone(),

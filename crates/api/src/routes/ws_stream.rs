@@ -1,5 +1,6 @@
 //! `GET /ws/`: the per-user stream's handshake. Refusals (400, 401, 403, 422, 429) are
-//! ordinary JSON errors answered before the upgrade, as for the room socket.
+//! ordinary JSON errors answered before the upgrade, or inside the protocol for a client that
+//! asked for `room-chats.v1`, as for the room socket.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::ws_chat::{Upgrade, check_upgrade, upgrade};
+use super::ws_refusal;
 use crate::access::require_chat_role;
 use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
@@ -40,7 +42,7 @@ pub struct StreamQuery {
 
 /// Opens the caller's stream (WebSocket protocol v1, see docs/REALTIME.md): an inbox of every
 /// room the caller may see (clients: their orders'; admins: all, narrowed by `status` and
-/// `assigned`), live. The token comes as for `/ws/chat/{room_id}/`.
+/// `assigned`), live. The token comes, and refusals are told, as for `/ws/chat/{room_id}/`.
 #[utoipa::path(
     tag = "realtime",
     params(StreamQuery),
@@ -60,20 +62,38 @@ pub async fn connect_stream(
     body: web::Payload,
     state: web::Data<AppState>,
     verifier: web::Data<TokenVerifier>,
+    caller: Result<Caller, ApiError>,
+    query: Result<web::Query<StreamQuery>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let opened = async {
+        let (caller, query) = (caller?, query?);
+        open(&request, body, state, verifier, caller, query.into_inner())
+            .await
+            .map_err(actix_web::Error::from)
+    };
+    ws_refusal::readable(&request, opened.await).await
+}
+
+/// Opens the stream of an authenticated caller.
+async fn open(
+    request: &HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    verifier: web::Data<TokenVerifier>,
     caller: Caller,
-    query: web::Query<StreamQuery>,
+    query: StreamQuery,
 ) -> Result<HttpResponse, ApiError> {
     let settings = Arc::clone(&state.realtime);
-    check_upgrade(&request, &settings)?;
+    check_upgrade(request, &settings)?;
     require_chat_role(&caller)?;
-    let (filter, cursor) = check_query(&caller, query.into_inner())?;
+    let (filter, cursor) = check_query(&caller, query)?;
     let Upgrade {
         conn,
         response,
         ws,
         stream,
         verdict,
-    } = upgrade(&request, body, &state, &caller).await?;
+    } = upgrade(request, body, &state, &caller).await?;
     let services = StreamServices {
         db: state.db.clone(),
         chat: state.chat.clone(),
