@@ -16,6 +16,7 @@ mod endpoints;
 mod image_previews;
 mod inbox;
 mod live_authorization;
+mod metrics;
 mod notifications;
 mod one_error_table;
 mod openapi;

@@ -53,6 +53,8 @@ pub fn postgres_admin_url() -> String {
 /// A running service with its own database, dropped with the test.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when not on `addr`.
+    pub metrics_addr: Option<SocketAddr>,
     pub tokens: Tokens,
     pub limits: Limits,
     pub control: ServiceControl,
@@ -95,6 +97,8 @@ pub struct NodeOptions {
     pub attachments: AttachmentSettings,
     /// Where attachments go; `None`: a temporary directory of the node's own.
     pub storage: Option<StorageLocation>,
+    /// Where `/metrics` is served instead of the node's address.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Default for NodeOptions {
@@ -125,6 +129,7 @@ impl Default for NodeOptions {
             push: PushSettings::OFF,
             attachments: AttachmentSettings::default(),
             storage: None,
+            metrics_bind: None,
         }
     }
 }
@@ -255,6 +260,7 @@ impl TestApp {
         };
         let running = start(ServiceConfig {
             bind: "127.0.0.1:0".parse().expect("address"),
+            metrics_bind: options.metrics_bind,
             workers: Some(2),
             shutdown_timeout_secs: 5,
             handle_signals: false,
@@ -281,6 +287,7 @@ impl TestApp {
         actix_web::rt::spawn(running.server);
         Self {
             addr: running.addr,
+            metrics_addr: running.metrics_addr,
             tokens,
             limits,
             control: running.control,

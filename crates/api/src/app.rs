@@ -14,6 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::TokenVerifier;
 use crate::error::ApiError;
 use crate::method_table::MethodTable;
+use crate::metrics;
 use crate::realtime::AllowedOrigins;
 use crate::request_id;
 use crate::routes;
@@ -71,6 +72,7 @@ pub fn app(
             service.call(request)
         })
         .wrap(cors)
+        .wrap(actix_web::middleware::from_fn(metrics::record_http))
         .wrap(TracingLogger::<RequestSpan>::new())
         // Outermost: the id is chosen before the span opens and added to every answer.
         .wrap(actix_web::middleware::from_fn(request_id::assign))

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod chat;
 pub mod error;
 mod method_table;
+pub mod metrics;
 pub mod notifications;
 mod openapi;
 pub mod push;

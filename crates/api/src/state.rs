@@ -7,6 +7,7 @@ use room_chats_store::Database;
 
 use crate::attachments::Attachments;
 use crate::chat::Chat;
+use crate::metrics::{Exposition, Metrics};
 use crate::push::WebPush;
 use crate::realtime::{Hub, Inbox, RealtimeSettings};
 use crate::send_budget::SendBudget;
@@ -83,4 +84,9 @@ pub struct AppState {
     pub push: WebPush,
     /// Uploads and downloads of files.
     pub attachments: Attachments,
+    /// The node's metrics.
+    pub metrics: Arc<Metrics>,
+    /// What `GET /metrics` renders; `None` when metrics are served on `METRICS_BIND`
+    /// instead.
+    pub exposition: Option<Arc<Exposition>>,
 }

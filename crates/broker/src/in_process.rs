@@ -1,12 +1,13 @@
 //! The in-process broker: the embedded default (one node), and several nodes in one process.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId, Topic};
+use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, BrokerStats, RoomId, Topic};
 
 /// The shared medium of in-process brokers: every node of the process attaches to one bus.
 #[derive(Default)]
@@ -43,6 +44,7 @@ impl InProcessBus {
         InProcessBroker {
             bus: Arc::clone(self),
             node: state.nodes.len() - 1,
+            refused: AtomicU64::new(0),
         }
     }
 
@@ -56,6 +58,8 @@ impl InProcessBus {
 pub struct InProcessBroker {
     bus: Arc<InProcessBus>,
     node: usize,
+    /// Publications refused because a receiving node's queue was full.
+    refused: AtomicU64,
 }
 
 impl Broker for InProcessBroker {
@@ -76,6 +80,7 @@ impl Broker for InProcessBroker {
             }
         }
         if overloaded {
+            self.refused.fetch_add(1, Ordering::AcqRel);
             return Err(BrokerError::Overloaded);
         }
         Ok(())
@@ -144,6 +149,15 @@ impl Broker for InProcessBroker {
     /// Publications are delivered synchronously: nothing waits to be flushed.
     fn close(&self, _limit: std::time::Duration) -> BoxFuture<'_, ()> {
         Box::pin(std::future::ready(()))
+    }
+
+    /// Always connected; a full receiver is refused at `publish`, never lost later.
+    fn stats(&self) -> BrokerStats {
+        BrokerStats {
+            connected: true,
+            refused_publications: self.refused.load(Ordering::Acquire),
+            lost_publications: 0,
+        }
     }
 
     fn kind(&self) -> &'static str {

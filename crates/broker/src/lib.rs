@@ -61,6 +61,19 @@ pub enum BrokerError {
     Closed,
 }
 
+/// The broker's health at one moment, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokerStats {
+    /// Whether the node receives other nodes' publications now.
+    pub connected: bool,
+    /// Publications [`Broker::publish`] refused at once (queue full, broker unreachable),
+    /// since start; refusals after [`Broker::close`] are not counted.
+    pub refused_publications: u64,
+    /// Publications accepted by [`Broker::publish`] and lost afterwards (the broker failed
+    /// while sending them), since start.
+    pub lost_publications: u64,
+}
+
 /// A boxed future, so the trait stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -110,6 +123,9 @@ pub trait Broker: Send + Sync + 'static {
     /// Sends what is queued for publishing and refuses further publications (shutdown).
     /// Waits at most `limit`.
     fn close(&self, limit: std::time::Duration) -> BoxFuture<'_, ()>;
+
+    /// The broker's health now, without a round trip (for metrics scrapes).
+    fn stats(&self) -> BrokerStats;
 
     /// A short name for logs and probes: `in-process` or `redis`.
     fn kind(&self) -> &'static str;

@@ -7,7 +7,7 @@
 //! reconnects with backoff.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, RoomId, Topic};
+use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, BrokerStats, RoomId, Topic};
 
 /// Most publications waiting for the publisher task before new ones are dropped.
 const PUBLISH_QUEUE: usize = 16_384;
@@ -57,6 +57,10 @@ pub struct RedisBroker {
     subscribed: Arc<AtomicBool>,
     /// Set by [`Broker::close`]: publications are refused from then on.
     closed: AtomicBool,
+    /// Publications the publisher task could not send.
+    lost: Arc<AtomicU64>,
+    /// Publications refused at once.
+    refused: AtomicU64,
 }
 
 impl RedisBroker {
@@ -76,7 +80,13 @@ impl RedisBroker {
         let wanted = Arc::new(Mutex::new(HashSet::new()));
         let changed = Arc::new(Notify::new());
         let subscribed = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run_publisher(pool.clone(), settings.prefix.clone(), queue));
+        let lost = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run_publisher(
+            pool.clone(),
+            settings.prefix.clone(),
+            queue,
+            Arc::clone(&lost),
+        ));
         tokio::spawn(run_subscriber(Subscriber {
             client,
             prefix: settings.prefix.clone(),
@@ -93,6 +103,8 @@ impl RedisBroker {
             changed,
             subscribed,
             closed: AtomicBool::new(false),
+            lost,
+            refused: AtomicU64::new(0),
         })
     }
 
@@ -163,6 +175,9 @@ impl Broker for RedisBroker {
         }
         self.outbox
             .try_send(Outgoing::Publish(topic, payload))
+            .inspect_err(|_| {
+                self.refused.fetch_add(1, Ordering::AcqRel);
+            })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => BrokerError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => {
@@ -245,13 +260,26 @@ impl Broker for RedisBroker {
         })
     }
 
+    fn stats(&self) -> BrokerStats {
+        BrokerStats {
+            connected: self.subscribed.load(Ordering::Acquire),
+            refused_publications: self.refused.load(Ordering::Acquire),
+            lost_publications: self.lost.load(Ordering::Acquire),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         "redis"
     }
 }
 
 /// Sends queued publications, as many per round trip as are waiting.
-async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<Outgoing>) {
+async fn run_publisher(
+    pool: Pool,
+    prefix: String,
+    mut queue: mpsc::Receiver<Outgoing>,
+    lost: Arc<AtomicU64>,
+) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
         let mut pipe = redis::pipe();
@@ -265,7 +293,8 @@ async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<Out
                 Outgoing::Flushed(reply) => flushed.push(reply),
             }
         }
-        if pipe.cmd_iter().next().is_none() {
+        let publications = pipe.cmd_iter().count();
+        if publications == 0 {
             answer(flushed);
             continue;
         }
@@ -280,6 +309,10 @@ async fn run_publisher(pool: Pool, prefix: String, mut queue: mpsc::Receiver<Out
         if let Err(error) = sent {
             // Receivers catch up from the database when their subscription reconnects.
             tracing::warn!(%error, "redis publish failed; dropped a batch of room events");
+            lost.fetch_add(
+                u64::try_from(publications).unwrap_or(u64::MAX),
+                Ordering::AcqRel,
+            );
         }
         answer(flushed);
     }

@@ -173,6 +173,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     logging::init(args.log_format);
     let config = ServiceConfig {
         bind: args.bind,
+        metrics_bind: args.metrics_bind,
         workers: args.workers.map(usize::from),
         shutdown_timeout_secs: args.shutdown_timeout_secs,
         handle_signals: true,

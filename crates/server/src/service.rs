@@ -5,16 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use room_chats_api::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageError, StorageLocation,
 };
 use room_chats_api::chat::{Announcement, Announcer, Listener};
+use room_chats_api::metrics::{self, Exposition, Metrics};
 use room_chats_api::notifications::{self, NotificationSettings};
 use room_chats_api::push::{PushSettings, WebPush};
 use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
 use room_chats_api::webhooks::{WebhookDispatch, WebhookSettings, Webhooks};
-use room_chats_api::{AppState, Chat, Limits, TokenVerifier, VerifierSettings};
+use room_chats_api::{ApiError, AppState, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
 use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
@@ -31,6 +32,8 @@ const BROKER_FLUSH_LIMIT: Duration = Duration::from_secs(2);
 pub struct ServiceConfig {
     /// Where to listen; port 0 picks a free one.
     pub bind: SocketAddr,
+    /// Where to serve `/metrics` instead of on `bind`, if anywhere else.
+    pub metrics_bind: Option<SocketAddr>,
     /// HTTP worker threads; `None` is one per core.
     pub workers: Option<usize>,
     /// Seconds in-flight requests and closing WebSockets get on shutdown.
@@ -101,6 +104,8 @@ pub enum StartError {
 pub struct RunningService {
     /// The address actually bound.
     pub addr: SocketAddr,
+    /// The address `/metrics` is served on when not on `addr`.
+    pub metrics_addr: Option<SocketAddr>,
     /// The server future.
     pub server: Server,
     /// Stops the node.
@@ -113,6 +118,7 @@ pub struct ServiceControl {
     hub: Arc<Hub>,
     webhooks: Arc<WebhookDispatch>,
     server: ServerHandle,
+    metrics_server: Option<ServerHandle>,
     grace: Duration,
 }
 
@@ -128,6 +134,9 @@ impl ServiceControl {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.server.stop(true).await;
+        if let Some(metrics) = &self.metrics_server {
+            metrics.stop(true).await;
+        }
     }
 
     /// Sends the broker what is still queued and closes it; call once HTTP has stopped, so
@@ -142,6 +151,9 @@ impl ServiceControl {
     /// died.
     pub fn abort(&self) {
         drop(self.server.stop(false));
+        if let Some(metrics) = &self.metrics_server {
+            drop(metrics.stop(false));
+        }
         self.webhooks.signal_crash();
     }
 
@@ -205,6 +217,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let storage = Storage::open(&config.storage)?;
     tracing::info!(store = storage.description(), "attachments");
     let db = open_database(&config).await?;
+    let metrics = Arc::new(Metrics::default());
     let (events_in, events) = mpsc::channel(BROKER_QUEUE);
     let broker: Arc<dyn Broker> = match &config.redis {
         Some(redis) => Arc::new(RedisBroker::start(redis, events_in)?),
@@ -228,6 +241,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.webhooks,
         config.push.clone(),
         node.clone(),
+        Arc::clone(&metrics),
     )
     .map_err(StartError::Webhooks)?;
     notifications::start(
@@ -236,12 +250,14 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.notifications,
         Arc::clone(&webhooks),
     );
+    let exposition = Arc::new(Exposition::new(&metrics, db.clone(), Arc::clone(&broker)));
     let hub = Hub::start(
         node.clone(),
         broker,
         events,
         config.realtime.max_connections_per_user,
         Arc::clone(&inbox),
+        Arc::clone(&metrics),
     );
     let files = AttachmentStore::new(db.clone(), storage, config.attachments.clone());
     files.start_collector();
@@ -249,6 +265,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         &config,
         db.clone(),
         files.clone(),
+        Arc::clone(&metrics),
         vec![
             Arc::clone(&hub) as _,
             Arc::clone(&inbox) as _,
@@ -256,6 +273,10 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         ],
     );
     let attachments = Attachments::new(chat.clone(), files);
+    let metrics_server = match config.metrics_bind {
+        Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),
+        None => None,
+    };
     let state = web::Data::new(AppState {
         attachments,
         chat,
@@ -266,6 +287,8 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         hub: Arc::clone(&hub),
         inbox,
         realtime: Arc::new(config.realtime),
+        exposition: metrics_server.is_none().then_some(exposition),
+        metrics,
     });
     let verifier = web::Data::new(TokenVerifier::new(config.verifier));
     let http = HttpSettings {
@@ -274,9 +297,16 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         shutdown_timeout_secs: config.shutdown_timeout_secs,
     };
     let (addr, server) = serve(&http, state, verifier)?;
+    let metrics_addr = metrics_server.as_ref().map(|(addr, _)| *addr);
+    let metrics_server = metrics_server.map(|(_, server)| {
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        handle
+    });
     let control = ServiceControl {
         hub,
         webhooks,
+        metrics_server,
         server: server.handle(),
         grace: Duration::from_secs(config.shutdown_timeout_secs),
     };
@@ -290,6 +320,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     tracing::info!(%addr, "listening");
     Ok(RunningService {
         addr,
+        metrics_addr,
         server,
         control,
     })
@@ -320,6 +351,7 @@ fn chat_core(
     config: &ServiceConfig,
     db: Database,
     files: AttachmentStore,
+    metrics: Arc<Metrics>,
     listeners: Vec<Arc<dyn Listener>>,
 ) -> Chat {
     let announcer = Announcer::new(listeners);
@@ -331,6 +363,7 @@ fn chat_core(
         Arc::new(move |message| {
             writer_announcer.announce(Announcement::MessageStored(message));
         }),
+        Arc::new(move |batch| metrics.observe_batch(batch)),
     );
     Chat::new(db, writer, announcer, files, &config.limits)
 }
@@ -367,6 +400,38 @@ fn serve(
         server = server.workers(workers);
     }
     Ok((addr, server.listen(listener).map_err(bind_error)?.run()))
+}
+
+/// Serves `/metrics` alone on `bind` (`METRICS_BIND`), so it can stay off the public
+/// address; one worker is plenty for a scraper.
+fn serve_metrics(
+    bind: SocketAddr,
+    exposition: Arc<Exposition>,
+) -> Result<(SocketAddr, Server), StartError> {
+    let bind_error = |source| StartError::Bind { addr: bind, source };
+    let listener = listen(bind).map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    let exposition = web::Data::from(exposition);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(exposition.clone())
+            .route(
+                "/metrics",
+                web::get().to(|exposition: web::Data<Exposition>| async move {
+                    metrics::respond(&exposition)
+                }),
+            )
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::NotFound("endpoint (only /metrics is here)"))
+            }))
+    })
+    .disable_signals()
+    .workers(1)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    tracing::info!(%addr, "metrics listening");
+    Ok((addr, server))
 }
 
 /// Logs whether the broker comes up, giving a Redis subscription a little time to connect. A

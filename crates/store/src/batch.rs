@@ -610,6 +610,20 @@ pub const DEFAULT_SEND_QUEUE_BUDGET: Duration = Duration::from_millis(150);
 /// Told about every newly stored message, in commit order, before its sender is answered.
 pub type Announcer = Arc<dyn Fn(&MessageDto) + Send + Sync>;
 
+/// What one batch was like, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Messages taken into the batch.
+    pub size: usize,
+    /// Of those, messages stored for the first time (not retries, not failures).
+    pub stored: usize,
+    /// How long storing took, commit included.
+    pub took: Duration,
+}
+
+/// Told about every batch after it was stored (or failed).
+pub type BatchObserver = Arc<dyn Fn(BatchReport) + Send + Sync>;
+
 struct Job {
     message: OwnedMessage,
     reply: oneshot::Sender<Result<Stored, StoreError>>,
@@ -683,12 +697,13 @@ impl MessageWriter {
     ///
     /// `announce` hears of each new message right after its batch committed, in seq order
     /// per room. Announcing here, rather than when each sender gets its answer, keeps a room's
-    /// messages in order on their way to its sessions.
+    /// messages in order on their way to its sessions. `observe` hears of each batch.
     pub fn start(
         db: Database,
         threads: usize,
         max_queue_wait: Duration,
         announce: Announcer,
+        observe: BatchObserver,
     ) -> Self {
         let threads = if db.single_writer() {
             1
@@ -701,10 +716,13 @@ impl MessageWriter {
             let lag = Arc::new(WriterLag::new());
             let db = db.clone();
             let announce = Arc::clone(&announce);
+            let observe = Arc::clone(&observe);
             let thread_lag = Arc::clone(&lag);
             let spawned = std::thread::Builder::new()
                 .name(format!("message-writer-{index}"))
-                .spawn(move || write_loop(&db, jobs, &thread_lag, announce.as_ref()));
+                .spawn(move || {
+                    write_loop(&db, jobs, &thread_lag, announce.as_ref(), observe.as_ref());
+                });
             match spawned {
                 Ok(_) => queues.push(WriterQueue { jobs: queue, lag }),
                 Err(error) => tracing::error!(%error, "cannot start a message writer thread"),
@@ -784,6 +802,7 @@ fn write_loop(
     mut jobs: mpsc::Receiver<Job>,
     lag: &WriterLag,
     announce: &(dyn Fn(&MessageDto) + Send + Sync),
+    observe: &(dyn Fn(BatchReport) + Send + Sync),
 ) {
     loop {
         lag.batch_started_micros.store(0, Ordering::Release);
@@ -830,12 +849,20 @@ fn write_loop(
                     .collect()
             }
         };
-        report_slow_batch(messages.len(), started.elapsed());
+        let took = started.elapsed();
+        report_slow_batch(messages.len(), took);
+        let mut stored = 0;
         for result in &results {
             if let Ok(Stored::New(message)) = result {
+                stored += 1;
                 announce(message);
             }
         }
+        observe(BatchReport {
+            size: messages.len(),
+            stored,
+            took,
+        });
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -176,7 +176,33 @@ pub struct Database {
     permits: Arc<Semaphore>,
     /// Connections found dead so far (see [`PooledDb`]).
     losses: Arc<AtomicU64>,
+    /// What the pool's users went through, for metrics.
+    usage: Arc<PoolUsage>,
     single_writer: bool,
+}
+
+/// Counts kept by the pool for [`Database::stats`].
+#[derive(Debug, Default)]
+struct PoolUsage {
+    /// Callers waiting for a connection now.
+    waiting: AtomicUsize,
+    /// Callers that gave up waiting (`acquire_timeout`) so far.
+    timeouts: AtomicU64,
+}
+
+/// The pool's state at one moment (for metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Most connections the pool opens.
+    pub max_size: u32,
+    /// Connections open now.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// Callers waiting for a connection now.
+    pub waiting: usize,
+    /// Callers that gave up waiting for a connection since start.
+    pub timeouts: u64,
 }
 
 impl Database {
@@ -213,6 +239,7 @@ impl Database {
             });
         Ok(Self {
             losses,
+            usage: Arc::default(),
             permits: Arc::new(Semaphore::new(pool.max_size() as usize)),
             pool,
             single_writer,
@@ -231,13 +258,19 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        self.usage.waiting.fetch_add(1, Ordering::AcqRel);
         let permit = tokio::time::timeout(
             self.pool.connection_timeout(),
             Arc::clone(&self.permits).acquire_owned(),
         )
-        .await
-        .map_err(|_| StoreError::Unavailable("no database connection became free".to_owned()))?
-        .map_err(|error| StoreError::Task(error.to_string()))?;
+        .await;
+        self.usage.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit
+            .map_err(|_| {
+                self.usage.timeouts.fetch_add(1, Ordering::AcqRel);
+                StoreError::Unavailable("no database connection became free".to_owned())
+            })?
+            .map_err(|error| StoreError::Task(error.to_string()))?;
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -267,7 +300,9 @@ impl Database {
     fn checkout(&self) -> Result<PooledConnection<Manager>, StoreError> {
         let losses = self.losses.load(Ordering::Acquire);
         for _ in 0..=self.pool.max_size() {
-            let mut pooled = self.pool.get()?;
+            let mut pooled = self.pool.get().inspect_err(|_| {
+                self.usage.timeouts.fetch_add(1, Ordering::AcqRel);
+            })?;
             if pooled.checked_at_loss == losses {
                 return Ok(pooled);
             }
@@ -281,6 +316,18 @@ impl Database {
         Err(StoreError::Unavailable(
             "no live database connection in the pool".to_owned(),
         ))
+    }
+
+    /// The pool's state now.
+    pub fn stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            max_size: self.pool.max_size(),
+            open: state.connections,
+            idle: state.idle_connections,
+            waiting: self.usage.waiting.load(Ordering::Acquire),
+            timeouts: self.usage.timeouts.load(Ordering::Acquire),
+        }
     }
 
     /// Checks that the database answers.

@@ -21,5 +21,5 @@ mod time;
 pub mod timeline;
 pub mod webhooks;
 
-pub use connection::{Database, DatabaseUrl, DbConnection, PoolSettings};
+pub use connection::{Database, DatabaseUrl, DbConnection, PoolSettings, PoolStats};
 pub use error::StoreError;

@@ -14,6 +14,7 @@ use room_chats_store::push::{self as store, PushJob, PushOutcome};
 use tokio::sync::Notify;
 use web_push_native::{Auth, WebPushBuilder};
 
+use crate::metrics::Metrics;
 use crate::push::{PushSettings, Vapid};
 use crate::webhooks::RetrySchedule;
 use crate::webhooks::schedule::jitter_unit;
@@ -34,14 +35,20 @@ const RETRY: RetrySchedule = RetrySchedule {
 };
 
 /// Runs the sender until the runtime stops. `wake` says a notification was just fired.
-pub async fn run(db: Database, client: Client, settings: PushSettings, wake: Arc<Notify>) {
+pub async fn run(
+    db: Database,
+    client: Client,
+    settings: PushSettings,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+) {
     let Some(vapid) = settings.vapid.clone() else {
         return;
     };
     loop {
         let _ = tokio::time::timeout(POLL, wake.notified()).await;
         loop {
-            match look(&db, &client, &vapid, &settings).await {
+            match look(&db, &client, &vapid, &settings, &metrics).await {
                 Ok(sent) if sent == PER_LOOK as usize => continue,
                 Ok(_) => break,
                 Err(error) => {
@@ -59,6 +66,7 @@ async fn look(
     client: &Client,
     vapid: &Arc<Vapid>,
     settings: &PushSettings,
+    metrics: &Metrics,
 ) -> Result<usize, room_chats_store::StoreError> {
     let lease_until = micros_from_now(LEASE);
     let jobs = db
@@ -70,7 +78,8 @@ async fn look(
     }
     let outcomes: Vec<(PushJob, PushOutcome)> = futures_util::stream::iter(jobs)
         .map(|job| async move {
-            let outcome = send(client, vapid, settings, &job).await;
+            let (outcome, result) = send(client, vapid, settings, &job).await;
+            Metrics::result(&metrics.push_deliveries, result);
             (job, outcome)
         })
         .buffer_unordered(CONCURRENCY)
@@ -80,30 +89,31 @@ async fn look(
     Ok(leased)
 }
 
-/// One attempt of one push.
+/// One attempt of one push, and its result for metrics (`delivered`, `failed` and retried,
+/// `dead` after its retry period, `refused` by the push service, `gone`).
 async fn send(
     client: &Client,
     vapid: &Vapid,
     settings: &PushSettings,
     job: &PushJob,
-) -> PushOutcome {
+) -> (PushOutcome, &'static str) {
     let request = match build(vapid, settings, job) {
         Ok(request) => request,
         Err(error) => {
             // A subscription the service cannot encrypt for was refused when saved; one that
             // still fails is dropped rather than retried forever.
             tracing::warn!(subscription_id = job.subscription_id, %error, "push not built; subscription removed");
-            return PushOutcome::Gone;
+            return (PushOutcome::Gone, "gone");
         }
     };
     match client.execute(request).await {
-        Ok(response) if response.status().is_success() => PushOutcome::Done,
+        Ok(response) if response.status().is_success() => (PushOutcome::Done, "delivered"),
         Ok(response) if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) => {
             tracing::info!(
                 subscription_id = job.subscription_id,
                 "push subscription expired; removed"
             );
-            PushOutcome::Gone
+            (PushOutcome::Gone, "gone")
         }
         Ok(response)
             if response.status() == StatusCode::TOO_MANY_REQUESTS
@@ -121,29 +131,30 @@ async fn send(
                 status = response.status().as_u16(),
                 "push refused by the push service; dropped"
             );
-            PushOutcome::Done
+            (PushOutcome::Done, "refused")
         }
         Err(error) => retry(job, &format!("push service unreachable: {error}")),
     }
 }
 
 /// Tries again later, unless the push is older than its retry period.
-fn retry(job: &PushJob, why: &str) -> PushOutcome {
+fn retry(job: &PushJob, why: &str) -> (PushOutcome, &'static str) {
     let age = Duration::from_micros(
         u64::try_from(chrono::Utc::now().timestamp_micros() - job.created_at).unwrap_or(0),
     );
     if RETRY.exhausted(age) {
         tracing::warn!(subscription_id = job.subscription_id, why, "push given up");
-        return PushOutcome::Done;
+        return (PushOutcome::Done, "dead");
     }
     tracing::info!(
         subscription_id = job.subscription_id,
         why,
         "push will be retried"
     );
-    PushOutcome::Retry {
+    let outcome = PushOutcome::Retry {
         at: micros_from_now(RETRY.delay(job.attempts + 1, jitter_unit())),
-    }
+    };
+    (outcome, "failed")
 }
 
 /// The encrypted, signed request of a push, with `Urgency` and a `Topic` per room (a newer

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use actix::{Actor, ActorContext, AsyncContext, SpawnHandle};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
+use chrono::{DateTime, Utc};
 use room_chats_types::ErrorCode;
 use room_chats_types::frames::ServerFrame;
 use serde_json::Value;
@@ -21,6 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
+use crate::metrics::{KindLabels, Metrics};
 use crate::realtime::frame_guard::{Verdict, Violation};
 use crate::realtime::hub::ConnId;
 use crate::realtime::settings::RealtimeSettings;
@@ -61,6 +63,11 @@ pub(crate) struct ConnectionParts {
     pub(crate) verifier: Arc<TokenVerifier>,
     /// The frame types this kind of socket accepts.
     pub(crate) known_types: &'static [&'static str],
+    /// The node's metrics.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The kind of socket for metrics: `chat` or `stream` (a subscription is counted as
+    /// `subscription` whatever this says).
+    pub(crate) kind: &'static str,
 }
 
 /// A room subscription of a user stream ended.
@@ -94,8 +101,12 @@ pub(crate) struct Connection {
     verifier: Arc<TokenVerifier>,
     verdict: Arc<Verdict>,
     known_types: &'static [&'static str],
+    metrics: Arc<Metrics>,
+    /// The label this connection is counted under.
+    kind: KindLabels,
     outbox: mpsc::Sender<Outgoing>,
     wire: Wire,
+    opened: Instant,
     last_heard: Instant,
     expiry: Option<SpawnHandle>,
     closing: bool,
@@ -105,7 +116,8 @@ impl Connection {
     /// The connection, with its writer task spawned on the WebSocket.
     pub(crate) fn new(parts: ConnectionParts, ws: actix_ws::Session) -> Self {
         let (outbox, queue) = mpsc::channel(parts.settings.outbox.max(8));
-        let writer = actix_web::rt::spawn(writer::run(ws, queue));
+        let delivery_lag = parts.metrics.delivery_lag.clone();
+        let writer = actix_web::rt::spawn(writer::run(ws, queue, delivery_lag));
         Self::on_wire(parts, outbox, Wire::Socket { writer })
     }
 
@@ -121,6 +133,13 @@ impl Connection {
     }
 
     fn on_wire(parts: ConnectionParts, outbox: mpsc::Sender<Outgoing>, wire: Wire) -> Self {
+        let kind = KindLabels {
+            kind: match wire {
+                Wire::Socket { .. } => parts.kind,
+                Wire::Subscription { .. } => "subscription",
+            },
+        };
+        parts.metrics.connections.get_or_create(&kind).inc();
         Self {
             id: parts.id,
             caller: parts.caller,
@@ -128,8 +147,11 @@ impl Connection {
             verifier: parts.verifier,
             verdict: parts.verdict,
             known_types: parts.known_types,
+            metrics: parts.metrics,
+            kind,
             outbox,
             wire,
+            opened: Instant::now(),
             last_heard: Instant::now(),
             expiry: None,
             closing: false,
@@ -194,6 +216,10 @@ impl Connection {
     /// a socket's writer stops at once; a subscription tells its stream, which goes too.
     pub(crate) fn drop_slow_consumer<A: Socket>(&mut self, ctx: &mut actix::Context<A>) {
         self.closing = true;
+        self.metrics
+            .slow_consumer_drops
+            .get_or_create(&self.kind)
+            .inc();
         match &self.wire {
             Wire::Socket { writer } => writer.abort(),
             Wire::Subscription { room_id, stream } => stream.do_send(SubscriptionEnded {
@@ -207,11 +233,28 @@ impl Connection {
 
     /// Queues a frame already serialized.
     pub(crate) fn send_text<A: Socket>(&mut self, text: ByteString, ctx: &mut actix::Context<A>) {
-        let text = match &self.wire {
+        let text = self.on_this_wire(text);
+        self.queue(Outgoing::Text(text), ctx);
+    }
+
+    /// Queues the `message` frame of a message committed at `committed_at`, delivered live
+    /// (its delivery lag is measured when it is written).
+    pub(crate) fn send_message<A: Socket>(
+        &mut self,
+        text: ByteString,
+        committed_at: DateTime<Utc>,
+        ctx: &mut actix::Context<A>,
+    ) {
+        let text = self.on_this_wire(text);
+        self.queue(Outgoing::Message { text, committed_at }, ctx);
+    }
+
+    /// A frame as this wire sends it (with its room's id on a subscription).
+    fn on_this_wire(&self, text: ByteString) -> ByteString {
+        match &self.wire {
             Wire::Socket { .. } => text,
             Wire::Subscription { room_id, .. } => with_room_id(&text, *room_id),
-        };
-        self.queue(Outgoing::Text(text), ctx);
+        }
     }
 
     /// Queues a frame (a room socket's [`ServerFrame`], or a stream's).
@@ -234,6 +277,7 @@ impl Connection {
         reference: Option<String>,
         ctx: &mut actix::Context<A>,
     ) {
+        self.metrics.refused(code, "ws");
         let frame = ServerFrame::Error {
             code,
             message: message.into(),
@@ -252,6 +296,7 @@ impl Connection {
         ctx: &mut actix::Context<A>,
     ) {
         error.log();
+        self.metrics.refused(error.code(), "ws");
         self.send_frame(&error.frame(reference), ctx);
     }
 
@@ -419,6 +464,32 @@ pub(crate) fn receive<A: Socket>(
             connection.close(code, "", ctx);
         }
         Err(error) => connection.on_protocol_error(&error, ctx),
+    }
+}
+
+impl Drop for Connection {
+    /// Every way a connection ends (close, error, slow consumer, shutdown) drops it here.
+    fn drop(&mut self) {
+        self.metrics.connections.get_or_create(&self.kind).dec();
+        let lived_ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match self.wire {
+            Wire::Socket { .. } => {
+                tracing::info!(
+                    conn = self.id,
+                    kind = self.kind.kind,
+                    lived_ms,
+                    "websocket closed"
+                );
+            }
+            Wire::Subscription { room_id, .. } => {
+                tracing::debug!(
+                    conn = self.id,
+                    room = room_id,
+                    lived_ms,
+                    "subscription ended"
+                );
+            }
+        }
     }
 }
 

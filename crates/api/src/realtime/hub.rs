@@ -17,6 +17,7 @@ use room_chats_types::frames::{RoomEnvelope, RoomEvent, ServerFrame};
 use room_chats_types::{MessageDto, RoomId, Seq};
 use tokio::sync::mpsc;
 
+use crate::metrics::Metrics;
 use crate::realtime::inbox::Inbox;
 
 /// Identifies one connection on this node.
@@ -123,6 +124,7 @@ pub struct Hub {
     max_connections_per_user: usize,
     next_conn: AtomicU64,
     state: Mutex<HubState>,
+    metrics: Arc<Metrics>,
 }
 
 impl Hub {
@@ -133,6 +135,7 @@ impl Hub {
         events: mpsc::Receiver<BrokerEvent>,
         max_connections_per_user: usize,
         inbox: Arc<Inbox>,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let (online, changes) = mpsc::channel(ONLINE_QUEUE);
         tokio::spawn(count_online(
@@ -148,6 +151,7 @@ impl Hub {
             max_connections_per_user,
             next_conn: AtomicU64::new(1),
             state: Mutex::new(HubState::default()),
+            metrics,
         });
         tokio::spawn(pump(Arc::downgrade(&hub), events));
         hub
@@ -156,6 +160,11 @@ impl Hub {
     /// The node's broker.
     pub fn broker(&self) -> &dyn Broker {
         self.broker.as_ref()
+    }
+
+    /// The node's metrics, for the sessions it serves.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -363,6 +372,7 @@ impl Hub {
                 }
             }
             BrokerEvent::Reconnected => {
+                self.metrics.broker_reconnects.inc();
                 self.broadcast(&ToSession::CatchUp);
                 self.inbox.catch_up();
             }
@@ -506,7 +516,7 @@ mod tests {
         let (events_in, events) = mpsc::channel(16);
         let broker = Arc::new(InProcessBus::new().attach(events_in));
         let (inbox, _dir) = test_inbox(&broker)?;
-        let hub = Hub::start("node".to_owned(), broker, events, 10, inbox);
+        let hub = Hub::start("node".to_owned(), broker, events, 10, inbox, Arc::default());
         let (release, stall) = oneshot::channel();
         let (lagged, told) = oneshot::channel();
         let delivered = Arc::new(AtomicUsize::new(0));
@@ -542,7 +552,14 @@ mod tests {
         let (events_in, events) = mpsc::channel(1);
         let broker = Arc::new(InProcessBus::new().attach(events_in));
         let (inbox, _dir) = test_inbox(&broker)?;
-        let hub = Hub::start("node-\"a\"".to_owned(), broker, events, 10, inbox);
+        let hub = Hub::start(
+            "node-\"a\"".to_owned(),
+            broker,
+            events,
+            10,
+            inbox,
+            Arc::default(),
+        );
         let envelope = RoomEnvelope {
             room_id: 42,
             node: "node-\"a\"".to_owned(),

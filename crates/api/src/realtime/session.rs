@@ -141,6 +141,8 @@ impl ChatSession {
             settings: Arc::clone(&services.settings),
             verifier: Arc::clone(&services.verifier),
             known_types: &CLIENT_FRAME_TYPES,
+            metrics: Arc::clone(services.hub.metrics()),
+            kind: "chat",
         }
     }
 
@@ -280,7 +282,10 @@ impl ChatSession {
             acks.extend(message.client_id.clone());
         }
         match (acks.pop(), prepared) {
-            (None, Some(text)) => self.send_text(text, ctx),
+            (None, Some(text)) => {
+                let committed_at = message.created_at;
+                self.connection.send_message(text, committed_at, ctx);
+            }
             (None, None) => self.send_frame(&ServerFrame::Message { message }, ctx),
             (Some(last), _) => {
                 // More than one ack for one message: retries of a client_id in flight at once.

@@ -6,6 +6,7 @@ mod health;
 mod message_change;
 mod messages_history;
 mod messages_send;
+mod metrics;
 mod orders_upsert;
 mod push_subscriptions;
 mod read_marker;
@@ -29,6 +30,7 @@ pub fn configure(config: &mut ServiceConfig) {
     config
         .service(health::healthz)
         .service(health::readyz)
+        .service(metrics::metrics)
         .service(orders_upsert::upsert_order)
         .service(rooms_list::list_rooms)
         .service(room_create::create_or_get_room)

@@ -15,6 +15,7 @@ use room_chats_types::ErrorCode;
 use room_chats_types::frames::{SUBPROTOCOL, ServerFrame};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Answers `opened`, or its refusal inside the protocol when the client can only read that.
 pub async fn readable(
@@ -38,6 +39,12 @@ pub async fn readable(
         // Not a WebSocket handshake after all: the HTTP answer stands.
         return Err(refused);
     };
+    if let (Some(state), Some(api)) = (
+        request.app_data::<web::Data<AppState>>(),
+        refused.as_error::<ApiError>(),
+    ) {
+        state.metrics.refused(api.code(), "ws");
+    }
     let (frame, close) = in_protocol(&refused);
     actix_web::rt::spawn(async move {
         if let Ok(text) = serde_json::to_string(&frame) {

@@ -14,6 +14,7 @@ use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::chat::{Announcement, Listener};
+use crate::metrics::Metrics;
 use crate::push::{self, PushSettings};
 use crate::webhooks::WebhookSettings;
 use crate::webhooks::schedule::jitter_unit;
@@ -50,12 +51,19 @@ impl WebhookDispatch {
         settings: WebhookSettings,
         push: PushSettings,
         owner: String,
+        metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, std::io::Error> {
         let wake = Arc::new(Notify::new());
         let push_wake = Arc::new(Notify::new());
         let push_client = guarded_client(settings.timeout, push.allow_private_urls)
             .map_err(std::io::Error::other)?;
-        let pushes = push::sender::run(db.clone(), push_client, push, Arc::clone(&push_wake));
+        let pushes = push::sender::run(
+            db.clone(),
+            push_client,
+            push,
+            Arc::clone(&push_wake),
+            Arc::clone(&metrics),
+        );
         let (stop, stopping) = watch::channel(Stop::Run);
         let (done, stopped) = oneshot::channel();
         let sender = Sender::new(&settings).map_err(std::io::Error::other)?;
@@ -65,6 +73,7 @@ impl WebhookDispatch {
             settings,
             owner,
             wake: Arc::clone(&wake),
+            metrics,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -151,6 +160,7 @@ struct Dispatcher {
     settings: WebhookSettings,
     owner: String,
     wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 /// What became of one leased queue.
@@ -302,8 +312,17 @@ impl Dispatcher {
                 break;
             }
             match self.sender.send(&target, &delivery).await {
-                Attempt::Delivered => outcome.delivered.push(delivery.id),
+                Attempt::Delivered => {
+                    Metrics::result(&self.metrics.webhook_deliveries, "delivered");
+                    if let Some(committed_at) =
+                        chrono::DateTime::from_timestamp_micros(delivery.created_at)
+                    {
+                        Metrics::since(&self.metrics.webhook_lag, committed_at);
+                    }
+                    outcome.delivered.push(delivery.id);
+                }
                 Attempt::Gone => {
+                    Metrics::result(&self.metrics.webhook_deliveries, "gone");
                     tracing::warn!(
                         endpoint_id = queue.endpoint_id,
                         "webhook receiver answered 410 Gone; endpoint disabled"
@@ -320,7 +339,10 @@ impl Dispatcher {
                         %error,
                         "webhook delivery failed"
                     );
-                    outcome.failed = Some(self.failure(&delivery, status, error));
+                    let failure = self.failure(&delivery, status, error);
+                    let result = if failure.dead { "dead" } else { "failed" };
+                    Metrics::result(&self.metrics.webhook_deliveries, result);
+                    outcome.failed = Some(failure);
                     break;
                 }
             }

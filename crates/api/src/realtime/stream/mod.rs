@@ -118,6 +118,8 @@ impl UserStream {
             settings: Arc::clone(&services.settings),
             verifier: Arc::clone(&services.verifier),
             known_types: &STREAM_CLIENT_FRAME_TYPES,
+            metrics: Arc::clone(services.hub.metrics()),
+            kind: "stream",
         };
         Self {
             connection: Connection::new(parts, ws),

@@ -214,6 +214,7 @@ impl UserStream {
         ctx: &mut <Self as Actor>::Context,
     ) {
         refused.log();
+        self.services.hub.metrics().refused(refused.code(), "ws");
         match serde_json::to_string(&refused.frame(reference)) {
             Ok(text) => self.connection.send_text(with_room_id(&text, room_id), ctx),
             Err(error) => tracing::error!(%error, "frame not serializable"),
