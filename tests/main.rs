@@ -25,6 +25,7 @@ mod overload;
 mod push;
 mod realtime;
 mod realtime_cluster;
+mod redis_tls;
 mod stored_data;
 mod timeline;
 mod webhooks;

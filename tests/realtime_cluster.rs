@@ -129,7 +129,7 @@ async fn redis_restart_mid_traffic_loses_nothing() {
 
 /// Polls `/readyz` until it answers `status` (each call is an observation of the node's
 /// state; the broker changes it on its own time), failing after 15 s.
-async fn readiness_becomes(node: &TestApp, status: u16) -> serde_json::Value {
+pub async fn readiness_becomes(node: &TestApp, status: u16) -> serde_json::Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let ready = node.call("GET", "/readyz", None, None).await;

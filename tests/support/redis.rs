@@ -18,6 +18,7 @@ pub fn shared_redis_url() -> String {
 pub fn settings(url: &str) -> RedisSettings {
     RedisSettings {
         url: url.to_owned(),
+        ca_pem: None,
         prefix: format!(
             "rc-test:{}:{}:",
             std::process::id(),
@@ -113,4 +114,155 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.down();
     }
+}
+
+/// A Redis server of the test's own that speaks only TLS, with a certificate for 127.0.0.1
+/// signed by a throwaway authority; stopped when dropped.
+pub struct TlsRedis {
+    pub port: u16,
+    /// The authority's certificate (PEM), which a client must be told to trust.
+    pub ca_pem: Vec<u8>,
+    dir: tempfile::TempDir,
+}
+
+impl TlsRedis {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        std::fs::write(path("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext file");
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    &path("ca.key"),
+                    "-out",
+                    &path("ca.crt"),
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=room-chats test CA",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    &path("server.key"),
+                    "-out",
+                    &path("server.csr"),
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &path("server.csr"),
+            "-CA",
+            &path("ca.crt"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-out",
+            &path("server.crt"),
+            "-days",
+            "2",
+            "-extfile",
+            &path("san.ext"),
+        ]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let status = Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--tls-cert-file",
+                &path("server.crt"),
+                "--tls-key-file",
+                &path("server.key"),
+                "--tls-ca-cert-file",
+                &path("ca.crt"),
+                "--tls-auth-clients",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                &path("redis.pid"),
+            ])
+            .status()
+            .expect("redis-server is installed");
+        assert!(status.success(), "redis-server started");
+        let ca_pem = std::fs::read(path("ca.crt")).expect("CA certificate");
+        let redis = Self { port, ca_pem, dir };
+        for _ in 0..200 {
+            if redis.cli(&["PING"]).is_some_and(|out| out.trim() == "PONG") {
+                return redis;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("TLS redis on port {port} did not answer (is redis-server built with TLS?)");
+    }
+
+    pub fn url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.port)
+    }
+
+    fn cli(&self, args: &[&str]) -> Option<String> {
+        let ca = self.dir.path().join("ca.crt");
+        let output = Command::new("redis-cli")
+            .args(["--tls", "--cacert"])
+            .arg(&ca)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.cli(&["SHUTDOWN", "NOSAVE"]);
+    }
+}
+
+fn openssl(args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use deadpool_redis::{Config, Pool, Runtime};
+use deadpool_redis::{Manager, Pool, Runtime};
 use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -30,8 +30,11 @@ const PRESENCE_TTL_SECS: i64 = 24 * 3600;
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
-    /// `redis://…`.
+    /// `redis://…`, or `rediss://…` for TLS (managed Redis).
     pub url: String,
+    /// PEM certificates of the authority that signed a `rediss://` server's certificate,
+    /// when it is not one the system trusts (a private CA); `None` trusts the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
     /// Prefix of every channel and key, so several deployments (or tests) share one Redis.
     pub prefix: String,
     /// Publishing connections.
@@ -69,12 +72,14 @@ impl RedisBroker {
         settings: &RedisSettings,
         events: mpsc::Sender<BrokerEvent>,
     ) -> Result<Self, BrokerError> {
-        let client = redis::Client::open(settings.url.as_str())
-            .map_err(|error| BrokerError::Unavailable(format!("invalid REDIS_URL: {error}")))?;
-        let mut config = Config::from_url(settings.url.clone());
-        config.pool = Some(deadpool_redis::PoolConfig::new(settings.pool_size.max(1)));
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
+        let client = open_client(settings)?;
+        // From the client's connection info, which holds its TLS roots (deadpool's own
+        // configuration cannot carry them).
+        let manager = Manager::new(client.get_connection_info().clone()).map_err(unavailable)?;
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .build()
             .map_err(unavailable)?;
         let (outbox, queue) = mpsc::channel(PUBLISH_QUEUE);
         let wanted = Arc::new(Mutex::new(HashSet::new()));
@@ -146,6 +151,24 @@ impl RedisBroker {
         if changed {
             self.changed.notify_one();
         }
+    }
+}
+
+/// The client of `settings.url`, trusting `settings.ca_pem` for TLS when given.
+fn open_client(settings: &RedisSettings) -> Result<redis::Client, BrokerError> {
+    let invalid = |error: redis::RedisError| {
+        BrokerError::Unavailable(format!("invalid REDIS_URL or REDIS_CA_FILE: {error}"))
+    };
+    match &settings.ca_pem {
+        Some(pem) => redis::Client::build_with_tls(
+            settings.url.as_str(),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            },
+        )
+        .map_err(invalid),
+        None => redis::Client::open(settings.url.as_str()).map_err(invalid),
     }
 }
 

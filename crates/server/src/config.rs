@@ -528,9 +528,14 @@ impl WebhookArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "WebSocket, browsers and the cluster")]
 pub struct RealtimeArgs {
-    /// `redis://…` to run several nodes; unset: the in-process broker of a single node.
+    /// `redis://…` (or `rediss://…` for TLS) to run several nodes; unset: the in-process
+    /// broker of a single node.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<SecretString>,
+    /// PEM file of the certificate authority of a `rediss://` server that the system does
+    /// not trust (a private CA); unset trusts the system's roots.
+    #[arg(long, env = "REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of every Redis channel and key.
     #[arg(long, env = "REDIS_PREFIX", default_value = "room-chats:")]
     pub redis_prefix: String,
@@ -575,12 +580,22 @@ pub struct RealtimeArgs {
 
 impl RealtimeArgs {
     /// The broker: Redis when `REDIS_URL` is set.
-    pub fn redis(&self) -> Option<RedisSettings> {
-        self.redis_url.as_ref().map(|url| RedisSettings {
+    pub fn redis(&self) -> Result<Option<RedisSettings>, ConfigError> {
+        let Some(url) = &self.redis_url else {
+            return Ok(None);
+        };
+        let ca_pem = match &self.redis_ca_file {
+            Some(file) => Some(std::fs::read(file).map_err(|error| {
+                ConfigError::Invalid(format!("REDIS_CA_FILE {}: {error}", file.display()))
+            })?),
+            None => None,
+        };
+        Ok(Some(RedisSettings {
             url: url.expose_secret().to_owned(),
+            ca_pem,
             prefix: self.redis_prefix.clone(),
             pool_size: self.redis_pool_size as usize,
-        })
+        }))
     }
 }
 

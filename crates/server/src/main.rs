@@ -178,7 +178,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         shutdown_timeout_secs: args.shutdown_timeout_secs,
         handle_signals: true,
         realtime: args.realtime()?,
-        redis: args.realtime.redis(),
+        redis: args.realtime.redis()?,
         database: args.storage.database_url()?,
         pool: args.storage.pool(),
         database_startup_timeout: args.storage.startup_timeout(),
