@@ -1,0 +1,136 @@
+// End to end in a real browser: a customer page and an admin dashboard in two headless
+// Chromium pages talk through a real room-chats server. Needs the compiled client (`npm run
+// build`), Chromium (/usr/bin/chromium, or CHROMIUM) and the server binary (ROOM_CHATS_BIN,
+// default ../../target/debug/room-chats). On failure, screenshots go to e2e/failures/.
+
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "../serve.mjs";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const bin = process.env.ROOM_CHATS_BIN ?? join(here, "../../../target/debug/room-chats");
+const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const dataDir = mkdtempSync(join(tmpdir(), "room-chats-e2e-"));
+
+let server, statics, browser, api, site;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function token(sub, role) {
+  return execFileSync(bin, ["token", "--sub", sub, "--role", role], {
+    env: { ...process.env, DATA_DIR: dataDir },
+  })
+    .toString()
+    .trim();
+}
+
+async function untilReady(url) {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} never answered`);
+}
+
+before(async () => {
+  statics = await serve(0);
+  site = `http://127.0.0.1:${statics.address().port}`;
+  const port = await freePort();
+  api = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ["serve"], {
+    env: { ...process.env, DATA_DIR: dataDir, BIND: `127.0.0.1:${port}`, ALLOWED_ORIGINS: site, RUST_LOG: "warn" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  await untilReady(`${api}/readyz`);
+  browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  statics?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("a customer and an admin converse in two browsers", async () => {
+  const service = token("shop", "service");
+  const customer = token("customer-1", "client");
+  const admin = token("staff-1", "admin");
+  const registered = await fetch(`${api}/orders/1042`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${service}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ customer_id: "customer-1", reference: "#1042" }),
+  });
+  assert.ok(registered.ok, `order registered: ${registered.status}`);
+
+  const pages = { admin: await browser.newPage(), customer: await browser.newPage() };
+  try {
+    await converse(pages.admin, pages.customer, admin, customer);
+  } catch (error) {
+    mkdirSync(join(here, "failures"), { recursive: true });
+    for (const [name, page] of Object.entries(pages)) {
+      await page.screenshot({ path: join(here, "failures", `${name}.png`), fullPage: true });
+    }
+    throw error;
+  }
+});
+
+async function converse(staff, buyer, admin, customer) {
+  await staff.goto(`${site}/admin.html#api=${api}&token=${admin}`);
+  await staff.getByText("Live").waitFor();
+
+  // The customer opens the order's chat: the room appears in the admin's inbox, live.
+  await buyer.goto(`${site}/customer.html#api=${api}&token=${customer}&order=1042`);
+  await buyer.getByTestId("room-title").filter({ hasText: "Order #1042" }).waitFor();
+  const inboxRoom = staff.locator('li.room[data-order="1042"]');
+  await inboxRoom.waitFor();
+
+  // Typing is seen by the other side; the message raises the unread badge.
+  await buyer.getByTestId("composer").pressSequentially("My parcel", { delay: 20 });
+  await buyer.getByTestId("composer").fill("My parcel arrived damaged");
+  await buyer.getByTestId("composer").press("Enter");
+  await buyer.locator("li.mine:not(.pending)", { hasText: "My parcel arrived damaged" }).waitFor();
+  await inboxRoom.getByTestId("unread").filter({ hasText: "1" }).waitFor();
+
+  // The admin opens the room, reads (the badge goes, the customer sees "Seen"), and answers
+  // while the customer sees the typing indicator first.
+  await inboxRoom.click();
+  await staff.locator("li.theirs", { hasText: "My parcel arrived damaged" }).waitFor();
+  await inboxRoom.getByTestId("unread").waitFor({ state: "detached" });
+  await buyer.getByTestId("seen").waitFor();
+  await staff.getByTestId("composer").pressSequentially("Sorry", { delay: 20 });
+  await buyer.getByTestId("typing").filter({ hasText: "staff-1 is typing" }).waitFor();
+  await staff.getByTestId("composer").fill("Sorry about that, a replacement is on its way");
+  await staff.getByTestId("composer").press("Enter");
+  await buyer.locator("li.theirs", { hasText: "a replacement is on its way" }).waitFor();
+  await buyer.getByTestId("typing").filter({ hasText: /^$/ }).waitFor();
+
+  // The admin closes the room: the customer's composer turns off.
+  await staff.getByTestId("close").click();
+  await buyer.locator('[data-status="closed"]').waitFor();
+  assert.equal(await buyer.getByTestId("composer").isDisabled(), true);
+  await inboxRoom.locator(".state.closed").waitFor();
+
+  if (process.env.SCREENSHOTS) {
+    await buyer.screenshot({ path: join(here, "../screenshots/customer.png") });
+    await staff.screenshot({ path: join(here, "../screenshots/admin.png") });
+  }
+}

@@ -1,0 +1,115 @@
+// The admin dashboard: the inbox of every room with unread counts, kept live by the user
+// stream (`/ws/`), and the open room's conversation with close / reopen / assign.
+// Session in the hash: #api=http://127.0.0.1:8000&token=…
+
+import { RoomChatsApi, type RoomSummary, sessionFromHash } from "./api.js";
+import { ChatView } from "./chat-view.js";
+import { byId, h } from "./dom.js";
+import { FINAL_CLOSE_CODES, type StreamFrame } from "./protocol.js";
+
+class Dashboard {
+  private readonly rooms = new Map<number, RoomSummary>();
+  private cursor: string | null = null;
+  private me = "";
+  private open: ChatView | null = null;
+  private retryDelay = 250;
+
+  constructor(private readonly api: RoomChatsApi) {}
+
+  async start(): Promise<void> {
+    await this.reload();
+    this.connect();
+  }
+
+  private async reload(): Promise<void> {
+    const page = await this.api.listRooms();
+    this.rooms.clear();
+    for (const room of page.items) this.rooms.set(room.id, room);
+    this.render();
+  }
+
+  /** The user stream; resumes from the last cursor, so a reconnect gets what changed. */
+  private connect(): void {
+    const query = this.cursor ? `?cursor=${this.cursor}` : "";
+    const socket = new WebSocket(this.api.socketUrl(`/ws/${query}`), this.api.socketProtocols());
+    socket.onmessage = (event) => void this.apply(JSON.parse(String(event.data)) as StreamFrame);
+    socket.onclose = (event) => {
+      byId("stream").textContent = "Inbox offline, reconnecting…";
+      if (FINAL_CLOSE_CODES.has(event.code)) return;
+      setTimeout(() => this.connect(), this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, 10_000);
+    };
+  }
+
+  private async apply(frame: StreamFrame): Promise<void> {
+    if (frame.type === "stream_ready") {
+      this.retryDelay = 250;
+      byId("stream").textContent = "Live";
+      this.cursor = frame.inbox.cursor;
+      if (frame.inbox.mode === "reload") await this.reload();
+      for (const room of frame.inbox.rooms ?? []) this.rooms.set(room.id, room);
+    } else if (frame.type === "inbox") {
+      this.cursor = frame.cursor;
+      for (const { room } of frame.rooms) this.rooms.set(room.id, room);
+      for (const { room_id } of frame.removed) this.rooms.delete(room_id);
+    }
+    this.render();
+  }
+
+  private render(): void {
+    const rooms = [...this.rooms.values()].sort((a, b) => b.last_activity_at.localeCompare(a.last_activity_at));
+    const items = rooms.map((room) => {
+      const reference = room.order_reference ?? room.order_id;
+      const item = h(
+        "li",
+        { class: room.id === this.open?.roomId ? "room selected" : "room", "data-order": room.order_id },
+        h("span", { class: "reference" }, `Order ${reference}`),
+        h("span", { class: "customer" }, room.customer_id),
+        h("span", { class: "preview" }, room.last_message?.content ?? ""),
+        h("span", { class: `state ${room.status}` }, room.status),
+      );
+      if (room.unread > 0) item.append(h("span", { class: "badge", "data-testid": "unread" }, String(room.unread)));
+      item.addEventListener("click", () => this.select(room.id));
+      return item;
+    });
+    byId("rooms").replaceChildren(...items);
+  }
+
+  private select(roomId: number): void {
+    this.open?.close();
+    const pane = byId("room");
+    const conversation = h("section", { class: "conversation" });
+    const close = h("button", { "data-testid": "close" }, "Close");
+    const reopen = h("button", { "data-testid": "reopen" }, "Reopen");
+    const assign = h("button", { "data-testid": "assign" }, "Assign to me");
+    close.addEventListener("click", () => void this.api.close(roomId));
+    reopen.addEventListener("click", () => void this.api.reopen(roomId));
+    assign.addEventListener("click", () => void this.api.assign(roomId, this.me));
+    pane.replaceChildren(h("div", { class: "actions" }, close, reopen, assign), conversation);
+    this.open = new ChatView(conversation, this.api, roomId, (room) => {
+      close.hidden = room.status === "closed";
+      reopen.hidden = room.status !== "closed";
+    });
+    this.render();
+  }
+
+  set user(userId: string) {
+    this.me = userId;
+  }
+}
+
+const session = sessionFromHash();
+if (!session.token) {
+  byId("stream").textContent = "Open this page with #token=<admin token> (see examples/web/README.md).";
+} else {
+  const dashboard = new Dashboard(new RoomChatsApi(session));
+  // The admin's user id is the token's `sub`, for "assign to me".
+  const payload = session.token.split(".")[1] ?? "";
+  try {
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: string };
+    dashboard.user = claims.sub ?? "";
+  } catch {
+    dashboard.user = "";
+  }
+  void dashboard.start();
+}

@@ -1,0 +1,158 @@
+// One conversation: its messages in seq order, a composer, the other side's typing and read
+// receipts, the room's status. Customer and admin pages both mount it.
+
+import type { Message, Room, RoomChatsApi } from "./api.js";
+import { h } from "./dom.js";
+import type { RoomFrame } from "./protocol.js";
+import { RoomSocket, type SocketState } from "./socket.js";
+
+/** How often `typing: true` is repeated while the user types (the server expires it in 5 s). */
+const TYPING_REPEAT_MS = 2_000;
+
+export class ChatView {
+  private readonly socket: RoomSocket;
+  private readonly messages = new Map<number, Message>();
+  private readonly typingUsers = new Set<string>();
+  private me = "";
+  private room: Room | null = null;
+  /** The highest seq another member has read (for "Seen" under my messages). */
+  private theirReadUpTo = 0;
+  private myReadUpTo = 0;
+  private lastTypingSent = 0;
+
+  private readonly title = h("h2", { "data-testid": "room-title" });
+  private readonly status = h("p", { class: "status", "data-testid": "room-status" });
+  private readonly list = h("ol", { class: "messages", "data-testid": "messages" });
+  private readonly typingLine = h("p", { class: "typing", "data-testid": "typing" });
+  private readonly input = h("input", { name: "content", autocomplete: "off", placeholder: "Write a message", "data-testid": "composer" });
+  private readonly form = h("form", { class: "composer" }, this.input, h("button", { type: "submit" }, "Send"));
+
+  constructor(
+    private readonly root: HTMLElement,
+    api: RoomChatsApi,
+    readonly roomId: number,
+    private readonly onRoom: (room: Room) => void = () => {},
+  ) {
+    root.replaceChildren(this.title, this.status, this.list, this.typingLine, this.form);
+    this.socket = new RoomSocket(api, roomId, {
+      frame: (frame) => this.apply(frame),
+      state: (state, detail) => this.connection(state, detail),
+    });
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const content = this.input.value.trim();
+      if (!content) return;
+      this.socket.send(content);
+      this.socket.typing(false);
+      this.lastTypingSent = 0;
+      this.input.value = "";
+      this.render();
+    });
+    this.input.addEventListener("input", () => {
+      const now = Date.now();
+      if (now - this.lastTypingSent > TYPING_REPEAT_MS) {
+        this.socket.typing(true);
+        this.lastTypingSent = now;
+      }
+    });
+    document.addEventListener("visibilitychange", () => this.markRead());
+    this.socket.connect();
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private apply(frame: RoomFrame): void {
+    switch (frame.type) {
+      case "ready":
+        this.me = frame.me.user_id;
+        this.setRoom(frame.room);
+        break;
+      case "history":
+        for (const message of frame.messages) this.messages.set(message.id, message);
+        break;
+      case "message":
+      case "ack":
+      case "message_edited":
+      case "message_deleted":
+        this.messages.set(frame.message.id, frame.message);
+        if (frame.type === "message") this.typingUsers.delete(frame.message.sender_id);
+        break;
+      case "read":
+        if (frame.user_id !== this.me) this.theirReadUpTo = Math.max(this.theirReadUpTo, frame.up_to);
+        else this.myReadUpTo = Math.max(this.myReadUpTo, frame.up_to);
+        break;
+      case "typing":
+        if (frame.user_id === this.me) break;
+        if (frame.typing) this.typingUsers.add(frame.user_id);
+        else this.typingUsers.delete(frame.user_id);
+        break;
+      case "room":
+        this.setRoom(frame.room);
+        break;
+      case "error":
+        this.status.textContent = `${frame.code}: ${frame.message}`;
+        return;
+      default:
+        return;
+    }
+    this.render();
+    this.markRead();
+  }
+
+  private setRoom(room: Room): void {
+    this.room = room;
+    this.onRoom(room);
+  }
+
+  private connection(state: SocketState, detail?: string): void {
+    this.root.dataset["connection"] = state;
+    if (state === "open") return this.render();
+    this.status.textContent =
+      state === "refused" ? `Cannot open this chat (${detail ?? ""})` : state === "offline" ? "Reconnecting…" : "Connecting…";
+  }
+
+  /** Moves my read marker to the newest message of others, while the page is visible. */
+  private markRead(): void {
+    if (document.visibilityState !== "visible") return;
+    let newest = 0;
+    for (const message of this.messages.values()) {
+      if (message.sender_id !== this.me) newest = Math.max(newest, message.seq);
+    }
+    if (newest > this.myReadUpTo) {
+      this.myReadUpTo = newest;
+      this.socket.markRead(newest);
+    }
+  }
+
+  private render(): void {
+    const room = this.room;
+    if (room) {
+      this.title.textContent = `Order ${room.order_reference ?? room.order_id}`;
+      this.status.textContent = room.status === "closed" ? "This conversation is closed." : "Open";
+      this.root.dataset["status"] = room.status;
+      this.input.disabled = room.status === "closed";
+    }
+    const ordered = [...this.messages.values()].sort((a, b) => a.seq - b.seq);
+    const lastMine = ordered.filter((message) => message.sender_id === this.me).at(-1);
+    const items = ordered.map((message) => {
+      const mine = message.sender_id === this.me;
+      const item = h(
+        "li",
+        { class: mine ? "mine" : "theirs", "data-seq": String(message.seq) },
+        h("span", { class: "sender" }, mine ? "You" : message.sender_id),
+        h("span", { class: "content" }, message.deleted_at ? "(deleted)" : message.content),
+      );
+      if (message === lastMine && message.seq <= this.theirReadUpTo) {
+        item.append(h("span", { class: "receipt", "data-testid": "seen" }, "Seen"));
+      }
+      return item;
+    });
+    for (const [, content] of this.socket.pending()) {
+      items.push(h("li", { class: "mine pending" }, h("span", { class: "sender" }, "You"), h("span", { class: "content" }, content), h("span", { class: "receipt" }, "sending…")));
+    }
+    this.list.replaceChildren(...items);
+    this.typingLine.textContent = this.typingUsers.size > 0 ? `${[...this.typingUsers].join(", ")} is typing…` : "";
+  }
+}
