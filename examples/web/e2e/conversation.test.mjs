@@ -19,7 +19,7 @@ const bin = process.env.ROOM_CHATS_BIN ?? join(here, "../../../target/debug/room
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const dataDir = mkdtempSync(join(tmpdir(), "room-chats-e2e-"));
 
-let server, statics, browser, api, site;
+let server, statics, browser, api, site, port;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -50,16 +50,54 @@ async function untilReady(url) {
   throw new Error(`${url} never answered`);
 }
 
-before(async () => {
-  statics = await serve(0);
-  site = `http://127.0.0.1:${statics.address().port}`;
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
+/** Starts the service on `port` (again, after a restart) and waits until it is ready. */
+async function startServer() {
   server = spawn(bin, ["serve"], {
     env: { ...process.env, DATA_DIR: dataDir, BIND: `127.0.0.1:${port}`, ALLOWED_ORIGINS: site, RUST_LOG: "warn" },
     stdio: ["ignore", "inherit", "inherit"],
   });
   await untilReady(`${api}/readyz`);
+}
+
+/** Stops the service as an orchestrator does (SIGTERM) and waits for the process to end. */
+async function stopServer() {
+  const exited = new Promise((resolve) => server.once("exit", resolve));
+  server.kill("SIGTERM");
+  await exited;
+}
+
+async function registerOrder(orderId, customerId) {
+  const registered = await fetch(`${api}/orders/${orderId}`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${token("shop", "service")}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ customer_id: customerId, reference: `#${orderId}` }),
+  });
+  assert.ok(registered.ok, `order registered: ${registered.status}`);
+}
+
+/** Runs `steps` with fresh admin and customer pages; screenshots both when a step fails. */
+async function withPages(name, steps) {
+  const pages = { admin: await browser.newPage(), customer: await browser.newPage() };
+  try {
+    await steps(pages.admin, pages.customer);
+  } catch (error) {
+    mkdirSync(join(here, "failures"), { recursive: true });
+    for (const [role, page] of Object.entries(pages)) {
+      await page.screenshot({ path: join(here, "failures", `${name}-${role}.png`), fullPage: true });
+    }
+    throw error;
+  } finally {
+    await pages.admin.close();
+    await pages.customer.close();
+  }
+}
+
+before(async () => {
+  statics = await serve(0);
+  site = `http://127.0.0.1:${statics.address().port}`;
+  port = await freePort();
+  api = `http://127.0.0.1:${port}`;
+  await startServer();
   browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
 });
 
@@ -71,26 +109,34 @@ after(async () => {
 });
 
 test("a customer and an admin converse in two browsers", async () => {
-  const service = token("shop", "service");
-  const customer = token("customer-1", "client");
-  const admin = token("staff-1", "admin");
-  const registered = await fetch(`${api}/orders/1042`, {
-    method: "PUT",
-    headers: { Authorization: `Bearer ${service}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ customer_id: "customer-1", reference: "#1042" }),
-  });
-  assert.ok(registered.ok, `order registered: ${registered.status}`);
+  await registerOrder("1042", "customer-1");
+  await withPages("conversation", (staff, buyer) =>
+    converse(staff, buyer, token("staff-1", "admin"), token("customer-1", "client")),
+  );
+});
 
-  const pages = { admin: await browser.newPage(), customer: await browser.newPage() };
-  try {
-    await converse(pages.admin, pages.customer, admin, customer);
-  } catch (error) {
-    mkdirSync(join(here, "failures"), { recursive: true });
-    for (const [name, page] of Object.entries(pages)) {
-      await page.screenshot({ path: join(here, "failures", `${name}.png`), fullPage: true });
-    }
-    throw error;
-  }
+test("a message written while the server restarts arrives once after the reconnect", async () => {
+  await registerOrder("1043", "customer-2");
+  await withPages("restart", async (staff, buyer) => {
+    await staff.goto(`${site}/admin.html#api=${api}&token=${token("staff-2", "admin")}`);
+    await buyer.goto(`${site}/customer.html#api=${api}&token=${token("customer-2", "client")}&order=1043`);
+    await buyer.getByTestId("room-title").filter({ hasText: "Order #1043" }).waitFor();
+    const inboxRoom = staff.locator('li.room[data-order="1043"]');
+    await inboxRoom.click();
+    await staff.locator('.conversation[data-connection="open"]').waitFor();
+
+    await stopServer();
+    await buyer.getByText("Reconnecting…").waitFor();
+    await buyer.getByTestId("composer").fill("written while you were away");
+    await buyer.getByTestId("composer").press("Enter");
+    await buyer.locator("li.pending", { hasText: "written while you were away" }).waitFor();
+
+    await startServer();
+    await buyer.locator("li.mine:not(.pending)", { hasText: "written while you were away" }).waitFor();
+    await staff.locator("li.theirs", { hasText: "written while you were away" }).waitFor();
+    assert.equal(await staff.locator("li.theirs", { hasText: "written while you were away" }).count(), 1);
+    assert.equal(await buyer.locator("li", { hasText: "written while you were away" }).count(), 1);
+  });
 });
 
 async function converse(staff, buyer, admin, customer) {
