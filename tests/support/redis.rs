@@ -39,16 +39,24 @@ pub fn require_shared_redis() {
 }
 
 fn redis_cli(url: &str, args: &[&str]) -> Option<String> {
-    let output = Command::new("redis-cli")
-        .arg("-u")
-        .arg(url)
-        .args(args)
-        .output()
-        .ok()?;
+    stdout_on_success(Command::new("redis-cli").arg("-u").arg(url).args(args))
+}
+
+/// What `command` printed, if it ran and succeeded.
+fn stdout_on_success(command: &mut Command) -> Option<String> {
+    let output = command.output().ok()?;
     output
         .status
         .success()
         .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
 }
 
 /// A Redis server of the test's own, on a free port; stopped when dropped.
@@ -58,11 +66,7 @@ pub struct PrivateRedis {
 
 impl PrivateRedis {
     pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
-        let redis = Self { port };
+        let redis = Self { port: free_port() };
         redis.up();
         redis
     }
@@ -186,10 +190,7 @@ impl TlsRedis {
             "-extfile",
             &path("san.ext"),
         ]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let status = Command::new("redis-server")
             .args([
                 "--port",
@@ -234,18 +235,13 @@ impl TlsRedis {
     }
 
     fn cli(&self, args: &[&str]) -> Option<String> {
-        let ca = self.dir.path().join("ca.crt");
-        let output = Command::new("redis-cli")
-            .args(["--tls", "--cacert"])
-            .arg(&ca)
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .ok()?;
-        output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        stdout_on_success(
+            Command::new("redis-cli")
+                .args(["--tls", "--cacert"])
+                .arg(self.dir.path().join("ca.crt"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args(args),
+        )
     }
 }
 
