@@ -298,15 +298,10 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     };
     let (addr, server) = serve(&http, state, verifier)?;
     let metrics_addr = metrics_server.as_ref().map(|(addr, _)| *addr);
-    let metrics_server = metrics_server.map(|(_, server)| {
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
-        handle
-    });
     let control = ServiceControl {
         hub,
         webhooks,
-        metrics_server,
+        metrics_server: metrics_server.map(|(_, handle)| handle),
         server: server.handle(),
         grace: Duration::from_secs(config.shutdown_timeout_secs),
     };
@@ -403,11 +398,12 @@ fn serve(
 }
 
 /// Serves `/metrics` alone on `bind` (`METRICS_BIND`), so it can stay off the public
-/// address; one worker is plenty for a scraper.
+/// address; one worker is plenty for a scraper. Answers the address bound and the running
+/// server's handle.
 fn serve_metrics(
     bind: SocketAddr,
     exposition: Arc<Exposition>,
-) -> Result<(SocketAddr, Server), StartError> {
+) -> Result<(SocketAddr, ServerHandle), StartError> {
     let bind_error = |source| StartError::Bind { addr: bind, source };
     let listener = listen(bind).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
@@ -431,7 +427,9 @@ fn serve_metrics(
     .map_err(bind_error)?
     .run();
     tracing::info!(%addr, "metrics listening");
-    Ok((addr, server))
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok((addr, handle))
 }
 
 /// Logs whether the broker comes up, giving a Redis subscription a little time to connect. A

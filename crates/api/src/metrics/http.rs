@@ -18,12 +18,12 @@ pub async fn record(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(request).await;
-    };
     let started = Instant::now();
     let method = method_label(request.method());
     let response = next.call(request).await?;
+    let Some(state) = response.request().app_data::<web::Data<AppState>>() else {
+        return Ok(response);
+    };
     let route = response
         .request()
         .match_pattern()
