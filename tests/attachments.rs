@@ -84,7 +84,7 @@ async fn wait_until_no_files(dir: &Path) {
 }
 
 /// A `multipart/form-data` body as a browser's `FormData` makes it, with a text field first.
-fn multipart(filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "----roomchatsboundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     body.extend(
@@ -138,7 +138,7 @@ pub(crate) async fn upload_raw(
     .await
 }
 
-fn url_escape(text: &str) -> String {
+pub(crate) fn url_escape(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

@@ -13,6 +13,7 @@ mod concurrency;
 mod direct_uploads;
 mod edits;
 mod endpoints;
+mod hostile_uploads;
 mod image_previews;
 mod inbox;
 mod live_authorization;

@@ -229,7 +229,7 @@ impl AttachmentStore {
         declared: u64,
     ) -> Result<Written, ApiError> {
         let id = file.dto.id;
-        let mut body = match self.storage.read(&file.storage_key, None).await {
+        let body = match self.storage.read(&file.storage_key, None).await {
             Ok(body) => body,
             Err(StorageError::NotFound) => return Err(not_put()),
             Err(other) => return Err(storage_failure(other)),
@@ -238,7 +238,7 @@ impl AttachmentStore {
             bytes: declared,
             quota: false,
         };
-        let head = read_head(&mut body, limit)
+        let (head, body) = read_head(body, limit)
             .await
             .map_err(|error| refused_read(error, id, declared))?;
         let found_type = sniff::content_type(&head);

@@ -20,6 +20,7 @@ pub mod storage;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::stream::Fuse;
 use futures_util::{Stream, StreamExt};
 use room_chats_store::Database;
 use room_chats_store::attachments::{self, NewAttachment, StoredAttachment};
@@ -349,8 +350,7 @@ impl Attachments {
             return Err(limit.refusal());
         }
         let filename = filename::sanitize(&upload.filename);
-        let mut body = upload.body;
-        let head = read_head(&mut body, limit).await?;
+        let (head, body) = read_head(upload.body, limit).await?;
         let content_type = sniff::content_type(&head);
         self.store.check_type(content_type)?;
         let key = storage_key("attachments", room_id)?;
@@ -606,12 +606,15 @@ where
     Ok((size, hex(&hasher.finalize())))
 }
 
-/// Reads until [`sniff::SNIFF_BYTES`] are in hand or the body ends.
-async fn read_head<S, E>(body: &mut S, limit: SizeLimit) -> Result<Bytes, ApiError>
+/// Reads until [`sniff::SNIFF_BYTES`] are in hand or the body ends; answers them and the rest
+/// of the body. The rest is fused: a file shorter than the head has ended already, and some
+/// streams (a multipart field) panic when polled again after their end.
+async fn read_head<S, E>(body: S, limit: SizeLimit) -> Result<(Bytes, Fuse<S>), ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let mut body = body.fuse();
     let mut head = BytesMut::new();
     while head.len() < sniff::SNIFF_BYTES {
         match body.next().await {
@@ -632,7 +635,7 @@ where
     if head.is_empty() {
         return Err(ApiError::Validation("the file is empty".to_owned()));
     }
-    Ok(head.freeze())
+    Ok((head.freeze(), body))
 }
 
 /// A fresh, unguessable object key under `area` and the room: `attachments` for the objects
