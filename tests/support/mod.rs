@@ -480,6 +480,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let panics = self.control.panics();
         // Not awaited: the test's runtime is going away; stopping is best effort.
         self.control.abort();
         if let TestDatabase::Postgres { schema } = &self.database
@@ -487,6 +488,11 @@ impl Drop for TestApp {
         {
             let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                 .execute(&mut conn);
+        }
+        // No input may reach a panic: a test whose node caught one fails, even when the
+        // client's side looked fine (a 500 or a close it did not check).
+        if panics > 0 && !std::thread::panicking() {
+            panic!("{panics} handler(s) of the node under test panicked; see the log above");
         }
     }
 }

@@ -71,6 +71,9 @@ pub fn app(
             trim_trailing_slash(&mut request);
             service.call(request)
         })
+        // Inside the request span and the metrics, so a panic's 500 is logged and counted
+        // like any answer.
+        .wrap(actix_web::middleware::from_fn(crate::panic_guard::catch))
         .wrap(cors)
         .wrap(actix_web::middleware::from_fn(metrics::record_http))
         .wrap(TracingLogger::<RequestSpan>::new())

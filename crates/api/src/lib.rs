@@ -13,6 +13,7 @@ mod method_table;
 pub mod metrics;
 pub mod notifications;
 mod openapi;
+pub mod panic_guard;
 pub mod push;
 pub mod realtime;
 mod request_id;

@@ -171,6 +171,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     logging::init(args.log_format);
+    room_chats_api::panic_guard::install_hook();
     let config = ServiceConfig {
         bind: args.bind,
         metrics_bind: args.metrics_bind,

@@ -10,7 +10,7 @@ use room_chats_api::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageError, StorageLocation,
 };
 use room_chats_api::chat::{Announcement, Announcer, Listener};
-use room_chats_api::metrics::{self, Exposition, Metrics};
+use room_chats_api::metrics::{self, Exposition, Metrics, TransportLabels};
 use room_chats_api::notifications::{self, NotificationSettings};
 use room_chats_api::push::{PushSettings, WebPush};
 use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
@@ -117,12 +117,26 @@ pub struct RunningService {
 pub struct ServiceControl {
     hub: Arc<Hub>,
     webhooks: Arc<WebhookDispatch>,
+    metrics: Arc<Metrics>,
     server: ServerHandle,
     metrics_server: Option<ServerHandle>,
     grace: Duration,
 }
 
 impl ServiceControl {
+    /// Handlers of this node that panicked so far (each answered 500 or closed 1011).
+    pub fn panics(&self) -> u64 {
+        ["http", "ws"]
+            .into_iter()
+            .map(|transport| {
+                self.metrics
+                    .panics
+                    .get_or_create(&TransportLabels { transport })
+                    .get()
+            })
+            .sum()
+    }
+
     /// Shuts the node down as SIGTERM does: closes every WebSocket with 1012 once its
     /// in-flight send is acked, waits for them to go (at most the grace period), then stops
     /// HTTP gracefully.
@@ -296,11 +310,13 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         workers: config.workers,
         shutdown_timeout_secs: config.shutdown_timeout_secs,
     };
+    let node_metrics = Arc::clone(&state.metrics);
     let (addr, server) = serve(&http, state, verifier)?;
     let metrics_addr = metrics_server.as_ref().map(|(addr, _)| *addr);
     let control = ServiceControl {
         hub,
         webhooks,
+        metrics: node_metrics,
         metrics_server: metrics_server.map(|(_, handle)| handle),
         server: server.handle(),
         grace: Duration::from_secs(config.shutdown_timeout_secs),

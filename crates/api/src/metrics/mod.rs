@@ -69,6 +69,13 @@ pub struct RefusalLabels {
     pub transport: &'static str,
 }
 
+/// The transport a figure is about.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabels {
+    /// `http` or `ws`.
+    pub transport: &'static str,
+}
+
 /// How one outbound delivery (webhook or push) ended.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
@@ -113,6 +120,8 @@ pub struct Metrics {
     pub webhook_lag: Histogram,
     /// Web Push attempts, by result.
     pub push_deliveries: Family<ResultLabels, Counter>,
+    /// Handlers that panicked (a bug): answered 500, or the socket closed with 1011.
+    pub panics: Family<TransportLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -131,6 +140,7 @@ impl Default for Metrics {
             webhook_deliveries: Family::default(),
             webhook_lag: seconds(),
             push_deliveries: Family::default(),
+            panics: Family::default(),
         }
     }
 }
@@ -246,6 +256,11 @@ impl Exposition {
             "push_deliveries",
             "Web Push attempts by result",
             metrics.push_deliveries.clone(),
+        );
+        registry.register(
+            "panics",
+            "Handlers that panicked, by transport (a bug: answered 500 or closed 1011)",
+            metrics.panics.clone(),
         );
         registry.register_collector(Box::new(NodeState::new(db, broker)));
         Self { registry }

@@ -443,6 +443,22 @@ pub(crate) fn receive<A: Socket>(
     ctx: &mut actix::Context<A>,
 ) {
     let connection = actor.connection();
+    let metrics = Arc::clone(&connection.metrics);
+    let conn = connection.id;
+    let handled = crate::panic_guard::contain(&metrics, conn, || handle_item(actor, item, ctx));
+    if handled.is_none() {
+        let connection = actor.connection();
+        connection.send_error(ErrorCode::Internal, "internal error", None, ctx);
+        connection.close(CloseCode::Error, "internal error", ctx);
+    }
+}
+
+fn handle_item<A: Socket>(
+    actor: &mut A,
+    item: Result<AggregatedMessage, ProtocolError>,
+    ctx: &mut actix::Context<A>,
+) {
+    let connection = actor.connection();
     connection.last_heard = Instant::now();
     match item {
         Ok(AggregatedMessage::Text(text)) => {
