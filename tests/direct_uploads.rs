@@ -16,7 +16,12 @@ use crate::support::{Backend, NodeOptions, Response, TestApp};
 /// The first bytes of a Windows program.
 const EXE_HEAD: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0";
 
-async fn start_direct(app: &TestApp, room_id: i64, token: &str, body: Value) -> Response {
+pub(crate) async fn start_direct(
+    app: &TestApp,
+    room_id: i64,
+    token: &str,
+    body: Value,
+) -> Response {
     app.call(
         "POST",
         &format!("/chat/{room_id}/attachments/direct"),
@@ -26,7 +31,7 @@ async fn start_direct(app: &TestApp, room_id: i64, token: &str, body: Value) -> 
     .await
 }
 
-async fn complete(app: &TestApp, attachment_id: &Value, token: &str) -> Response {
+pub(crate) async fn complete(app: &TestApp, attachment_id: &Value, token: &str) -> Response {
     app.call(
         "POST",
         &format!("/attachments/{attachment_id}/complete"),
@@ -38,7 +43,7 @@ async fn complete(app: &TestApp, attachment_id: &Value, token: &str) -> Response
 
 /// PUTs `bytes` to a direct upload's URL with the headers it names (the length as the body
 /// gives it, as every HTTP client does); answers the store's status.
-async fn put(upload: &Value, bytes: Vec<u8>) -> u16 {
+pub(crate) async fn put(upload: &Value, bytes: Vec<u8>) -> u16 {
     let url = upload["url"].as_str().expect("url");
     let content_type = upload["headers"]["Content-Type"]
         .as_str()

@@ -135,3 +135,99 @@ async fn small_files_are_stored_whole_on_s3() {
     let app = TestApp::start_node(Backend::Postgres, options).await;
     small_files_are_stored_whole(&app).await;
 }
+
+/// What a client named `claimed` is saved under, by each carrier of a node on local disk:
+/// the stored name and the download's `Content-Disposition`.
+async fn saved_names(
+    app: &TestApp,
+    room_id: i64,
+    token: &str,
+    claimed: &str,
+    bytes: &[u8],
+) -> Vec<(String, String)> {
+    let mut saved = Vec::new();
+    for uploaded in [
+        upload_form(app, room_id, token, claimed, bytes).await,
+        upload_body(app, room_id, token, claimed, bytes).await,
+    ] {
+        assert_eq!(uploaded.status, 201, "{claimed:?}: {uploaded:?}");
+        let (status, disposition, _) = fetch(app, &uploaded.json["id"], token).await;
+        assert_eq!(status, 200);
+        let name = uploaded.json["filename"]
+            .as_str()
+            .expect("filename")
+            .to_owned();
+        saved.push((name, disposition));
+    }
+    saved
+}
+
+/// A right-to-left override makes `invoice\u{202E}fdp.js` show as "invoicesj.pdf"; a text file
+/// called `notes.html` opens as a web page once saved. Names lose their invisible characters
+/// and get the extension of what their bytes are, through multipart, `?filename=` and direct
+/// uploads alike.
+#[actix_web::test]
+async fn names_say_what_the_file_is_on_every_path() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let room_id = app.room("ord-names-1", "cust-names").await;
+    let customer = app.tokens.client("cust-names");
+    let png = crate::attachments::png(300);
+    for (claimed, bytes, expected) in [
+        ("invoice\u{202E}fdp.js", text(40), "invoicefdp.js.txt"),
+        (
+            "in\u{2066}voice\u{2069}\u{200F}.pdf\u{061C}",
+            text(40),
+            "invoice.pdf.txt",
+        ),
+        ("notes.html", text(40), "notes.html.txt"),
+        ("notes.TXT", text(40), "notes.TXT"),
+        ("photo", png.clone(), "photo.png"),
+        ("photo.jpg", png.clone(), "photo.jpg.png"),
+        ("\u{202E}", png.clone(), "file.png"),
+    ] {
+        for (name, disposition) in saved_names(&app, room_id, &customer, claimed, &bytes).await {
+            assert_eq!(name, expected, "{claimed:?}");
+            assert!(
+                disposition.contains(&format!("filename=\"{expected}\"")),
+                "{claimed:?}: {disposition}"
+            );
+        }
+    }
+
+    // Direct upload (S3): the name is made to agree when the bytes are checked.
+    let s3 = S3Server::start("room-chats-names").await;
+    let options = NodeOptions {
+        storage: Some(s3.location("names")),
+        ..NodeOptions::default()
+    };
+    let app = TestApp::start_node(Backend::Postgres, options).await;
+    let room_id = app.room("ord-names-2", "cust-names").await;
+    let customer = app.tokens.client("cust-names");
+    let bytes = text(64);
+    let upload = crate::direct_uploads::start_direct(
+        &app,
+        room_id,
+        &customer,
+        serde_json::json!({
+            "filename": "invoice\u{202E}fdp.js",
+            "size": bytes.len(),
+            "content_type": "text/plain",
+        }),
+    )
+    .await;
+    assert_eq!(upload.status, 201, "{upload:?}");
+    assert_eq!(
+        crate::direct_uploads::put(&upload.json, bytes.clone()).await,
+        200
+    );
+    let id = &upload.json["attachment_id"];
+    let completed = crate::direct_uploads::complete(&app, id, &customer).await;
+    assert_eq!(completed.status, 200, "{completed:?}");
+    assert_eq!(completed.json["filename"], "invoicefdp.js.txt");
+    let (status, disposition, fetched) = fetch(&app, id, &customer).await;
+    assert_eq!((status, fetched), (200, bytes));
+    assert!(
+        disposition.contains("filename=\"invoicefdp.js.txt\""),
+        "{disposition}"
+    );
+}

@@ -67,6 +67,8 @@ pub struct NewDirectUpload<'a> {
 pub struct CheckedUpload<'a> {
     /// The copy of the object no client can write, from now on the attachment's bytes.
     pub storage_key: &'a str,
+    /// The name it is saved under, now that its type is known from its bytes.
+    pub filename: &'a str,
     /// Hex SHA-256 of its bytes.
     pub sha256: &'a str,
     /// What an image shows.
@@ -195,6 +197,7 @@ pub fn mark_checked(
     .set((
         attachments::pending.eq(false),
         attachments::storage_key.eq(checked.storage_key),
+        attachments::filename.eq(checked.filename),
         attachments::sha256.eq(checked.sha256),
         attachments::width.eq(checked.image.width),
         attachments::height.eq(checked.image.height),

@@ -168,8 +168,8 @@ impl AttachmentStore {
         // A fresh key for each check: two checks at once never share a copy, and the loser
         // removes its own.
         let checked_key = storage_key("attachments", file.dto.room_id)?;
-        let written = match self.copy_checked(&file, &checked_key, declared).await {
-            Ok(written) => written,
+        let (written, filename) = match self.copy_checked(&file, &checked_key, declared).await {
+            Ok(copied) => copied,
             Err(refused) => {
                 if !matches!(refused, ApiError::Unavailable(_) | ApiError::Conflict(_)) {
                     // Not what was declared: gone, so it holds no space until collected.
@@ -188,6 +188,7 @@ impl AttachmentStore {
                     attachment_id,
                     CheckedUpload {
                         storage_key: &key,
+                        filename: &filename,
                         sha256: &written.sha256,
                         image: image.as_recorded(),
                     },
@@ -221,13 +222,14 @@ impl AttachmentStore {
     /// is as long as declared and of the declared (and an allowed) type by its bytes; answers
     /// what it wrote. The copy is complete only when all of that holds: what is hashed is
     /// what is kept, whatever the client puts to its URL meanwhile. Like a streamed upload,
-    /// the copy carries its type and disposition for the store's presigned downloads.
+    /// the copy carries its type and disposition for the store's presigned downloads. Answers
+    /// too the name the file is saved under, its extension agreeing with the bytes.
     async fn copy_checked(
         &self,
         file: &StoredAttachment,
         key: &str,
         declared: u64,
-    ) -> Result<Written, ApiError> {
+    ) -> Result<(Written, String), ApiError> {
         let id = file.dto.id;
         let body = match self.storage.read(&file.storage_key, None).await {
             Ok(body) => body,
@@ -241,7 +243,8 @@ impl AttachmentStore {
         let (head, body) = read_head(body, limit)
             .await
             .map_err(|error| refused_read(error, id, declared))?;
-        let found_type = sniff::content_type(&head);
+        let kind = sniff::kind(&head);
+        let found_type = kind.content_type;
         if found_type != file.dto.content_type {
             return Err(ApiError::UnsupportedType(format!(
                 "attachment {id} was declared {} but its bytes are {found_type}",
@@ -249,8 +252,9 @@ impl AttachmentStore {
             )));
         }
         self.check_type(found_type)?;
+        let filename = filename::agreeing_with(&file.dto.filename, kind);
         let written = self
-            .write_object(key, found_type, &file.dto.filename, head, body, limit)
+            .write_object(key, found_type, &filename, head, body, limit)
             .await
             .map_err(|error| refused_read(error, id, declared))?;
         if written.size != declared {
@@ -258,7 +262,7 @@ impl AttachmentStore {
             self.remove(key).await;
             return Err(wrong_size(id, declared));
         }
-        Ok(written)
+        Ok((written, filename))
     }
 
     /// Deletes an object that will not be used; a failure only leaves an orphan.

@@ -349,10 +349,11 @@ impl Attachments {
         {
             return Err(limit.refusal());
         }
-        let filename = filename::sanitize(&upload.filename);
         let (head, body) = read_head(upload.body, limit).await?;
-        let content_type = sniff::content_type(&head);
+        let kind = sniff::kind(&head);
+        let content_type = kind.content_type;
         self.store.check_type(content_type)?;
+        let filename = filename::agreeing_with(&filename::sanitize(&upload.filename), kind);
         let key = storage_key("attachments", room_id)?;
         let written = self
             .store

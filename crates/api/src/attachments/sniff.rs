@@ -4,17 +4,40 @@
 /// How many leading bytes are read before deciding.
 pub const SNIFF_BYTES: usize = 8 * 1024;
 
-/// The type of a file starting with `head` (at most [`SNIFF_BYTES`] of it; all of it when
+/// What a file is, by its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// Its media type.
+    pub content_type: &'static str,
+    /// The extension a file of this type is saved with (no dot).
+    pub extension: &'static str,
+}
+
+/// The kind of a file starting with `head` (at most [`SNIFF_BYTES`] of it; all of it when
 /// shorter): a known binary signature, else `text/plain` for UTF-8 text without control
 /// characters, else `application/octet-stream`.
-pub fn content_type(head: &[u8]) -> &'static str {
+pub fn kind(head: &[u8]) -> Kind {
     if let Some(kind) = infer::get(head) {
-        return kind.mime_type();
+        return Kind {
+            content_type: kind.mime_type(),
+            extension: kind.extension(),
+        };
     }
     if looks_like_text(head) {
-        return "text/plain";
+        return Kind {
+            content_type: "text/plain",
+            extension: "txt",
+        };
     }
-    "application/octet-stream"
+    Kind {
+        content_type: "application/octet-stream",
+        extension: "bin",
+    }
+}
+
+/// The type of a file starting with `head`; see [`kind`].
+pub fn content_type(head: &[u8]) -> &'static str {
+    kind(head).content_type
 }
 
 /// UTF-8 (a character cut at the end of `head` is fine) with no control characters but
@@ -49,6 +72,17 @@ mod tests {
             content_type(b"MZ\x90\0\x03\0\0\0"),
             "application/vnd.microsoft.portable-executable"
         );
+    }
+
+    #[test]
+    fn each_kind_has_the_extension_files_of_it_are_saved_with() {
+        let extension = |head: &[u8]| kind(head).extension;
+        assert_eq!(extension(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "png");
+        assert_eq!(extension(b"\xff\xd8\xff\xe0\0\x10JFIF\0"), "jpg");
+        assert_eq!(extension(b"%PDF-1.7\n"), "pdf");
+        assert_eq!(extension(b"<html><body>hi</body></html>"), "html");
+        assert_eq!(extension(b"plain words"), "txt");
+        assert_eq!(extension(b"\0\x01\x02"), "bin");
     }
 
     #[test]
