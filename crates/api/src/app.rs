@@ -77,6 +77,8 @@ pub fn app(
         .wrap(cors)
         .wrap(actix_web::middleware::from_fn(metrics::record_http))
         .wrap(TracingLogger::<RequestSpan>::new())
+        // Every body read through an idle timeout, and an unread one closes its connection.
+        .wrap(actix_web::middleware::from_fn(crate::request_body::guard))
         // Outermost: the id is chosen before the span opens and added to every answer.
         .wrap(actix_web::middleware::from_fn(request_id::assign))
 }
@@ -127,8 +129,10 @@ fn trim_trailing_slash(request: &mut ServiceRequest) {
     }
 }
 
-fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::Error {
     let api_error = match error {
+        JsonPayloadError::Payload(error) => crate::request_body::refusal(&error, request)
+            .unwrap_or_else(|| ApiError::BadRequest(format!("unreadable body: {error}"))),
         JsonPayloadError::OverflowKnownLength { limit, .. }
         | JsonPayloadError::Overflow { limit } => ApiError::TooLarge(limit),
         JsonPayloadError::ContentType => {

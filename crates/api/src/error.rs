@@ -35,6 +35,9 @@ pub enum ApiError {
     UnsupportedType(String),
     #[error("the range lies outside the file of {size} bytes")]
     RangeNotSatisfiable { size: u64 },
+    /// The body stopped arriving.
+    #[error("the request body stopped arriving: nothing came for {} s", .0.as_secs())]
+    RequestTimeout(std::time::Duration),
     /// Credentials missing or unacceptable. The reason is for the log only: callers always see
     /// the same message, so probing tokens teaches them nothing.
     #[error("authentication failed: {0}")]
@@ -86,6 +89,7 @@ impl ApiError {
             Self::TooLarge(_) | Self::FileTooLarge(_) => ErrorCode::TooLarge,
             Self::UnsupportedType(_) => ErrorCode::UnsupportedType,
             Self::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
+            Self::RequestTimeout(_) => ErrorCode::RequestTimeout,
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
@@ -153,6 +157,7 @@ impl ResponseError for ApiError {
             Self::TooLarge(_) | Self::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,

@@ -16,6 +16,7 @@ mod openapi;
 pub mod panic_guard;
 pub mod push;
 pub mod realtime;
+pub mod request_body;
 mod request_id;
 mod routes;
 pub mod send_budget;

@@ -34,6 +34,9 @@ pub struct Limits {
     pub edit_window_secs: u64,
     /// Whether admins can still read a deleted message's words in its revisions.
     pub keep_deleted_content: bool,
+    /// How long a request body may send nothing before it is answered 408 and its connection
+    /// closed (slow or stalled clients hold a connection and a handler otherwise).
+    pub body_idle_timeout: std::time::Duration,
 }
 
 impl Limits {
@@ -47,6 +50,7 @@ impl Limits {
         message_burst: 20,
         edit_window_secs: 900,
         keep_deleted_content: true,
+        body_idle_timeout: std::time::Duration::from_secs(30),
     };
 
     /// The per-user send budget these limits describe.

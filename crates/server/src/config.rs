@@ -320,6 +320,10 @@ pub struct ServeArgs {
     /// Largest request body, in bytes.
     #[arg(help_heading = "Limits", long, env = "MAX_BODY_BYTES", default_value_t = Limits::DEFAULT.max_body_bytes as u32, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
     pub max_body_bytes: u32,
+    /// Seconds a request body may send nothing before it is answered 408 and its connection
+    /// closed.
+    #[arg(help_heading = "Limits", long, env = "REQUEST_BODY_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.body_idle_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub request_body_timeout_secs: u64,
     /// History page size when the caller names none.
     #[arg(help_heading = "Limits", long, env = "HISTORY_PAGE_DEFAULT", default_value_t = Limits::DEFAULT.default_page, value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub history_page_default: i64,
@@ -636,6 +640,7 @@ impl ServeArgs {
             message_burst: self.user_message_burst,
             edit_window_secs: self.edit_window_secs,
             keep_deleted_content: self.keep_deleted_content,
+            body_idle_timeout: std::time::Duration::from_secs(self.request_body_timeout_secs),
         })
     }
 }

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     UnsupportedType,
     /// The `Range` asked for lies outside the file.
     RangeNotSatisfiable,
+    /// The request body stopped arriving: nothing came for the configured time.
+    RequestTimeout,
     /// Missing, malformed, expired or otherwise unacceptable credentials.
     Unauthorized,
     /// The caller may see the resource but its role may not take this action.
@@ -56,6 +58,7 @@ impl ErrorCode {
             Self::TooLarge => "too_large",
             Self::UnsupportedType => "unsupported_type",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
+            Self::RequestTimeout => "request_timeout",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",

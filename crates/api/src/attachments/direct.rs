@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::StreamExt;
+
 use room_chats_store::attachments::{self, CheckedUpload, NewDirectUpload, StoredAttachment};
 use room_chats_types::{AttachmentDto, DirectUploadBody, DirectUploadDto, RoomId};
 
@@ -232,7 +234,11 @@ impl AttachmentStore {
     ) -> Result<(Written, String), ApiError> {
         let id = file.dto.id;
         let body = match self.storage.read(&file.storage_key, None).await {
-            Ok(body) => body,
+            Ok(body) => Box::pin(self.metered(body.map(|chunk| {
+                chunk.map_err(|error| {
+                    ApiError::Unavailable(format!("reading an uploaded object: {error}"))
+                })
+            }))),
             Err(StorageError::NotFound) => return Err(not_put()),
             Err(other) => return Err(storage_failure(other)),
         };

@@ -110,7 +110,8 @@ pub struct Upload<S> {
     pub filename: String,
     /// The body's length when the client declared it.
     pub declared_len: Option<u64>,
-    /// The bytes.
+    /// The bytes, with what went wrong reading them already told as the answer it gets
+    /// (a body that broke off, stalled or overflowed).
     pub body: S,
 }
 
@@ -189,7 +190,7 @@ impl AttachmentStore {
     /// the way and reading an image's size; answers what it wrote. The object carries
     /// `content_type` and the disposition for `filename` (for the store's presigned downloads),
     /// and exists only when this answers `Ok`: every failure aborts it.
-    async fn write_object<S, E>(
+    async fn write_object<S>(
         &self,
         key: &str,
         content_type: &str,
@@ -199,8 +200,7 @@ impl AttachmentStore {
         limit: SizeLimit,
     ) -> Result<Written, ApiError>
     where
-        S: Stream<Item = Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
+        S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
     {
         let disposition = content_disposition(filename, content_type).to_string();
         let mut writer = self
@@ -209,7 +209,7 @@ impl AttachmentStore {
             .await
             .map_err(storage_failure)?;
         let mut probe = DimensionProbe::new(content_type);
-        let copied = copy_to_store(head, body, &mut writer, &mut probe, &self.bandwidth, limit);
+        let copied = copy_to_store(head, body, &mut writer, &mut probe, limit);
         let (size, sha256) = match copied.await {
             Ok(copied) => copied,
             Err(error) => {
@@ -222,6 +222,25 @@ impl AttachmentStore {
             size,
             sha256,
             dimensions: probe.dimensions(),
+        })
+    }
+
+    /// `stream` at the pace the node's upload budget allows: every byte of an upload, read
+    /// from a client or from the store, passes through it.
+    fn metered<S, E>(&self, stream: S) -> impl Stream<Item = Result<Bytes, E>> + 'static
+    where
+        S: Stream<Item = Result<Bytes, E>> + 'static,
+        E: 'static,
+    {
+        let bandwidth = std::sync::Arc::clone(&self.bandwidth);
+        stream.then(move |chunk| {
+            let bandwidth = std::sync::Arc::clone(&bandwidth);
+            async move {
+                if let Ok(bytes) = &chunk {
+                    bandwidth.take(bytes.len()).await;
+                }
+                chunk
+            }
         })
     }
 
@@ -321,6 +340,16 @@ impl Attachments {
         self.store.settings.max_bytes
     }
 
+    /// An upload's request body at the pace the node's upload budget allows. Every byte the
+    /// client sends counts, multipart framing and other parts included.
+    pub fn metered<S, E>(&self, body: S) -> impl Stream<Item = Result<Bytes, E>> + 'static
+    where
+        S: Stream<Item = Result<Bytes, E>> + 'static,
+        E: 'static,
+    {
+        self.store.metered(body)
+    }
+
     /// The room `room_id` if `caller` may upload into it: one it sees (404 otherwise) that
     /// is open (409).
     async fn open_room(&self, caller: &Caller, room_id: RoomId) -> Result<(), ApiError> {
@@ -332,15 +361,14 @@ impl Attachments {
     }
 
     /// Stores `upload` as an attachment of `room_id` by `caller`.
-    pub async fn upload<S, E>(
+    pub async fn upload<S>(
         &self,
         caller: &Caller,
         room_id: RoomId,
         upload: Upload<S>,
     ) -> Result<AttachmentDto, ApiError>
     where
-        S: Stream<Item = Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
+        S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
     {
         self.open_room(caller, room_id).await?;
         let limit = self.size_limit(caller).await?;
@@ -565,19 +593,17 @@ struct Written {
     dimensions: Option<Dimensions>,
 }
 
-/// Writes `head` and the rest of `body` to `writer`, within `limit` and at the pace
-/// `bandwidth` allows, showing it to `probe`; answers the size and the hex SHA-256. On error the caller aborts the writer.
-async fn copy_to_store<S, E>(
+/// Writes `head` and the rest of `body` to `writer`, within `limit`, showing it to `probe`;
+/// answers the size and the hex SHA-256. On error the caller aborts the writer.
+async fn copy_to_store<S>(
     head: Bytes,
     mut body: S,
     writer: &mut ObjectWriter,
     probe: &mut DimensionProbe,
-    bandwidth: &UploadBandwidth,
     limit: SizeLimit,
 ) -> Result<(u64, String), ApiError>
 where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
     let mut hasher = Sha256::new();
     let mut size = 0_u64;
@@ -586,12 +612,7 @@ where
         let chunk = match next.take() {
             Some(chunk) => chunk,
             None => match body.next().await {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(error)) => {
-                    return Err(ApiError::BadRequest(format!(
-                        "the upload broke off: {error}"
-                    )));
-                }
+                Some(chunk) => chunk?,
                 None => break,
             },
         };
@@ -599,7 +620,6 @@ where
         if size > limit.bytes {
             return Err(limit.refusal());
         }
-        bandwidth.take(chunk.len()).await;
         hasher.update(&chunk);
         probe.feed(&chunk);
         writer.write(chunk).await.map_err(storage_failure)?;
@@ -610,25 +630,19 @@ where
 /// Reads until [`sniff::SNIFF_BYTES`] are in hand or the body ends; answers them and the rest
 /// of the body. The rest is fused: a file shorter than the head has ended already, and some
 /// streams (a multipart field) panic when polled again after their end.
-async fn read_head<S, E>(body: S, limit: SizeLimit) -> Result<(Bytes, Fuse<S>), ApiError>
+async fn read_head<S>(body: S, limit: SizeLimit) -> Result<(Bytes, Fuse<S>), ApiError>
 where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
     let mut body = body.fuse();
     let mut head = BytesMut::new();
     while head.len() < sniff::SNIFF_BYTES {
         match body.next().await {
-            Some(Ok(chunk)) => {
-                head.extend_from_slice(&chunk);
+            Some(chunk) => {
+                head.extend_from_slice(&chunk?);
                 if head.len() as u64 > limit.bytes {
                     return Err(limit.refusal());
                 }
-            }
-            Some(Err(error)) => {
-                return Err(ApiError::BadRequest(format!(
-                    "the upload broke off: {error}"
-                )));
             }
             None => break,
         }

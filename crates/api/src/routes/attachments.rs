@@ -1,7 +1,8 @@
 //! `POST /chat/{room_id}/attachments` (upload, streamed) and `GET /attachments/{id}`
 //! (download, with `Range`, or a redirect to the object store).
 
-use actix_multipart::Multipart;
+use actix_multipart::{Multipart, MultipartError};
+use actix_web::error::PayloadError;
 use actix_web::http::ConnectionType;
 use actix_web::http::header::{self, ContentDisposition, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
@@ -13,11 +14,12 @@ use utoipa::{IntoParams, ToSchema};
 use crate::attachments::{ByteRange, Download, Upload, content_disposition};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::request_body;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
-/// Room for the multipart framing around the file (boundaries, part headers) when a
-/// `multipart/form-data` body's `Content-Length` is compared with the file limit.
+/// Room for the multipart framing around the file (boundaries, part headers) and any small
+/// fields beside it: a `multipart/form-data` body may be this much larger than the file limit.
 const MULTIPART_FRAMING_BYTES: u64 = 16 * 1024;
 
 /// The multipart form of an upload.
@@ -118,49 +120,102 @@ async fn store_upload(
                 .starts_with("multipart/form-data")
         });
     let attachments = &state.attachments;
-    if is_multipart {
-        if declared_len.is_some_and(|len| len > attachments.max_bytes() + MULTIPART_FRAMING_BYTES) {
-            return Err(ApiError::FileTooLarge(format!(
-                "the file is larger than the limit of {} bytes",
-                attachments.max_bytes()
-            )));
-        }
-        let mut form = Multipart::new(request.headers(), payload);
-        let field = loop {
-            match form.next().await {
-                Some(Ok(field)) if field.name() == Some("file") => break field,
-                Some(Ok(_)) => {}
-                Some(Err(error)) => {
-                    return Err(ApiError::BadRequest(format!(
-                        "unreadable multipart body: {error}"
-                    )));
-                }
-                None => {
-                    return Err(ApiError::BadRequest(
-                        "the multipart body has no part named file".to_owned(),
-                    ));
-                }
-            }
-        };
-        let filename = field
-            .content_disposition()
-            .and_then(ContentDisposition::get_filename)
-            .unwrap_or_default()
-            .to_owned();
-        let file = Upload {
-            filename,
-            declared_len: None,
-            body: field,
-        };
-        attachments.upload(caller, room_id, file).await
-    } else {
+    let body_error = |error: PayloadError| match error {
+        PayloadError::Overflow => file_too_large(attachments.max_bytes()),
+        other => request_body::refusal(&other, request)
+            .unwrap_or_else(|| ApiError::BadRequest(format!("the upload broke off: {other}"))),
+    };
+    if !is_multipart {
         let file = Upload {
             filename: query.filename.unwrap_or_default(),
             declared_len,
-            body: payload,
+            body: Box::pin(
+                attachments
+                    .metered(payload)
+                    .map(|chunk| chunk.map_err(body_error)),
+            ),
         };
-        attachments.upload(caller, room_id, file).await
+        return attachments.upload(caller, room_id, file).await;
     }
+    // The whole form, file and framing and any other parts, within the file limit and the
+    // allowance for the rest.
+    let max_body = attachments.max_bytes() + MULTIPART_FRAMING_BYTES;
+    if declared_len.is_some_and(|len| len > max_body) {
+        return Err(file_too_large(attachments.max_bytes()));
+    }
+    let mut read = 0_u64;
+    let body = attachments.metered(payload.map(move |chunk| {
+        let chunk = chunk?;
+        read += chunk.len() as u64;
+        if read > max_body {
+            return Err(PayloadError::Overflow);
+        }
+        Ok(chunk)
+    }));
+    let mut form = Multipart::new(request.headers(), body);
+    let form_error = |error: MultipartError| match error {
+        MultipartError::Payload(error) => body_error(error),
+        other => ApiError::BadRequest(format!("unreadable multipart body: {other}")),
+    };
+    let mut others_left = MULTIPART_FRAMING_BYTES;
+    let field = loop {
+        match form.next().await {
+            Some(Ok(field)) if field.name() == Some("file") => break field,
+            Some(Ok(mut other)) => {
+                // Small fields an app adds beside the file are read past; nothing else may be
+                // large.
+                while let Some(chunk) = other.next().await {
+                    let chunk = chunk.map_err(form_error)?;
+                    others_left = others_left.checked_sub(chunk.len() as u64).ok_or_else(|| {
+                        ApiError::FileTooLarge(format!(
+                            "the form's parts other than `file` hold more than \
+                                 {MULTIPART_FRAMING_BYTES} bytes; send the file alone"
+                        ))
+                    })?;
+                }
+            }
+            Some(Err(error)) => return Err(form_error(error)),
+            None => {
+                return Err(ApiError::BadRequest(
+                    "the multipart body has no part named file".to_owned(),
+                ));
+            }
+        }
+    };
+    let filename = field
+        .content_disposition()
+        .and_then(ContentDisposition::get_filename)
+        .unwrap_or_default()
+        .to_owned();
+    let file = Upload {
+        filename,
+        declared_len: None,
+        body: field.map(|chunk| chunk.map_err(form_error)),
+    };
+    let stored = attachments.upload(caller, room_id, file).await?;
+    read_form_end(&mut form).await;
+    Ok(stored)
+}
+
+/// Reads what follows the file in its form (the closing boundary, a field an app put after
+/// it), a little at most, so the connection can serve the next request. A form with more than
+/// that after its file is left unread: its connection is closed after the answer.
+async fn read_form_end(form: &mut Multipart) {
+    let mut left = MULTIPART_FRAMING_BYTES;
+    while let Some(Ok(mut part)) = form.next().await {
+        while let Some(Ok(chunk)) = part.next().await {
+            let Some(rest) = left.checked_sub(chunk.len() as u64) else {
+                return;
+            };
+            left = rest;
+        }
+    }
+}
+
+fn file_too_large(max_bytes: u64) -> ApiError {
+    ApiError::FileTooLarge(format!(
+        "the file is larger than the limit of {max_bytes} bytes"
+    ))
 }
 
 /// The request's `Content-Length`, if it gave a readable one.

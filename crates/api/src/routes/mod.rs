@@ -87,6 +87,12 @@ pub(crate) enum CommonErrors {
         description = "Missing or invalid bearer token (`unauthorized`); carries `WWW-Authenticate: Bearer`"
     )]
     Unauthorized(ErrorBody),
+    /// A request body that stopped arriving.
+    #[response(
+        status = 408,
+        description = "The request body sent nothing for `REQUEST_BODY_TIMEOUT_SECS` (`request_timeout`); the connection is closed"
+    )]
+    RequestTimeout(ErrorBody),
     /// Database unavailable.
     #[response(
         status = 503,
