@@ -276,8 +276,15 @@ async fn subscriptions_refuse_bad_input(backend: Backend) {
         "https://127.0.0.1/push",
         "https://localhost/push",
         "not a url",
-    ] {
-        post(browser.subscription(endpoint), customer.clone())
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(
+        crate::webhooks::DISGUISED_INTERNAL_HOSTS
+            .iter()
+            .map(|host| format!("https://{host}/push")),
+    ) {
+        post(browser.subscription(&endpoint), customer.clone())
             .await
             .assert_error(422, "validation_failed");
     }

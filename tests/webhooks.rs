@@ -356,6 +356,21 @@ async fn a_410_disables_the_endpoint_and_replay_revives_dead_letters(backend: Ba
     assert_eq!(got[1].event["type"], "message.created");
 }
 
+/// Internal addresses written as something else: IPv4 inside IPv6 (NAT64, IPv4-compatible,
+/// SIIT, 6to4) and IPv4 blocks that are neither private nor loopback but no less internal.
+/// Webhook endpoints and Web Push endpoints refuse them alike.
+pub(crate) const DISGUISED_INTERNAL_HOSTS: &[&str] = &[
+    "[64:ff9b::7f00:1]",
+    "[64:ff9b::a9fe:a9fe]",
+    "[::127.0.0.1]",
+    "[::ffff:0:a00:1]",
+    "[2002:a9fe:a9fe::1]",
+    "[2002:7f00:1::]",
+    "198.18.0.1",
+    "240.0.0.1",
+    "192.0.0.8",
+];
+
 async fn the_admin_api_refuses_what_it_must(backend: Backend) {
     let strict = WebhookSettings {
         allow_private_urls: false,
@@ -385,10 +400,16 @@ async fn the_admin_api_refuses_what_it_must(backend: Backend) {
         "ftp://hooks.example.com/x",
         "https://user:pw@hooks.example.com/x",
         "not a url",
-    ] {
-        create(json!({ "url": url }), ops.clone())
-            .await
-            .assert_error(422, "validation_failed");
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(
+        DISGUISED_INTERNAL_HOSTS
+            .iter()
+            .map(|host| format!("https://{host}/hook")),
+    ) {
+        let refused = create(json!({ "url": url }), ops.clone()).await;
+        refused.assert_error(422, "validation_failed");
     }
     create(
         json!({ "url": "https://hooks.example.com/x", "event_types": ["message.exploded"] }),
