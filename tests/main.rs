@@ -11,6 +11,7 @@ mod authorization;
 mod bad_input;
 mod concurrency;
 mod direct_uploads;
+mod document_rules;
 mod edits;
 mod endpoints;
 mod hostile_uploads;

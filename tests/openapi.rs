@@ -162,10 +162,12 @@ fn enforced_limits_are_stated_in_the_schema() {
     assert_eq!(schemas["RoomCursor"]["minLength"].as_i64(), Some(3));
     let up_to = &schemas["ReadMarkerBody"]["properties"]["up_to"];
     assert_eq!(up_to["minimum"].as_i64(), Some(0), "{up_to}");
-    // Optional: a message of files alone leaves it out.
-    let content = &schemas["SendMessageBody"]["properties"]["content"]["oneOf"][0];
+    // Optional: a message of files alone leaves it out (the rule "words or files" is the
+    // second part of the body's `allOf`).
+    let send = &schemas["SendMessageBody"]["allOf"][0];
+    let content = &send["properties"]["content"]["oneOf"][0];
     assert_eq!(content["$ref"], "#/components/schemas/MessageContent");
-    let files = &schemas["SendMessageBody"]["properties"]["attachment_ids"];
+    let files = &send["properties"]["attachment_ids"];
     assert_eq!(
         files["maxItems"].as_u64(),
         Some(room_chats_types::rules::MAX_ATTACHMENTS_PER_MESSAGE as u64)

@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes.
 
 use actix_web::App;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -63,12 +64,48 @@ impl Modify for BearerScheme {
 
 /// The API description, as served at `/openapi.json` and committed in `openapi/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
+    // After the routes' schemas are in: `ApiDoc`'s modifiers run before they are merged.
+    WordsOrFiles.modify(&mut api);
     api
+}
+
+/// A message needs words or files: `SendMessageBody` says so, as the service does (422
+/// `invalid_content` for neither). Serde's derive cannot state a rule across two fields.
+struct WordsOrFiles;
+
+impl Modify for WordsOrFiles {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(schemas) = openapi.components.as_mut().map(|c| &mut c.schemas) else {
+            return;
+        };
+        let Some(body) = schemas.remove("SendMessageBody") else {
+            return;
+        };
+        let words = ObjectBuilder::new()
+            .property("content", ObjectBuilder::new().schema_type(Type::String))
+            .required("content");
+        let files = ObjectBuilder::new()
+            .property(
+                "attachment_ids",
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new().schema_type(Type::Integer))
+                    .min_items(Some(1)),
+            )
+            .required("attachment_ids");
+        let rule = AllOfBuilder::new()
+            .item(body)
+            .item(AnyOfBuilder::new().item(words).item(files))
+            .description(Some(
+                "Body of `POST /chat/{room_id}/messages`: `content`, `attachment_ids` (at least \
+                 one), or both.",
+            ));
+        schemas.insert("SendMessageBody".to_owned(), rule.into());
+    }
 }
 
 /// The API description as pretty JSON with a trailing newline: the committed file's form.

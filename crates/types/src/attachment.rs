@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::RoomId;
+use crate::schema::UploadType;
 
 /// An uploaded file, as `POST /chat/{room_id}/attachments` answers it. Its bytes are at
 /// `GET /attachments/{id}` for everyone who can see the room.
@@ -53,12 +54,14 @@ pub struct DirectUploadBody {
     /// The file's name (made safe as for a streamed upload).
     #[schema(example = "damaged-parcel.jpg", min_length = 1, max_length = 1024)]
     pub filename: String,
-    /// Its exact length in bytes: an object of another length is refused when it is checked.
-    #[schema(example = 482_113, minimum = 1)]
+    /// Its exact length in bytes, at most `ATTACHMENT_MAX_BYTES` (25 MiB unless the operator
+    /// changed it): an object of another length is refused when it is checked.
+    #[serde(deserialize_with = "crate::whole::int")]
+    #[schema(example = 482_113, minimum = 1, maximum = 26_214_400)]
     pub size: i64,
     /// Its type, one of the allowed ones (`ATTACHMENT_TYPES`); the upload URL accepts no other,
     /// and the bytes must turn out to be of it.
-    #[schema(example = "image/jpeg", min_length = 1, max_length = 255)]
+    #[schema(value_type = UploadType, example = "image/jpeg")]
     pub content_type: String,
 }
 

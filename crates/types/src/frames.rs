@@ -190,7 +190,7 @@ pub enum ClientFrame {
         #[schema(value_type = Option<MessageContent>)]
         content: Option<String>,
         /// Files uploaded into this room by the sender and not sent yet (at most 10).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::whole::list")]
         #[schema(max_items = 10)]
         attachment_ids: Vec<i64>,
     },
@@ -198,7 +198,7 @@ pub enum ClientFrame {
     #[serde(alias = "mark_read")]
     Read {
         /// The highest seq read.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::whole::option")]
         #[schema(value_type = Option<i64>, minimum = 0)]
         up_to: Option<Seq>,
     },

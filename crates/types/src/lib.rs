@@ -18,6 +18,7 @@ pub mod schema;
 pub mod spelling;
 pub mod stream;
 pub mod webhook;
+pub mod whole;
 
 pub use attachment::{AttachmentDto, DirectUploadBody, DirectUploadDto};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -53,7 +53,7 @@ pub struct SendMessageBody {
     #[schema(value_type = Option<MessageContent>)]
     pub content: Option<String>,
     /// Files uploaded into this room by the sender and not sent yet (at most 10).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::list")]
     #[schema(max_items = 10)]
     pub attachment_ids: Vec<i64>,
     /// Idempotency key chosen by the sender: sending again with the same key returns the
@@ -95,6 +95,7 @@ pub struct MessagePage {
 pub struct ReadMarkerBody {
     /// The highest seq the caller has read; omitted means "everything so far". The marker never
     /// moves backwards and never past the room's last message.
+    #[serde(default, deserialize_with = "crate::whole::option")]
     #[schema(value_type = Option<i64>, minimum = 0)]
     pub up_to: Option<Seq>,
 }

@@ -4,11 +4,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::schema::PushEndpoint;
+
 /// `POST /me/push-subscriptions`: the browser's `PushSubscription.toJSON()` as it is.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PushSubscriptionBody {
     /// The push service URL (`https://`) the browser was given.
+    #[schema(value_type = PushEndpoint)]
     pub endpoint: String,
     /// When the subscription expires (ms since the epoch), if the browser says.
     #[serde(default)]

@@ -14,6 +14,42 @@ pub const ID_PATTERN: &str =
 /// tab, line feed and carriage return.
 pub const CONTENT_PATTERN: &str = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
 
+/// A webhook receiver's URL as the OpenAPI document describes it (with `maxLength` 2,048): an
+/// `http(s)://` URL on a public DNS name, without credentials or fragment. The service also
+/// takes public IP addresses and refuses names that are internal by definition (`localhost`);
+/// the pattern keeps to what every node accepts when it is saved.
+pub const ENDPOINT_URL_PATTERN: &str = concat!(
+    "^https?://",
+    "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\\.[a-z]{2,24}",
+    "(?::[1-9][0-9]{0,3})?",
+    "(?:/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?",
+    "(?:\\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$"
+);
+/// A Web Push endpoint as the OpenAPI document describes it: [`ENDPOINT_URL_PATTERN`], `https`
+/// only.
+pub const PUSH_ENDPOINT_PATTERN: &str = concat!(
+    "^https://",
+    "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\\.[a-z]{2,24}",
+    "(?::[1-9][0-9]{0,3})?",
+    "(?:/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?",
+    "(?:\\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$"
+);
+/// Longest webhook or push endpoint URL, in characters.
+pub const MAX_URL_CHARS: usize = 2_048;
+/// Free text of one line or more without control characters (an endpoint's description).
+pub const PLAIN_TEXT_PATTERN: &str = "^[^\\x00-\\x1F\\x7F-\\x9F]*$";
+/// Longest webhook endpoint description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+/// A media type as a direct upload declares it (`type/subtype`, lowercase, no parameters).
+pub const MEDIA_TYPE_PATTERN: &str = "^[a-z]+/[a-z0-9][a-z0-9.+-]*$";
+/// Longest media type a direct upload may declare, in characters.
+pub const MAX_MEDIA_TYPE_CHARS: usize = 255;
+/// The types an upload may have unless the operator changes `ATTACHMENT_TYPES`.
+pub const DEFAULT_UPLOAD_TYPES: &str =
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain";
+/// The largest upload unless the operator changes `ATTACHMENT_MAX_BYTES`, in bytes.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+
 /// A room-list cursor as this service issues it: the newest activity (µs) and the room id.
 /// Digits are capped so that any match parses.
 pub const ROOM_CURSOR_PATTERN: &str = "^[0-9]{1,18}_[0-9]{1,18}$";

@@ -9,7 +9,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::rules::{
-    CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS, ID_PATTERN, MAX_ID_CHARS, ROOM_CURSOR_PATTERN,
+    CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS, ENDPOINT_URL_PATTERN, ID_PATTERN,
+    MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_URL_CHARS, MEDIA_TYPE_PATTERN,
+    PLAIN_TEXT_PATTERN, PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN,
 };
 
 /// A string schema with length bounds, a pattern and, when given, an example.
@@ -83,5 +85,55 @@ named_string_schema!(
         ROOM_CURSOR_PATTERN,
         "A `next_cursor` of the room list, passed back as it was received.",
         None,
+    )
+);
+
+named_string_schema!(
+    /// A webhook receiver's URL.
+    EndpointUrl = string_schema(
+        11,
+        Some(MAX_URL_CHARS),
+        ENDPOINT_URL_PATTERN,
+        "The receiver's `https://` (or `http://`) URL on a public name, without credentials or \
+         fragment. Names and addresses that are internal (loopback, private, link-local and \
+         other reserved ranges) are refused unless `WEBHOOK_ALLOW_PRIVATE_URLS` is set; a public \
+         IP address is accepted too.",
+        Some("https://hooks.shop.example/chat"),
+    )
+);
+
+named_string_schema!(
+    /// A Web Push service URL.
+    PushEndpoint = string_schema(
+        12,
+        Some(MAX_URL_CHARS),
+        PUSH_ENDPOINT_PATTERN,
+        "The `https://` URL of the push service the browser was given (internal addresses are \
+         refused).",
+        Some("https://fcm.googleapis.com/fcm/send/c1Kx…"),
+    )
+);
+
+named_string_schema!(
+    /// A webhook endpoint's description.
+    EndpointDescription = string_schema(
+        0,
+        Some(MAX_DESCRIPTION_CHARS),
+        PLAIN_TEXT_PATTERN,
+        "Free text for the admins, at most 200 characters, no control characters.",
+        Some("Order system, production"),
+    )
+);
+
+named_string_schema!(
+    /// The type of a file to upload.
+    UploadType = string_schema(
+        3,
+        Some(MAX_MEDIA_TYPE_CHARS),
+        MEDIA_TYPE_PATTERN,
+        "The file's media type, one of `ATTACHMENT_TYPES` (by default `image/png`, `image/jpeg`, \
+         `image/gif`, `image/webp`, `application/pdf`, `text/plain`; 415 `unsupported_type` for \
+         another); its bytes must turn out to be of it.",
+        Some("image/jpeg"),
     )
 );

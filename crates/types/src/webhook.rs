@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::schema::{EndpointDescription, EndpointUrl};
 use crate::spelling::UnknownSpelling;
 use crate::{MessageDto, RoomDto, RoomId};
 
@@ -148,9 +149,11 @@ pub struct WebhookEndpointDto {
 pub struct CreateWebhookEndpointBody {
     /// `https://` (or `http://`) URL of the receiver; private and loopback addresses are
     /// refused unless `WEBHOOK_ALLOW_PRIVATE_URLS` is set.
+    #[schema(value_type = EndpointUrl)]
     pub url: String,
     /// Free text, at most 200 characters.
     #[serde(default)]
+    #[schema(value_type = EndpointDescription)]
     pub description: String,
     /// The types to receive; omitted or empty means every type.
     #[serde(default)]
@@ -163,9 +166,11 @@ pub struct CreateWebhookEndpointBody {
 pub struct UpdateWebhookEndpointBody {
     /// A new receiver URL (same rules as on creation).
     #[serde(default)]
+    #[schema(value_type = Option<EndpointUrl>)]
     pub url: Option<String>,
     /// New free text.
     #[serde(default)]
+    #[schema(value_type = Option<EndpointDescription>)]
     pub description: Option<String>,
     /// New types to receive; empty means every type.
     #[serde(default)]
@@ -218,6 +223,7 @@ pub struct DeadLetterQuery {
     /// Only dead letters with a larger id (the previous page's `next_after`).
     pub after: Option<i64>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -226,7 +232,7 @@ pub struct DeadLetterQuery {
 #[serde(deny_unknown_fields)]
 pub struct ReplayBody {
     /// The dead letters to deliver again; omitted means all of the endpoint's.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::option_list")]
     pub ids: Option<Vec<i64>>,
 }
 

@@ -26,7 +26,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// Longest type name a client may declare.
-const MAX_TYPE_CHARS: usize = 255;
+const MAX_TYPE_CHARS: usize = room_chats_types::rules::MAX_MEDIA_TYPE_CHARS;
 
 /// Longest name a client may declare (it is then cut to 255 bytes, as for a streamed upload).
 const MAX_FILENAME_CHARS: usize = 1024;

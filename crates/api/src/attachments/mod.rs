@@ -38,8 +38,7 @@ use storage::ObjectWriter;
 pub use storage::{Storage, StorageError, StorageLocation};
 
 /// The types uploads may have by default: images, PDF and plain text.
-pub const DEFAULT_TYPES: &str =
-    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain";
+pub const DEFAULT_TYPES: &str = room_chats_types::rules::DEFAULT_UPLOAD_TYPES;
 
 /// Attachment limits (`ATTACHMENT_*`); [`AttachmentSettings::DEFAULT`] holds the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +72,7 @@ pub struct AttachmentSettings {
 impl AttachmentSettings {
     /// The defaults, defined once (the types are [`DEFAULT_TYPES`]).
     pub const DEFAULT: Self = Self {
-        max_bytes: 25 * 1024 * 1024,
+        max_bytes: room_chats_types::rules::DEFAULT_MAX_UPLOAD_BYTES,
         allowed_types: Vec::new(),
         // Measured on 2 cores: 64 MiB/s keeps room traffic's p99 under 20 ms (PERFORMANCE.md).
         upload_bytes_per_sec: 64 * 1024 * 1024,

@@ -5,7 +5,7 @@ use room_chats_store::rooms::{self, RoomListFilter, RoomListScope, RoomListing};
 use room_chats_store::{StoreError, members};
 use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId};
 
-use super::Chat;
+use super::{Chat, check_field};
 use crate::access::require_chat_role;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -67,6 +67,9 @@ impl Chat {
             return Err(ApiError::Validation(
                 "the assigned filter is for admins".to_owned(),
             ));
+        }
+        if let Some(order_id) = &filter.order_id {
+            check_field("order_id", order_id)?;
         }
         let caller = caller.clone();
         Ok(self

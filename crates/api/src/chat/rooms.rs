@@ -114,6 +114,7 @@ impl Chat {
     ) -> Result<(), ApiError> {
         self.visible_room(caller, room_id).await?;
         require_admin(caller)?;
+        check_field("user_id", &user_id)?;
         let event = self
             .db
             .run(move |conn| members::unassign_admin(conn, room_id, &user_id))

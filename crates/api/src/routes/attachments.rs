@@ -243,8 +243,8 @@ fn declared_length(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
         ("Range" = Option<String>, Header, description = "One byte range, `bytes=start-end`, `bytes=start-` or `bytes=-suffix`"),
     ),
     responses(
-        (status = 200, description = "The whole file", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The whole file, as the type it was stored as (`content_type` of the attachment: `image/png`, `application/pdf`, `text/plain`, …)", content_type = "*/*", body = Vec<u8>),
+        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "*/*", body = Vec<u8>),
         (status = 302, description = "On S3: `Location` is a presigned URL of the file"),
         (status = 403, body = ErrorBody, description = "Service tokens cannot chat (`forbidden`)"),
         (status = 404, body = ErrorBody, description = "No such attachment, or one in a room the caller cannot see (`not_found`)"),

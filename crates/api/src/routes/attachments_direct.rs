@@ -7,6 +7,7 @@ use room_chats_types::{AttachmentDto, DirectUploadBody, DirectUploadDto, ErrorBo
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// Starts a direct upload (S3-compatible stores only): answers a presigned URL that accepts a
@@ -37,7 +38,7 @@ pub async fn start_direct_upload(
     state: web::Data<AppState>,
     caller: Caller,
     room_id: web::Path<i64>,
-    body: web::Json<DirectUploadBody>,
+    body: JsonBody<DirectUploadBody>,
 ) -> Result<HttpResponse, ApiError> {
     let upload = state
         .attachments

@@ -7,6 +7,7 @@ use room_chats_types::{EditMessageBody, ErrorBody, MessageDto, RevisionDto};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// Edits one of the caller's messages, within `EDIT_WINDOW_SECS` of sending it, while the room
@@ -38,7 +39,7 @@ pub async fn edit_message(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(i64, i64)>,
-    body: web::Json<EditMessageBody>,
+    body: JsonBody<EditMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, message_id) = path.into_inner();
     let EditMessageBody { content, client_id } = body.into_inner();

@@ -8,6 +8,7 @@ use crate::auth::Caller;
 use crate::chat::MessageDraft;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// Stores a message with the room's next seq. The sender is the token's `sub`, whatever the
@@ -36,7 +37,7 @@ pub async fn send_message(
     state: web::Data<AppState>,
     caller: Caller,
     room_id: web::Path<i64>,
-    body: web::Json<SendMessageBody>,
+    body: JsonBody<SendMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let SendMessageBody {
         content,

@@ -3,6 +3,7 @@
 mod attachments;
 mod attachments_direct;
 mod health;
+mod json_body;
 mod message_change;
 mod messages_history;
 mod messages_send;

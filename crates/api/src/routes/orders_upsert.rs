@@ -9,6 +9,7 @@ use room_chats_types::schema::ExternalId;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// Creates or updates an order. Only `service` and `admin` tokens may call it. When the
@@ -32,7 +33,7 @@ pub async fn upsert_order(
     state: web::Data<AppState>,
     caller: Caller,
     order_id: web::Path<String>,
-    body: web::Json<UpsertOrderBody>,
+    body: JsonBody<UpsertOrderBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (order, upsert) = state
         .chat

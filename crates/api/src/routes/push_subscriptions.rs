@@ -7,6 +7,7 @@ use room_chats_types::{ErrorBody, PushSubscriptionBody, PushSubscriptionDto, Vap
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// The server's VAPID public key: a browser passes it as `applicationServerKey` to
@@ -60,7 +61,7 @@ pub async fn list_subscriptions(
 pub async fn subscribe(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<PushSubscriptionBody>,
+    body: JsonBody<PushSubscriptionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let subscription = state.push.subscribe(&caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(subscription))

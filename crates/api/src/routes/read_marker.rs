@@ -6,6 +6,7 @@ use room_chats_types::{ErrorBody, ReadMarkerBody, ReadMarkerDto};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// Marks messages up to `up_to` (default: all) as read by the caller. The marker only moves
@@ -28,7 +29,7 @@ pub async fn mark_read(
     state: web::Data<AppState>,
     caller: Caller,
     room_id: web::Path<i64>,
-    body: web::Json<ReadMarkerBody>,
+    body: JsonBody<ReadMarkerBody>,
 ) -> Result<HttpResponse, ApiError> {
     let room = state
         .chat

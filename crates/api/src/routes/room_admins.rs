@@ -49,6 +49,7 @@ pub async fn assign_admin(
         (status = 204, description = "The admin is not assigned (any more)"),
         (status = 403, body = ErrorBody, description = "Only admins may unassign (`forbidden`)"),
         (status = 404, body = ErrorBody, description = "No such room (`not_found`)"),
+        (status = 422, body = ErrorBody, description = "The user id breaks the rules (`validation_failed`)"),
         CommonErrors,
     ),
     security(("bearer" = []))

@@ -6,6 +6,7 @@ use room_chats_types::{ErrorBody, RoomNotificationsBody, RoomNotificationsDto};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// The caller's notification setting of the room.
@@ -54,7 +55,7 @@ pub async fn set_room_notifications(
     state: web::Data<AppState>,
     caller: Caller,
     room_id: web::Path<i64>,
-    body: web::Json<RoomNotificationsBody>,
+    body: JsonBody<RoomNotificationsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let setting = state
         .chat

@@ -10,6 +10,7 @@ use room_chats_types::{
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
+use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
 
 /// Registers a receiver. Its events start with the next change; each delivery is a POST of a
@@ -32,7 +33,7 @@ use crate::state::AppState;
 pub async fn create_endpoint(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateWebhookEndpointBody>,
+    body: JsonBody<CreateWebhookEndpointBody>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = state.webhooks.create(&caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(endpoint))
@@ -102,7 +103,7 @@ pub async fn update_endpoint(
     state: web::Data<AppState>,
     caller: Caller,
     endpoint_id: web::Path<i64>,
-    body: web::Json<UpdateWebhookEndpointBody>,
+    body: JsonBody<UpdateWebhookEndpointBody>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = state
         .webhooks
@@ -186,7 +187,7 @@ pub async fn replay_dead_letters(
     state: web::Data<AppState>,
     caller: Caller,
     endpoint_id: web::Path<i64>,
-    body: web::Json<ReplayBody>,
+    body: JsonBody<ReplayBody>,
 ) -> Result<HttpResponse, ApiError> {
     let replayed = state
         .webhooks

@@ -26,7 +26,7 @@ use crate::state::AppState;
 pub struct StreamQuery {
     /// Catch up: the `cursor` of the last inbox frame (or `stream_ready`) received. Without
     /// it, `stream_ready` says `reload`.
-    #[param(pattern = "^[0-9]{1,19}$")]
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// Only rooms with this status (as `GET /chat/`).
     pub status: Option<RoomStatus>,

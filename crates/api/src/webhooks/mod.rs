@@ -28,7 +28,7 @@ use crate::webhooks::url_guard::check_endpoint_url;
 pub const MAX_ENDPOINTS: i64 = 20;
 
 /// Longest endpoint description, in characters.
-const MAX_DESCRIPTION_CHARS: usize = 200;
+const MAX_DESCRIPTION_CHARS: usize = room_chats_types::rules::MAX_DESCRIPTION_CHARS;
 
 /// Most dead letters one replay may name.
 const MAX_REPLAY_IDS: usize = 1_000;

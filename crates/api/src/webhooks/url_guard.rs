@@ -12,7 +12,7 @@ use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Longest endpoint URL.
-pub const MAX_URL_CHARS: usize = 2_048;
+pub const MAX_URL_CHARS: usize = room_chats_types::rules::MAX_URL_CHARS;
 
 /// Why an endpoint URL is refused; the text is shown to the admin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,7 +67,9 @@ pub fn names_internal_host(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)),
         Some(url::Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
+            // A name of one label is looked up in the host's search domains: an intranet
+            // name (`http://metadata`, `http://billing:8080`), never a public receiver.
+            name == "localhost" || name.ends_with(".localhost") || !name.contains('.')
         }
         None => true,
     }
@@ -229,6 +231,9 @@ mod tests {
             "http://224.0.0.1/hook",
             "http://localhost:9000/hook",
             "http://api.localhost/hook",
+            "http://metadata/computeMetadata/v1/",
+            "https://ho/hook",
+            "http://billing.:8080/hook",
         ] {
             assert_eq!(
                 check_endpoint_url(url, false).err(),
