@@ -24,6 +24,8 @@ pub enum Mode {
     Status(u16),
     /// Answers only after a minute (the service times out first).
     Hang,
+    /// 204, after this long (a receiver that takes its time).
+    Slow(Duration),
 }
 
 /// One request the receiver got.
@@ -197,7 +199,7 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             == Some("application/json");
     let answered = match mode {
-        Mode::Accept => 204,
+        Mode::Accept | Mode::Slow(_) => 204,
         Mode::Status(status) => status,
         Mode::Hang => 0,
     };
@@ -222,6 +224,10 @@ async fn receive(
     match mode {
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(60)).await;
+            HttpResponse::NoContent().finish()
+        }
+        Mode::Slow(delay) => {
+            tokio::time::sleep(delay).await;
             HttpResponse::NoContent().finish()
         }
         _ => HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).expect("status"))

@@ -74,6 +74,7 @@ impl WebhookDispatch {
             owner,
             wake: Arc::clone(&wake),
             metrics,
+            delivered: Delivered::default(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -161,12 +162,42 @@ struct Dispatcher {
     owner: String,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    /// Events delivered since the last round, told by the delivery tasks as each one is, so
+    /// they are recorded within a round gap rather than when their queue's run (up to
+    /// [`EVENTS_PER_LEASE`] events) ends: a node that dies mid-run sends again only what was
+    /// in flight or delivered in the last moments.
+    delivered: Delivered,
 }
 
-/// What became of one leased queue.
+/// The ids delivery tasks have delivered and the dispatcher has not yet taken.
+#[derive(Default)]
+struct Delivered {
+    ids: std::sync::Mutex<Vec<i64>>,
+    told: Notify,
+}
+
+impl Delivered {
+    fn push(&self, id: i64) {
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(id);
+        self.told.notify_one();
+    }
+
+    fn take(&self) -> Vec<i64> {
+        std::mem::take(
+            &mut *self
+                .ids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// What became of one leased queue (its deliveries were told one by one).
 struct QueueOutcome {
     queue: Queue,
-    delivered: Vec<i64>,
     failed: Option<Failure>,
     disable: Option<String>,
 }
@@ -188,12 +219,17 @@ impl Dispatcher {
             }
             let free = this.settings.concurrency.saturating_sub(in_flight.len());
             let since_round = last_round.map_or(ROUND_GAP, |at| at.elapsed());
+            unsettled.delivered.extend(this.delivered.take());
             // Wait for a few queues to finish, or a moment, before a round while most are
-            // in flight; with few in flight, go at once (low latency at low load).
+            // in flight; with few in flight, go at once (low latency at low load). Deliveries
+            // alone are recorded at most once a round gap: one transaction per event would
+            // cost more than the events.
             let mostly_free = free * 4 >= this.settings.concurrency;
             let want_queues = look && free > 0;
+            let only_deliveries = !want_queues && unsettled.release.is_empty();
             let want_round = want_queues || !unsettled.is_empty();
-            let round_due = want_round && (mostly_free || since_round >= ROUND_GAP);
+            let round_due =
+                want_round && ((mostly_free && !only_deliveries) || since_round >= ROUND_GAP);
             let mut wait = this.settings.poll_interval;
             if round_due {
                 let queues = if want_queues { free } else { 0 };
@@ -234,6 +270,7 @@ impl Dispatcher {
                     look = true;
                 }
                 () = this.wake.notified() => look = true,
+                () = this.delivered.told.notified() => {}
                 () = tokio::time::sleep(wait) => look = true,
             }
         }
@@ -299,7 +336,6 @@ impl Dispatcher {
     ) -> QueueOutcome {
         let mut outcome = QueueOutcome {
             queue,
-            delivered: Vec::new(),
             failed: None,
             disable: None,
         };
@@ -319,7 +355,7 @@ impl Dispatcher {
                     {
                         Metrics::since(&self.metrics.webhook_lag, committed_at);
                     }
-                    outcome.delivered.push(delivery.id);
+                    self.delivered.push(delivery.id);
                 }
                 Attempt::Gone => {
                     Metrics::result(&self.metrics.webhook_deliveries, "gone");
@@ -384,6 +420,7 @@ impl Dispatcher {
         while let Some(done) = in_flight.join_next().await {
             absorb(&mut unsettled, done);
         }
+        unsettled.delivered.extend(self.delivered.take());
         if !unsettled.is_empty() {
             let owner = self.owner.clone();
             let request = LeaseRequest {
@@ -418,7 +455,6 @@ fn absorb(settlement: &mut Settlement, done: Result<QueueOutcome, tokio::task::J
         tracing::error!("webhook delivery task failed");
         return;
     };
-    settlement.delivered.extend(outcome.delivered);
     settlement.failed.extend(outcome.failed);
     if let Some(reason) = outcome.disable {
         settlement.disable.push((outcome.queue.endpoint_id, reason));
