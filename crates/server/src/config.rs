@@ -244,8 +244,13 @@ impl JwtArgs {
     }
 
     /// The key that signs development tokens (`room-chats token`): HS256 only, since this
-    /// service never holds a private key.
-    pub fn signing_key(&self, storage: &DatabaseArgs) -> Result<EncodingKey, ConfigError> {
+    /// service never holds a private key. The embedded default's secret must exist already
+    /// (a server ran in `DATA_DIR`) unless `create` says to make it.
+    pub fn signing_key(
+        &self,
+        storage: &DatabaseArgs,
+        create: bool,
+    ) -> Result<EncodingKey, ConfigError> {
         if self.jwt_public_key.is_some() {
             return Err(ConfigError::Invalid(
                 "tokens can only be minted with an HS256 secret; this node is configured with \
@@ -253,9 +258,20 @@ impl JwtArgs {
                     .to_owned(),
             ));
         }
-        Ok(EncodingKey::from_secret(
-            self.secret(storage)?.expose_secret().as_bytes(),
-        ))
+        let configured = self.jwt_secret.is_some() || self.jwt_secret_file.is_some();
+        let secret = if configured || !storage.is_embedded() || create {
+            self.secret(storage)?
+        } else {
+            dev_secret::load(&storage.data_dir)?.ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "there is no development secret in {}: run this where the server runs (or \
+                     set DATA_DIR to its data directory), set JWT_SECRET as the server has it, or \
+                     pass --create-secret to make one for a server that will start here",
+                    storage.data_dir.display()
+                ))
+            })?
+        };
+        Ok(EncodingKey::from_secret(secret.expose_secret().as_bytes()))
     }
 }
 

@@ -15,6 +15,26 @@ const FILE_NAME: &str = "jwt-secret";
 /// The file of the embedded default's generated VAPID key (Web Push).
 const VAPID_FILE_NAME: &str = "vapid-private-key";
 
+/// Reads `DATA_DIR/jwt-secret`, if a server (or `token --create-secret`) made one.
+pub fn load(data_dir: &Path) -> Result<Option<SecretString>, ConfigError> {
+    load_file(data_dir, FILE_NAME)
+}
+
+/// The secret in `DATA_DIR/{name}`, if the file is there and not empty.
+fn load_file(data_dir: &Path, name: &str) -> Result<Option<SecretString>, ConfigError> {
+    let path = data_dir.join(name);
+    match fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => Ok(Some(secret.trim().to_owned().into())),
+        Ok(_) => Ok(None),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::File {
+            setting: "DATA_DIR",
+            path,
+            source,
+        }),
+    }
+}
+
 /// Reads `DATA_DIR/jwt-secret`, creating it with 32 random bytes (hex) when missing.
 pub fn load_or_create(data_dir: &Path) -> Result<SecretString, ConfigError> {
     load_or_create_file(data_dir, FILE_NAME, "a development JWT secret", || {
@@ -50,11 +70,8 @@ fn load_or_create_file(
         path: path.clone(),
         source,
     };
-    match fs::read_to_string(&path) {
-        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned().into()),
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(file_error(error)),
+    if let Some(secret) = load_file(data_dir, name)? {
+        return Ok(secret);
     }
     fs::create_dir_all(data_dir).map_err(file_error)?;
     let secret = make()?;

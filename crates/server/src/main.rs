@@ -157,7 +157,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             database,
             jwt,
         } => {
-            let key = jwt.signing_key(&database)?;
+            let key = jwt.signing_key(&database, token.create_secret)?;
             let audience = Audience {
                 issuer: jwt.jwt_issuer.as_deref(),
                 audience: jwt.jwt_audience.as_deref(),

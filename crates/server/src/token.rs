@@ -30,6 +30,11 @@ pub struct TokenArgs {
     /// Lifetime in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub ttl: u64,
+    /// Create the development secret in `DATA_DIR` when there is none yet, for a server that
+    /// will start there later. Without it a missing secret is an error: a token signed with a
+    /// secret no server holds is refused (401) everywhere.
+    #[arg(long)]
+    pub create_secret: bool,
 }
 
 /// Claims beyond the user's own that the verifier requires.

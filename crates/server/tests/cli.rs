@@ -85,7 +85,14 @@ fn dot_env_is_read_and_the_environment_wins() {
         "# a comment\nDATA_DIR=./from-dotenv\nJWT_ROLE_CLAIM=role\n",
     )
     .expect(".env written");
-    let args = ["token", "--sub", "u1", "--role", "client"];
+    let args = [
+        "token",
+        "--sub",
+        "u1",
+        "--role",
+        "client",
+        "--create-secret",
+    ];
     let output = run(dir.path(), &args, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(dir.path().join("from-dotenv/jwt-secret").exists());
@@ -140,4 +147,79 @@ fn help_is_grouped_and_token_help_lists_only_what_minting_needs() {
     for unrelated in ["--db-pool-size", "--db-writer-threads", "--db-timeout-secs"] {
         assert!(!token.contains(unrelated), "{unrelated} in {token}");
     }
+}
+
+/// `room-chats token` run away from the server's data directory used to make a fresh secret
+/// there silently, and every request with its tokens got 401. Now it says what is missing and
+/// where, and makes a secret only when asked.
+#[test]
+fn token_refuses_to_invent_a_secret_no_server_holds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args = ["token", "--sub", "u1", "--role", "client"];
+    let output = run(dir.path(), &args, &[]);
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(output.stdout.is_empty(), "no token is printed");
+    assert!(text.contains("no development secret in ./data"), "{text}");
+    assert!(text.contains("--create-secret"), "{text}");
+    assert!(!dir.path().join("data/jwt-secret").exists());
+
+    // A configured secret needs no file; asked to, it makes the file a server will use.
+    let configured = run(
+        dir.path(),
+        &args,
+        &[("JWT_SECRET", "0123456789abcdef0123456789abcdef")],
+    );
+    assert!(configured.status.success(), "{}", stderr(&configured));
+    let mut create = args.to_vec();
+    create.push("--create-secret");
+    let created = run(dir.path(), &create, &[]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(dir.path().join("data/jwt-secret").exists());
+    let again = run(dir.path(), &args, &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+}
+
+/// Waiting for a database that is down prints one line per retry: not the pool's own report
+/// of every background attempt, in libpq's words over three lines each.
+#[test]
+fn an_unreachable_database_is_one_line_per_retry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/nothing");
+    let output = run(
+        dir.path(),
+        &["serve"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("DB_STARTUP_TIMEOUT_SECS", "3"),
+            ("DB_TIMEOUT_SECS", "1"),
+        ],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    // Records start with their time (after the colour code); the stop message's own hint
+    // is the one indented line.
+    let is_record = |line: &&str| line.trim_start_matches("\u{1b}[2m").starts_with("20");
+    let records = text.lines().filter(is_record).count();
+    let other: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !is_record(line))
+        .filter(|line| !line.contains("DB_STARTUP_TIMEOUT_SECS sets how long"))
+        .collect();
+    let retries = text.matches("database not reachable yet; retrying").count();
+    assert!(retries >= 1, "{text}");
+    assert_eq!(
+        records,
+        retries + 2,
+        "the attachments line, one line per retry and the one error, nothing else: {text}"
+    );
+    assert!(other.is_empty(), "lines that are not records: {other:?}");
+    assert!(!text.contains("r2d2"), "{text}");
+    assert_eq!(text.matches("room-chats stopped").count(), 1, "{text}");
 }

@@ -141,11 +141,33 @@ impl ManageConnection for Manager {
     }
 }
 
+/// The pool's own reports of connections it failed to open in the background. Whoever waits
+/// for a connection reports the failure (a 503, a start-up retry line, readiness), so these
+/// would only repeat it — twice per attempt, in libpq's multi-line words.
+#[derive(Debug)]
+struct QuietPoolErrors;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for QuietPoolErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::debug!(%error, "the pool could not open a connection");
+    }
+}
+
 /// Opens one connection of the URL's backend.
 fn open(url: &DatabaseUrl) -> Result<DbConnection, diesel::r2d2::Error> {
     match url {
         DatabaseUrl::Postgres(url) => PgConnection::establish(url)
             .map(DbConnection::Postgres)
+            .map_err(|error| match error {
+                // libpq's messages run over several lines ("…failed: Connection refused\n\t
+                // Is the server running…"): one line in logs and error texts.
+                diesel::ConnectionError::BadConnection(text) => {
+                    diesel::ConnectionError::BadConnection(
+                        text.split_whitespace().collect::<Vec<_>>().join(" "),
+                    )
+                }
+                other => other,
+            })
             .map_err(diesel::r2d2::Error::ConnectionError),
         DatabaseUrl::Sqlite(path) => {
             let mut conn = SqliteConnection::establish(&path.to_string_lossy())
@@ -233,6 +255,7 @@ impl Database {
             // after an outage each dead connection fails one call and is gone (tested in
             // tests/outage.rs).
             .test_on_check_out(false)
+            .error_handler(Box::new(QuietPoolErrors))
             .build_unchecked(Manager {
                 url,
                 losses: Arc::clone(&losses),
