@@ -84,7 +84,7 @@ async fn wait_until_no_files(dir: &Path) {
 }
 
 /// A `multipart/form-data` body as a browser's `FormData` makes it, with a text field first.
-pub(crate) fn multipart(filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+fn multipart(filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "----roomchatsboundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     body.extend(
@@ -100,7 +100,7 @@ pub(crate) fn multipart(filename: &str, content_type: &str, bytes: &[u8]) -> (St
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload_multipart(
+pub(crate) async fn upload_multipart(
     app: &TestApp,
     room_id: i64,
     token: &str,
@@ -138,7 +138,7 @@ pub(crate) async fn upload_raw(
     .await
 }
 
-pub(crate) fn url_escape(text: &str) -> String {
+fn url_escape(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

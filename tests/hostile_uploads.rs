@@ -8,7 +8,7 @@ use room_chats_api::attachments::AttachmentSettings;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::attachments::{download, hex_sha256, multipart, url_escape};
+use crate::attachments::{download, hex_sha256, upload_multipart, upload_raw};
 use crate::support::s3::S3Server;
 use crate::support::{Backend, NodeOptions, Response, TestApp};
 
@@ -24,15 +24,7 @@ async fn upload_form(
     name: &str,
     bytes: &[u8],
 ) -> Response {
-    let (content_type, body) = multipart(name, "text/plain", bytes);
-    app.call_raw(
-        "POST",
-        &format!("/chat/{room_id}/attachments"),
-        token,
-        &content_type,
-        body,
-    )
-    .await
+    upload_multipart(app, room_id, token, name, bytes).await
 }
 
 async fn upload_body(
@@ -42,14 +34,7 @@ async fn upload_body(
     name: &str,
     bytes: &[u8],
 ) -> Response {
-    app.call_raw(
-        "POST",
-        &format!("/chat/{room_id}/attachments?filename={}", url_escape(name)),
-        token,
-        "application/octet-stream",
-        bytes.to_vec(),
-    )
-    .await
+    upload_raw(app, room_id, token, name, bytes.to_vec()).await
 }
 
 /// Files of 1 byte, 70 bytes, and around the 8 KiB the type is read from are stored whole by
