@@ -9,6 +9,7 @@ mod attachments;
 mod auth;
 mod authorization;
 mod bad_input;
+mod broker_faults;
 mod concurrency;
 mod direct_uploads;
 mod document_rules;

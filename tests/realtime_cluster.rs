@@ -7,7 +7,10 @@ use crate::support::redis::{PrivateRedis, require_shared_redis, settings, shared
 use crate::support::ws::WsClient;
 use crate::support::{Backend, NodeOptions, TestApp};
 
-fn redis_node(url: &str, prefix_of: Option<&room_chats_broker::RedisSettings>) -> NodeOptions {
+pub(crate) fn redis_node(
+    url: &str,
+    prefix_of: Option<&room_chats_broker::RedisSettings>,
+) -> NodeOptions {
     let mut redis = settings(url);
     if let Some(shared) = prefix_of {
         redis.prefix.clone_from(&shared.prefix);
@@ -19,7 +22,7 @@ fn redis_node(url: &str, prefix_of: Option<&room_chats_broker::RedisSettings>) -
 }
 
 /// Reads message frames until `count` were seen; returns their seqs in arrival order.
-async fn collect_seqs(ws: &mut WsClient, count: usize) -> Vec<i64> {
+pub(crate) async fn collect_seqs(ws: &mut WsClient, count: usize) -> Vec<i64> {
     let mut seqs = Vec::with_capacity(count);
     while seqs.len() < count {
         let frame = ws.next_json().await;

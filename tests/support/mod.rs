@@ -2,6 +2,7 @@
 //! Postgres schema, or a fresh SQLite file — so tests run in parallel without touching each
 //! other. Postgres must be running: a missing server fails the test with a clear message.
 
+pub mod blackhole;
 pub mod receiver;
 pub mod redis;
 pub mod s3;

@@ -89,6 +89,8 @@ impl PrivateRedis {
                 "no",
                 "--daemonize",
                 "yes",
+                "--pidfile",
+                &self.pidfile(),
             ])
             .status()
             .expect("redis-server is installed");
@@ -100,6 +102,42 @@ impl PrivateRedis {
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("private redis on port {} did not answer", self.port);
+    }
+
+    /// Freezes the server (`SIGSTOP`): its connections stay open and answer nothing, as a
+    /// hung Redis or a silent network does. [`Self::thaw`] lets it go on.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server go on (`SIGCONT`).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self
+            .pid()
+            .unwrap_or_else(|| panic!("redis-server wrote no pid to {}", self.pidfile()));
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} redis-server");
+    }
+
+    /// The server's process id, read from a pidfile named after its port.
+    fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.pidfile())
+            .ok()
+            .and_then(|pid| pid.trim().parse().ok())
+    }
+
+    fn pidfile(&self) -> String {
+        std::env::temp_dir()
+            .join(format!("room-chats-test-redis-{}.pid", self.port))
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// Stops the server (connections drop at once).
@@ -116,6 +154,12 @@ impl PrivateRedis {
 
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
+        // A frozen server would never answer its shutdown.
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args(["-CONT", &pid.to_string()])
+                .status();
+        }
         self.down();
     }
 }

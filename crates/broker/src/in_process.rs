@@ -157,6 +157,7 @@ impl Broker for InProcessBroker {
             connected: true,
             refused_publications: self.refused.load(Ordering::Acquire),
             lost_publications: 0,
+            subscription_losses: 0,
         }
     }
 

@@ -3,10 +3,15 @@
 //! The broker carries opaque payloads (serialized room events) from the node where something
 //! happened to every other node with a session in that room. It is deliberately *not* the
 //! source of truth: delivery is at most once and best effort. Nodes deliver to their own
-//! sessions directly, publish for the others, and whatever the broker loses (an outage, a
-//! restart, a full queue) is filled from the database: after [`BrokerEvent::Reconnected`]
-//! every session catches up from storage, and a session that sees a gap in a room's seqs
-//! fills it from storage too.
+//! sessions directly, publish for the others, and whatever the broker loses is filled from
+//! the database, told by the broker itself:
+//! - a node whose subscription was lost (a Redis restart, or a connection gone silent, found
+//!   by a keepalive) gets [`BrokerEvent::Reconnected`] when it is back: every local session
+//!   catches up from storage;
+//! - a node that could not publish remembers the topics it failed, and once the broker answers
+//!   again tells every node [`BrokerEvent::Resync`] for each: their sessions of that topic
+//!   catch up from storage, even if nothing more is ever said there;
+//! - a session that sees a gap in a room's seqs fills it from storage.
 //!
 //! This is the only crate that knows Redis.
 
@@ -45,6 +50,12 @@ pub enum BrokerEvent {
     /// The broker connection was (re)established: anything published meanwhile may be lost,
     /// so every local session must catch up from the database.
     Reconnected,
+    /// A node could not publish some of `topic`'s events (the broker was unreachable from it):
+    /// the sessions of that topic must catch up from the database.
+    Resync {
+        /// The topic whose publications were lost.
+        topic: Topic,
+    },
 }
 
 /// The broker failed; callers log it and carry on (the database is the source of truth).
@@ -69,9 +80,13 @@ pub struct BrokerStats {
     /// Publications [`Broker::publish`] refused at once (queue full, broker unreachable),
     /// since start; refusals after [`Broker::close`] are not counted.
     pub refused_publications: u64,
-    /// Publications accepted by [`Broker::publish`] and lost afterwards (the broker failed
-    /// while sending them), since start.
+    /// Publications accepted by [`Broker::publish`] that could not be sent (the broker failed
+    /// while sending them), since start. Their topics are told to catch up
+    /// ([`BrokerEvent::Resync`]) once the broker answers again.
     pub lost_publications: u64,
+    /// Times the subscription was found lost (closed, or silent past the keepalive), since
+    /// start.
+    pub subscription_losses: u64,
 }
 
 /// A boxed future, so the trait stays object safe.
@@ -79,10 +94,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Moves room events between nodes.
 ///
-/// Guarantee: at most once, in no particular order across publishers, best effort. Payloads
-/// published while the broker is unreachable are dropped; each (re)connection is announced
-/// with [`BrokerEvent::Reconnected`] so receivers can catch up from the database. A node
-/// receives a topic's payloads only between [`Broker::subscribe`] and [`Broker::unsubscribe`].
+/// Guarantee: at most once, in no particular order across publishers, best effort — and never
+/// silently: a payload the broker could not carry is made up for from the database. Each
+/// (re)connection is announced with [`BrokerEvent::Reconnected`], and a topic whose
+/// publications were dropped with [`BrokerEvent::Resync`] once the broker answers, so receivers
+/// catch up from the database. A node receives a topic's payloads only between
+/// [`Broker::subscribe`] and [`Broker::unsubscribe`].
 pub trait Broker: Send + Sync + 'static {
     /// Publishes to the other nodes subscribed to `topic`. Never blocks: a full queue or an
     /// unreachable broker is reported and the payload dropped.
@@ -117,7 +134,8 @@ pub trait Broker: Send + Sync + 'static {
     fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>>;
 
     /// Checks that the node both reaches the broker and is subscribed to it, i.e. that it
-    /// can publish and receive other nodes' events live (for readiness probes).
+    /// can publish and receive other nodes' events live (for readiness probes): the
+    /// subscription must have answered its keepalive within the last few seconds.
     fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>>;
 
     /// Sends what is queued for publishing and refuses further publications (shutdown).

@@ -5,16 +5,26 @@
 //! one: SUBSCRIBE poisons a connection), owned by a subscriber task that keeps the node
 //! subscribed to exactly the topics it wants (the rooms it has sessions in, the inbox), and
 //! reconnects with backoff.
+//!
+//! Neither side trusts TCP to say when Redis is gone. A network that drops packets without a
+//! reset (a cloud network's state flush, a stalled balancer) leaves a half-open connection
+//! that errs only when the kernel's retransmissions give up, minutes later; a frozen Redis
+//! does the same. So every exchange has a deadline: the subscription answers a PING every
+//! [`KEEPALIVE_EVERY`] within [`ANSWER_WITHIN`] or is dropped and made again (and the node's
+//! rooms catch up from the database once it is back); a publication that is not answered in
+//! time counts as lost, and its topics are told to catch up ([`BrokerEvent::Resync`]) as soon
+//! as Redis answers again — retried every [`RESYNC_RETRY`] until it does, whether or not
+//! anything more is published.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use deadpool_redis::{Manager, Pool, Runtime};
 use futures_util::StreamExt;
-use redis::aio::PubSubSink;
+use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::{BoxFuture, Broker, BrokerError, BrokerEvent, BrokerStats, RoomId, Topic};
@@ -26,6 +36,17 @@ const PUBLISH_BATCH: usize = 512;
 /// Presence counters expire when untouched this long, so a crashed node's users do not stay
 /// online forever.
 const PRESENCE_TTL_SECS: i64 = 24 * 3600;
+/// How often the subscription is asked whether it is alive.
+const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
+/// How long any exchange with Redis may go unanswered before the connection counts as dead:
+/// a keepalive, a (un)subscription, a publication, a connection being opened. Far above a
+/// healthy round trip (~0.2 ms here), far below TCP's own minutes. A dead subscription is
+/// found within `KEEPALIVE_EVERY` + `ANSWER_WITHIN`.
+const ANSWER_WITHIN: Duration = Duration::from_secs(2);
+/// How often a node that lost publications tries to tell their topics to catch up.
+const RESYNC_RETRY: Duration = Duration::from_secs(1);
+/// Longest wait between two attempts to subscribe again.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -56,8 +77,8 @@ pub struct RedisBroker {
     outbox: mpsc::Sender<Outgoing>,
     wanted: Arc<Mutex<HashSet<Topic>>>,
     changed: Arc<Notify>,
-    /// Whether the subscriber connection is up and subscribed to the node's rooms.
-    subscribed: Arc<AtomicBool>,
+    /// Whether the subscription is up, and when it last answered its keepalive.
+    liveness: Arc<Liveness>,
     /// Set by [`Broker::close`]: publications are refused from then on.
     closed: AtomicBool,
     /// Publications the publisher task could not send.
@@ -84,7 +105,7 @@ impl RedisBroker {
         let (outbox, queue) = mpsc::channel(PUBLISH_QUEUE);
         let wanted = Arc::new(Mutex::new(HashSet::new()));
         let changed = Arc::new(Notify::new());
-        let subscribed = Arc::new(AtomicBool::new(false));
+        let liveness = Arc::new(Liveness::default());
         let lost = Arc::new(AtomicU64::new(0));
         tokio::spawn(run_publisher(
             pool.clone(),
@@ -98,7 +119,7 @@ impl RedisBroker {
             wanted: Arc::clone(&wanted),
             changed: Arc::clone(&changed),
             events,
-            subscribed: Arc::clone(&subscribed),
+            liveness: Arc::clone(&liveness),
         }));
         Ok(Self {
             pool,
@@ -106,7 +127,7 @@ impl RedisBroker {
             outbox,
             wanted,
             changed,
-            subscribed,
+            liveness,
             closed: AtomicBool::new(false),
             lost,
             refused: AtomicU64::new(0),
@@ -114,7 +135,10 @@ impl RedisBroker {
     }
 
     async fn connection(&self) -> Result<deadpool_redis::Connection, BrokerError> {
-        self.pool.get().await.map_err(unavailable)
+        in_time(self.pool.get())
+            .await
+            .map_err(BrokerError::Unavailable)?
+            .map_err(unavailable)
     }
 
     /// Adds `delta` to the counter `field` of the hash `key` and returns the new count; a
@@ -122,13 +146,15 @@ impl RedisBroker {
     /// node's counts do not stay forever.
     async fn count(&self, key: &str, field: &str, delta: i64) -> Result<i64, BrokerError> {
         let mut conn = self.connection().await?;
-        let (count,): (i64,) = redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .hincr(key, field, delta)
             .expire(key, PRESENCE_TTL_SECS)
-            .ignore()
-            .query_async(&mut conn)
+            .ignore();
+        let counted = pipe.query_async(&mut conn);
+        let (count,): (i64,) = in_time(counted)
             .await
+            .map_err(BrokerError::Unavailable)?
             .map_err(unavailable)?;
         if count <= 0 {
             let _: Result<(), _> = redis::cmd("HDEL")
@@ -244,25 +270,27 @@ impl Broker for RedisBroker {
         let key = format!("{}online", self.prefix);
         Box::pin(async move {
             let mut conn = self.connection().await?;
-            redis::cmd("HKEYS")
-                .arg(&key)
-                .query_async(&mut conn)
+            let mut hkeys = redis::cmd("HKEYS");
+            hkeys.arg(&key);
+            let users = hkeys.query_async(&mut conn);
+            in_time(users)
                 .await
+                .map_err(BrokerError::Unavailable)?
                 .map_err(unavailable)
         })
     }
 
     fn check(&self) -> BoxFuture<'_, Result<(), BrokerError>> {
         Box::pin(async move {
-            if !self.subscribed.load(Ordering::Acquire) {
-                return Err(BrokerError::Unavailable(
-                    "not subscribed: other nodes' events cannot arrive".to_owned(),
-                ));
-            }
+            self.liveness.confirmed()?;
             let mut conn = self.connection().await?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
+            let command = redis::cmd("PING");
+            let ping = command.query_async::<String>(&mut conn);
+            in_time(ping)
                 .await
+                .map_err(|unanswered| {
+                    BrokerError::Unavailable(format!("publishing connection {unanswered}"))
+                })?
                 .map(drop)
                 .map_err(unavailable)
         })
@@ -285,9 +313,10 @@ impl Broker for RedisBroker {
 
     fn stats(&self) -> BrokerStats {
         BrokerStats {
-            connected: self.subscribed.load(Ordering::Acquire),
+            connected: self.liveness.confirmed().is_ok(),
             refused_publications: self.refused.load(Ordering::Acquire),
             lost_publications: self.lost.load(Ordering::Acquire),
+            subscription_losses: self.liveness.losses.load(Ordering::Acquire),
         }
     }
 
@@ -296,7 +325,10 @@ impl Broker for RedisBroker {
     }
 }
 
-/// Sends queued publications, as many per round trip as are waiting.
+/// Sends queued publications, as many per round trip as are waiting. Topics whose
+/// publications could not be sent are remembered, and every node is told to make them up from
+/// the database ([`BrokerEvent::Resync`]) with the next pipeline that goes through — or on
+/// their own, every [`RESYNC_RETRY`], when nothing more is published.
 async fn run_publisher(
     pool: Pool,
     prefix: String,
@@ -304,48 +336,108 @@ async fn run_publisher(
     lost: Arc<AtomicU64>,
 ) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
-    while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+    let mut unannounced: HashSet<Topic> = HashSet::new();
+    // Since when publishing fails, for one log line when it starts and one when it ends.
+    let mut failing_since: Option<Instant> = None;
+    loop {
+        // With topics to resync, a quiet moment is a time to try again rather than to wait.
+        let closed = if unannounced.is_empty() {
+            queue.recv_many(&mut batch, PUBLISH_BATCH).await == 0
+        } else {
+            let received =
+                tokio::time::timeout(RESYNC_RETRY, queue.recv_many(&mut batch, PUBLISH_BATCH));
+            matches!(received.await, Ok(0))
+        };
+        if closed {
+            return;
+        }
         let mut pipe = redis::pipe();
         let mut flushed = Vec::new();
+        let mut topics = HashSet::new();
         for outgoing in batch.drain(..) {
             match outgoing {
                 Outgoing::Publish(topic, payload) => {
                     pipe.publish(channel(&prefix, topic), payload.as_ref())
                         .ignore();
+                    topics.insert(topic);
                 }
                 Outgoing::Flushed(reply) => flushed.push(reply),
             }
         }
         let publications = pipe.cmd_iter().count();
-        if publications == 0 {
+        // After the publications they missed, so a receiver that catches up sees them too.
+        for topic in &unannounced {
+            pipe.publish(channel(&prefix, *topic), RESYNC.as_slice())
+                .ignore();
+        }
+        if pipe.cmd_iter().count() == 0 {
             answer(flushed);
             continue;
         }
-        // A pooled connection may have died since its last use (Redis restarted, or it was
-        // opened on an HTTP worker's runtime that has stopped, as at shutdown): the pool
-        // replaces it when it fails its recycling check, so one more try usually goes out.
-        let mut sent = send(&pool, &pipe).await;
-        if let Err(error) = &sent {
-            tracing::debug!(%error, "redis publish failed; retrying on another connection");
-            sent = send(&pool, &pipe).await;
-        }
-        if let Err(error) = sent {
-            // Receivers catch up from the database when their subscription reconnects.
-            tracing::warn!(%error, "redis publish failed; dropped a batch of room events");
-            lost.fetch_add(
-                u64::try_from(publications).unwrap_or(u64::MAX),
-                Ordering::AcqRel,
-            );
+        match send_with_one_retry(&pool, &pipe).await {
+            Ok(()) => {
+                if let Some(since) = failing_since.take() {
+                    tracing::info!(
+                        failed_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        resynced_topics = unannounced.len(),
+                        "redis publishing is back; the rooms it missed were told to catch up"
+                    );
+                }
+                unannounced.clear();
+            }
+            Err(error) => {
+                if failing_since.is_none() {
+                    failing_since = Some(Instant::now());
+                    tracing::warn!(
+                        %error,
+                        "redis publish failed; other nodes' sessions will catch up from the \
+                         database once redis answers"
+                    );
+                }
+                lost.fetch_add(
+                    u64::try_from(publications).unwrap_or(u64::MAX),
+                    Ordering::AcqRel,
+                );
+                unannounced.extend(topics);
+            }
         }
         answer(flushed);
     }
 }
 
+/// Sends `pipe`, once more on another connection if the first fails: a pooled connection
+/// may have died since its last use (Redis restarted, or it was opened on an HTTP worker's
+/// runtime that has stopped, as at shutdown) and the pool replaces it.
+async fn send_with_one_retry(pool: &Pool, pipe: &redis::Pipeline) -> Result<(), String> {
+    let first = send(pool, pipe).await;
+    if let Err(error) = &first {
+        tracing::debug!(%error, "redis publish failed; retrying on another connection");
+        return send(pool, pipe).await;
+    }
+    first
+}
+
+/// Sends `pipe` on a pooled connection, answered within [`ANSWER_WITHIN`].
 async fn send(pool: &Pool, pipe: &redis::Pipeline) -> Result<(), String> {
-    let mut conn = pool.get().await.map_err(|error| error.to_string())?;
-    pipe.query_async::<()>(&mut conn)
+    let mut conn = in_time(pool.get())
+        .await?
+        .map_err(|error| error.to_string())?;
+    match in_time(pipe.query_async::<()>(&mut conn)).await {
+        Ok(sent) => sent.map_err(|error| error.to_string()),
+        Err(unanswered) => {
+            // Half-open, or Redis frozen: out of the pool, so the next exchange opens a
+            // connection that works once the path heals instead of waiting on this one.
+            drop(deadpool_redis::Connection::take(conn));
+            Err(unanswered)
+        }
+    }
+}
+
+/// `work`'s outcome if it ends within [`ANSWER_WITHIN`].
+async fn in_time<T>(work: impl std::future::Future<Output = T>) -> Result<T, String> {
+    tokio::time::timeout(ANSWER_WITHIN, work)
         .await
-        .map_err(|error| error.to_string())
+        .map_err(|_| format!("unanswered for {} ms", ANSWER_WITHIN.as_millis()))
 }
 
 /// Tells each waiting `close` that what was queued before it went out.
@@ -356,30 +448,95 @@ fn answer(flushed: Vec<oneshot::Sender<()>>) {
     }
 }
 
+/// The payload that stands for "catch up": an empty one, which no room event is.
+const RESYNC: [u8; 0] = [];
+
+/// Whether the subscription is up, and when it last proved it.
+#[derive(Default)]
+struct Liveness {
+    /// Whether the subscriber holds a subscribed connection.
+    up: AtomicBool,
+    /// When it last answered (a keepalive, or its subscription), in ms since `epoch`.
+    answered_ms: AtomicU64,
+    epoch: std::sync::OnceLock<Instant>,
+    /// Times it was found lost.
+    losses: AtomicU64,
+}
+
+impl Liveness {
+    fn now_ms(&self) -> u64 {
+        let epoch = self.epoch.get_or_init(Instant::now);
+        u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The subscription answered just now.
+    fn answered(&self) {
+        self.answered_ms.store(self.now_ms(), Ordering::Release);
+        self.up.store(true, Ordering::Release);
+    }
+
+    fn lost(&self) {
+        self.up.store(false, Ordering::Release);
+        self.losses.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Ok when the subscription is up and answered within a keepalive round.
+    fn confirmed(&self) -> Result<(), BrokerError> {
+        if !self.up.load(Ordering::Acquire) {
+            return Err(BrokerError::Unavailable(
+                "not subscribed: other nodes' events cannot arrive".to_owned(),
+            ));
+        }
+        let silent_ms = self
+            .now_ms()
+            .saturating_sub(self.answered_ms.load(Ordering::Acquire));
+        let limit = KEEPALIVE_EVERY + ANSWER_WITHIN;
+        if u128::from(silent_ms) > limit.as_millis() {
+            return Err(BrokerError::Unavailable(format!(
+                "the subscription has not answered for {silent_ms} ms"
+            )));
+        }
+        Ok(())
+    }
+}
+
 struct Subscriber {
     client: redis::Client,
     prefix: String,
     wanted: Arc<Mutex<HashSet<Topic>>>,
     changed: Arc<Notify>,
     events: mpsc::Sender<BrokerEvent>,
-    subscribed: Arc<AtomicBool>,
+    liveness: Arc<Liveness>,
+}
+
+/// Why a subscription ended.
+enum Ended {
+    /// The node is going away (nobody takes its events).
+    NodeGone,
+    /// The connection is lost, for this reason.
+    Lost(String),
 }
 
 /// Keeps one subscription connection alive for the node's lifetime.
 async fn run_subscriber(subscriber: Subscriber) {
     let mut backoff = Duration::from_millis(50);
+    // When the subscription was lost; `None` at start and while it is up.
+    let mut lost_at: Option<Instant> = None;
+    let mut said_unreachable = false;
     loop {
-        match subscriber.client.get_async_pubsub().await {
-            Ok(pubsub) => {
+        match subscriber.open().await {
+            Ok((mut sink, mut stream, subscribed)) => {
                 backoff = Duration::from_millis(50);
-                let (mut sink, mut stream) = pubsub.split();
-                let mut subscribed = HashSet::new();
-                if let Err(error) = subscriber.reconcile(&mut sink, &mut subscribed).await {
-                    tracing::warn!(%error, "redis subscribe failed");
-                    continue;
+                said_unreachable = false;
+                subscriber.liveness.answered();
+                match lost_at.take() {
+                    Some(at) => tracing::info!(
+                        deaf_ms = u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        topics = subscribed.len(),
+                        "redis subscription is back; this node's rooms catch up from the database"
+                    ),
+                    None => tracing::info!(topics = subscribed.len(), "redis subscriber connected"),
                 }
-                subscriber.subscribed.store(true, Ordering::Release);
-                tracing::info!(topics = subscribed.len(), "redis subscriber connected");
                 if subscriber
                     .events
                     .send(BrokerEvent::Reconnected)
@@ -388,46 +545,123 @@ async fn run_subscriber(subscriber: Subscriber) {
                 {
                     return;
                 }
-                loop {
-                    tokio::select! {
-                        message = stream.next() => {
-                            let Some(message) = message else { break };
-                            let Some(topic) = topic_of(&subscriber.prefix, message.get_channel_name()) else {
-                                continue;
-                            };
-                            let event = BrokerEvent::Published {
-                                topic,
-                                payload: Bytes::copy_from_slice(message.get_payload_bytes()),
-                            };
-                            // Awaiting pushes back on Redis rather than dropping events.
-                            if subscriber.events.send(event).await.is_err() {
-                                return;
-                            }
-                        }
-                        () = subscriber.changed.notified() => {
-                            if let Err(error) = subscriber.reconcile(&mut sink, &mut subscribed).await {
-                                tracing::warn!(%error, "redis subscribe failed");
-                                break;
-                            }
-                        }
+                match subscriber.listen(&mut sink, &mut stream, subscribed).await {
+                    Ended::NodeGone => return,
+                    Ended::Lost(reason) => {
+                        subscriber.liveness.lost();
+                        lost_at = Some(Instant::now());
+                        tracing::warn!(
+                            %reason,
+                            "redis subscription lost: other nodes' events do not arrive until it \
+                             is back; reconnecting"
+                        );
                     }
                 }
-                subscriber.subscribed.store(false, Ordering::Release);
-                tracing::warn!("redis subscriber lost its connection; reconnecting");
             }
             Err(error) => {
-                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "redis unreachable")
+                // Once per outage: the attempts themselves are routine until it ends.
+                if said_unreachable {
+                    tracing::debug!(%error, "redis still unreachable");
+                } else {
+                    said_unreachable = true;
+                    tracing::warn!(%error, "redis unreachable; retrying every second at most");
+                }
             }
         }
         if subscriber.events.is_closed() {
             return;
         }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
 impl Subscriber {
+    /// A new connection, subscribed to the topics the node wants, within [`ANSWER_WITHIN`]
+    /// for each step (a blackholed address never answers a connection attempt either).
+    async fn open(&self) -> Result<(PubSubSink, PubSubStream, HashSet<Topic>), String> {
+        let pubsub = tokio::time::timeout(ANSWER_WITHIN, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| format!("no connection within {} ms", ANSWER_WITHIN.as_millis()))?
+            .map_err(|error| error.to_string())?;
+        let (mut sink, stream) = pubsub.split();
+        let mut subscribed = HashSet::new();
+        self.reconcile_in_time(&mut sink, &mut subscribed).await?;
+        Ok((sink, stream, subscribed))
+    }
+
+    /// Passes the subscription's messages on, follows the node's topics, and asks it every
+    /// [`KEEPALIVE_EVERY`] whether it is alive; answers when it is lost.
+    async fn listen(
+        &self,
+        sink: &mut PubSubSink,
+        stream: &mut PubSubStream,
+        mut subscribed: HashSet<Topic>,
+    ) -> Ended {
+        let mut keepalive = tokio::time::interval(KEEPALIVE_EVERY);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                message = stream.next() => {
+                    let Some(message) = message else {
+                        return Ended::Lost("the connection closed".to_owned());
+                    };
+                    let Some(topic) = topic_of(&self.prefix, message.get_channel_name()) else {
+                        continue;
+                    };
+                    let payload = message.get_payload_bytes();
+                    let event = if payload == RESYNC.as_slice() {
+                        BrokerEvent::Resync { topic }
+                    } else {
+                        BrokerEvent::Published {
+                            topic,
+                            payload: Bytes::copy_from_slice(payload),
+                        }
+                    };
+                    // Awaiting pushes back on Redis rather than dropping events.
+                    if self.events.send(event).await.is_err() {
+                        return Ended::NodeGone;
+                    }
+                    self.liveness.answered();
+                }
+                () = self.changed.notified() => {
+                    if let Err(error) = self.reconcile_in_time(sink, &mut subscribed).await {
+                        return Ended::Lost(error);
+                    }
+                }
+                _ = keepalive.tick() => {
+                    match tokio::time::timeout(ANSWER_WITHIN, sink.ping::<redis::Value>()).await {
+                        Ok(Ok(_)) => self.liveness.answered(),
+                        Ok(Err(error)) => return Ended::Lost(error.to_string()),
+                        Err(_) => {
+                            return Ended::Lost(format!(
+                                "keepalive unanswered for {} ms",
+                                ANSWER_WITHIN.as_millis()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::reconcile`], answered within [`ANSWER_WITHIN`].
+    async fn reconcile_in_time(
+        &self,
+        sink: &mut PubSubSink,
+        subscribed: &mut HashSet<Topic>,
+    ) -> Result<(), String> {
+        tokio::time::timeout(ANSWER_WITHIN, self.reconcile(sink, subscribed))
+            .await
+            .map_err(|_| {
+                format!(
+                    "subscribing unanswered for {} ms",
+                    ANSWER_WITHIN.as_millis()
+                )
+            })?
+            .map_err(|error| format!("subscribing failed: {error}"))
+    }
+
     /// Brings the connection's subscriptions in line with the topics the node wants.
     async fn reconcile(
         &self,

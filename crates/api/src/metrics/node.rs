@@ -88,8 +88,14 @@ impl Collector for NodeState {
         counter(
             &mut encoder,
             "broker_lost_publications",
-            "Publications the broker accepted and then failed to send",
+            "Publications that could not be sent; their rooms are told to catch up from the database once the broker answers",
             broker.lost_publications,
+        )?;
+        counter(
+            &mut encoder,
+            "broker_subscription_losses",
+            "Times the node's subscription was found lost (closed, or silent past its keepalive)",
+            broker.subscription_losses,
         )
     }
 }

@@ -85,7 +85,8 @@ impl PreparedEvent {
 pub enum ToSession {
     /// Something happened in the session's room.
     Event(Arc<PreparedEvent>),
-    /// Events may have been lost (the broker reconnected): catch up from the database.
+    /// Events may have been lost (the broker reconnected, or another node could not publish
+    /// to the room): catch up from the database.
     CatchUp,
     /// The node is shutting down: finish in-flight work, then close with 1012.
     Shutdown,
@@ -375,6 +376,21 @@ impl Hub {
                 self.metrics.broker_reconnects.inc();
                 self.broadcast(&ToSession::CatchUp);
                 self.inbox.catch_up();
+            }
+            BrokerEvent::Resync {
+                topic: Topic::Room(room),
+            } => self.tell_room(room, &ToSession::CatchUp),
+            BrokerEvent::Resync {
+                topic: Topic::Inbox,
+            } => self.inbox.catch_up(),
+        }
+    }
+
+    /// A control message to every session of `room` on this node.
+    fn tell_room(&self, room: RoomId, message: &ToSession) {
+        if let Some(sessions) = self.lock().rooms.get(&room) {
+            for session in sessions.values() {
+                session.recipient.do_send(message.clone());
             }
         }
     }
