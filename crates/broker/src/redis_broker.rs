@@ -85,6 +85,9 @@ pub struct RedisBroker {
     lost: Arc<AtomicU64>,
     /// Publications refused at once.
     refused: AtomicU64,
+    /// Topics of publications refused at once (the queue was full): the publisher tells them
+    /// to catch up, as it does for those it failed to send.
+    refused_topics: Arc<Mutex<HashSet<Topic>>>,
 }
 
 impl RedisBroker {
@@ -107,11 +110,13 @@ impl RedisBroker {
         let changed = Arc::new(Notify::new());
         let liveness = Arc::new(Liveness::default());
         let lost = Arc::new(AtomicU64::new(0));
+        let refused_topics = Arc::new(Mutex::new(HashSet::new()));
         tokio::spawn(run_publisher(
             pool.clone(),
             settings.prefix.clone(),
             queue,
             Arc::clone(&lost),
+            Arc::clone(&refused_topics),
         ));
         tokio::spawn(run_subscriber(Subscriber {
             client,
@@ -131,6 +136,7 @@ impl RedisBroker {
             closed: AtomicBool::new(false),
             lost,
             refused: AtomicU64::new(0),
+            refused_topics,
         })
     }
 
@@ -226,6 +232,10 @@ impl Broker for RedisBroker {
             .try_send(Outgoing::Publish(topic, payload))
             .inspect_err(|_| {
                 self.refused.fetch_add(1, Ordering::AcqRel);
+                self.refused_topics
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(topic);
             })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => BrokerError::Overloaded,
@@ -326,7 +336,8 @@ impl Broker for RedisBroker {
 }
 
 /// Sends queued publications, as many per round trip as are waiting. Topics whose
-/// publications could not be sent are remembered, and every node is told to make them up from
+/// publications could not be sent (or were refused, the queue being full) are remembered, and
+/// every node is told to make them up from
 /// the database ([`BrokerEvent::Resync`]) with the next pipeline that goes through — or on
 /// their own, every [`RESYNC_RETRY`], when nothing more is published.
 async fn run_publisher(
@@ -334,12 +345,19 @@ async fn run_publisher(
     prefix: String,
     mut queue: mpsc::Receiver<Outgoing>,
     lost: Arc<AtomicU64>,
+    refused_topics: Arc<Mutex<HashSet<Topic>>>,
 ) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     let mut unannounced: HashSet<Topic> = HashSet::new();
     // Since when publishing fails, for one log line when it starts and one when it ends.
     let mut failing_since: Option<Instant> = None;
     loop {
+        unannounced.extend(
+            refused_topics
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .drain(),
+        );
         // With topics to resync, a quiet moment is a time to try again rather than to wait.
         let closed = if unannounced.is_empty() {
             queue.recv_many(&mut batch, PUBLISH_BATCH).await == 0

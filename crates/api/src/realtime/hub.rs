@@ -274,9 +274,11 @@ impl Hub {
                 Err(BrokerError::Closed) => {
                     tracing::debug!(room, "room event after the broker closed for shutdown");
                 }
-                // Other nodes fill the gap from the database on their next event.
+                // Counted by the broker, which tells the room's other nodes to catch up from the
+                // database once it can; one line per event would flood the log of a node whose
+                // publishing queue is full.
                 Err(error) => {
-                    tracing::warn!(%error, room, "room event not published to other nodes");
+                    tracing::debug!(%error, room, "room event not published to other nodes");
                 }
             },
             Err(error) => tracing::error!(%error, "room event not serializable"),

@@ -174,8 +174,8 @@ impl Inbox {
         match serde_json::to_vec(&batch) {
             Ok(payload) => match self.broker.publish(Topic::Inbox, Bytes::from(payload)) {
                 Ok(()) | Err(BrokerError::Closed) => {}
-                // Other nodes' streams catch up when their subscription reconnects.
-                Err(error) => tracing::warn!(%error, "inbox batch not published to other nodes"),
+                // Counted by the broker, which tells other nodes' streams to catch up once it can.
+                Err(error) => tracing::debug!(%error, "inbox batch not published to other nodes"),
             },
             Err(error) => tracing::error!(%error, "inbox batch not serializable"),
         }
