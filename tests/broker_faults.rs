@@ -172,3 +172,47 @@ async fn frozen_redis() {
     readiness_becomes(&n1, 200).await;
     readiness_becomes(&n2, 200).await;
 }
+
+/// A node that stored messages and can never publish them (cut off for good, as one that died
+/// while Redis was unreachable) cannot tell anyone: the other nodes' sessions still get them,
+/// from the database, within two sweeps of the stored timelines.
+#[actix_web::test]
+async fn what_a_node_stored_but_never_published_still_arrives() {
+    finishes(never_published()).await;
+}
+
+async fn never_published() {
+    require_shared_redis();
+    let url = shared_redis_url();
+    let proxy = Blackhole::start(address(&url)).await;
+    let sweep = Duration::from_secs(1);
+    let mut cut_options = redis_node(&proxy.redis_url(), None);
+    cut_options.realtime.timeline_sweep = sweep;
+    let shared = cut_options.redis.clone().expect("redis");
+    let n1 = TestApp::start_node(Backend::Postgres, cut_options).await;
+    let mut options = redis_node(&url, Some(&shared));
+    options.realtime.timeline_sweep = sweep;
+    let n2 = n1.start_peer(options).await;
+    readiness_becomes(&n1, 200).await;
+
+    let quiet = n1.room("N-1", "cust-n").await;
+    let writer = n1.tokens.client("cust-n");
+    let mut admin_on_2 = watch(&n2, quiet, &n2.tokens.admin("staff-n")).await;
+    n1.send(quiet, &writer, "before").await;
+    assert_eq!(collect_seqs(&mut admin_on_2, 1).await, [1]);
+
+    proxy.cut();
+    for i in 0..3 {
+        n1.send(quiet, &writer, &format!("never published {i}"))
+            .await;
+    }
+    let stored = Instant::now();
+    assert_eq!(collect_seqs(&mut admin_on_2, 3).await, [2, 3, 4]);
+    let took = stored.elapsed();
+    assert!(
+        took <= 3 * sweep + Duration::from_secs(1),
+        "arrived {took:?} after it was stored"
+    );
+    nothing_more(&mut admin_on_2, "node 2's admin").await;
+    drop(n2);
+}

@@ -573,6 +573,10 @@ pub struct RealtimeArgs {
     /// Most open WebSockets of one user on one node.
     #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = RealtimeSettings::DEFAULT.max_connections_per_user as u32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub ws_max_connections_per_user: u32,
+    /// Seconds between two comparisons of the node's rooms with their stored timelines (what
+    /// the broker never brought is caught up at the second).
+    #[arg(long, env = "TIMELINE_SWEEP_SECS", default_value_t = RealtimeSettings::DEFAULT.timeline_sweep.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeline_sweep_secs: u64,
     /// Seconds between server pings.
     #[arg(long, env = "WS_HEARTBEAT_SECS", default_value_t = RealtimeSettings::DEFAULT.heartbeat.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_heartbeat_secs: u64,
@@ -637,6 +641,7 @@ impl ServeArgs {
             inbox_window: Duration::from_millis(args.inbox_coalesce_ms),
             max_subscriptions: args.ws_max_subscriptions,
             subscribes_per_sec: args.ws_subscribes_per_sec,
+            timeline_sweep: Duration::from_secs(args.timeline_sweep_secs),
         })
     }
 

@@ -273,6 +273,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         Arc::clone(&inbox),
         Arc::clone(&metrics),
     );
+    room_chats_api::realtime::sweep::start(&hub, db.clone(), config.realtime.timeline_sweep);
     let files = AttachmentStore::new(db.clone(), storage, config.attachments.clone());
     files.start_collector();
     let chat = chat_core(

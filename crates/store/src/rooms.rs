@@ -24,6 +24,14 @@ pub fn find_room(conn: &mut DbConnection, room_id: i64) -> Result<Option<RoomDto
     Ok(row.map(Into::into))
 }
 
+/// The last seq of each of `room_ids` that exists: the durable head of their timelines.
+pub fn last_seqs(conn: &mut DbConnection, room_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(chat_rooms::table
+        .filter(chat_rooms::id.eq_any(room_ids))
+        .select((chat_rooms::id, chat_rooms::last_seq))
+        .load(conn)?)
+}
+
 /// The customer of each of `room_ids`' orders, checked when a client writes: access follows
 /// the order's current customer, so a client whose order moved loses it at once.
 pub fn customers_of(

@@ -54,6 +54,15 @@ pub enum PreparedEvent {
 }
 
 impl PreparedEvent {
+    /// The timeline seq the event holds, if it is a timeline entry.
+    fn seq(&self) -> Option<Seq> {
+        match self {
+            Self::Message { message, .. } => Some(message.seq),
+            Self::Entry { seq, .. } => Some(*seq),
+            Self::Frame { .. } | Self::CustomerChanged { .. } => None,
+        }
+    }
+
     fn new(event: RoomEvent) -> Self {
         let serialized = |frame: &ServerFrame| -> ByteString {
             serde_json::to_string(frame).unwrap_or_default().into()
@@ -88,6 +97,9 @@ pub enum ToSession {
     /// Events may have been lost (the broker reconnected, or another node could not publish
     /// to the room): catch up from the database.
     CatchUp,
+    /// The room's stored timeline reaches this seq and the node has not delivered it for a
+    /// while: a session that is not there yet catches up from the database.
+    CatchUpTo(Seq),
     /// The node is shutting down: finish in-flight work, then close with 1012.
     Shutdown,
     /// The session's mailbox overflowed: it missed events and gets no more; it closes so the
@@ -110,6 +122,9 @@ struct SessionLink {
 #[derive(Default)]
 struct HubState {
     rooms: HashMap<RoomId, HashMap<ConnId, SessionLink>>,
+    /// The highest seq handed to each room's sessions through the hub (live events, this
+    /// node's and the broker's), for the sweep that finds what the broker lost.
+    delivered: HashMap<RoomId, Seq>,
     connections_per_user: HashMap<String, usize>,
     shutting_down: bool,
 }
@@ -255,6 +270,7 @@ impl Hub {
             sessions.remove(&conn);
             if sessions.is_empty() {
                 state.rooms.remove(&room);
+                state.delivered.remove(&room);
                 self.broker.unsubscribe(Topic::Room(room));
             }
         }
@@ -310,6 +326,13 @@ impl Hub {
     /// arrives meanwhile.
     fn deliver(&self, room: RoomId, event: &Arc<PreparedEvent>, except: Option<ConnId>) {
         let mut state = self.lock();
+        if !state.rooms.contains_key(&room) {
+            return;
+        }
+        if let Some(seq) = event.seq() {
+            let delivered = state.delivered.entry(room).or_default();
+            *delivered = (*delivered).max(seq);
+        }
         let Some(sessions) = state.rooms.get_mut(&room) else {
             return;
         };
@@ -386,6 +409,31 @@ impl Hub {
                 topic: Topic::Inbox,
             } => self.inbox.catch_up(),
         }
+    }
+
+    /// The rooms with sessions on this node, and the highest seq delivered live to each
+    /// (`None`: none since the first session joined).
+    pub(crate) fn delivered_heads(&self) -> Vec<(RoomId, Option<Seq>)> {
+        let state = self.lock();
+        state
+            .rooms
+            .keys()
+            .map(|room| (*room, state.delivered.get(room).copied()))
+            .collect()
+    }
+
+    /// The stored timeline of `room` reaches `seq`, which the node never delivered live: its
+    /// sessions that are not there yet catch up from the database.
+    pub(crate) fn catch_up_to(&self, room: RoomId, seq: Seq) {
+        {
+            let mut state = self.lock();
+            if !state.rooms.contains_key(&room) {
+                return;
+            }
+            let delivered = state.delivered.entry(room).or_default();
+            *delivered = (*delivered).max(seq);
+        }
+        self.tell_room(room, &ToSession::CatchUpTo(seq));
     }
 
     /// A control message to every session of `room` on this node.
@@ -524,7 +572,7 @@ mod tests {
                         let _ = lagged.send(self.events.load(Ordering::Relaxed));
                     }
                 }
-                ToSession::CatchUp | ToSession::Shutdown => {}
+                ToSession::CatchUp | ToSession::CatchUpTo(_) | ToSession::Shutdown => {}
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod session;
 pub mod settings;
 pub(crate) mod stream;
+pub mod sweep;
 mod timeline;
 mod writer;
 

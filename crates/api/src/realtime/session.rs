@@ -960,6 +960,11 @@ impl Handler<ToSession> for ChatSession {
         match message {
             ToSession::Event(event) => self.on_event(&event, ctx),
             ToSession::CatchUp => self.catch_up(ctx),
+            ToSession::CatchUpTo(seq) => {
+                if seq > self.last_seq {
+                    self.catch_up(ctx);
+                }
+            }
             ToSession::Shutdown => {
                 self.restart_pending = true;
                 self.restart_when_acked(ctx);

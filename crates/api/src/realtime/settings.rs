@@ -102,6 +102,9 @@ pub struct RealtimeSettings {
     pub max_subscriptions: u32,
     /// Subscriptions one user stream may open per second (bursts up to `max_subscriptions`).
     pub subscribes_per_sec: u32,
+    /// How often the node compares its rooms with their stored timelines, catching up those
+    /// the broker never brought (`realtime::sweep`).
+    pub timeline_sweep: Duration,
 }
 
 impl RealtimeSettings {
@@ -119,6 +122,7 @@ impl RealtimeSettings {
         inbox_window: Duration::from_millis(200),
         max_subscriptions: 100,
         subscribes_per_sec: 10,
+        timeline_sweep: Duration::from_secs(5),
     };
 }
 
