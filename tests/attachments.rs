@@ -173,44 +173,16 @@ pub(crate) async fn download(
 }
 
 /// Streams an endless chunked upload over a raw connection, reading while it writes as
-/// browsers and curl do; answers the response head that arrives while the body is still
+/// browsers and curl do; answers the response (lowercase) that arrives while the body is still
 /// being sent (the server refuses without waiting for the end).
 async fn endless_upload_answer(app: &TestApp, room_id: i64, token: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let stream = tokio::net::TcpStream::connect(app.addr)
-        .await
-        .expect("connect");
-    let (mut read, mut write) = stream.into_split();
     let head = format!(
         "POST /chat/{room_id}/attachments?filename=endless.png HTTP/1.1\r\nHost: test\r\n\
          Authorization: Bearer {token}\r\nContent-Type: image/png\r\n\
          Transfer-Encoding: chunked\r\n\r\n"
     );
-    let writer = tokio::spawn(async move {
-        write.write_all(head.as_bytes()).await?;
-        let chunk = png(64 * 1024);
-        loop {
-            write
-                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
-                .await?;
-            write.write_all(&chunk).await?;
-            write.write_all(b"\r\n").await?;
-        }
-        #[allow(unreachable_code)]
-        Ok::<_, std::io::Error>(())
-    });
-    let mut answer = Vec::new();
-    let mut buffer = vec![0_u8; 4096];
-    while !answer.windows(4).any(|window| window == b"\r\n\r\n") {
-        let read = tokio::time::timeout(Duration::from_secs(20), read.read(&mut buffer))
-            .await
-            .expect("an answer while the body is still being sent")
-            .expect("read");
-        assert!(read > 0, "closed without an answer");
-        answer.extend_from_slice(&buffer[..read]);
-    }
-    writer.abort();
-    String::from_utf8_lossy(&answer).to_lowercase()
+    let (answer, _) = crate::hostile_uploads::answer_while_sending(app, head, png(64 * 1024)).await;
+    answer.to_lowercase()
 }
 
 /// Sends `chunks` chunks of `chunk_bytes` (a PNG's start first), then fails as a client

@@ -244,7 +244,11 @@ async fn answer_then_idle(app: &TestApp, request: &[u8], within: Duration) -> (S
 /// Sends `head` then `chunk` after `chunk` as a chunked body until an answer arrives (reading
 /// while sending, as browsers and curl do); answers the answer's head and body, and how many
 /// body bytes were sent before it came.
-async fn answer_while_sending(app: &TestApp, head: String, chunk: Vec<u8>) -> (String, usize) {
+pub(crate) async fn answer_while_sending(
+    app: &TestApp,
+    head: String,
+    chunk: Vec<u8>,
+) -> (String, usize) {
     let stream = tokio::net::TcpStream::connect(app.addr)
         .await
         .expect("connect");
