@@ -599,6 +599,60 @@ async fn two_nodes_dispatching_send_each_event_once_in_order() {
     assert_in_order_once(&got, &expected);
 }
 
+/// An endpoint whose stored event types include one this version does not know (a newer
+/// version wrote it during a rolling deploy) is never taken for "every type": the admin API
+/// says so with a 500 rather than show a wrong list, and sending goes on unharmed.
+#[actix_web::test]
+async fn an_unknown_stored_event_type_is_an_error_never_every_type() {
+    let app = start(Backend::Postgres, fast_settings()).await;
+    let receiver = Receiver::start(Mode::Accept).await;
+    let endpoint = register(&app, &receiver).await;
+    let room = app.room("U-1", "u1").await;
+    let token = app.tokens.client("u1");
+    receiver
+        .wait_until(PATIENCE, |deliveries| !deliveries.is_empty())
+        .await;
+    let before = receiver.deliveries().len();
+    diesel::sql_query(format!(
+        "UPDATE webhook_endpoints SET event_types = 'message.reacted' WHERE id = {endpoint}"
+    ))
+    .execute(&mut app.postgres())
+    .expect("update");
+
+    app.call(
+        "GET",
+        "/webhooks/endpoints",
+        Some(&app.tokens.admin("ops")),
+        None,
+    )
+    .await
+    .assert_error(500, "internal");
+    // Sending is unharmed, and the endpoint takes none of it (a second, catch-all endpoint
+    // shows when the message's event went out).
+    let witness = Receiver::start(Mode::Accept).await;
+    register(&app, &witness).await;
+    // Two messages: once the witness has the second, a first one taken by the other endpoint
+    // would have been delivered a round ago.
+    for words in ["after the newer version", "and once more"] {
+        app.send(room, &token, words).await;
+    }
+    witness
+        .wait_until(PATIENCE, |deliveries| {
+            deliveries
+                .iter()
+                .filter(|delivery| delivery.event["type"] == "message.created")
+                .count()
+                == 2
+        })
+        .await;
+    assert_eq!(
+        receiver.deliveries().len(),
+        before,
+        "{:?}",
+        receiver.deliveries()
+    );
+}
+
 /// A node killed in the middle of a queue's run sends again only what was in flight or
 /// delivered in its last moments: each delivery is recorded within a round gap (5 ms), not
 /// when the run of up to 50 events ends. Measured with a receiver taking 25 ms an event, so

@@ -151,13 +151,25 @@ fn message_data(message: &MessageDto) -> WebhookEventData {
 /// An enabled endpoint and the types it takes (empty: all).
 struct Subscriber {
     id: i64,
-    types: Vec<WebhookEventType>,
+    types: Subscription,
 }
 
 impl Subscriber {
     fn takes(&self, kind: WebhookEventType) -> bool {
-        self.types.is_empty() || self.types.contains(&kind)
+        match &self.types {
+            Subscription::All => true,
+            Subscription::Only(types) => types.contains(&kind),
+        }
     }
+}
+
+/// The event types an endpoint takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Subscription {
+    /// Every type (stored as an empty list).
+    All,
+    /// These types only.
+    Only(Vec<WebhookEventType>),
 }
 
 #[derive(Insertable)]
@@ -258,17 +270,33 @@ fn subscribers(conn: &mut DbConnection) -> Result<Vec<Subscriber>, StoreError> {
         .into_iter()
         .map(|(id, types)| Subscriber {
             id,
-            types: parse_types(&types),
+            types: parse_types(id, &types),
         })
         .collect())
 }
 
-/// Event types as stored: comma-separated, empty for all. The API stores known spellings only.
-pub(crate) fn parse_types(stored: &str) -> Vec<WebhookEventType> {
-    stored
-        .split(',')
-        .filter_map(|spelling| WebhookEventType::parse(spelling.trim()))
-        .collect()
+/// Endpoint `endpoint_id`'s event types as stored: comma-separated, empty for all. A spelling
+/// this build does not know (stored by a newer version during a rolling deploy) is logged as an
+/// error that names it and takes nothing: it never widens the subscription to every type, and
+/// it never fails the message write this is read for. (The admin API reads the same column
+/// strictly and answers 500 naming it.)
+pub(crate) fn parse_types(endpoint_id: i64, stored: &str) -> Subscription {
+    if stored.trim().is_empty() {
+        return Subscription::All;
+    }
+    let mut known = Vec::new();
+    for spelling in stored.split(',').map(str::trim) {
+        match WebhookEventType::parse(spelling) {
+            Some(kind) => known.push(kind),
+            None => tracing::error!(
+                endpoint_id,
+                spelling,
+                "webhook endpoint names an event type this version does not know; it is sent no \
+                 events of that type"
+            ),
+        }
+    }
+    Subscription::Only(known)
 }
 
 /// Event types in stored form.
@@ -290,7 +318,31 @@ mod tests {
             WebhookEventType::MessageCreated,
             WebhookEventType::RoomClosed,
         ];
-        assert_eq!(parse_types(&format_types(&types)), types.to_vec());
-        assert!(parse_types("").is_empty());
+        assert_eq!(
+            parse_types(1, &format_types(&types)),
+            Subscription::Only(types.to_vec())
+        );
+        assert_eq!(parse_types(1, ""), Subscription::All);
+    }
+
+    #[test]
+    fn an_unknown_stored_type_never_means_every_type() {
+        let newer = Subscriber {
+            id: 1,
+            types: parse_types(1, "message.reacted"),
+        };
+        assert_eq!(newer.types, Subscription::Only(Vec::new()));
+        assert!(!newer.takes(WebhookEventType::MessageCreated));
+        let mixed = Subscriber {
+            id: 2,
+            types: parse_types(2, "message.reacted, room.closed"),
+        };
+        assert!(mixed.takes(WebhookEventType::RoomClosed));
+        assert!(!mixed.takes(WebhookEventType::MessageCreated));
+        let all = Subscriber {
+            id: 3,
+            types: parse_types(3, " "),
+        };
+        assert!(all.takes(WebhookEventType::MessageCreated));
     }
 }

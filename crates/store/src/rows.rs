@@ -40,6 +40,47 @@ where
     }
 }
 
+/// A list of enums stored as comma-separated spellings (webhook event types), read back
+/// strictly like [`Spelled`]: one spelling this build does not know fails the query, naming it.
+#[derive(Debug, Clone)]
+pub(crate) struct SpelledList<T>(pub(crate) Vec<T>);
+
+impl<T, DB> FromSql<Text, DB> for SpelledList<T>
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+    T: TryFrom<String, Error = UnknownSpelling>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let stored = String::from_sql(bytes)?;
+        let list = stored
+            .split(',')
+            .map(str::trim)
+            .filter(|spelling| !spelling.is_empty())
+            .map(|spelling| T::try_from(spelling.to_owned()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self(list))
+    }
+}
+
+impl<T, DB> Queryable<Text, DB> for SpelledList<T>
+where
+    DB: Backend,
+    Self: FromSql<Text, DB>,
+{
+    type Row = Self;
+
+    fn build(row: Self) -> deserialize::Result<Self> {
+        Ok(row)
+    }
+}
+
+impl<T> From<SpelledList<T>> for Vec<T> {
+    fn from(list: SpelledList<T>) -> Self {
+        list.0
+    }
+}
+
 impl From<Spelled<Role>> for Role {
     fn from(spelled: Spelled<Role>) -> Self {
         spelled.0

@@ -17,8 +17,9 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use room_chats_types::{DeadLetterDto, DeadLetterPage, WebhookEndpointDto, WebhookEventType};
 
 use crate::connection::{commit_asynchronously, write_transaction};
-use crate::outbox::{format_types, parse_types};
+use crate::outbox::format_types;
 use crate::rows::Spelled;
+use crate::rows::SpelledList;
 use crate::schema::{webhook_endpoints, webhook_leases, webhook_outbox};
 use crate::time::{now_micros, to_datetime};
 use crate::{DbConnection, StoreError};
@@ -56,7 +57,9 @@ struct EndpointRow {
     url: String,
     secret: String,
     description: String,
-    event_types: String,
+    /// Read strictly: an endpoint that names a type this build does not know fails the read.
+    #[diesel(deserialize_as = SpelledList<WebhookEventType>)]
+    event_types: Vec<WebhookEventType>,
     enabled: bool,
     disabled_reason: Option<String>,
     created_at: i64,
@@ -68,7 +71,7 @@ impl EndpointRow {
             id: self.id,
             url: self.url,
             description: self.description,
-            event_types: parse_types(&self.event_types),
+            event_types: self.event_types,
             enabled: self.enabled,
             disabled_reason: self.disabled_reason,
             secret: self.secret,
