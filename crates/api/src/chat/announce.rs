@@ -1,10 +1,11 @@
 //! The one point every durable change of a room is announced through.
 //!
 //! A use case (or the message writer, for stored messages) announces what it changed once,
-//! after the change committed; every listener hears it. Today the only listener is the hub,
-//! which tells the room's sessions on this node and publishes to the others. The per-user
-//! stream, webhooks and notifications attach here as further listeners, without touching a use
-//! case. Ephemeral signals (typing, presence) are not durable changes and do not pass here.
+//! after the change committed; every listener hears it: the hub (which tells the room's
+//! sessions on this node and publishes to the others), the inbox (the per-user streams' rooms)
+//! and the webhook dispatcher (woken for this node's new outbox rows), attached in the server's
+//! wiring without touching a use case. Ephemeral signals (typing, presence) are not durable
+//! changes and do not pass here.
 
 use std::sync::Arc;
 
