@@ -273,7 +273,6 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         Arc::clone(&inbox),
         Arc::clone(&metrics),
     );
-    room_chats_api::realtime::sweep::start(&hub, db.clone(), config.realtime.timeline_sweep);
     let files = AttachmentStore::new(db.clone(), storage, config.attachments.clone());
     files.start_collector();
     let chat = chat_core(
@@ -287,6 +286,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             Arc::clone(&webhooks) as _,
         ],
     );
+    room_chats_api::realtime::sweep::start(&hub, chat.clone(), config.realtime.timeline_sweep);
     let attachments = Attachments::new(chat.clone(), files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),

@@ -3,7 +3,7 @@
 use room_chats_store::messages::{self, HistoryPage};
 use room_chats_store::rooms::{self, RoomListFilter, RoomListScope, RoomListing};
 use room_chats_store::{StoreError, members};
-use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId};
+use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId, Seq};
 
 use super::{Chat, check_field};
 use crate::access::require_chat_role;
@@ -11,6 +11,27 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 
 impl Chat {
+    /// The stored head (`last_seq`) of each of `room_ids` that exists, for the node's own
+    /// timeline sweep: no caller asks, nothing of it reaches a client, so there is no access to
+    /// check. Read in chunks: SQLite takes at most 32,766 bound values in one statement.
+    pub async fn stored_heads(
+        &self,
+        room_ids: Vec<RoomId>,
+    ) -> Result<Vec<(RoomId, Seq)>, ApiError> {
+        const ROOMS_PER_QUERY: usize = 1_000;
+        let heads = self
+            .db
+            .run(move |conn| {
+                let mut heads = Vec::with_capacity(room_ids.len());
+                for chunk in room_ids.chunks(ROOMS_PER_QUERY) {
+                    heads.extend(rooms::last_seqs(conn, chunk)?);
+                }
+                Ok(heads)
+            })
+            .await?;
+        Ok(heads)
+    }
+
     /// A page of the room's messages (`limit` checked by the caller).
     pub async fn history(
         &self,

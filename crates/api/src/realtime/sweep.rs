@@ -12,17 +12,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use room_chats_store::Database;
-use room_chats_store::rooms;
 use room_chats_types::{RoomId, Seq};
 
+use crate::chat::Chat;
 use crate::realtime::hub::Hub;
 
-/// Rooms whose last seqs one statement reads.
-const ROOMS_PER_QUERY: usize = 1_000;
-
 /// Starts the node's sweep on the current runtime; it ends when the hub does.
-pub fn start(hub: &Arc<Hub>, db: Database, every: Duration) {
+pub fn start(hub: &Arc<Hub>, chat: Chat, every: Duration) {
     let hub = Arc::downgrade(hub);
     actix_web::rt::spawn(async move {
         // Rooms found behind at the last sweep, and the stored seq they were behind.
@@ -30,27 +26,19 @@ pub fn start(hub: &Arc<Hub>, db: Database, every: Duration) {
         loop {
             tokio::time::sleep(every).await;
             let Some(hub) = hub.upgrade() else { return };
-            behind = sweep(&hub, &db, &behind).await;
+            behind = sweep(&hub, &chat, &behind).await;
         }
     });
 }
 
 /// One comparison; answers the rooms behind now, for the next.
-async fn sweep(hub: &Hub, db: &Database, before: &HashMap<RoomId, Seq>) -> HashMap<RoomId, Seq> {
+async fn sweep(hub: &Hub, chat: &Chat, before: &HashMap<RoomId, Seq>) -> HashMap<RoomId, Seq> {
     let delivered: HashMap<RoomId, Option<Seq>> = hub.delivered_heads().into_iter().collect();
     if delivered.is_empty() {
         return HashMap::new();
     }
     let ids: Vec<RoomId> = delivered.keys().copied().collect();
-    // In chunks: SQLite takes at most 32,766 bound values in one statement.
-    let read = db.run(move |conn| {
-        let mut stored = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ROOMS_PER_QUERY) {
-            stored.extend(rooms::last_seqs(conn, chunk)?);
-        }
-        Ok(stored)
-    });
-    let stored = match read.await {
+    let stored = match chat.stored_heads(ids).await {
         Ok(stored) => stored,
         Err(error) => {
             // The database is down: the sessions themselves report that to their clients.
