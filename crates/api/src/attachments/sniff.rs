@@ -35,11 +35,6 @@ pub fn kind(head: &[u8]) -> Kind {
     }
 }
 
-/// The type of a file starting with `head`; see [`kind`].
-pub fn content_type(head: &[u8]) -> &'static str {
-    kind(head).content_type
-}
-
 /// UTF-8 (a character cut at the end of `head` is fine) with no control characters but
 /// tab, line feed, carriage return and form feed.
 fn looks_like_text(head: &[u8]) -> bool {
@@ -61,6 +56,10 @@ fn looks_like_text(head: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn content_type(head: &[u8]) -> &'static str {
+        kind(head).content_type
+    }
 
     #[test]
     fn binary_signatures_win_over_names() {
