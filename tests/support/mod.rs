@@ -3,6 +3,8 @@
 //! other. Postgres must be running: a missing server fails the test with a clear message.
 
 pub mod blackhole;
+mod node_thread;
+mod postgres_turns;
 pub mod receiver;
 pub mod redis;
 pub mod s3;
@@ -16,7 +18,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use awc::Client;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use jsonwebtoken::{Algorithm, DecodingKey};
-use room_chats::{ServiceConfig, ServiceControl, start};
+use node_thread::{NodeThread, start_node_thread};
+use postgres_turns::PostgresTurn;
+use room_chats::{ServiceConfig, ServiceControl};
 use room_chats_api::attachments::{AttachmentSettings, StorageLocation};
 use room_chats_api::notifications::NotificationSettings;
 use room_chats_api::push::PushSettings;
@@ -59,6 +63,8 @@ pub struct TestApp {
     pub tokens: Tokens,
     pub limits: Limits,
     pub control: ServiceControl,
+    /// Dropped before the database: the node closes its connections first.
+    node: Option<NodeThread>,
     database: TestDatabase,
     /// The node's attachment directory when the test named no store.
     _files: Option<tempfile::TempDir>,
@@ -67,18 +73,22 @@ pub struct TestApp {
 enum TestDatabase {
     Postgres {
         schema: String,
+        _turn: PostgresTurn,
     },
     Sqlite {
         _dir: tempfile::TempDir,
     },
-    /// A peer node using another node's database.
-    Shared,
+    /// A peer node using another node's Postgres schema.
+    Shared {
+        _turn: PostgresTurn,
+    },
 }
 
 fn schema_url(schema: &str) -> String {
     let admin_url = postgres_admin_url();
     let separator = if admin_url.contains('?') { '&' } else { '?' };
-    format!("{admin_url}{separator}options=-csearch_path%3D{schema}")
+    // The application name tells each node's connections apart in `pg_stat_activity`.
+    format!("{admin_url}{separator}options=-csearch_path%3D{schema}&application_name={schema}")
 }
 
 static NEXT_SCHEMA: AtomicU32 = AtomicU32::new(0);
@@ -116,7 +126,7 @@ impl Default for NodeOptions {
                 audience: None,
             },
             acquire_timeout: std::time::Duration::from_secs(10),
-            pool_size: 8,
+            pool_size: 4,
             realtime: RealtimeSettings::default(),
             limits,
             redis: None,
@@ -164,6 +174,7 @@ impl TestApp {
     pub async fn start_node(backend: Backend, options: NodeOptions) -> Self {
         let (database, url) = match backend {
             Backend::Postgres => {
+                let turn = PostgresTurn::take();
                 let schema = format!(
                     "test_{}_{}",
                     std::process::id(),
@@ -181,7 +192,10 @@ impl TestApp {
                     .expect("create test schema");
                 let url = schema_url(&schema);
                 (
-                    TestDatabase::Postgres { schema },
+                    TestDatabase::Postgres {
+                        schema,
+                        _turn: turn,
+                    },
                     DatabaseUrl::Postgres(url),
                 )
             }
@@ -209,7 +223,7 @@ impl TestApp {
     /// A peer that logs in to Postgres as `role` (a superuser role the test created), so the
     /// test can lock it out to simulate a database outage for that node alone.
     pub async fn start_peer_as(&self, role: Option<&str>, options: NodeOptions) -> Self {
-        let TestDatabase::Postgres { schema } = &self.database else {
+        let TestDatabase::Postgres { schema, .. } = &self.database else {
             panic!("peers share a Postgres schema");
         };
         let mut url = schema_url(schema);
@@ -218,7 +232,9 @@ impl TestApp {
         }
         let tokens = self.tokens.clone();
         Self::launch(
-            TestDatabase::Shared,
+            TestDatabase::Shared {
+                _turn: PostgresTurn::take(),
+            },
             DatabaseUrl::Postgres(url),
             tokens,
             options,
@@ -259,7 +275,7 @@ impl TestApp {
                 (StorageLocation::Directory(dir.path().to_owned()), Some(dir))
             }
         };
-        let running = start(ServiceConfig {
+        let (running, node) = start_node_thread(ServiceConfig {
             bind: "127.0.0.1:0".parse().expect("address"),
             metrics_bind: options.metrics_bind,
             workers: Some(2),
@@ -283,15 +299,14 @@ impl TestApp {
             attachments: options.attachments,
             storage,
         })
-        .await
-        .expect("service starts");
-        actix_web::rt::spawn(running.server);
+        .await;
         Self {
             addr: running.addr,
             metrics_addr: running.metrics_addr,
             tokens,
             limits,
             control: running.control,
+            node: Some(node),
             database,
             _files: files,
         }
@@ -301,7 +316,7 @@ impl TestApp {
     /// database behind the service's back.
     pub fn postgres(&self) -> diesel::PgConnection {
         use diesel::Connection;
-        let TestDatabase::Postgres { schema } = &self.database else {
+        let TestDatabase::Postgres { schema, .. } = &self.database else {
             panic!("not a Postgres test node");
         };
         diesel::PgConnection::establish(&schema_url(schema)).expect("schema connection")
@@ -482,9 +497,10 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let panics = self.control.panics();
-        // Not awaited: the test's runtime is going away; stopping is best effort.
+        // Not awaited: stopping at once; the node's thread then ends all it runs.
         self.control.abort();
-        if let TestDatabase::Postgres { schema } = &self.database
+        drop(self.node.take());
+        if let TestDatabase::Postgres { schema, .. } = &self.database
             && let Ok(mut conn) = PgConnection::establish(&postgres_admin_url())
         {
             let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
