@@ -31,4 +31,5 @@ mod realtime_cluster;
 mod redis_tls;
 mod stored_data;
 mod timeline;
+mod use_case_access;
 mod webhooks;

@@ -353,7 +353,7 @@ impl Attachments {
     /// is open (409).
     async fn open_room(&self, caller: &Caller, room_id: RoomId) -> Result<(), ApiError> {
         let room = self.chat.visible_room(caller, room_id).await?;
-        if room.status == RoomStatus::Closed {
+        if room.room().status == RoomStatus::Closed {
             return Err(ApiError::RoomClosed);
         }
         Ok(())

@@ -4,9 +4,8 @@ use room_chats_store::StoreError;
 use room_chats_store::edits::{self, Change, Delete, Edit};
 use room_chats_types::{MessageDto, RevisionDto, RoomId};
 
-use super::{Announcement, Chat, check_client_id};
+use super::{Announcement, Chat, VisibleRoom, check_client_id};
 use crate::access::require_admin;
-use crate::auth::Caller;
 use crate::error::ApiError;
 
 impl Chat {
@@ -15,18 +14,16 @@ impl Chat {
     /// nothing more.
     pub async fn edit_message(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         message_id: i64,
         content: String,
         client_id: Option<String>,
     ) -> Result<MessageDto, ApiError> {
-        self.visible_room(caller, room_id).await?;
         self.check_content(&content)?;
         check_client_id(client_id.as_deref())?;
+        let (room_id, editor) = (room.id(), room.caller().user_id.clone());
         // Edits and deletes draw from the sender's budget, like sends.
-        self.send_budget.take(&caller.user_id)?;
-        let editor = caller.user_id.clone();
+        self.send_budget.take(&editor)?;
         let window_micros = i64::try_from(self.edit_window.as_micros()).unwrap_or(i64::MAX);
         let change = self
             .db
@@ -50,15 +47,13 @@ impl Chat {
     /// tombstone. Deleting a deleted message changes nothing.
     pub async fn delete_message(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         message_id: i64,
         client_id: Option<String>,
     ) -> Result<MessageDto, ApiError> {
-        self.visible_room(caller, room_id).await?;
         check_client_id(client_id.as_deref())?;
-        self.send_budget.take(&caller.user_id)?;
-        let (by, by_role) = (caller.user_id.clone(), caller.role);
+        let (room_id, by, by_role) = (room.id(), room.caller().user_id.clone(), room.caller().role);
+        self.send_budget.take(&by)?;
         let keep_content = self.keep_deleted_content;
         let change = self
             .db
@@ -81,12 +76,11 @@ impl Chat {
     /// The words every change of a message replaced, oldest first (admins).
     pub async fn message_revisions(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         message_id: i64,
     ) -> Result<Vec<RevisionDto>, ApiError> {
-        self.visible_room(caller, room_id).await?;
-        require_admin(caller)?;
+        require_admin(room.caller())?;
+        let room_id = room.id();
         self.db
             .run(move |conn| edits::revisions(conn, room_id, message_id))
             .await

@@ -6,10 +6,9 @@ use room_chats_store::batch::OwnedMessage;
 use room_chats_store::members;
 use room_chats_store::messages::Stored;
 use room_chats_types::rules::MAX_ATTACHMENTS_PER_MESSAGE;
-use room_chats_types::{ReadMarkerDto, RoomId, Seq};
+use room_chats_types::{ReadMarkerDto, Seq};
 
-use super::{Announcement, Chat, check_client_id};
-use crate::auth::Caller;
+use super::{Announcement, Chat, VisibleRoom, check_client_id};
 use crate::error::ApiError;
 
 /// A message as a sender writes it, over REST or a WebSocket.
@@ -24,16 +23,16 @@ pub struct MessageDraft {
 }
 
 impl Chat {
-    /// Checks a message for room `room_id` (one `caller` may see) against the rules, and
-    /// takes it from the sender's budget: the message as it will be stored. The sender is
-    /// always the caller. Whether its attachments may be sent is decided with the room
-    /// locked, when it is stored.
+    /// Checks a message for `room` against the rules, and takes it from the sender's budget:
+    /// the message as it will be stored. The sender is always the caller who sees the room.
+    /// Whether its attachments may be sent is decided with the room locked, when it is
+    /// stored.
     pub fn admit_message(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         draft: MessageDraft,
     ) -> Result<OwnedMessage, ApiError> {
+        let caller = room.caller();
         let MessageDraft {
             content,
             client_id,
@@ -48,7 +47,7 @@ impl Chat {
         check_client_id(client_id.as_deref())?;
         self.send_budget.take(&caller.user_id)?;
         Ok(OwnedMessage {
-            room_id,
+            room_id: room.id(),
             sender_id: caller.user_id.clone(),
             sender_role: caller.role,
             content,
@@ -68,32 +67,30 @@ impl Chat {
         Ok(async move { stored.await.map_err(ApiError::from) })
     }
 
-    /// Checks the direct uploads among the files `draft` names (the sender's, in room
-    /// `room_id`), so the message can carry them. Call before [`Chat::admit_message`]; a draft
-    /// without files costs nothing.
+    /// Checks the direct uploads among the files `draft` names (the sender's, in `room`), so
+    /// the message can carry them. Call before [`Chat::admit_message`]; a draft without files
+    /// costs nothing.
     pub async fn receive_files(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         draft: &MessageDraft,
     ) -> Result<(), ApiError> {
         check_attachment_ids(&draft.attachment_ids)?;
         self.files
-            .check_direct_uploads(&caller.user_id, room_id, &draft.attachment_ids)
+            .check_direct_uploads(&room.caller().user_id, room.id(), &draft.attachment_ids)
             .await
     }
 
     /// Admits and stores a message; `Stored::Replayed` for a retry of a stored `client_id`.
     pub async fn send_message(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         draft: MessageDraft,
     ) -> Result<Stored, ApiError> {
-        self.receive_files(caller, room_id, &draft).await?;
-        let message = self.admit_message(caller, room_id, draft)?;
-        if let Some(name) = caller.name.clone() {
-            let user_id = caller.user_id.clone();
+        self.receive_files(room, &draft).await?;
+        let message = self.admit_message(room, draft)?;
+        if let Some(name) = room.caller().name.clone() {
+            let user_id = room.caller().user_id.clone();
             self.db
                 .run(move |conn| members::remember_name(conn, &user_id, &name))
                 .await?;
@@ -101,14 +98,14 @@ impl Chat {
         self.submit_message(message)?.await
     }
 
-    /// Moves the caller's read marker in room `room_id` (one it may see) up to `up_to`
-    /// (default: the newest message).
+    /// Moves the caller's read marker in `room` up to `up_to` (default: the newest
+    /// message); the caller becomes a member if it was not one.
     pub async fn mark_read(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         up_to: Option<Seq>,
     ) -> Result<ReadMarkerDto, ApiError> {
+        let (room_id, caller) = (room.id(), room.caller());
         if up_to.is_some_and(|seq| seq < 0) {
             return Err(ApiError::Validation(
                 "up_to must not be negative".to_owned(),

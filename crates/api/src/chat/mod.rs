@@ -3,9 +3,10 @@
 //! [`ApiError`](crate::ApiError) through the one table that gives every error its code, HTTP
 //! status and `error` frame — so the same failure reads the same on both.
 //!
-//! Each use case authorizes first (the caller must see the room: [`Chat::visible_room`]; a
-//! room it may not see answers like one that does not exist), then checks the domain rules,
-//! writes, and announces what it changed through the one [`Announcer`].
+//! Each use case authorizes first: one that acts on a room takes a [`VisibleRoom`], which only
+//! the access check ([`Chat::visible_room`]) makes — a room the caller may not see answers like
+//! one that does not exist. Then it checks the domain rules, writes, and announces what it
+//! changed through the one [`Announcer`].
 
 mod announce;
 mod edits;
@@ -13,6 +14,8 @@ mod messages;
 mod mute;
 mod reads;
 mod rooms;
+mod timeline;
+mod visible;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +26,8 @@ use room_chats_types::rules::{check_content, check_id};
 
 pub use announce::{Announcement, Announcer, Listener};
 pub use messages::MessageDraft;
+pub use timeline::{Opening, TIMELINE_PAGE, TimelineEntry};
+pub use visible::VisibleRoom;
 
 use crate::attachments::AttachmentStore;
 use crate::error::ApiError;

@@ -5,7 +5,7 @@ use room_chats_store::rooms::{self, RoomListFilter, RoomListScope, RoomListing};
 use room_chats_store::{StoreError, members};
 use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId, Seq};
 
-use super::{Chat, check_field};
+use super::{Chat, VisibleRoom, check_field};
 use crate::access::require_chat_role;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -35,15 +35,14 @@ impl Chat {
     /// A page of the room's messages (`limit` checked by the caller).
     pub async fn history(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         page: HistoryPage,
         limit: i64,
     ) -> Result<MessagePage, ApiError> {
-        let room = self.visible_room(caller, room_id).await?;
+        let room_id = room.id();
         Ok(self
             .db
-            .run(move |conn| messages::history(conn, room.id, page, limit))
+            .run(move |conn| messages::history(conn, room_id, page, limit))
             .await?)
     }
 
@@ -51,12 +50,10 @@ impl Chat {
     /// messages.
     pub async fn room_detail(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: VisibleRoom,
         page_size: i64,
     ) -> Result<RoomDetailDto, ApiError> {
-        let room = self.visible_room(caller, room_id).await?;
-        let user_id = caller.user_id.clone();
+        let (room_id, user_id) = (room.id(), room.caller().user_id.clone());
         let (members, marker, page) = self
             .db
             .run(move |conn| {
@@ -68,7 +65,7 @@ impl Chat {
             })
             .await?;
         Ok(RoomDetailDto {
-            room,
+            room: room.into_room(),
             members,
             unread: marker.unread,
             has_more: page.next_cursor.is_some(),

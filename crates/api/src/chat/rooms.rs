@@ -5,7 +5,7 @@ use room_chats_store::{StoreError, members, rooms};
 use room_chats_types::frames::ServerFrame;
 use room_chats_types::{MemberDto, OrderDto, Role, RoomDto, RoomId, RoomStatus, UpsertOrderBody};
 
-use super::{Announcement, Chat, check_field};
+use super::{Announcement, Chat, VisibleRoom, check_field};
 use crate::access::{may_see, require_admin, require_chat_role};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -18,13 +18,13 @@ impl Chat {
         &self,
         caller: &Caller,
         room_id: RoomId,
-    ) -> Result<RoomDto, ApiError> {
+    ) -> Result<VisibleRoom, ApiError> {
         require_chat_role(caller)?;
         let room = self
             .db
             .run(move |conn| rooms::find_room(conn, room_id))
             .await?;
-        room.filter(|room| may_see(caller, &room.customer_id))
+        room.and_then(|room| VisibleRoom::checked(caller.clone(), room))
             .ok_or(ApiError::NotFound("room"))
     }
 
@@ -67,17 +67,16 @@ impl Chat {
     /// changes and announces nothing.
     pub async fn set_room_status(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         status: RoomStatus,
     ) -> Result<RoomDto, ApiError> {
-        // Visibility first: a client learns nothing from a 403 about a room it cannot see.
-        let room = self.visible_room(caller, room_id).await?;
-        require_admin(caller)?;
-        let by = caller.user_id.clone();
+        // Visibility first (the caller holds a visible room): a client learns nothing from a
+        // 403 about a room it cannot see.
+        require_admin(room.caller())?;
+        let (room_id, by) = (room.id(), room.caller().user_id.clone());
         let (room, event) = self
             .db
-            .run(move |conn| rooms::set_room_status(conn, room.id, status, &by))
+            .run(move |conn| rooms::set_room_status(conn, room_id, status, &by))
             .await?;
         self.announce_room_event(room_id, event.as_ref());
         Ok(room)
@@ -86,14 +85,12 @@ impl Chat {
     /// Assigns admin `user_id` to the room (admins); the room's members after it.
     pub async fn assign_admin(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         user_id: String,
     ) -> Result<Vec<MemberDto>, ApiError> {
-        let room = self.visible_room(caller, room_id).await?;
-        require_admin(caller)?;
+        require_admin(room.caller())?;
         check_field("user_id", &user_id)?;
-        let customer_id = room.customer_id;
+        let (room_id, customer_id) = (room.id(), room.room().customer_id.clone());
         let (event, members) = self
             .db
             .run(move |conn| {
@@ -108,13 +105,12 @@ impl Chat {
     /// Removes admin `user_id`'s assignment (admins; its read marker stays). Idempotent.
     pub async fn unassign_admin(
         &self,
-        caller: &Caller,
-        room_id: RoomId,
+        room: &VisibleRoom,
         user_id: String,
     ) -> Result<(), ApiError> {
-        self.visible_room(caller, room_id).await?;
-        require_admin(caller)?;
+        require_admin(room.caller())?;
         check_field("user_id", &user_id)?;
+        let room_id = room.id();
         let event = self
             .db
             .run(move |conn| members::unassign_admin(conn, room_id, &user_id))

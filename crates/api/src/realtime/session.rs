@@ -21,22 +21,20 @@ use actix::{
 };
 use actix_ws::{AggregatedMessage, CloseCode, ProtocolError};
 use bytestring::ByteString;
-use room_chats_store::messages::{self, HistoryPage, Stored};
-use room_chats_store::{Database, StoreError, members, rooms};
+use room_chats_store::messages::Stored;
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, ServerFrame};
-use room_chats_types::{ErrorCode, MessageDto, RoomDto, RoomId, Seq};
+use room_chats_types::{ErrorCode, MessageDto, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::access::may_see;
-use crate::auth::{Caller, TokenVerifier};
-use crate::chat::{Chat, MessageDraft};
+use crate::auth::TokenVerifier;
+use crate::chat::{Chat, MessageDraft, Opening, TIMELINE_PAGE, VisibleRoom};
 use crate::error::ApiError;
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket, SubscriptionEnded};
 use crate::realtime::frame_guard::Verdict;
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
 use crate::realtime::settings::RealtimeSettings;
-use crate::realtime::timeline::{Arrival, Entry, FILL_PAGE, load_range};
+use crate::realtime::timeline::{Arrival, Entry};
 use crate::realtime::writer::Outgoing;
 
 /// Sends of one connection that may wait for the database at once. One at a time capped a
@@ -56,10 +54,8 @@ const MAX_HELD: usize = 256;
 pub struct SessionStart {
     /// This connection's id on the node.
     pub conn: ConnId,
-    /// The authenticated caller.
-    pub caller: Caller,
-    /// The room, as loaded at the handshake.
-    pub room: RoomDto,
+    /// The room, and the authenticated caller who may see it, as checked at the handshake.
+    pub room: VisibleRoom,
     /// Resume after this seq, if the client asked.
     pub since: Option<Seq>,
     /// How many recent messages to send without `since`.
@@ -71,8 +67,6 @@ pub struct SessionStart {
 /// Shared services of every session.
 #[derive(Clone)]
 pub struct SessionServices {
-    /// Storage.
-    pub db: Database,
     /// The use cases (sending, marking read), shared with REST.
     pub chat: Chat,
     /// This node's hub.
@@ -87,7 +81,7 @@ pub struct SessionServices {
 pub struct ChatSession {
     /// The socket's plumbing (outbox, heartbeat, token expiry, close codes).
     connection: Connection,
-    room: RoomDto,
+    room: VisibleRoom,
     since: Option<Seq>,
     history: i64,
     last_seq: Seq,
@@ -128,7 +122,7 @@ impl ChatSession {
         stream: Recipient<SubscriptionEnded>,
     ) -> Self {
         let parts = Self::parts(&start, &services);
-        let room_id = start.room.id;
+        let room_id = start.room.id();
         let connection = Connection::subscription(parts, outbox, room_id, stream);
         Self::with_connection(start, services, connection)
     }
@@ -136,7 +130,7 @@ impl ChatSession {
     fn parts(start: &SessionStart, services: &SessionServices) -> ConnectionParts {
         ConnectionParts {
             id: start.conn,
-            caller: start.caller.clone(),
+            caller: start.room.caller().clone(),
             verdict: Arc::clone(&start.verdict),
             settings: Arc::clone(&services.settings),
             verifier: Arc::clone(&services.verifier),
@@ -361,21 +355,21 @@ impl ChatSession {
         };
         let from = self.last_seq;
         let up_to = first_held - 1;
-        let db = self.services.db.clone();
-        let room = self.room.id;
-        let fill = async move { load_range(&db, room, from, Some(up_to)).await };
+        let chat = self.services.chat.clone();
+        let room = self.room.clone();
+        let fill = async move { chat.timeline(&room, from, Some(up_to)).await };
         ctx.wait(
             fill.into_actor(self)
                 .map(move |loaded, session, ctx| match loaded {
                     Ok(missing) => {
                         for earlier in missing {
-                            session.admit(earlier, ctx);
+                            session.admit(earlier.into(), ctx);
                         }
                         // Committed seqs have no holes; if the database still lacks one,
                         // closing beats looping or skipping it.
                         if session.last_seq < up_to {
                             let hole =
-                                StoreError::Task(format!("seq {} missing", session.last_seq + 1));
+                                ApiError::Internal(format!("seq {} missing", session.last_seq + 1));
                             return session.cannot_deliver(&hole, ctx);
                         }
                         // A later gap among the held messages gets its own grace.
@@ -412,7 +406,7 @@ impl ChatSession {
 
     /// Delivering out of order or with a hole is worse than reconnecting: the client resumes
     /// with `since` and gets exactly what it missed.
-    fn cannot_deliver(&mut self, error: &StoreError, ctx: &mut <Self as Actor>::Context) {
+    fn cannot_deliver(&mut self, error: &ApiError, ctx: &mut <Self as Actor>::Context) {
         tracing::warn!(%error, conn = self.connection.id, "cannot fill a gap; closing so the client resumes");
         self.send_error(
             ErrorCode::Unavailable,
@@ -427,24 +421,18 @@ impl ChatSession {
     /// it is checked again before the missed messages are delivered.
     fn catch_up(&mut self, ctx: &mut <Self as Actor>::Context) {
         let from = self.last_seq;
-        let db = self.services.db.clone();
-        let room = self.room.id;
-        let load = async move {
-            let current = db.run(move |conn| rooms::find_room(conn, room)).await?;
-            let missing = load_range(&db, room, from, None).await?;
-            Ok::<_, StoreError>((current, missing))
-        };
+        let chat = self.services.chat.clone();
+        let room = self.room.clone();
+        let load = async move { chat.catch_up(&room, from).await };
         ctx.wait(
             load.into_actor(self)
                 .map(|loaded, session, ctx| match loaded {
-                    Ok((Some(room), missing))
-                        if may_see(&session.connection.caller, &room.customer_id) =>
-                    {
+                    Ok(missing) => {
                         for entry in missing {
-                            session.admit(entry, ctx);
+                            session.admit(entry.into(), ctx);
                         }
                     }
-                    Ok(_) => session.lose_access(ctx),
+                    Err(ApiError::NotFound(_)) => session.lose_access(ctx),
                     Err(error) => session.cannot_deliver(&error, ctx),
                 }),
         );
@@ -462,8 +450,7 @@ impl ChatSession {
             // a room accepts messages is decided by the database when one is stored.
             PreparedEvent::Frame { text } => self.send_text(text.clone(), ctx),
             PreparedEvent::CustomerChanged { customer_id } => {
-                self.room.customer_id.clone_from(customer_id);
-                if !may_see(&self.connection.caller, customer_id) {
+                if !self.room.moved_to(customer_id) {
                     self.lose_access(ctx);
                 }
             }
@@ -475,7 +462,7 @@ impl ChatSession {
     fn lose_access(&mut self, ctx: &mut <Self as Actor>::Context) {
         tracing::info!(
             conn = self.connection.id,
-            room = self.room.id,
+            room = self.room.id(),
             "access to the room lost; closing"
         );
         self.send_error(
@@ -529,10 +516,9 @@ impl ChatSession {
         // Files uploaded straight to the object store are checked first. The connection's next
         // frames wait meanwhile, so its messages are still stored in the order it sent them.
         let chat = self.services.chat.clone();
-        let caller = self.connection.caller.clone();
-        let room_id = self.room.id;
+        let room = self.room.clone();
         let received = async move {
-            let checked = chat.receive_files(&caller, room_id, &draft).await;
+            let checked = chat.receive_files(&room, &draft).await;
             (checked, draft)
         }
         .into_actor(self)
@@ -553,7 +539,7 @@ impl ChatSession {
         // Queued now, while this frame is handled, so the connection's messages are stored in
         // the order it sent them.
         let store = chat
-            .admit_message(&self.connection.caller, self.room.id, draft)
+            .admit_message(&self.room, draft)
             .and_then(|message| chat.submit_message(message));
         let store = match store {
             Ok(store) => store,
@@ -607,9 +593,8 @@ impl ChatSession {
 
     fn on_read(&mut self, up_to: Option<Seq>, ctx: &mut <Self as Actor>::Context) {
         let chat = self.services.chat.clone();
-        let caller = self.connection.caller.clone();
-        let room = self.room.id;
-        let mark = async move { chat.mark_read(&caller, room, up_to).await };
+        let room = self.room.clone();
+        let mark = async move { chat.mark_read(&room, up_to).await };
         ctx.spawn(mark.into_actor(self).map(|marked, session, ctx| {
             if let Err(error) = marked {
                 session.send_api_error(&error, None, ctx);
@@ -627,16 +612,14 @@ impl ChatSession {
         ctx: &mut <Self as Actor>::Context,
     ) {
         let chat = self.services.chat.clone();
-        let caller = self.connection.caller.clone();
-        let room = self.room.id;
+        let (caller, room_id) = (self.connection.caller.clone(), self.room.id());
         let key = Some(client_id.clone());
         let change = async move {
+            // Checked again: a change is rare, and the order may have moved since the join.
+            let room = chat.visible_room(&caller, room_id).await?;
             match content {
-                Some(content) => {
-                    chat.edit_message(&caller, room, message_id, content, key)
-                        .await
-                }
-                None => chat.delete_message(&caller, room, message_id, key).await,
+                Some(content) => chat.edit_message(&room, message_id, content, key).await,
+                None => chat.delete_message(&room, message_id, key).await,
             }
         };
         ctx.spawn(
@@ -683,23 +666,20 @@ impl ChatSession {
         };
         self.services
             .hub
-            .publish_frame(self.room.id, frame, Some(self.connection.id));
+            .publish_frame(self.room.id(), frame, Some(self.connection.id));
     }
 
     /// Sends `ready` and `history`; runs under `wait` so no live event overtakes them.
     fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
-        let request = OpeningRequest {
-            room_id: self.room.id,
-            user_id: self.connection.caller.user_id.clone(),
-            name: self.connection.caller.name.clone(),
-            since: self.since,
-            history: self.history,
-        };
-        let load = load_opening(self.services.db.clone(), request);
+        let chat = self.services.chat.clone();
+        let (room, since, history) = (self.room.clone(), self.since, self.history);
+        let load = async move { chat.opening(&room, since, history).await };
         ctx.wait(
             load.into_actor(self)
                 .map(|loaded, session, ctx| match loaded {
                     Ok(opening) => session.opened(opening, ctx),
+                    // The order moved to another customer since the handshake.
+                    Err(ApiError::NotFound(_)) => session.lose_access(ctx),
                     Err(error) => {
                         tracing::warn!(%error, conn = session.connection.id, "cannot open the session");
                         session.send_error(
@@ -722,13 +702,14 @@ impl ChatSession {
             entries,
             has_more,
         } = opening;
+        let last_seq = room.room().last_seq;
         // Without `since` the history ends at the newest message; with it, everything after
         // `since` was loaded. Either way nothing at or below `last_seq` is sent again.
-        let floor = self
-            .since
-            .map_or(room.last_seq, |since| since.min(room.last_seq));
-        self.last_seq = entries.last().map_or(floor, |entry| entry.seq.max(floor));
+        let floor = self.since.map_or(last_seq, |since| since.min(last_seq));
+        self.last_seq = entries.last().map_or(floor, |entry| entry.seq().max(floor));
         self.room = room.clone();
+        let room = room.into_room();
+        let entries = entries.into_iter().map(Arrival::from).collect();
         let ready = ServerFrame::Ready {
             me: Me {
                 user_id: self.connection.caller.user_id.clone(),
@@ -744,7 +725,7 @@ impl ChatSession {
     }
 
     /// Sends the history after `ready`, in seq order: runs of messages as `history` frames
-    /// (at most [`FILL_PAGE`] messages each) and each room event between them as its `room`
+    /// (at most [`TIMELINE_PAGE`] messages each) and each room event between them as its `room`
     /// frame. Every `history` frame but the last says `has_more: true` (another follows); the
     /// last one says whether older messages exist (without `since`) or more follow.
     fn send_history(
@@ -760,7 +741,7 @@ impl ChatSession {
             match arrival.entry {
                 Entry::Message { message, .. } => {
                     run.push(message);
-                    if run.len() == FILL_PAGE as usize {
+                    if run.len() == TIMELINE_PAGE as usize {
                         frames.push(history_frame(std::mem::take(&mut run)));
                     }
                 }
@@ -794,7 +775,7 @@ impl ChatSession {
 
     fn announce_presence(&self, delta: i64, ctx: &mut <Self as Actor>::Context) {
         let hub = Arc::clone(&self.services.hub);
-        let room = self.room.id;
+        let room = self.room.id();
         let user = self.connection.caller.user_id.clone();
         let conn = self.connection.id;
         let announce = async move {
@@ -819,75 +800,6 @@ impl ChatSession {
     }
 }
 
-/// What a session needs to open.
-struct OpeningRequest {
-    room_id: RoomId,
-    user_id: String,
-    name: Option<String>,
-    since: Option<Seq>,
-    history: i64,
-}
-
-/// What a session opens with: the room, the caller's unread count, and the history to send.
-struct Opening {
-    room: RoomDto,
-    unread: i64,
-    entries: Vec<Arrival>,
-    /// Without `since`: older messages exist.
-    has_more: bool,
-}
-
-/// Loads what a session opens with: one trip to the blocking pool for the room, the marker
-/// and the newest messages (joins per second are bounded by these round trips), or, with
-/// `since`, the room and marker and then the timeline after `since`.
-async fn load_opening(db: Database, request: OpeningRequest) -> Result<Opening, StoreError> {
-    let OpeningRequest {
-        room_id,
-        user_id,
-        name,
-        since,
-        history,
-    } = request;
-    let (room, unread, page) = db
-        .run(move |conn| {
-            if let Some(name) = &name {
-                members::remember_name(conn, &user_id, name)?;
-            }
-            let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
-            let read = members::last_read_seq(conn, room_id, &user_id)?;
-            let unread = members::unread_count(conn, room_id, &user_id, read, room.last_seq)?;
-            let page = match since {
-                Some(_) => None,
-                None => Some(messages::history(
-                    conn,
-                    room_id,
-                    HistoryPage::Before(i64::MAX),
-                    history,
-                )?),
-            };
-            Ok::<_, StoreError>((room, unread, page))
-        })
-        .await?;
-    let (entries, has_more) = match page {
-        Some(page) => {
-            let has_more = page.next_cursor.is_some();
-            let messages = page.items.into_iter();
-            let entries = messages.map(|m| Arrival::message(m, None, None)).collect();
-            (entries, has_more)
-        }
-        None => {
-            let from = since.unwrap_or(0).min(room.last_seq);
-            (load_range(&db, room_id, from, None).await?, false)
-        }
-    };
-    Ok(Opening {
-        room,
-        unread,
-        entries,
-        has_more,
-    })
-}
-
 /// A `history` frame of `messages` that says another one follows.
 fn history_frame(messages: Vec<MessageDto>) -> ServerFrame {
     ServerFrame::History {
@@ -902,9 +814,11 @@ impl Actor for ChatSession {
     fn started(&mut self, ctx: &mut Self::Context) {
         // Join before loading history: an event published meanwhile waits in the mailbox and
         // is then delivered or dropped by seq, never lost.
-        self.services
-            .hub
-            .join(self.room.id, self.connection.id, ctx.address().recipient());
+        self.services.hub.join(
+            self.room.id(),
+            self.connection.id,
+            ctx.address().recipient(),
+        );
         self.joined = true;
         self.open(ctx);
         self.connection.start(ctx);
@@ -912,7 +826,7 @@ impl Actor for ChatSession {
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
         if self.joined {
-            self.services.hub.leave(self.room.id, self.connection.id);
+            self.services.hub.leave(self.room.id(), self.connection.id);
             if self.typing_until.take().is_some() {
                 self.announce_typing(false);
             }

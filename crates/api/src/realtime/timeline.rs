@@ -1,14 +1,10 @@
 //! What holds a place in a room's timeline on its way to a session — a message or a room
-//! event — and reading a range of the timeline back from the database, for a resume with
-//! `since`, a gap fill and a catch-up after the broker reconnected.
+//! event, live or read back by the chat's timeline use cases.
 
 use bytestring::ByteString;
-use room_chats_store::messages::{self, HistoryPage};
-use room_chats_store::{Database, StoreError, timeline};
-use room_chats_types::{MessageDto, RoomId, Seq};
+use room_chats_types::{MessageDto, Seq};
 
-/// Timeline entries read per database round trip.
-pub(crate) const FILL_PAGE: i64 = 200;
+use crate::chat::TimelineEntry;
 
 /// What the entry is.
 #[derive(Debug)]
@@ -59,73 +55,11 @@ impl Arrival {
     }
 }
 
-/// Loads the room's timeline entries with seq in `(after, up_to]` (to the end with `None`),
-/// oldest first, page by page.
-pub(crate) async fn load_range(
-    db: &Database,
-    room: RoomId,
-    after: Seq,
-    up_to: Option<Seq>,
-) -> Result<Vec<Arrival>, StoreError> {
-    let last = up_to.unwrap_or(Seq::MAX);
-    let mut loaded = Vec::new();
-    let mut cursor = after;
-    loop {
-        let (page, events) = db
-            .run(move |conn| {
-                let page = messages::history(conn, room, HistoryPage::After(cursor), FILL_PAGE)?;
-                // The events up to the page's last message, or to `last` after the last page.
-                let events_to = match page.next_cursor {
-                    Some(_) => page.items.last().map_or(last, |message| message.seq),
-                    None => last,
-                };
-                let events = events_before(conn, room, cursor, events_to.min(last))?;
-                Ok::<_, StoreError>((page, events))
-            })
-            .await?;
-        let done = page.next_cursor.is_none();
-        // Where the next page starts, even if every message of this one lies past `last`.
-        let page_end = page.items.last().map_or(cursor, |message| message.seq);
-        let mut entries: Vec<Arrival> = page
-            .items
-            .into_iter()
-            .filter(|message| message.seq <= last)
-            .map(|message| Arrival::message(message, None, None))
-            .chain(
-                events
-                    .into_iter()
-                    .map(|event| Arrival::event(event.seq, event.frame.into())),
-            )
-            .collect();
-        entries.sort_unstable_by_key(|entry| entry.seq);
-        cursor = entries
-            .last()
-            .map_or(page_end, |newest| newest.seq.max(page_end));
-        loaded.extend(entries);
-        if done || cursor >= last {
-            return Ok(loaded);
-        }
-    }
-}
-
-/// Every room event with a seq in `(after, up_to]`, oldest first.
-fn events_before(
-    conn: &mut room_chats_store::DbConnection,
-    room: RoomId,
-    after: Seq,
-    up_to: Seq,
-) -> Result<Vec<timeline::StoredEvent>, StoreError> {
-    let mut events = Vec::new();
-    let mut cursor = after;
-    loop {
-        let page = timeline::room_events(conn, room, cursor, up_to, FILL_PAGE)?;
-        let full = page.len() as i64 == FILL_PAGE;
-        if let Some(last) = page.last() {
-            cursor = last.seq;
-        }
-        events.extend(page);
-        if !full {
-            return Ok(events);
+impl From<TimelineEntry> for Arrival {
+    fn from(entry: TimelineEntry) -> Self {
+        match entry {
+            TimelineEntry::Message(message) => Self::message(message, None, None),
+            TimelineEntry::Event { seq, frame } => Self::event(seq, frame.into()),
         }
     }
 }

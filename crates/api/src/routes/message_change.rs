@@ -42,10 +42,11 @@ pub async fn edit_message(
     body: JsonBody<EditMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, message_id) = path.into_inner();
+    let room = state.chat.visible_room(&caller, room_id).await?;
     let EditMessageBody { content, client_id } = body.into_inner();
     let message = state
         .chat
-        .edit_message(&caller, room_id, message_id, content, client_id)
+        .edit_message(&room, message_id, content, client_id)
         .await?;
     Ok(HttpResponse::Ok().json(message))
 }
@@ -78,10 +79,8 @@ pub async fn delete_message(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, message_id) = path.into_inner();
-    let tombstone = state
-        .chat
-        .delete_message(&caller, room_id, message_id, None)
-        .await?;
+    let room = state.chat.visible_room(&caller, room_id).await?;
+    let tombstone = state.chat.delete_message(&room, message_id, None).await?;
     Ok(HttpResponse::Ok().json(tombstone))
 }
 
@@ -108,9 +107,7 @@ pub async fn message_revisions(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, message_id) = path.into_inner();
-    let revisions = state
-        .chat
-        .message_revisions(&caller, room_id, message_id)
-        .await?;
+    let room = state.chat.visible_room(&caller, room_id).await?;
+    let revisions = state.chat.message_revisions(&room, message_id).await?;
     Ok(HttpResponse::Ok().json(revisions))
 }

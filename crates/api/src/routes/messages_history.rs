@@ -53,9 +53,10 @@ pub async fn history(
         (None, Some(seq)) => HistoryPage::After(seq),
         (None, None) => HistoryPage::Before(i64::MAX),
     };
-    let page = state
+    let room = state
         .chat
-        .history(&caller, room_id.into_inner(), page, limit)
+        .visible_room(&caller, room_id.into_inner())
         .await?;
+    let page = state.chat.history(&room, page, limit).await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -53,7 +53,7 @@ pub async fn send_message(
         .chat
         .visible_room(&caller, room_id.into_inner())
         .await?;
-    let stored = state.chat.send_message(&caller, room.id, draft).await?;
+    let stored = state.chat.send_message(&room, draft).await?;
     Ok(match stored {
         // The writer announced it to the room's live connections.
         Stored::New(message) => HttpResponse::Created().json(message),

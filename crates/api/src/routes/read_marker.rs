@@ -35,9 +35,6 @@ pub async fn mark_read(
         .chat
         .visible_room(&caller, room_id.into_inner())
         .await?;
-    let marker = state
-        .chat
-        .mark_read(&caller, room.id, body.into_inner().up_to)
-        .await?;
+    let marker = state.chat.mark_read(&room, body.into_inner().up_to).await?;
     Ok(HttpResponse::Ok().json(marker))
 }

@@ -34,7 +34,8 @@ pub async fn assign_admin(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, user_id) = path.into_inner();
-    let members = state.chat.assign_admin(&caller, room_id, user_id).await?;
+    let room = state.chat.visible_room(&caller, room_id).await?;
+    let members = state.chat.assign_admin(&room, user_id).await?;
     Ok(HttpResponse::Ok().json(members))
 }
 
@@ -61,6 +62,7 @@ pub async fn unassign_admin(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (room_id, user_id) = path.into_inner();
-    state.chat.unassign_admin(&caller, room_id, user_id).await?;
+    let room = state.chat.visible_room(&caller, room_id).await?;
+    state.chat.unassign_admin(&room, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -28,7 +28,13 @@ pub async fn room_detail(
 ) -> Result<HttpResponse, ApiError> {
     let detail = state
         .chat
-        .room_detail(&caller, room_id.into_inner(), state.limits.default_page)
+        .room_detail(
+            state
+                .chat
+                .visible_room(&caller, room_id.into_inner())
+                .await?,
+            state.limits.default_page,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(detail))
 }

@@ -29,7 +29,12 @@ pub async fn room_notifications(
 ) -> Result<HttpResponse, ApiError> {
     let setting = state
         .chat
-        .room_notifications(&caller, room_id.into_inner())
+        .room_notifications(
+            &state
+                .chat
+                .visible_room(&caller, room_id.into_inner())
+                .await?,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(setting))
 }
@@ -59,7 +64,13 @@ pub async fn set_room_notifications(
 ) -> Result<HttpResponse, ApiError> {
     let setting = state
         .chat
-        .set_room_muted(&caller, room_id.into_inner(), body.muted)
+        .set_room_muted(
+            &state
+                .chat
+                .visible_room(&caller, room_id.into_inner())
+                .await?,
+            body.muted,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(setting))
 }

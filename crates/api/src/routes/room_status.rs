@@ -57,6 +57,7 @@ async fn set_status(
     room_id: i64,
     status: RoomStatus,
 ) -> Result<HttpResponse, ApiError> {
-    let room = state.chat.set_room_status(&caller, room_id, status).await?;
+    let room = state.chat.visible_room(&caller, room_id).await?;
+    let room = state.chat.set_room_status(&room, status).await?;
     Ok(HttpResponse::Ok().json(room))
 }

@@ -114,16 +114,14 @@ async fn open(
         verdict,
     } = upgrade(request, body, &state, &caller).await?;
     let services = SessionServices {
-        db: state.db.clone(),
         chat: state.chat.clone(),
         hub: Arc::clone(&state.hub),
         verifier: verifier.into_inner(),
         settings,
     };
-    tracing::info!(conn, room = room.id, user = %caller.user_id, "websocket opened");
+    tracing::info!(conn, room = room.id(), user = %caller.user_id, "websocket opened");
     let start = SessionStart {
         conn,
-        caller,
         room,
         since,
         history,

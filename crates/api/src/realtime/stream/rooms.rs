@@ -118,14 +118,12 @@ impl UserStream {
             let conn = stream.services.hub.next_id();
             let start = SessionStart {
                 conn,
-                caller: stream.connection.caller.clone(),
                 room,
                 since,
                 history,
                 verdict: Arc::default(),
             };
             let services = SessionServices {
-                db: stream.services.db.clone(),
                 chat: stream.services.chat.clone(),
                 hub: Arc::clone(&stream.services.hub),
                 verifier: Arc::clone(&stream.services.verifier),

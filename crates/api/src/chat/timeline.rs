@@ -1,0 +1,203 @@
+//! Reading a room's timeline — its messages and room events in seq order — for a live
+//! session: what it opens with, a resume with `since`, a gap fill, and a catch-up after the
+//! broker reconnected.
+
+use room_chats_store::messages::{self, HistoryPage};
+use room_chats_store::{DbConnection, StoreError, members, rooms, timeline};
+use room_chats_types::{MessageDto, RoomId, Seq};
+
+use super::{Chat, VisibleRoom};
+use crate::error::ApiError;
+
+/// Timeline entries read per database round trip.
+pub const TIMELINE_PAGE: i64 = 200;
+
+/// One place in a room's timeline.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every entry is a message: boxing it would cost an allocation per entry"
+)]
+pub enum TimelineEntry {
+    Message(MessageDto),
+    /// A room event: its seq and its `room` frame as sent live (JSON).
+    Event {
+        seq: Seq,
+        frame: String,
+    },
+}
+
+impl TimelineEntry {
+    /// Its seq in the room's timeline.
+    pub fn seq(&self) -> Seq {
+        match self {
+            Self::Message(message) => message.seq,
+            Self::Event { seq, .. } => *seq,
+        }
+    }
+}
+
+/// What a live session opens with.
+#[derive(Debug)]
+pub struct Opening {
+    /// The room as it is now, checked again.
+    pub room: VisibleRoom,
+    /// The caller's unread count.
+    pub unread: i64,
+    /// Without `since`: the newest messages; with it, the timeline after `since`.
+    pub entries: Vec<TimelineEntry>,
+    /// Without `since`: older messages exist.
+    pub has_more: bool,
+}
+
+impl Chat {
+    /// What a session of `room` opens with. One trip to the blocking pool reads the room, the
+    /// caller's marker and the newest `history` messages (joins per second are bounded by these
+    /// round trips); with `since`, the room and marker, then the timeline after `since`. The
+    /// caller's display name is remembered on the way. A room the caller no longer sees (its
+    /// order moved meanwhile) answers `not_found`.
+    pub async fn opening(
+        &self,
+        room: &VisibleRoom,
+        since: Option<Seq>,
+        history: i64,
+    ) -> Result<Opening, ApiError> {
+        let caller = room.caller().clone();
+        let room_id = room.id();
+        let user_id = caller.user_id.clone();
+        let name = caller.name.clone();
+        let (current, unread, page) = self
+            .db
+            .run(move |conn| {
+                if let Some(name) = &name {
+                    members::remember_name(conn, &user_id, name)?;
+                }
+                let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
+                let read = members::last_read_seq(conn, room_id, &user_id)?;
+                let unread = members::unread_count(conn, room_id, &user_id, read, room.last_seq)?;
+                let page = match since {
+                    Some(_) => None,
+                    None => Some(messages::history(
+                        conn,
+                        room_id,
+                        HistoryPage::Before(i64::MAX),
+                        history,
+                    )?),
+                };
+                Ok::<_, StoreError>((room, unread, page))
+            })
+            .await
+            .map_err(room_error)?;
+        let room = VisibleRoom::checked(caller, current).ok_or(ApiError::NotFound("room"))?;
+        let (entries, has_more) = match page {
+            Some(page) => {
+                let has_more = page.next_cursor.is_some();
+                let messages = page.items.into_iter().map(TimelineEntry::Message);
+                (messages.collect(), has_more)
+            }
+            None => {
+                let from = since.unwrap_or(0).min(room.room().last_seq);
+                (self.timeline(&room, from, None).await?, false)
+            }
+        };
+        Ok(Opening {
+            room,
+            unread,
+            entries,
+            has_more,
+        })
+    }
+
+    /// The room's timeline after `after`, checked again first: events may have been lost (the
+    /// broker reconnected), and access may have changed with them. A room the caller no longer
+    /// sees answers `not_found`.
+    pub async fn catch_up(
+        &self,
+        room: &VisibleRoom,
+        after: Seq,
+    ) -> Result<Vec<TimelineEntry>, ApiError> {
+        let room = self.visible_room(room.caller(), room.id()).await?;
+        self.timeline(&room, after, None).await
+    }
+
+    /// The room's timeline entries with seq in `(after, up_to]` (to the end with `None`),
+    /// oldest first, read page by page.
+    pub async fn timeline(
+        &self,
+        room: &VisibleRoom,
+        after: Seq,
+        up_to: Option<Seq>,
+    ) -> Result<Vec<TimelineEntry>, ApiError> {
+        let room = room.id();
+        let last = up_to.unwrap_or(Seq::MAX);
+        let mut loaded = Vec::new();
+        let mut cursor = after;
+        loop {
+            let (page, events) = self
+                .db
+                .run(move |conn| {
+                    let page =
+                        messages::history(conn, room, HistoryPage::After(cursor), TIMELINE_PAGE)?;
+                    // The events up to the page's last message, or to `last` after the last page.
+                    let events_to = match page.next_cursor {
+                        Some(_) => page.items.last().map_or(last, |message| message.seq),
+                        None => last,
+                    };
+                    let events = events_before(conn, room, cursor, events_to.min(last))?;
+                    Ok::<_, StoreError>((page, events))
+                })
+                .await?;
+            let done = page.next_cursor.is_none();
+            // Where the next page starts, even if every message of this one lies past `last`.
+            let page_end = page.items.last().map_or(cursor, |message| message.seq);
+            let mut entries: Vec<TimelineEntry> = page
+                .items
+                .into_iter()
+                .filter(|message| message.seq <= last)
+                .map(TimelineEntry::Message)
+                .chain(events.into_iter().map(|event| TimelineEntry::Event {
+                    seq: event.seq,
+                    frame: event.frame,
+                }))
+                .collect();
+            entries.sort_unstable_by_key(TimelineEntry::seq);
+            cursor = entries
+                .last()
+                .map_or(page_end, |newest| newest.seq().max(page_end));
+            loaded.extend(entries);
+            if done || cursor >= last {
+                return Ok(loaded);
+            }
+        }
+    }
+}
+
+/// A room gone from the store reads as one the caller cannot see.
+fn room_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::NotFound("room"),
+        other => other.into(),
+    }
+}
+
+/// Every room event with a seq in `(after, up_to]`, oldest first.
+fn events_before(
+    conn: &mut DbConnection,
+    room: RoomId,
+    after: Seq,
+    up_to: Seq,
+) -> Result<Vec<timeline::StoredEvent>, StoreError> {
+    let mut events = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = timeline::room_events(conn, room, cursor, up_to, TIMELINE_PAGE)?;
+        let full = page.len() as i64 == TIMELINE_PAGE;
+        if let Some(last) = page.last() {
+            cursor = last.seq;
+        }
+        events.extend(page);
+        if !full {
+            return Ok(events);
+        }
+    }
+}
