@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use room_chats_types::frames::{RoomChange, ServerFrame};
+use room_chats_types::{MessageDto, RoomStatus};
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
@@ -17,73 +19,86 @@ on_both_backends!(
     the_room_list_previews_the_newest_message_after_a_room_event,
 );
 
-/// What a client knows of a room, built only from the frames it received.
+/// What a client knows of a room, built only from the frames it received. Each frame is
+/// read as the wire type (`ServerFrame`): a frame or room event the test does not know fails
+/// it, rather than being passed over.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct RoomState {
     /// Message seq → its content as last heard.
     messages: BTreeMap<i64, String>,
-    status: String,
+    status: Option<RoomStatus>,
     admins: BTreeSet<String>,
+    /// Every room event heard, with the member it names.
+    changes: Vec<(RoomChange, Option<String>)>,
     /// Every timeline seq heard, in arrival order.
     seqs: Vec<i64>,
 }
 
+fn server_frame(frame: &Value) -> ServerFrame {
+    serde_json::from_value(frame.clone())
+        .unwrap_or_else(|error| panic!("not a server frame ({error}): {frame}"))
+}
+
 impl RoomState {
     fn from_ready(ready: &Value) -> Self {
-        assert_eq!(ready["type"], "ready", "{ready}");
+        let ServerFrame::Ready { room, .. } = server_frame(ready) else {
+            panic!("the first frame is `ready`: {ready}");
+        };
         Self {
-            status: ready["room"]["status"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            status: Some(room.status),
             ..Self::default()
         }
     }
 
-    fn hold(&mut self, message: &Value) {
-        let seq = message["seq"].as_i64().unwrap_or_default();
-        let content = message["content"].as_str().unwrap_or_default().to_owned();
-        self.messages.insert(seq, content);
+    fn hold(&mut self, message: MessageDto) {
+        self.messages.insert(message.seq, message.content);
     }
 
     /// Applies one frame; whether it was a timeline frame.
     fn apply(&mut self, frame: &Value) -> bool {
-        match frame["type"].as_str() {
-            Some("message" | "ack") => {
-                self.hold(&frame["message"]);
-                self.seqs
-                    .push(frame["message"]["seq"].as_i64().unwrap_or_default());
+        match server_frame(frame) {
+            ServerFrame::Message { message } | ServerFrame::Ack { message, .. } => {
+                self.seqs.push(message.seq);
+                self.hold(message);
             }
-            Some("history") => {
-                for message in frame["messages"].as_array().cloned().unwrap_or_default() {
-                    self.hold(&message);
-                    self.seqs.push(message["seq"].as_i64().unwrap_or_default());
+            ServerFrame::History { messages, .. } => {
+                for message in messages {
+                    self.seqs.push(message.seq);
+                    self.hold(message);
                 }
                 return false;
             }
-            Some("message_edited" | "message_deleted") => {
-                self.hold(&frame["message"]);
-                self.seqs.push(frame["seq"].as_i64().unwrap_or_default());
+            ServerFrame::MessageEdited { seq, message }
+            | ServerFrame::MessageDeleted { seq, message } => {
+                self.seqs.push(seq);
+                self.hold(message);
             }
-            Some("room") => {
-                self.status = frame["room"]["status"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                let admin = frame["user_id"].as_str().unwrap_or_default().to_owned();
-                match frame["event"].as_str() {
-                    Some("member_added") => {
-                        self.admins.insert(admin);
+            ServerFrame::Room {
+                seq,
+                event,
+                room,
+                user_id,
+            } => {
+                self.status = Some(room.status);
+                let admin = || user_id.clone().expect("a member event names its member");
+                match event {
+                    RoomChange::MemberAdded => {
+                        self.admins.insert(admin());
                     }
-                    Some("member_removed") => {
-                        self.admins.remove(&admin);
+                    RoomChange::MemberRemoved => {
+                        self.admins.remove(&admin());
                     }
-                    _ => {}
+                    RoomChange::Closed | RoomChange::Reopened | RoomChange::OrderChanged => {}
                 }
-                self.seqs.push(frame["seq"].as_i64().unwrap_or_default());
+                self.changes.push((event, user_id));
+                self.seqs.push(seq);
             }
-            Some("presence" | "typing" | "read") => return false,
-            _ => panic!("unexpected frame {frame}"),
+            ServerFrame::Presence { .. }
+            | ServerFrame::Typing { .. }
+            | ServerFrame::Read { .. } => {
+                return false;
+            }
+            other => panic!("unexpected frame {other:?}"),
         }
         true
     }
@@ -161,15 +176,26 @@ async fn a_client_that_was_away_ends_with_the_state_of_one_that_stayed(app: Test
         "one gapless timeline"
     );
     assert_eq!(connected.messages, expected_messages());
-    assert_eq!(connected.status, "open");
-    assert!(connected.admins.is_empty());
+    let agent = || Some("agent-7".to_owned());
+    assert_eq!(
+        connected.changes,
+        [
+            (RoomChange::MemberAdded, agent()),
+            (RoomChange::Closed, None),
+            (RoomChange::Reopened, None),
+            (RoomChange::MemberRemoved, agent()),
+        ],
+        "every room event, in order"
+    );
+    assert_eq!(connected.status, Some(RoomStatus::Open));
+    assert!(connected.admins.is_empty(), "agent-7 came and went");
 
     let (ready, replayed) = resumed(&app, room, 0, &client).await;
     // The replay holds each message once, in its current state, and every other entry.
     assert_eq!(replayed.messages, connected.messages);
     assert_eq!(
-        (&replayed.status, &replayed.admins),
-        (&connected.status, &connected.admins)
+        (&replayed.status, &replayed.admins, &replayed.changes),
+        (&connected.status, &connected.admins, &connected.changes)
     );
     assert!(
         replayed.seqs.windows(2).all(|pair| pair[0] < pair[1]),
@@ -228,7 +254,7 @@ async fn a_node_that_lost_redis_catches_up_on_every_kind_of_entry() {
     assert_eq!(closed.status, 200, "{closed:?}");
     let live_on_b = live(&mut on_b, caught_up, 1).await;
     assert_eq!(live_on_b.seqs.last(), Some(&9));
-    assert_eq!(live_on_b.status, "closed");
+    assert_eq!(live_on_b.status, Some(RoomStatus::Closed));
 }
 
 /// The room list's preview is the newest message, also when the newest timeline entry is a
