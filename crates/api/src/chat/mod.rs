@@ -10,6 +10,7 @@
 
 mod announce;
 mod edits;
+mod join;
 mod messages;
 mod mute;
 mod reads;
@@ -25,6 +26,7 @@ use room_chats_store::batch::MessageWriter;
 use room_chats_types::rules::{check_content, check_id};
 
 pub use announce::{Announcement, Announcer, Listener};
+pub use join::{HistoryRules, Join, JoinPoint};
 pub use messages::MessageDraft;
 pub use timeline::{Opening, TIMELINE_PAGE, TimelineEntry};
 pub use visible::VisibleRoom;

@@ -6,7 +6,7 @@ use room_chats_store::messages::{self, HistoryPage};
 use room_chats_store::{DbConnection, StoreError, members, rooms, timeline};
 use room_chats_types::{MessageDto, RoomId, Seq};
 
-use super::{Chat, VisibleRoom};
+use super::{Chat, JoinPoint, VisibleRoom};
 use crate::error::ApiError;
 
 /// Timeline entries read per database round trip.
@@ -51,17 +51,13 @@ pub struct Opening {
 }
 
 impl Chat {
-    /// What a session of `room` opens with. One trip to the blocking pool reads the room, the
-    /// caller's marker and the newest `history` messages (joins per second are bounded by these
+    /// What a session of `room` opens with, from `from`. One trip to the blocking pool reads
+    /// the room, the caller's marker and the newest `history` messages (joins per second are bounded by these
     /// round trips); with `since`, the room and marker, then the timeline after `since`. The
     /// caller's display name is remembered on the way. A room the caller no longer sees (its
     /// order moved meanwhile) answers `not_found`.
-    pub async fn opening(
-        &self,
-        room: &VisibleRoom,
-        since: Option<Seq>,
-        history: i64,
-    ) -> Result<Opening, ApiError> {
+    pub async fn opening(&self, room: &VisibleRoom, from: JoinPoint) -> Result<Opening, ApiError> {
+        let JoinPoint { since, history } = from;
         let caller = room.caller().clone();
         let room_id = room.id();
         let user_id = caller.user_id.clone();

@@ -28,7 +28,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::auth::TokenVerifier;
-use crate::chat::{Chat, MessageDraft, Opening, TIMELINE_PAGE, VisibleRoom};
+use crate::chat::{Chat, Join, JoinPoint, MessageDraft, Opening, TIMELINE_PAGE, VisibleRoom};
 use crate::error::ApiError;
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket, SubscriptionEnded};
 use crate::realtime::frame_guard::Verdict;
@@ -54,12 +54,9 @@ const MAX_HELD: usize = 256;
 pub struct SessionStart {
     /// This connection's id on the node.
     pub conn: ConnId,
-    /// The room, and the authenticated caller who may see it, as checked at the handshake.
-    pub room: VisibleRoom,
-    /// Resume after this seq, if the client asked.
-    pub since: Option<Seq>,
-    /// How many recent messages to send without `since`.
-    pub history: i64,
+    /// The room, the authenticated caller who may see it, and where the session starts, as
+    /// checked at the handshake.
+    pub join: Join,
     /// What the frame guard refused, if anything.
     pub verdict: Arc<Verdict>,
 }
@@ -82,8 +79,7 @@ pub struct ChatSession {
     /// The socket's plumbing (outbox, heartbeat, token expiry, close codes).
     connection: Connection,
     room: VisibleRoom,
-    since: Option<Seq>,
-    history: i64,
+    from: JoinPoint,
     last_seq: Seq,
     /// This connection's sends whose store has not answered yet, by `client_id` (a count:
     /// a client may retry a `client_id` before the first answer). When the room's event
@@ -122,7 +118,7 @@ impl ChatSession {
         stream: Recipient<SubscriptionEnded>,
     ) -> Self {
         let parts = Self::parts(&start, &services);
-        let room_id = start.room.id();
+        let room_id = start.join.room.id();
         let connection = Connection::subscription(parts, outbox, room_id, stream);
         Self::with_connection(start, services, connection)
     }
@@ -130,7 +126,7 @@ impl ChatSession {
     fn parts(start: &SessionStart, services: &SessionServices) -> ConnectionParts {
         ConnectionParts {
             id: start.conn,
-            caller: start.room.caller().clone(),
+            caller: start.join.room.caller().clone(),
             verdict: Arc::clone(&start.verdict),
             settings: Arc::clone(&services.settings),
             verifier: Arc::clone(&services.verifier),
@@ -153,9 +149,8 @@ impl ChatSession {
             held: BTreeMap::new(),
             gap_timer: None,
             restart_pending: false,
-            room: start.room,
-            since: start.since,
-            history: start.history,
+            room: start.join.room,
+            from: start.join.from,
             services,
             typing_until: None,
             typing_timer: None,
@@ -672,8 +667,8 @@ impl ChatSession {
     /// Sends `ready` and `history`; runs under `wait` so no live event overtakes them.
     fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
         let chat = self.services.chat.clone();
-        let (room, since, history) = (self.room.clone(), self.since, self.history);
-        let load = async move { chat.opening(&room, since, history).await };
+        let (room, from) = (self.room.clone(), self.from);
+        let load = async move { chat.opening(&room, from).await };
         ctx.wait(
             load.into_actor(self)
                 .map(|loaded, session, ctx| match loaded {
@@ -705,7 +700,10 @@ impl ChatSession {
         let last_seq = room.room().last_seq;
         // Without `since` the history ends at the newest message; with it, everything after
         // `since` was loaded. Either way nothing at or below `last_seq` is sent again.
-        let floor = self.since.map_or(last_seq, |since| since.min(last_seq));
+        let floor = self
+            .from
+            .since
+            .map_or(last_seq, |since| since.min(last_seq));
         self.last_seq = entries.last().map_or(floor, |entry| entry.seq().max(floor));
         self.room = room.clone();
         let room = room.into_room();

@@ -1,5 +1,6 @@
 //! Limits and timings of WebSocket connections. Every one is configurable.
 
+use crate::chat::HistoryRules;
 use std::time::Duration;
 
 /// Which browser origins may open WebSockets.
@@ -108,6 +109,14 @@ pub struct RealtimeSettings {
 }
 
 impl RealtimeSettings {
+    /// How much history a joining session may ask for.
+    pub fn history_rules(&self) -> HistoryRules {
+        HistoryRules {
+            default: self.history_default,
+            max: self.history_max,
+        }
+    }
+
     /// The defaults, defined once (the configuration flags use them too).
     pub const DEFAULT: Self = Self {
         max_frame_bytes: 64 * 1024,

@@ -13,8 +13,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use actix_ws::AggregatedMessageStream;
 use bytes::Bytes;
 use futures_util::Stream;
+use room_chats_types::ErrorBody;
 use room_chats_types::frames::SUBPROTOCOL;
-use room_chats_types::{ErrorBody, Seq};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -104,8 +104,12 @@ async fn open(
     query: ConnectQuery,
 ) -> Result<HttpResponse, ApiError> {
     let settings = Arc::clone(&state.realtime);
-    let (since, history) = check_handshake(request, &settings, query)?;
-    let room = state.chat.visible_room(&caller, room_id).await?;
+    check_upgrade(request, &settings)?;
+    let ConnectQuery { since, history, .. } = query;
+    let join = state
+        .chat
+        .join_room(&caller, room_id, since, history, settings.history_rules())
+        .await?;
     let Upgrade {
         conn,
         response,
@@ -119,12 +123,10 @@ async fn open(
         verifier: verifier.into_inner(),
         settings,
     };
-    tracing::info!(conn, room = room.id(), user = %caller.user_id, "websocket opened");
+    tracing::info!(conn, room = room_id, user = %caller.user_id, "websocket opened");
     let start = SessionStart {
         conn,
-        room,
-        since,
-        history,
+        join,
         verdict,
     };
     ChatSession::create(|ctx| {
@@ -211,30 +213,6 @@ pub(crate) fn check_upgrade(
         return Err(ApiError::Forbidden("this origin may not connect"));
     }
     Ok(())
-}
-
-/// Refuses what no WebSocket accepts ([`check_upgrade`]) and `since`/`history` out of range.
-/// The `since` and `history` to open with.
-fn check_handshake(
-    request: &HttpRequest,
-    settings: &RealtimeSettings,
-    query: ConnectQuery,
-) -> Result<(Option<Seq>, i64), ApiError> {
-    check_upgrade(request, settings)?;
-    let ConnectQuery { since, history, .. } = query;
-    if since.is_some_and(|seq| seq < 0) {
-        return Err(ApiError::Validation(
-            "since must not be negative".to_owned(),
-        ));
-    }
-    let history = history.unwrap_or(settings.history_default);
-    if !(0..=settings.history_max).contains(&history) {
-        return Err(ApiError::Validation(format!(
-            "history must be between 0 and {}",
-            settings.history_max
-        )));
-    }
-    Ok((since, history))
 }
 
 /// The request body behind the frame guard, which refuses oversized frames from their

@@ -88,39 +88,25 @@ impl UserStream {
         history: Option<i64>,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        let settings = &self.services.settings;
-        let history = history.unwrap_or(settings.history_default);
-        let checked = self.rooms.admit(room_id).and_then(|()| {
-            if since.is_some_and(|seq| seq < 0) {
-                return Err(ApiError::Validation(
-                    "since must not be negative".to_owned(),
-                ));
-            }
-            if !(0..=settings.history_max).contains(&history) {
-                return Err(ApiError::Validation(format!(
-                    "history must be between 0 and {}",
-                    settings.history_max
-                )));
-            }
-            Ok(())
-        });
-        if let Err(refused) = checked {
+        if let Err(refused) = self.rooms.admit(room_id) {
             return self.send_room_error(room_id, &refused, ctx);
         }
         let chat = self.services.chat.clone();
         let caller = self.connection.caller.clone();
-        let visible = async move { chat.visible_room(&caller, room_id).await };
-        ctx.wait(visible.into_actor(self).map(move |visible, stream, ctx| {
-            let room = match visible {
-                Ok(room) => room,
+        let rules = self.services.settings.history_rules();
+        let joined = async move {
+            chat.join_room(&caller, room_id, since, history, rules)
+                .await
+        };
+        ctx.wait(joined.into_actor(self).map(move |joined, stream, ctx| {
+            let join = match joined {
+                Ok(join) => join,
                 Err(refused) => return stream.send_room_error(room_id, &refused, ctx),
             };
             let conn = stream.services.hub.next_id();
             let start = SessionStart {
                 conn,
-                room,
-                since,
-                history,
+                join,
                 verdict: Arc::default(),
             };
             let services = SessionServices {
