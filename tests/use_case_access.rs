@@ -11,13 +11,13 @@ use room_chats_api::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageLocation, Upload,
 };
 use room_chats_api::auth::Caller;
-use room_chats_api::chat::{Announcer, MessageDraft};
+use room_chats_api::chat::{Announcer, HistoryRequest, MessageDraft};
 use room_chats_api::{ApiError, Chat, Limits};
 use room_chats_store::batch::MessageWriter;
-use room_chats_store::messages::{HistoryPage, Stored};
+use room_chats_store::messages::Stored;
 use room_chats_store::rooms::RoomListFilter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings};
-use room_chats_types::{Role, RoomStatus, UpsertOrderBody};
+use room_chats_types::{MessageQuery, Role, RoomStatus, UpsertOrderBody};
 
 /// The use cases over a fresh SQLite database, with no transport and no listener.
 struct Core {
@@ -112,7 +112,11 @@ async fn only_the_access_check_opens_a_room_to_the_use_cases() {
     assert!(matches!(sent, Stored::New(ref message) if message.sender_id == "customer"));
     chat.mark_read(&visible, None).await.expect("read");
     let page = chat
-        .history(&visible, HistoryPage::Before(i64::MAX), 50)
+        .history(
+            &visible,
+            HistoryRequest::parse(&MessageQuery::default(), &Limits::default())
+                .expect("the newest page"),
+        )
         .await
         .expect("history");
     assert_eq!(page.items.len(), 1);

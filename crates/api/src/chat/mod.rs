@@ -13,6 +13,7 @@ mod edits;
 mod join;
 mod messages;
 mod mute;
+mod paging;
 mod reads;
 mod rooms;
 mod timeline;
@@ -28,6 +29,7 @@ use room_chats_types::rules::{check_content, check_id};
 pub use announce::{Announcement, Announcer, Listener};
 pub use join::{HistoryRules, Join, JoinPoint};
 pub use messages::MessageDraft;
+pub use paging::{HistoryRequest, RoomListRequest};
 pub use timeline::{Opening, TIMELINE_PAGE, TimelineEntry};
 pub use visible::VisibleRoom;
 

@@ -32,8 +32,8 @@ impl Chat {
         Ok(heads)
     }
 
-    /// A page of the room's messages (`limit` checked by the caller).
-    pub async fn history(
+    /// A page of the room's messages (`limit` checked by [`super::HistoryRequest`]).
+    pub(super) async fn history_page(
         &self,
         room: &VisibleRoom,
         page: HistoryPage,

@@ -1,10 +1,10 @@
 //! `GET /chat/{room_id}/messages`: pages of history by seq.
 
 use actix_web::{HttpResponse, get, web};
-use room_chats_store::messages::HistoryPage;
 use room_chats_types::{ErrorBody, MessagePage, MessageQuery};
 
 use crate::auth::Caller;
+use crate::chat::HistoryRequest;
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
@@ -30,33 +30,11 @@ pub async fn history(
     room_id: web::Path<i64>,
     query: web::Query<MessageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(state.limits.default_page);
-    if !(1..=state.limits.max_page).contains(&limit) {
-        return Err(ApiError::Validation(format!(
-            "limit must be between 1 and {}",
-            state.limits.max_page
-        )));
-    }
-    if [query.before, query.after]
-        .into_iter()
-        .flatten()
-        .any(|seq| seq < 0)
-    {
-        return Err(ApiError::Validation(
-            "seq bounds must not be negative".to_owned(),
-        ));
-    }
-    let page = match (query.before, query.after) {
-        (Some(before), Some(after)) => HistoryPage::Between { after, before },
-        (Some(seq), None) => HistoryPage::Before(seq),
-        (None, Some(seq)) => HistoryPage::After(seq),
-        (None, None) => HistoryPage::Before(i64::MAX),
-    };
+    let request = HistoryRequest::parse(&query, &state.limits)?;
     let room = state
         .chat
         .visible_room(&caller, room_id.into_inner())
         .await?;
-    let page = state.chat.history(&room, page, limit).await?;
+    let page = state.chat.history(&room, request).await?;
     Ok(HttpResponse::Ok().json(page))
 }
