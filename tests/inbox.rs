@@ -101,6 +101,22 @@ impl TestApp {
     }
 }
 
+/// Creates the rooms of `orders` (order id, customer) and returns once their creation has
+/// reached every stream open then (a witness stream heard each appear). A stream opened after
+/// that gets nothing of the creation: without the wait, the inbox window could deliver it
+/// after the stream's start, ahead of the frame a test waits for.
+async fn announced_rooms(app: &TestApp, orders: &[(&str, &str)]) -> Vec<i64> {
+    let (mut witness, _) = app.stream(&app.tokens.admin("witness"), "").await;
+    let mut rooms = Vec::new();
+    for (order, customer) in orders {
+        let room = app.room(order, customer).await;
+        let heard = next_about(&mut witness, room).await;
+        assert_eq!(heard["change"], "appeared", "{heard}");
+        rooms.push(room);
+    }
+    rooms
+}
+
 /// Longest wait for a frame about a room while frames about others keep coming.
 const ROOM_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -219,8 +235,9 @@ async fn a_reconnect_with_the_cursor_gets_what_was_missed(app: TestApp) {
 }
 
 async fn a_customer_whose_order_moves_loses_the_room_at_once(app: TestApp) {
-    let room = app.room("A-1", "c1").await;
-    let keeps = app.room("A-2", "c1").await;
+    let [room, keeps] = announced_rooms(&app, &[("A-1", "c1"), ("A-2", "c1")]).await[..] else {
+        unreachable!("two rooms")
+    };
     let (mut old, _) = app.stream(&app.tokens.client("c1"), "").await;
     let (mut new, _) = app.stream(&app.tokens.client("c2"), "").await;
 
@@ -248,7 +265,7 @@ async fn a_customer_whose_order_moves_loses_the_room_at_once(app: TestApp) {
 }
 
 async fn filters_follow_status_and_assignment(app: TestApp) {
-    let room = app.room("A-1", "c1").await;
+    let room = announced_rooms(&app, &[("A-1", "c1")]).await[0];
     let (mut open_only, _) = app.stream(&app.tokens.admin("staff"), "status=open").await;
     let (mut mine, _) = app.stream(&app.tokens.admin("staff"), "assigned=me").await;
 
@@ -274,7 +291,7 @@ async fn filters_follow_status_and_assignment(app: TestApp) {
 
 /// The platform renames the order: the room's members and every inbox see the new reference.
 async fn an_orders_new_reference_reaches_members_and_inboxes(app: TestApp) {
-    let room = app.room("A-1", "c1").await;
+    let room = announced_rooms(&app, &[("A-1", "c1")]).await[0];
     let (mut admin, _) = app.stream(&app.tokens.admin("staff"), "").await;
     let mut customer = app.ws(room, &app.tokens.client("c1")).await;
     customer.handshake().await;
