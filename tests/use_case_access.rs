@@ -11,10 +11,9 @@ use room_chats_api::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageLocation, Upload,
 };
 use room_chats_api::auth::Caller;
-use room_chats_api::chat::{Announcer, HistoryRequest, MessageDraft};
+use room_chats_api::chat::{Announcer, HistoryRequest, MessageDraft, Sent};
 use room_chats_api::{ApiError, Chat, Limits};
 use room_chats_store::batch::MessageWriter;
-use room_chats_store::messages::Stored;
 use room_chats_store::rooms::RoomListFilter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings};
 use room_chats_types::{MessageQuery, Role, RoomStatus, UpsertOrderBody};
@@ -109,7 +108,7 @@ async fn only_the_access_check_opens_a_room_to_the_use_cases() {
         ..MessageDraft::default()
     };
     let sent = chat.send_message(&visible, draft).await.expect("sent");
-    assert!(matches!(sent, Stored::New(ref message) if message.sender_id == "customer"));
+    assert!(matches!(sent, Sent::New(ref message) if message.sender_id == "customer"));
     chat.mark_read(&visible, None).await.expect("read");
     let page = chat
         .history(

@@ -6,10 +6,29 @@ use room_chats_store::batch::OwnedMessage;
 use room_chats_store::members;
 use room_chats_store::messages::Stored;
 use room_chats_types::rules::MAX_ATTACHMENTS_PER_MESSAGE;
-use room_chats_types::{ReadMarkerDto, Seq};
+use room_chats_types::{MessageDto, ReadMarkerDto, Seq};
 
 use super::{Announcement, Chat, VisibleRoom, check_client_id};
 use crate::error::ApiError;
+
+/// What a send did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// A new message, with the next seq of its room.
+    New(MessageDto),
+    /// A retry of a `client_id` the sender used before: the message first stored with it;
+    /// nothing was stored.
+    Replayed(MessageDto),
+}
+
+impl From<Stored> for Sent {
+    fn from(stored: Stored) -> Self {
+        match stored {
+            Stored::New(message) => Self::New(message),
+            Stored::Replayed(message) => Self::Replayed(message),
+        }
+    }
+}
 
 /// A message as a sender writes it, over REST or a WebSocket.
 #[derive(Debug, Clone, Default)]
@@ -62,9 +81,9 @@ impl Chat {
     pub fn submit_message(
         &self,
         message: OwnedMessage,
-    ) -> Result<impl Future<Output = Result<Stored, ApiError>> + use<>, ApiError> {
+    ) -> Result<impl Future<Output = Result<Sent, ApiError>> + use<>, ApiError> {
         let stored = self.writer.submit(message)?;
-        Ok(async move { stored.await.map_err(ApiError::from) })
+        Ok(async move { stored.await.map(Sent::from).map_err(ApiError::from) })
     }
 
     /// Checks the direct uploads among the files `draft` names (the sender's, in `room`), so
@@ -81,12 +100,12 @@ impl Chat {
             .await
     }
 
-    /// Admits and stores a message; `Stored::Replayed` for a retry of a stored `client_id`.
+    /// Admits and stores a message; `Sent::Replayed` for a retry of a stored `client_id`.
     pub async fn send_message(
         &self,
         room: &VisibleRoom,
         draft: MessageDraft,
-    ) -> Result<Stored, ApiError> {
+    ) -> Result<Sent, ApiError> {
         self.receive_files(room, &draft).await?;
         let message = self.admit_message(room, draft)?;
         if let Some(name) = room.caller().name.clone() {

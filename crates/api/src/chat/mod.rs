@@ -28,7 +28,7 @@ use room_chats_types::rules::{check_content, check_id};
 
 pub use announce::{Announcement, Announcer, Listener};
 pub use join::{HistoryRules, Join, JoinPoint};
-pub use messages::MessageDraft;
+pub use messages::{MessageDraft, Sent};
 pub use paging::{HistoryRequest, RoomListRequest};
 pub use timeline::{Opening, TIMELINE_PAGE, TimelineEntry};
 pub use visible::VisibleRoom;

@@ -127,7 +127,8 @@ impl Chat {
         }
     }
 
-    /// Creates or updates an order (the platform's `service` tokens, and admins). When the
+    /// Creates or updates an order (the platform's `service` tokens, and admins); the order,
+    /// and `true` when it was new. When the
     /// customer changes, the previous customer loses access to the order's room: the store
     /// refuses its sends from the commit on, and its live connections end on every node.
     pub async fn upsert_order(
@@ -135,7 +136,7 @@ impl Chat {
         caller: &Caller,
         order_id: String,
         body: UpsertOrderBody,
-    ) -> Result<(OrderDto, Upsert), ApiError> {
+    ) -> Result<(OrderDto, bool), ApiError> {
         if caller.role == Role::Client {
             return Err(ApiError::Forbidden(
                 "only the platform or admins manage orders",
@@ -176,6 +177,6 @@ impl Chat {
         {
             self.announce_room_event(room.id, Some(frame));
         }
-        Ok((order, upsert))
+        Ok((order, matches!(upsert, Upsert::Created)))
     }
 }

@@ -21,14 +21,13 @@ use actix::{
 };
 use actix_ws::{AggregatedMessage, CloseCode, ProtocolError};
 use bytestring::ByteString;
-use room_chats_store::messages::Stored;
 use room_chats_types::frames::{CLIENT_FRAME_TYPES, ClientFrame, Me, ServerFrame};
 use room_chats_types::{ErrorCode, MessageDto, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::auth::TokenVerifier;
-use crate::chat::{Chat, Join, JoinPoint, MessageDraft, Opening, TIMELINE_PAGE, VisibleRoom};
+use crate::chat::{Chat, Join, JoinPoint, MessageDraft, Opening, Sent, TIMELINE_PAGE, VisibleRoom};
 use crate::error::ApiError;
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket, SubscriptionEnded};
 use crate::realtime::frame_guard::Verdict;
@@ -558,7 +557,7 @@ impl ChatSession {
 
     fn on_stored(
         &mut self,
-        stored: Result<Stored, ApiError>,
+        stored: Result<Sent, ApiError>,
         client_id: String,
         ctx: &mut <Self as Actor>::Context,
     ) {
@@ -566,9 +565,7 @@ impl ChatSession {
         match stored {
             // Not delivered to this connection yet (a new message, or the original of a
             // retry): the ack goes out when it is, in the room's order.
-            Ok(Stored::New(message) | Stored::Replayed(message))
-                if message.seq > session.last_seq =>
-            {
+            Ok(Sent::New(message) | Sent::Replayed(message)) if message.seq > session.last_seq => {
                 session
                     .ack_on_delivery
                     .entry(message.seq)
@@ -576,9 +573,9 @@ impl ChatSession {
                     .push(client_id);
             }
             // Delivered already, while this send was in flight: it went out as the ack then.
-            Ok(Stored::New(_)) => {}
+            Ok(Sent::New(_)) => {}
             // A retry of a message delivered before: acked with the original now.
-            Ok(Stored::Replayed(message)) => session.deliver(message, None, Some(client_id), ctx),
+            Ok(Sent::Replayed(message)) => session.deliver(message, None, Some(client_id), ctx),
             // The room is gone for this caller (its order moved to another customer).
             Err(ApiError::NotFound(_)) => session.lose_access(ctx),
             Err(error) => session.send_api_error(&error, Some(client_id), ctx),

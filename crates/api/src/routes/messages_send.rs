@@ -1,11 +1,10 @@
 //! `POST /chat/{room_id}/messages`: send a message over HTTP.
 
 use actix_web::{HttpResponse, post, web};
-use room_chats_store::messages::Stored;
 use room_chats_types::{ErrorBody, MessageDto, SendMessageBody};
 
 use crate::auth::Caller;
-use crate::chat::MessageDraft;
+use crate::chat::{MessageDraft, Sent};
 use crate::error::ApiError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
@@ -56,7 +55,7 @@ pub async fn send_message(
     let stored = state.chat.send_message(&room, draft).await?;
     Ok(match stored {
         // The writer announced it to the room's live connections.
-        Stored::New(message) => HttpResponse::Created().json(message),
-        Stored::Replayed(message) => HttpResponse::Ok().json(message),
+        Sent::New(message) => HttpResponse::Created().json(message),
+        Sent::Replayed(message) => HttpResponse::Ok().json(message),
     })
 }

@@ -1,7 +1,6 @@
 //! `PUT /orders/{order_id}`: the main platform registers or updates an order.
 
 use actix_web::{HttpResponse, put, web};
-use room_chats_store::orders::Upsert;
 use room_chats_types::{ErrorBody, OrderDto, UpsertOrderBody};
 
 use room_chats_types::schema::ExternalId;
@@ -35,12 +34,13 @@ pub async fn upsert_order(
     order_id: web::Path<String>,
     body: JsonBody<UpsertOrderBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (order, upsert) = state
+    let (order, created) = state
         .chat
         .upsert_order(&caller, order_id.into_inner(), body.into_inner())
         .await?;
-    Ok(match upsert {
-        Upsert::Created => HttpResponse::Created().json(order),
-        Upsert::Updated { .. } | Upsert::CustomerChanged { .. } => HttpResponse::Ok().json(order),
+    Ok(if created {
+        HttpResponse::Created().json(order)
+    } else {
+        HttpResponse::Ok().json(order)
     })
 }
