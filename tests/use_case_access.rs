@@ -11,12 +11,11 @@ use room_chats_api::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageLocation, Upload,
 };
 use room_chats_api::auth::Caller;
-use room_chats_api::chat::{Announcer, HistoryRequest, MessageDraft, Sent};
+use room_chats_api::chat::{Announcer, HistoryRequest, MessageDraft, RoomListRequest, Sent};
 use room_chats_api::{ApiError, Chat, Limits};
 use room_chats_store::batch::MessageWriter;
-use room_chats_store::rooms::RoomListFilter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings};
-use room_chats_types::{MessageQuery, Role, RoomStatus, UpsertOrderBody};
+use room_chats_types::{MessageQuery, Role, RoomListQuery, RoomStatus, UpsertOrderBody};
 
 /// The use cases over a fresh SQLite database, with no transport and no listener.
 struct Core {
@@ -136,14 +135,9 @@ async fn only_the_access_check_opens_a_room_to_the_use_cases() {
         matches!(refused, Err(ApiError::NotFound("order"))),
         "{refused:?}"
     );
+    let all_rooms = RoomListRequest::parse(RoomListQuery::default()).expect("the first page");
     let listing = chat
-        .list_rooms(
-            &stranger,
-            RoomListFilter {
-                limit: 50,
-                ..RoomListFilter::default()
-            },
-        )
+        .room_page(&stranger, all_rooms)
         .await
         .expect("a stranger's room list");
     assert!(listing.items.is_empty(), "{:?}", listing.items);

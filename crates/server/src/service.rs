@@ -9,7 +9,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use room_chats_api::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageError, StorageLocation,
 };
-use room_chats_api::chat::{Announcement, Announcer, Listener};
+use room_chats_api::chat::{Announcement, Announcer, InboxRooms, Listener};
 use room_chats_api::metrics::{self, Exposition, Metrics, TransportLabels};
 use room_chats_api::notifications::{self, NotificationSettings};
 use room_chats_api::push::{PushSettings, WebPush};
@@ -244,7 +244,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let inbox = Inbox::start(
         node.clone(),
         Arc::clone(&broker),
-        db.clone(),
+        InboxRooms::new(db.clone()),
         config.realtime.inbox_window,
     );
     if config.push.vapid.is_none() {

@@ -10,6 +10,7 @@
 
 mod announce;
 mod edits;
+mod inbox;
 mod join;
 mod messages;
 mod mute;
@@ -27,6 +28,7 @@ use room_chats_store::batch::MessageWriter;
 use room_chats_types::rules::{check_content, check_id};
 
 pub use announce::{Announcement, Announcer, Listener};
+pub use inbox::{InboxRooms, UnreadBaseline};
 pub use join::{HistoryRules, Join, JoinPoint};
 pub use messages::{MessageDraft, Sent};
 pub use paging::{HistoryRequest, RoomListRequest};

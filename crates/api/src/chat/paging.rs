@@ -4,7 +4,9 @@
 
 use room_chats_store::messages::HistoryPage;
 use room_chats_store::rooms::RoomListFilter;
-use room_chats_types::{MessagePage, MessageQuery, RoomListQuery, RoomPage};
+use room_chats_types::{
+    AssignedFilter, MessagePage, MessageQuery, RoomListQuery, RoomPage, RoomStatus,
+};
 
 use super::{Chat, VisibleRoom};
 use crate::auth::Caller;
@@ -80,6 +82,27 @@ impl RoomListRequest {
                 limit,
             },
         })
+    }
+}
+
+impl RoomListRequest {
+    /// The rooms the caller may see that changed after `since` (micros), at most `limit`, of
+    /// `status` and `assigned` when given: a per-user stream's catch-up.
+    pub fn changed_since(
+        since: i64,
+        status: Option<RoomStatus>,
+        assigned: Option<AssignedFilter>,
+        limit: i64,
+    ) -> Self {
+        Self {
+            filter: RoomListFilter {
+                status,
+                assigned,
+                changed_since: Some(since),
+                limit,
+                ..RoomListFilter::default()
+            },
+        }
     }
 }
 

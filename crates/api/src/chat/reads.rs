@@ -75,7 +75,7 @@ impl Chat {
 
     /// A page of the rooms the caller may see (a client: its orders'; an admin: all), newest
     /// activity first. The assignment filter is for admins.
-    pub async fn list_rooms(
+    pub(super) async fn list_rooms(
         &self,
         caller: &Caller,
         filter: RoomListFilter,

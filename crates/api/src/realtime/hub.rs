@@ -507,6 +507,7 @@ async fn pump(hub: std::sync::Weak<Hub>, mut events: mpsc::Receiver<BrokerEvent>
 mod tests {
     use std::sync::atomic::AtomicUsize;
 
+    use crate::chat::InboxRooms;
     use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
     use room_chats_broker::{InProcessBroker, InProcessBus};
     use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
@@ -532,7 +533,7 @@ mod tests {
         let inbox = Inbox::start(
             "node".to_owned(),
             Arc::clone(broker) as Arc<dyn Broker>,
-            db,
+            InboxRooms::new(db),
             std::time::Duration::from_millis(10),
         );
         Ok((inbox, dir))

@@ -95,7 +95,6 @@ async fn open(
         verdict,
     } = upgrade(request, body, &state, &caller).await?;
     let services = StreamServices {
-        db: state.db.clone(),
         chat: state.chat.clone(),
         hub: Arc::clone(&state.hub),
         inbox: Arc::clone(&state.inbox),

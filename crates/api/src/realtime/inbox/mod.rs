@@ -19,10 +19,9 @@ use std::time::Duration;
 use actix::prelude::SendError;
 use actix::{Message, Recipient};
 use room_chats_broker::{Broker, BrokerError, Bytes, Topic};
-use room_chats_store::{Database, rooms};
 use tokio::sync::{Notify, mpsc};
 
-use crate::chat::{Announcement, Listener};
+use crate::chat::{Announcement, InboxRooms, Listener};
 use crate::realtime::hub::ConnId;
 pub(crate) use touch::{InboxBatch, Window};
 pub(crate) use view::{InboxNews, InboxUpdate, InboxView, StreamFilter};
@@ -77,7 +76,7 @@ impl Inbox {
     pub fn start(
         node: String,
         broker: Arc<dyn Broker>,
-        db: Database,
+        rooms: InboxRooms,
         window: Duration,
     ) -> Arc<Self> {
         let (fanout, batches) = mpsc::channel(FANOUT_QUEUE);
@@ -93,7 +92,7 @@ impl Inbox {
         });
         inbox.broker.subscribe(Topic::Inbox);
         tokio::spawn(run_windows(Arc::downgrade(&inbox)));
-        tokio::spawn(run_fanout(Arc::downgrade(&inbox), db, batches));
+        tokio::spawn(run_fanout(Arc::downgrade(&inbox), rooms, batches));
         inbox
     }
 
@@ -249,7 +248,7 @@ async fn run_windows(inbox: std::sync::Weak<Inbox>) {
 /// room's state never goes back. Batches that queued meanwhile are merged into one update.
 async fn run_fanout(
     inbox: std::sync::Weak<Inbox>,
-    db: Database,
+    rooms: InboxRooms,
     mut batches: mpsc::Receiver<Window>,
 ) {
     let mut waiting = Vec::new();
@@ -260,12 +259,7 @@ async fn run_fanout(
         } = touch::merge(waiting.drain(..));
         let room_ids: Vec<i64> = touches.iter().map(|touch| touch.room_id).collect();
         let read_at = chrono::Utc::now().timestamp_micros();
-        let loaded = if room_ids.is_empty() {
-            Ok(Vec::new())
-        } else {
-            db.run(move |conn| rooms::room_snapshots(conn, &room_ids))
-                .await
-        };
+        let loaded = rooms.snapshots(room_ids).await;
         let Some(inbox) = inbox.upgrade() else { return };
         match loaded {
             Ok(rooms) => {

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use room_chats_store::members::UnreadBaseline;
+use crate::chat::UnreadBaseline;
 use room_chats_types::stream::{InboxChange, RemovalReason};
 use room_chats_types::{AssignedFilter, Role, RoomId, RoomStatus, RoomSummaryDto, Seq};
 

@@ -20,9 +20,6 @@ use actix::{
     WrapFuture,
 };
 use actix_ws::{AggregatedMessage, CloseCode, ProtocolError};
-use room_chats_store::members::{self, UnreadBaseline};
-use room_chats_store::rooms::RoomListFilter;
-use room_chats_store::{Database, StoreError};
 use room_chats_types::frames::{Me, ServerFrame};
 use room_chats_types::stream::{
     InboxChange, InboxMode, InboxRemoval, InboxStart, STREAM_CLIENT_FRAME_TYPES, StreamClientFrame,
@@ -32,7 +29,7 @@ use room_chats_types::{ErrorCode, Role, RoomSummaryDto};
 use serde_json::Value;
 
 use crate::auth::{Caller, TokenVerifier};
-use crate::chat::Chat;
+use crate::chat::{Chat, RoomListRequest, UnreadBaseline};
 use crate::error::ApiError;
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket};
 use crate::realtime::frame_guard::Verdict;
@@ -72,8 +69,6 @@ pub(crate) struct StreamStart {
 /// Shared services of every stream.
 #[derive(Clone)]
 pub(crate) struct StreamServices {
-    /// Storage.
-    pub db: Database,
     /// The use cases (the room list, for catching up).
     pub chat: Chat,
     /// This node's hub (connection counting).
@@ -201,18 +196,16 @@ impl UserStream {
     ) -> impl Future<Output = (Result<Delta, ApiError>, i64)> + 'static {
         let chat = self.services.chat.clone();
         let caller = self.connection.caller.clone();
-        let filter = RoomListFilter {
-            status: self.filter.status,
-            assigned: self.filter.assigned,
-            changed_since: Some(cursor.saturating_sub(CURSOR_SLACK_MICROS)),
-            limit: MAX_DELTA_ROOMS,
-            ..RoomListFilter::default()
-        };
+        let request = RoomListRequest::changed_since(
+            cursor.saturating_sub(CURSOR_SLACK_MICROS),
+            self.filter.status,
+            self.filter.assigned,
+            MAX_DELTA_ROOMS,
+        );
         async move {
             let read_at = chrono::Utc::now().timestamp_micros();
-            let listing = chat.list_rooms(&caller, filter).await;
-            let delta =
-                listing.map(|listing| listing.next_after.is_none().then_some(listing.items));
+            let page = chat.room_page(&caller, request).await;
+            let delta = page.map(|page| page.next_cursor.is_none().then_some(page.items));
             (delta, read_at)
         }
     }
@@ -283,21 +276,18 @@ impl UserStream {
         if needed.is_empty() {
             return self.render(&update, ctx);
         }
-        let db = self.services.db.clone();
-        let user_id = self.connection.caller.user_id.clone();
-        let load = async move {
-            db.run(move |conn| members::unread_baselines(conn, &user_id, &needed))
-                .await
-        };
+        let chat = self.services.chat.clone();
+        let caller = self.connection.caller.clone();
+        let load = async move { chat.unread_baselines(&caller, needed).await };
         ctx.wait(load.into_actor(self).map(
-            move |loaded: Result<Vec<UnreadBaseline>, StoreError>, stream, ctx| match loaded {
+            move |loaded: Result<Vec<UnreadBaseline>, ApiError>, stream, ctx| match loaded {
                 Ok(baselines) => {
                     for baseline in &baselines {
                         stream.view.set_baseline(baseline);
                     }
                     stream.render(&update, ctx);
                 }
-                Err(error) => stream.cannot_continue(&ApiError::from(error), ctx),
+                Err(error) => stream.cannot_continue(&error, ctx),
             },
         ));
     }
