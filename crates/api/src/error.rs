@@ -11,7 +11,7 @@ use room_chats_types::frames::ServerFrame;
 use room_chats_types::rules::RuleViolation;
 use room_chats_types::{ErrorBody, ErrorCode};
 
-use crate::send_budget::RetryAfter;
+use crate::retry_after::RetryAfter;
 
 /// An error answer of the API.
 #[derive(Debug, thiserror::Error)]

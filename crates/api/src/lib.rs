@@ -18,6 +18,7 @@ pub mod push;
 pub mod realtime;
 pub mod request_body;
 mod request_id;
+pub mod retry_after;
 mod routes;
 pub mod send_budget;
 pub mod state;

@@ -4,34 +4,17 @@
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::error::ApiError;
+pub use crate::retry_after::RetryAfter;
 
 /// After this many checks the budget forgets users whose bucket is full again, so the map
 /// holds only recently active senders.
 const FORGET_EVERY: u64 = 4096;
-
-/// A refused send: how long until one more would be accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryAfter(pub Duration);
-
-impl RetryAfter {
-    /// Whole seconds, rounded up and at least 1, for the HTTP `Retry-After` header.
-    pub fn header_secs(self) -> u64 {
-        let secs = self.0.as_secs() + u64::from(self.0.subsec_nanos() > 0);
-        secs.max(1)
-    }
-
-    /// Seconds with millisecond precision, for the WebSocket `error` frame.
-    pub fn secs(self) -> f64 {
-        (self.0.as_millis().max(1) as f64) / 1000.0
-    }
-}
 
 /// See the module docs.
 pub struct SendBudget {
@@ -73,6 +56,8 @@ impl SendBudget {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn budget(per_sec: u32, burst: u32) -> SendBudget {

@@ -20,25 +20,8 @@ use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use secrecy::{ExposeSecret, SecretString};
 
+pub use crate::config_error::ConfigError;
 use crate::dev_secret;
-
-/// A configuration problem, reported at start-up before anything listens.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A value is malformed or values contradict each other.
-    #[error("{0}")]
-    Invalid(String),
-    /// A file named by the configuration could not be read or written.
-    #[error("{setting} {}: {source}", path.display())]
-    File {
-        /// The setting that names the file (or its directory).
-        setting: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-}
 
 /// Where data lives: all that `token` needs to find the development secret.
 #[derive(Debug, Clone, Args)]

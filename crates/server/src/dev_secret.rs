@@ -8,7 +8,7 @@ use std::path::Path;
 
 use secrecy::SecretString;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 const FILE_NAME: &str = "jwt-secret";
 

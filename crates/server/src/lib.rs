@@ -2,6 +2,7 @@
 //! The binary (`main.rs`) parses the command line; tests start nodes through [`start`].
 
 pub mod config;
+mod config_error;
 mod dev_secret;
 pub mod healthcheck;
 pub mod logging;

@@ -12,8 +12,6 @@ use std::sync::Arc;
 use room_chats_types::frames::ServerFrame;
 use room_chats_types::{MessageDto, RoomId, Seq};
 
-use crate::realtime::Hub;
-
 /// A durable change, as announced.
 #[derive(Debug, Clone, Copy)]
 pub enum Announcement<'a> {
@@ -76,36 +74,6 @@ impl Announcer {
     pub fn announce(&self, announcement: Announcement<'_>) {
         for listener in self.listeners.iter() {
             listener.hear(announcement);
-        }
-    }
-}
-
-/// The room's live sessions, on every node.
-impl Listener for Hub {
-    fn hear(&self, announcement: Announcement<'_>) {
-        match announcement {
-            Announcement::MessageStored(message) => self.publish_message(message.clone()),
-            Announcement::ReadMoved {
-                room_id,
-                user_id,
-                up_to,
-            } => {
-                let frame = ServerFrame::Read {
-                    user_id: user_id.to_owned(),
-                    up_to,
-                };
-                self.publish_frame(room_id, frame, None);
-            }
-            Announcement::RoomEvent { room_id, frame } => {
-                self.publish_frame(room_id, frame.clone(), None);
-            }
-            Announcement::CustomerChanged {
-                room_id,
-                customer_id,
-                ..
-            } => self.publish_customer(room_id, customer_id.to_owned()),
-            // Nobody can have a session in a room that did not exist.
-            Announcement::RoomOpened { .. } => {}
         }
     }
 }

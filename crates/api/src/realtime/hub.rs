@@ -17,11 +17,10 @@ use room_chats_types::frames::{RoomEnvelope, RoomEvent, ServerFrame};
 use room_chats_types::{MessageDto, RoomId, Seq};
 use tokio::sync::mpsc;
 
+use crate::chat::{Announcement, Listener};
 use crate::metrics::Metrics;
+pub use crate::realtime::conn_id::ConnId;
 use crate::realtime::inbox::Inbox;
-
-/// Identifies one connection on this node.
-pub type ConnId = u64;
 
 /// A room event made ready for sessions: parsed once, serialized once.
 #[derive(Debug)]
@@ -500,6 +499,36 @@ async fn pump(hub: std::sync::Weak<Hub>, mut events: mpsc::Receiver<BrokerEvent>
     while let Some(event) = events.recv().await {
         let Some(hub) = hub.upgrade() else { return };
         hub.receive(event);
+    }
+}
+
+/// The room's live sessions, on every node, hear every durable change (`chat::announce`).
+impl Listener for Hub {
+    fn hear(&self, announcement: Announcement<'_>) {
+        match announcement {
+            Announcement::MessageStored(message) => self.publish_message(message.clone()),
+            Announcement::ReadMoved {
+                room_id,
+                user_id,
+                up_to,
+            } => {
+                let frame = ServerFrame::Read {
+                    user_id: user_id.to_owned(),
+                    up_to,
+                };
+                self.publish_frame(room_id, frame, None);
+            }
+            Announcement::RoomEvent { room_id, frame } => {
+                self.publish_frame(room_id, frame.clone(), None);
+            }
+            Announcement::CustomerChanged {
+                room_id,
+                customer_id,
+                ..
+            } => self.publish_customer(room_id, customer_id.to_owned()),
+            // Nobody can have a session in a room that did not exist.
+            Announcement::RoomOpened { .. } => {}
+        }
     }
 }
 

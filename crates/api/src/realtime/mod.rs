@@ -3,6 +3,7 @@
 //! ([`inbox`]), and the guard that refuses oversized frames before they are buffered
 //! ([`frame_guard`]).
 
+pub(crate) mod conn_id;
 mod connection;
 pub mod frame_guard;
 pub mod hub;

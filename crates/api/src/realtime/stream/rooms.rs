@@ -17,13 +17,13 @@ use serde_json::Value;
 
 use super::UserStream;
 use crate::error::ApiError;
+use crate::realtime::conn_id::ConnId;
 use crate::realtime::connection::{SubscriptionEnded, with_room_id};
-use crate::realtime::hub::ConnId;
 use crate::realtime::session::{
     ChatSession, RoomFrame, SessionServices, SessionStart, Unsubscribe,
 };
 use crate::realtime::settings::RealtimeSettings;
-use crate::send_budget::RetryAfter;
+use crate::retry_after::RetryAfter;
 
 /// The rooms of one stream and how fast it may add more.
 pub(super) struct Subscriptions {
