@@ -8,6 +8,7 @@ mod connection;
 pub mod frame_guard;
 pub mod hub;
 pub mod inbox;
+mod ordering;
 pub mod session;
 pub mod settings;
 pub(crate) mod stream;

@@ -11,7 +11,6 @@
 //! `MAX_IN_FLIGHT` wait together, and the sender's own message coming through the room's
 //! stream is turned into its `ack` there (matched by `client_id`), in seq order.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +31,7 @@ use crate::error::ApiError;
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket, SubscriptionEnded};
 use crate::realtime::frame_guard::Verdict;
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};
+use crate::realtime::ordering::{Gap, OrderingGate, Passed};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::timeline::{Arrival, Entry};
 use crate::realtime::writer::Outgoing;
@@ -46,8 +46,6 @@ const MAX_IN_FLIGHT: u32 = 32;
 /// the database for each of those (under `ctx.wait`, holding the session) was the largest
 /// extra cost of a second node.
 const GAP_GRACE: Duration = Duration::from_millis(40);
-/// Most early messages a session holds; past it the gap is filled at once.
-const MAX_HELD: usize = 256;
 
 /// Everything a session starts from; the handshake handler has authorized it already.
 pub struct SessionStart {
@@ -79,19 +77,10 @@ pub struct ChatSession {
     connection: Connection,
     room: VisibleRoom,
     from: JoinPoint,
-    last_seq: Seq,
-    /// This connection's sends whose store has not answered yet, by `client_id` (a count:
-    /// a client may retry a `client_id` before the first answer). When the room's event
-    /// stream brings one of this user's messages with such a `client_id`, it goes out as the
-    /// `ack`, in the room's order.
-    in_flight: HashMap<String, u32>,
-    /// Messages that arrived before the seqs preceding them, by seq (see [`GAP_GRACE`]).
-    held: BTreeMap<Seq, Arrival>,
-    /// Reads the missing seqs from the database once the grace is over.
+    /// Every timeline entry goes out through it: in seq order, once, acks included.
+    gate: OrderingGate,
+    /// Reads the missing seqs from the database once the grace ([`GAP_GRACE`]) is over.
     gap_timer: Option<SpawnHandle>,
-    /// Acks owed when the room's stream reaches a seq: sends whose store answered (new, or a
-    /// retry of a stored message) before this connection was given the message.
-    ack_on_delivery: HashMap<Seq, Vec<String>>,
     /// The node is shutting down: close with 1012 once nothing is in flight or owed, so that
     /// every stored message is acked first.
     restart_pending: bool,
@@ -142,10 +131,7 @@ impl ChatSession {
     ) -> Self {
         Self {
             connection,
-            last_seq: 0,
-            in_flight: HashMap::new(),
-            ack_on_delivery: HashMap::new(),
-            held: BTreeMap::new(),
+            gate: OrderingGate::new(start.join.room.caller().user_id.clone()),
             gap_timer: None,
             restart_pending: false,
             room: start.join.room,
@@ -189,11 +175,7 @@ impl ChatSession {
     }
 
     fn restart_when_acked(&mut self, ctx: &mut <Self as Actor>::Context) {
-        if self.restart_pending
-            && self.in_flight.is_empty()
-            && self.ack_on_delivery.is_empty()
-            && self.held.is_empty()
-        {
+        if self.restart_pending && self.gate.settled() {
             self.close(CloseCode::Restart, "service restart", ctx);
         }
     }
@@ -210,114 +192,42 @@ impl ChatSession {
         self.admit(Arrival::message(message, prepared, as_ack), ctx);
     }
 
-    /// The ordering gate every timeline entry passes: drops what the client has, holds what
-    /// comes early until the seqs before it arrive (or fills them from the database after
-    /// [`GAP_GRACE`]), then passes on whatever held entries became next.
+    /// Passes a timeline entry through the ordering gate ([`OrderingGate::admit`]) and writes
+    /// what it lets out.
     fn admit(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        if arrival.seq > self.last_seq + 1 {
-            return self.hold(arrival, ctx);
-        }
-        self.pass(arrival, ctx);
-        while let Some(next) = self.take_next_held() {
-            self.pass(next, ctx);
-        }
-        if self.held.is_empty()
-            && let Some(timer) = self.gap_timer.take()
-        {
-            ctx.cancel_future(timer);
-        }
+        let mut out = Vec::new();
+        let gap = self.gate.admit(arrival, &mut out);
+        self.write(out, ctx);
+        self.follow_gap(gap, ctx);
         self.restart_when_acked(ctx);
     }
 
-    /// Sends the entry that is next in seq order (or only the ack of a message delivered
-    /// before).
-    fn pass(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        match arrival.entry {
-            Entry::Message {
-                message,
-                prepared,
-                as_ack,
-            } => self.pass_message(message, prepared, as_ack, ctx),
-            Entry::Event { text } => {
-                if arrival.seq > self.last_seq {
-                    self.last_seq = arrival.seq;
-                    self.send_text(text, ctx);
+    /// Writes what the gate let out, in its order.
+    fn write(&mut self, out: Vec<Passed>, ctx: &mut <Self as Actor>::Context) {
+        for outgoing in out {
+            match outgoing {
+                Passed::Shared { text, committed_at } => {
+                    self.connection.send_message(text, committed_at, ctx);
                 }
+                Passed::Event(text) => self.send_text(text, ctx),
+                Passed::Frame(frame) => self.send_frame(&frame, ctx),
             }
         }
     }
 
-    /// See [`ChatSession::pass`].
-    fn pass_message(
-        &mut self,
-        message: MessageDto,
-        prepared: Option<ByteString>,
-        as_ack: Option<String>,
-        ctx: &mut <Self as Actor>::Context,
-    ) {
-        let seq = message.seq;
-        if seq <= self.last_seq {
-            if let Some(client_id) = as_ack {
-                self.send_frame(&ServerFrame::Ack { client_id, message }, ctx);
-            }
-            return;
-        }
-        self.last_seq = seq;
-        let mut acks = self.ack_on_delivery.remove(&seq).unwrap_or_default();
-        acks.extend(as_ack);
-        if acks.is_empty() && self.is_own_in_flight(&message) {
-            // Its store has not answered yet; that answer will find it delivered.
-            acks.extend(message.client_id.clone());
-        }
-        match (acks.pop(), prepared) {
-            (None, Some(text)) => {
-                let committed_at = message.created_at;
-                self.connection.send_message(text, committed_at, ctx);
-            }
-            (None, None) => self.send_frame(&ServerFrame::Message { message }, ctx),
-            (Some(last), _) => {
-                // More than one ack for one message: retries of a client_id in flight at once.
-                for client_id in acks {
-                    let message = message.clone();
-                    self.send_frame(&ServerFrame::Ack { client_id, message }, ctx);
+    /// Early entries wait for the seqs before them: usually they follow within milliseconds
+    /// (another node's message still on its way through the broker), so the gap is read
+    /// after [`GAP_GRACE`] — or at once when too many wait.
+    fn follow_gap(&mut self, gap: Gap, ctx: &mut <Self as Actor>::Context) {
+        match gap {
+            Gap::None => {
+                if let Some(timer) = self.gap_timer.take() {
+                    ctx.cancel_future(timer);
                 }
-                let frame = ServerFrame::Ack {
-                    client_id: last,
-                    message,
-                };
-                self.send_frame(&frame, ctx);
             }
+            Gap::Wait => self.await_gap(ctx),
+            Gap::FillNow => self.fill_gap(ctx),
         }
-    }
-
-    /// Keeps a message that came before the seqs preceding it. With several nodes writing one
-    /// room that is routine (the other node's message is still on its way through the
-    /// broker), so the session waits [`GAP_GRACE`] before it reads the database.
-    fn hold(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        let seq = arrival.seq;
-        if let Some(held) = self.held.get_mut(&seq) {
-            // The same message twice (broker and store answer): keep its ack.
-            if let (
-                Entry::Message { prepared, .. },
-                Entry::Message {
-                    prepared: also_prepared,
-                    as_ack,
-                    ..
-                },
-            ) = (&mut held.entry, arrival.entry)
-            {
-                if let Some(client_id) = as_ack {
-                    self.ack_on_delivery.entry(seq).or_default().push(client_id);
-                }
-                *prepared = prepared.take().or(also_prepared);
-            }
-        } else {
-            self.held.insert(seq, arrival);
-        }
-        if self.held.len() > MAX_HELD {
-            return self.fill_gap(ctx);
-        }
-        self.await_gap(ctx);
     }
 
     /// Fills the gap before the first held message once [`GAP_GRACE`] is over, unless a timer
@@ -332,23 +242,15 @@ impl ChatSession {
         }
     }
 
-    /// The held message that is next in seq order (or already delivered), if any.
-    fn take_next_held(&mut self) -> Option<Arrival> {
-        let entry = self.held.first_entry()?;
-        (*entry.key() <= self.last_seq + 1).then(|| entry.remove())
-    }
-
     /// Reads the seqs missing before the first held message from the database and delivers
     /// them (and so the held ones), holding the session's other frames meanwhile.
     fn fill_gap(&mut self, ctx: &mut <Self as Actor>::Context) {
         if let Some(timer) = self.gap_timer.take() {
             ctx.cancel_future(timer);
         }
-        let Some(&first_held) = self.held.keys().next() else {
+        let Some((from, up_to)) = self.gate.missing() else {
             return;
         };
-        let from = self.last_seq;
-        let up_to = first_held - 1;
         let chat = self.services.chat.clone();
         let room = self.room.clone();
         let fill = async move { chat.timeline(&room, from, Some(up_to)).await };
@@ -361,41 +263,21 @@ impl ChatSession {
                         }
                         // Committed seqs have no holes; if the database still lacks one,
                         // closing beats looping or skipping it.
-                        if session.last_seq < up_to {
-                            let hole =
-                                ApiError::Internal(format!("seq {} missing", session.last_seq + 1));
+                        let last_seq = session.gate.last_seq();
+                        if last_seq < up_to {
+                            let hole = ApiError::Internal(format!("seq {} missing", last_seq + 1));
                             return session.cannot_deliver(&hole, ctx);
                         }
                         // A later gap among the held messages gets its own grace.
-                        if let Some(next) = session.take_next_held() {
-                            session.admit(next, ctx);
-                        } else if !session.held.is_empty() {
-                            session.await_gap(ctx);
-                        }
+                        let mut out = Vec::new();
+                        let gap = session.gate.release(&mut out);
+                        session.write(out, ctx);
+                        session.follow_gap(gap, ctx);
+                        session.restart_when_acked(ctx);
                     }
                     Err(error) => session.cannot_deliver(&error, ctx),
                 }),
         );
-    }
-
-    /// Whether `message` is this user's and one of this connection's sends is waiting for
-    /// its store under the same `client_id`.
-    fn is_own_in_flight(&self, message: &MessageDto) -> bool {
-        message.sender_id == self.connection.caller.user_id
-            && message
-                .client_id
-                .as_ref()
-                .is_some_and(|client_id| self.in_flight.contains_key(client_id))
-    }
-
-    /// A send's store answered: it is no longer in flight.
-    fn landed(&mut self, client_id: &str) {
-        if let Some(count) = self.in_flight.get_mut(client_id) {
-            *count -= 1;
-            if *count == 0 {
-                self.in_flight.remove(client_id);
-            }
-        }
     }
 
     /// Delivering out of order or with a hole is worse than reconnecting: the client resumes
@@ -414,7 +296,7 @@ impl ChatSession {
     /// Events may have been lost (the broker reconnected): access may have changed too, so
     /// it is checked again before the missed messages are delivered.
     fn catch_up(&mut self, ctx: &mut <Self as Actor>::Context) {
-        let from = self.last_seq;
+        let from = self.gate.last_seq();
         let chat = self.services.chat.clone();
         let room = self.room.clone();
         let load = async move { chat.catch_up(&room, from).await };
@@ -539,10 +421,8 @@ impl ChatSession {
             Ok(store) => store,
             Err(refused) => return self.send_api_error(&refused, Some(client_id), ctx),
         };
-        *self.in_flight.entry(client_id.clone()).or_default() += 1;
-        let in_flight: u32 = self.in_flight.values().sum();
+        let in_flight = self.gate.sending(&client_id);
         let answered = store.into_actor(self).map(move |stored, session, ctx| {
-            session.landed(&client_id);
             session.on_stored(stored, client_id, ctx);
         });
         // Up to MAX_IN_FLIGHT sends of a connection wait for the database together (in the
@@ -561,26 +441,23 @@ impl ChatSession {
         client_id: String,
         ctx: &mut <Self as Actor>::Context,
     ) {
-        let session = self;
         match stored {
-            // Not delivered to this connection yet (a new message, or the original of a
-            // retry): the ack goes out when it is, in the room's order.
-            Ok(Sent::New(message) | Sent::Replayed(message)) if message.seq > session.last_seq => {
-                session
-                    .ack_on_delivery
-                    .entry(message.seq)
-                    .or_default()
-                    .push(client_id);
+            Ok(sent) => {
+                let mut out = Vec::new();
+                let gap = self.gate.stored(client_id, sent, &mut out);
+                self.write(out, ctx);
+                self.follow_gap(gap, ctx);
             }
-            // Delivered already, while this send was in flight: it went out as the ack then.
-            Ok(Sent::New(_)) => {}
-            // A retry of a message delivered before: acked with the original now.
-            Ok(Sent::Replayed(message)) => session.deliver(message, None, Some(client_id), ctx),
-            // The room is gone for this caller (its order moved to another customer).
-            Err(ApiError::NotFound(_)) => session.lose_access(ctx),
-            Err(error) => session.send_api_error(&error, Some(client_id), ctx),
+            Err(error) => {
+                self.gate.refused(&client_id);
+                match error {
+                    // The room is gone for this caller (its order moved to another customer).
+                    ApiError::NotFound(_) => self.lose_access(ctx),
+                    error => self.send_api_error(&error, Some(client_id), ctx),
+                }
+            }
         }
-        session.restart_when_acked(ctx);
+        self.restart_when_acked(ctx);
     }
 
     fn on_read(&mut self, up_to: Option<Seq>, ctx: &mut <Self as Actor>::Context) {
@@ -701,7 +578,8 @@ impl ChatSession {
             .from
             .since
             .map_or(last_seq, |since| since.min(last_seq));
-        self.last_seq = entries.last().map_or(floor, |entry| entry.seq().max(floor));
+        self.gate
+            .start_after(entries.last().map_or(floor, |entry| entry.seq().max(floor)));
         self.room = room.clone();
         let room = room.into_room();
         let entries = entries.into_iter().map(Arrival::from).collect();
@@ -710,7 +588,7 @@ impl ChatSession {
                 user_id: self.connection.caller.user_id.clone(),
                 role: self.connection.caller.role,
             },
-            last_seq: self.last_seq,
+            last_seq: self.gate.last_seq(),
             unread,
             room,
         };
@@ -870,7 +748,7 @@ impl Handler<ToSession> for ChatSession {
             ToSession::Event(event) => self.on_event(&event, ctx),
             ToSession::CatchUp => self.catch_up(ctx),
             ToSession::CatchUpTo(seq) => {
-                if seq > self.last_seq {
+                if seq > self.gate.last_seq() {
                     self.catch_up(ctx);
                 }
             }
