@@ -79,6 +79,9 @@ pub struct ChatSession {
     from: JoinPoint,
     /// Every timeline entry goes out through it: in seq order, once, acks included.
     gate: OrderingGate,
+    /// What the gate let out, on its way to the socket: kept (empty) between entries, so a
+    /// delivery allocates nothing.
+    passed: Vec<Passed>,
     /// Reads the missing seqs from the database once the grace ([`GAP_GRACE`]) is over.
     gap_timer: Option<SpawnHandle>,
     /// The node is shutting down: close with 1012 once nothing is in flight or owed, so that
@@ -132,6 +135,7 @@ impl ChatSession {
         Self {
             connection,
             gate: OrderingGate::new(start.join.room.caller().user_id.clone()),
+            passed: Vec::new(),
             gap_timer: None,
             restart_pending: false,
             room: start.join.room,
@@ -195,16 +199,17 @@ impl ChatSession {
     /// Passes a timeline entry through the ordering gate ([`OrderingGate::admit`]) and writes
     /// what it lets out.
     fn admit(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.passed);
         let gap = self.gate.admit(arrival, &mut out);
-        self.write(out, ctx);
+        self.write(&mut out, ctx);
+        self.passed = out;
         self.follow_gap(gap, ctx);
         self.restart_when_acked(ctx);
     }
 
-    /// Writes what the gate let out, in its order.
-    fn write(&mut self, out: Vec<Passed>, ctx: &mut <Self as Actor>::Context) {
-        for outgoing in out {
+    /// Writes what the gate let out, in its order, leaving `out` empty.
+    fn write(&mut self, out: &mut Vec<Passed>, ctx: &mut <Self as Actor>::Context) {
+        for outgoing in out.drain(..) {
             match outgoing {
                 Passed::Shared { text, committed_at } => {
                     self.connection.send_message(text, committed_at, ctx);
@@ -269,9 +274,10 @@ impl ChatSession {
                             return session.cannot_deliver(&hole, ctx);
                         }
                         // A later gap among the held messages gets its own grace.
-                        let mut out = Vec::new();
+                        let mut out = std::mem::take(&mut session.passed);
                         let gap = session.gate.release(&mut out);
-                        session.write(out, ctx);
+                        session.write(&mut out, ctx);
+                        session.passed = out;
                         session.follow_gap(gap, ctx);
                         session.restart_when_acked(ctx);
                     }
@@ -443,9 +449,10 @@ impl ChatSession {
     ) {
         match stored {
             Ok(sent) => {
-                let mut out = Vec::new();
+                let mut out = std::mem::take(&mut self.passed);
                 let gap = self.gate.stored(client_id, sent, &mut out);
-                self.write(out, ctx);
+                self.write(&mut out, ctx);
+                self.passed = out;
                 self.follow_gap(gap, ctx);
             }
             Err(error) => {
