@@ -1,10 +1,11 @@
-//! One actor per WebSocket connection. It owns the connection's state: which seq of its room
-//! it has delivered, its sends in flight, its token's expiry, and the queue to its writer task.
+//! One actor per WebSocket connection of a room. It adapts frames to the chat's use cases and
+//! owns the connection's live state: its room, its ordering gate, its token's expiry, and the
+//! queue to its writer task.
 //!
-//! Ordering: every message reaches the client through [`ChatSession::deliver`], which passes
-//! seq `last + 1` on, drops what was already delivered, and holds what comes early: the seqs
-//! before it usually follow within milliseconds (another node's message through the broker),
-//! and otherwise are read from the database after a short grace. Database work that must
+//! Ordering: every timeline entry passes the pure [`OrderingGate`] (`ordering.rs`), which lets
+//! seq `last + 1` through, drops what was already delivered, and holds what comes early: the
+//! seqs before it usually follow within milliseconds (another node's message through the
+//! broker), and otherwise the session reads them after a short grace. Database work that must
 //! finish before the next frame is handled (opening, filling a gap) runs under `ctx.wait`,
 //! which holds the actor's mailbox and stream until it completes.
 //! Sends do not: each is queued for the message writer while its frame is handled, up to
@@ -75,7 +76,9 @@ pub struct SessionServices {
 pub struct ChatSession {
     /// The socket's plumbing (outbox, heartbeat, token expiry, close codes).
     connection: Connection,
+    /// The room, and the caller checked to see it at the handshake.
     room: VisibleRoom,
+    /// Where the session started: after `since`, or with the newest `history` messages.
     from: JoinPoint,
     /// Every timeline entry goes out through it: in seq order, once, acks included.
     gate: OrderingGate,
