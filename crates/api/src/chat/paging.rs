@@ -4,11 +4,9 @@
 
 use room_chats_store::messages::HistoryPage;
 use room_chats_store::rooms::RoomListFilter;
-use room_chats_types::{
-    AssignedFilter, MessagePage, MessageQuery, RoomListQuery, RoomPage, RoomStatus,
-};
+use room_chats_types::{AssignedFilter, MessageQuery, RoomListQuery, RoomPage, RoomStatus};
 
-use super::{Chat, VisibleRoom};
+use super::Chat;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::Limits;
@@ -21,8 +19,8 @@ const ROOM_PAGE_MAX: i64 = 100;
 /// A page of a room's history: which messages, and how many at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryRequest {
-    page: HistoryPage,
-    limit: i64,
+    pub(super) page: HistoryPage,
+    pub(super) limit: i64,
 }
 
 impl HistoryRequest {
@@ -107,15 +105,6 @@ impl RoomListRequest {
 }
 
 impl Chat {
-    /// A page of the room's messages.
-    pub async fn history(
-        &self,
-        room: &VisibleRoom,
-        request: HistoryRequest,
-    ) -> Result<MessagePage, ApiError> {
-        self.history_page(room, request.page, request.limit).await
-    }
-
     /// A page of the rooms the caller may see, with the cursor of the next one.
     pub async fn room_page(
         &self,

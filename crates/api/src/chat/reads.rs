@@ -5,7 +5,7 @@ use room_chats_store::rooms::{self, RoomListFilter, RoomListScope, RoomListing};
 use room_chats_store::{StoreError, members};
 use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId, Seq};
 
-use super::{Chat, VisibleRoom, check_field};
+use super::{Chat, HistoryRequest, VisibleRoom, check_field};
 use crate::access::require_chat_role;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -32,14 +32,13 @@ impl Chat {
         Ok(heads)
     }
 
-    /// A page of the room's messages (`limit` checked by [`super::HistoryRequest`]).
-    pub(super) async fn history_page(
+    /// A page of the room's messages.
+    pub async fn history(
         &self,
         room: &VisibleRoom,
-        page: HistoryPage,
-        limit: i64,
+        request: HistoryRequest,
     ) -> Result<MessagePage, ApiError> {
-        let room_id = room.id();
+        let (room_id, page, limit) = (room.id(), request.page, request.limit);
         Ok(self
             .db
             .run(move |conn| messages::history(conn, room_id, page, limit))
