@@ -202,16 +202,19 @@ impl ChatSession {
     /// Passes a timeline entry through the ordering gate ([`OrderingGate::admit`]) and writes
     /// what it lets out.
     fn admit(&mut self, arrival: Arrival, ctx: &mut <Self as Actor>::Context) {
-        let mut out = std::mem::take(&mut self.passed);
-        let gap = self.gate.admit(arrival, &mut out);
-        self.write(&mut out, ctx);
-        self.passed = out;
-        self.follow_gap(gap, ctx);
+        self.through_gate(|gate, out| gate.admit(arrival, out), ctx);
         self.restart_when_acked(ctx);
     }
 
-    /// Writes what the gate let out, in its order, leaving `out` empty.
-    fn write(&mut self, out: &mut Vec<Passed>, ctx: &mut <Self as Actor>::Context) {
+    /// Runs one step of the gate, writes what it let out, in its order, and follows the gap it
+    /// reports.
+    fn through_gate(
+        &mut self,
+        step: impl FnOnce(&mut OrderingGate, &mut Vec<Passed>) -> Gap,
+        ctx: &mut <Self as Actor>::Context,
+    ) {
+        let mut out = std::mem::take(&mut self.passed);
+        let gap = step(&mut self.gate, &mut out);
         for outgoing in out.drain(..) {
             match outgoing {
                 Passed::Shared { text, committed_at } => {
@@ -221,6 +224,8 @@ impl ChatSession {
                 Passed::Frame(frame) => self.send_frame(&frame, ctx),
             }
         }
+        self.passed = out;
+        self.follow_gap(gap, ctx);
     }
 
     /// Early entries wait for the seqs before them: usually they follow within milliseconds
@@ -277,11 +282,7 @@ impl ChatSession {
                             return session.cannot_deliver(&hole, ctx);
                         }
                         // A later gap among the held messages gets its own grace.
-                        let mut out = std::mem::take(&mut session.passed);
-                        let gap = session.gate.release(&mut out);
-                        session.write(&mut out, ctx);
-                        session.passed = out;
-                        session.follow_gap(gap, ctx);
+                        session.through_gate(OrderingGate::release, ctx);
                         session.restart_when_acked(ctx);
                     }
                     Err(error) => session.cannot_deliver(&error, ctx),
@@ -451,13 +452,7 @@ impl ChatSession {
         ctx: &mut <Self as Actor>::Context,
     ) {
         match stored {
-            Ok(sent) => {
-                let mut out = std::mem::take(&mut self.passed);
-                let gap = self.gate.stored(client_id, sent, &mut out);
-                self.write(&mut out, ctx);
-                self.passed = out;
-                self.follow_gap(gap, ctx);
-            }
+            Ok(sent) => self.through_gate(|gate, out| gate.stored(client_id, sent, out), ctx),
             Err(error) => {
                 self.gate.refused(&client_id);
                 match error {
@@ -590,8 +585,8 @@ impl ChatSession {
             .map_or(last_seq, |since| since.min(last_seq));
         self.gate
             .start_after(entries.last().map_or(floor, |entry| entry.seq().max(floor)));
-        self.room = room.clone();
-        let room = room.into_room();
+        let ready_room = room.room().clone();
+        self.room = room;
         let entries = entries.into_iter().map(Arrival::from).collect();
         let ready = ServerFrame::Ready {
             me: Me {
@@ -600,7 +595,7 @@ impl ChatSession {
             },
             last_seq: self.gate.last_seq(),
             unread,
-            room,
+            room: ready_room,
         };
         self.send_frame(&ready, ctx);
         self.send_history(entries, has_more, ctx);
