@@ -76,8 +76,9 @@ pub struct SessionServices {
 pub struct ChatSession {
     /// The socket's plumbing (outbox, heartbeat, token expiry, close codes).
     connection: Connection,
-    /// The room, and the caller checked to see it at the handshake.
-    room: VisibleRoom,
+    /// The room, and the caller checked to see it at the handshake; shared with the use cases
+    /// each frame starts, so handing it over costs no copy.
+    room: Arc<VisibleRoom>,
     /// Where the session started: after `since`, or with the newest `history` messages.
     from: JoinPoint,
     /// Every timeline entry goes out through it: in seq order, once, acks included.
@@ -141,7 +142,7 @@ impl ChatSession {
             passed: Vec::new(),
             gap_timer: None,
             restart_pending: false,
-            room: start.join.room,
+            room: Arc::new(start.join.room),
             from: start.join.from,
             services,
             typing_until: None,
@@ -265,7 +266,7 @@ impl ChatSession {
             return;
         };
         let chat = self.services.chat.clone();
-        let room = self.room.clone();
+        let room = Arc::clone(&self.room);
         let fill = async move { chat.timeline(&room, from, Some(up_to)).await };
         ctx.wait(
             fill.into_actor(self)
@@ -308,7 +309,7 @@ impl ChatSession {
     fn catch_up(&mut self, ctx: &mut <Self as Actor>::Context) {
         let from = self.gate.last_seq();
         let chat = self.services.chat.clone();
-        let room = self.room.clone();
+        let room = Arc::clone(&self.room);
         let load = async move { chat.catch_up(&room, from).await };
         ctx.wait(
             load.into_actor(self)
@@ -336,7 +337,7 @@ impl ChatSession {
             // a room accepts messages is decided by the database when one is stored.
             PreparedEvent::Frame { text } => self.send_text(text.clone(), ctx),
             PreparedEvent::CustomerChanged { customer_id } => {
-                if !self.room.moved_to(customer_id) {
+                if !Arc::make_mut(&mut self.room).moved_to(customer_id) {
                     self.lose_access(ctx);
                 }
             }
@@ -402,7 +403,7 @@ impl ChatSession {
         // Files uploaded straight to the object store are checked first. The connection's next
         // frames wait meanwhile, so its messages are still stored in the order it sent them.
         let chat = self.services.chat.clone();
-        let room = self.room.clone();
+        let room = Arc::clone(&self.room);
         let received = async move {
             let checked = chat.receive_files(&room, &draft).await;
             (checked, draft)
@@ -467,7 +468,7 @@ impl ChatSession {
 
     fn on_read(&mut self, up_to: Option<Seq>, ctx: &mut <Self as Actor>::Context) {
         let chat = self.services.chat.clone();
-        let room = self.room.clone();
+        let room = Arc::clone(&self.room);
         let mark = async move { chat.mark_read(&room, up_to).await };
         ctx.spawn(mark.into_actor(self).map(|marked, session, ctx| {
             if let Err(error) = marked {
@@ -546,7 +547,7 @@ impl ChatSession {
     /// Sends `ready` and `history`; runs under `wait` so no live event overtakes them.
     fn open(&mut self, ctx: &mut <Self as Actor>::Context) {
         let chat = self.services.chat.clone();
-        let (room, from) = (self.room.clone(), self.from);
+        let (room, from) = (Arc::clone(&self.room), self.from);
         let load = async move { chat.opening(&room, from).await };
         ctx.wait(
             load.into_actor(self)
@@ -586,7 +587,7 @@ impl ChatSession {
         self.gate
             .start_after(entries.last().map_or(floor, |entry| entry.seq().max(floor)));
         let ready_room = room.room().clone();
-        self.room = room;
+        self.room = Arc::new(room);
         let entries = entries.into_iter().map(Arrival::from).collect();
         let ready = ServerFrame::Ready {
             me: Me {
