@@ -148,7 +148,7 @@ fn message_data(message: &MessageDto) -> WebhookEventData {
     }
 }
 
-/// An enabled endpoint and the types it takes (empty: all).
+/// An enabled endpoint and the types it takes.
 struct Subscriber {
     id: i64,
     types: Subscription,
