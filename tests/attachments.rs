@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::stream;
-use room_chats_api::attachments::{AttachmentSettings, StorageLocation};
+use room_chats_core::attachments::{AttachmentSettings, StorageLocation};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use room_chats_api::attachments::AttachmentSettings;
+use room_chats_core::attachments::AttachmentSettings;
 use serde_json::{Value, json};
 
 use crate::attachments::{download, header, hex_sha256, png, send_with};

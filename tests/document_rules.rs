@@ -3,10 +3,10 @@
 //! found: integers written as `805.0`, array bodies, ids in paths and filters, downloads of
 //! any type, a message with neither words nor files, webhook and push URLs.)
 
-use room_chats_api::attachments::AttachmentSettings;
+use room_chats_core::attachments::AttachmentSettings;
 use serde_json::{Value, json};
 
-use room_chats_api::webhooks::WebhookSettings;
+use room_chats_core::webhooks::WebhookSettings;
 
 use crate::support::{Backend, NodeOptions, TestApp};
 

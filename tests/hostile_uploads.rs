@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use room_chats_api::attachments::AttachmentSettings;
+use room_chats_core::attachments::AttachmentSettings;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -346,7 +346,7 @@ async fn a_stalled_body_is_answered_408_and_closed() {
     let app = TestApp::start_node(
         Backend::Sqlite,
         NodeOptions {
-            limits: room_chats_api::Limits {
+            limits: room_chats_core::Limits {
                 body_idle_timeout: Duration::from_secs(1),
                 ..NodeOptions::default().limits
             },

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use image::{ImageEncoder, Rgba, RgbaImage};
-use room_chats_api::attachments::AttachmentSettings;
+use room_chats_core::attachments::AttachmentSettings;
 use serde_json::{Value, json};
 
 use crate::attachments::{

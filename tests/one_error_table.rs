@@ -3,7 +3,7 @@
 //! case and answer its error through the same table — and a refused call changes nothing.
 
 use diesel::connection::SimpleConnection;
-use room_chats_api::Limits;
+use room_chats_core::Limits;
 use room_chats_types::rules::DEFAULT_MAX_CONTENT_CHARS;
 use serde_json::{Value, json};
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use room_chats_api::attachments::{
+use room_chats_core::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageLocation, Upload,
 };
-use room_chats_api::auth::Caller;
-use room_chats_api::chat::{Announcer, HistoryRequest, MessageDraft, RoomListRequest, Sent};
-use room_chats_api::{ApiError, Chat, Limits};
+use room_chats_core::auth::Caller;
+use room_chats_core::chat::{Announcer, HistoryRequest, MessageDraft, RoomListRequest, Sent};
+use room_chats_core::{ApiError, Chat, Limits};
 use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings};
 use room_chats_types::{MessageQuery, Role, RoomListQuery, RoomStatus, UpsertOrderBody};

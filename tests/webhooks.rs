@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
-use room_chats_api::webhooks::{RetrySchedule, WebhookSettings};
+use room_chats_core::webhooks::{RetrySchedule, WebhookSettings};
 use serde_json::{Value, json};
 
 use crate::support::receiver::{Delivery, Mode, Receiver};

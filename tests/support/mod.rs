@@ -21,13 +21,13 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use node_thread::{NodeThread, start_node_thread};
 use postgres_turns::PostgresTurn;
 use room_chats::{ServiceConfig, ServiceControl};
-use room_chats_api::attachments::{AttachmentSettings, StorageLocation};
-use room_chats_api::notifications::NotificationSettings;
-use room_chats_api::push::PushSettings;
 use room_chats_api::realtime::RealtimeSettings;
-use room_chats_api::webhooks::WebhookSettings;
-use room_chats_api::{Limits, VerifierSettings};
 use room_chats_broker::RedisSettings;
+use room_chats_core::attachments::{AttachmentSettings, StorageLocation};
+use room_chats_core::notifications::NotificationSettings;
+use room_chats_core::push::PushSettings;
+use room_chats_core::webhooks::WebhookSettings;
+use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use serde_json::Value;
 

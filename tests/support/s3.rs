@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use room_chats_api::attachments::StorageLocation;
+use room_chats_core::attachments::StorageLocation;
 
 pub struct S3Server {
     child: Child,

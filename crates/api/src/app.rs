@@ -11,10 +11,11 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::TokenVerifier;
-use crate::error::ApiError;
+use room_chats_core::auth::TokenVerifier;
+use room_chats_core::error::ApiError;
+
+use crate::error::HttpError;
 use crate::method_table::MethodTable;
-use crate::metrics;
 use crate::realtime::AllowedOrigins;
 use crate::request_id;
 use crate::routes;
@@ -75,7 +76,7 @@ pub fn app(
         // like any answer.
         .wrap(actix_web::middleware::from_fn(crate::panic_guard::catch))
         .wrap(cors)
-        .wrap(actix_web::middleware::from_fn(metrics::record_http))
+        .wrap(actix_web::middleware::from_fn(crate::http_metrics::record))
         .wrap(TracingLogger::<RequestSpan>::new())
         // Every body read through an idle timeout, and an unread one closes its connection.
         .wrap(actix_web::middleware::from_fn(crate::request_body::guard))
@@ -148,7 +149,7 @@ fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::Erro
         }
         other => ApiError::BadRequest(format!("unreadable body: {other}")),
     };
-    api_error.into()
+    HttpError::from(api_error).into()
 }
 
 fn path_error(_: PathError, request: &HttpRequest) -> actix_web::Error {
@@ -158,20 +159,23 @@ fn path_error(_: PathError, request: &HttpRequest) -> actix_web::Error {
     } else {
         "room"
     };
-    ApiError::NotFound(what).into()
+    HttpError::from(ApiError::NotFound(what)).into()
 }
 
 fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid query string: {error}")).into()
+    HttpError::from(ApiError::BadRequest(format!(
+        "invalid query string: {error}"
+    )))
+    .into()
 }
 
 /// A path no route has is 404; a known path called with a method it does not answer is 405.
 async fn no_such_endpoint(
     request: HttpRequest,
     methods: web::Data<MethodTable>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     match methods.allowed(request.path()) {
-        Some(allowed) => Err(ApiError::MethodNotAllowed(allowed)),
-        None => Err(ApiError::NotFound("endpoint")),
+        Some(allowed) => Err(ApiError::MethodNotAllowed(allowed).into()),
+        None => Err(ApiError::NotFound("endpoint").into()),
     }
 }

@@ -1,218 +1,63 @@
-//! The one error type of the HTTP API, mapped once to a status and a JSON body.
-//!
-//! Policy: 4xx answers tell the caller what it did wrong, in words safe to show. 503 means a
-//! dependency is down and the same request may succeed later. Anything else is a logged 500
-//! with a generic body: causes (SQL, stack traces, file paths) never reach the wire.
+//! Every error answer over HTTP: the core's [`ApiError`] mapped once to a status, its headers
+//! and the JSON body of the one error table (the WebSocket `error` frame comes from the same
+//! enum, see [`ApiError::frame`]).
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
-use room_chats_store::StoreError;
-use room_chats_types::frames::ServerFrame;
-use room_chats_types::rules::RuleViolation;
-use room_chats_types::{ErrorBody, ErrorCode};
+use room_chats_core::error::ApiError;
 
-use crate::retry_after::RetryAfter;
-
-/// An error answer of the API.
+/// An [`ApiError`] as an HTTP answer. Handlers return it; `?` converts any core error.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// The request could not be parsed.
-    #[error("{0}")]
-    BadRequest(String),
-    /// A field breaks a rule.
-    #[error("{0}")]
-    Validation(String),
-    /// Message content breaks a rule.
-    #[error("content {0}")]
-    InvalidContent(RuleViolation),
-    /// The body is over the size limit.
-    #[error("request body is larger than the limit of {0} bytes")]
-    TooLarge(usize),
-    /// An upload larger than the file limit, or than what is left of the uploader's quota.
-    #[error("{0}")]
-    FileTooLarge(String),
-    #[error("{0}")]
-    UnsupportedType(String),
-    #[error("the range lies outside the file of {size} bytes")]
-    RangeNotSatisfiable { size: u64 },
-    /// The body stopped arriving.
-    #[error("the request body stopped arriving: nothing came for {} s", .0.as_secs())]
-    RequestTimeout(std::time::Duration),
-    /// Credentials missing or unacceptable. The reason is for the log only: callers always see
-    /// the same message, so probing tokens teaches them nothing.
-    #[error("authentication failed: {0}")]
-    Unauthorized(&'static str),
-    /// The caller's role may not do this.
-    #[error("{0}")]
-    Forbidden(&'static str),
-    /// No such thing, or one the caller may not see.
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// The path exists but does not answer this method; carries the methods it does answer.
-    #[error("this path answers {}", .0.join(", "))]
-    MethodNotAllowed(Vec<&'static str>),
-    /// The room is closed.
-    #[error("the room is closed")]
-    RoomClosed,
-    /// The request contradicts existing data.
-    #[error("{0}")]
-    Conflict(&'static str),
-    /// The caller exceeded a limit; retry later (after `retry_after`, when known).
-    #[error("{message}")]
-    RateLimited {
-        /// What was exceeded.
-        message: &'static str,
-        /// When a retry would be accepted, if the limit knows.
-        retry_after: Option<RetryAfter>,
-    },
-    /// The node's message writer is at capacity; retry after the given time.
-    #[error("the service is at capacity; the message was not stored, retry shortly")]
-    Overloaded {
-        /// A hint for when to retry.
-        retry_after: RetryAfter,
-    },
-    /// A dependency is down; the cause is logged, not sent.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// A bug or a broken dependency; the cause is logged, not sent.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
+#[error(transparent)]
+pub struct HttpError(#[from] pub ApiError);
 
-impl ApiError {
-    /// The stable code of this error.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            Self::BadRequest(_) => ErrorCode::BadRequest,
-            Self::Validation(_) => ErrorCode::ValidationFailed,
-            Self::InvalidContent(_) => ErrorCode::InvalidContent,
-            Self::TooLarge(_) | Self::FileTooLarge(_) => ErrorCode::TooLarge,
-            Self::UnsupportedType(_) => ErrorCode::UnsupportedType,
-            Self::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
-            Self::RequestTimeout(_) => ErrorCode::RequestTimeout,
-            Self::Unauthorized(_) => ErrorCode::Unauthorized,
-            Self::Forbidden(_) => ErrorCode::Forbidden,
-            Self::NotFound(_) => ErrorCode::NotFound,
-            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
-            Self::RoomClosed => ErrorCode::RoomClosed,
-            Self::Conflict(_) => ErrorCode::Conflict,
-            Self::RateLimited { .. } => ErrorCode::RateLimited,
-            Self::Overloaded { .. } => ErrorCode::Overloaded,
-            Self::Unavailable(_) => ErrorCode::Unavailable,
-            Self::Internal(_) => ErrorCode::Internal,
-        }
-    }
-
-    /// The message callers see.
-    pub fn public_message(&self) -> String {
-        match self {
-            Self::Unauthorized(_) => "missing, invalid or expired bearer token".to_owned(),
-            Self::Unavailable(_) => "a dependency is unavailable; retry later".to_owned(),
-            Self::Internal(_) => "internal error".to_owned(),
-            other => other.to_string(),
-        }
-    }
-
-    /// The JSON body of this error.
-    pub fn body(&self) -> ErrorBody {
-        ErrorBody::new(self.code(), self.public_message())
-    }
-
-    /// When a retry would be accepted, for errors that know.
-    pub fn retry_after(&self) -> Option<RetryAfter> {
-        match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
-            Self::Overloaded { retry_after } => Some(*retry_after),
-            _ => None,
-        }
-    }
-
-    /// Logs the causes callers are not shown: every transport calls this once per answer.
-    pub fn log(&self) {
-        match self {
-            Self::Internal(cause) => tracing::error!(%cause, "request failed"),
-            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
-            Self::Unauthorized(reason) => tracing::info!(reason, "authentication refused"),
-            _ => {}
-        }
-    }
-
-    /// The same error as a WebSocket `error` frame answering the frame `reference` names:
-    /// REST and the socket share one table of codes, messages and retry hints.
-    pub fn frame(&self, reference: Option<String>) -> ServerFrame {
-        ServerFrame::Error {
-            code: self.code(),
-            message: self.public_message(),
-            reference,
-            retry_after: self.retry_after().map(RetryAfter::secs),
-        }
-    }
-}
-
-impl ResponseError for ApiError {
+impl ResponseError for HttpError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Validation(_) | Self::InvalidContent(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooLarge(_) | Self::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::RoomClosed | Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        match &self.0 {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) | ApiError::InvalidContent(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::TooLarge(_) | ApiError::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RoomClosed | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.log();
+        self.0.log();
         let mut response = HttpResponse::build(self.status_code());
-        match self {
-            Self::Unauthorized(_) => {
+        match &self.0 {
+            ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::Unavailable(_) => {
+            ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
-            Self::MethodNotAllowed(methods) => {
+            ApiError::MethodNotAllowed(methods) => {
                 response.insert_header((header::ALLOW, methods.join(", ")));
             }
-            Self::RangeNotSatisfiable { size } => {
+            ApiError::RangeNotSatisfiable { size } => {
                 response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
-            Self::RateLimited { .. } | Self::Overloaded { .. } => {
-                if let Some(retry) = self.retry_after() {
+            ApiError::RateLimited { .. } | ApiError::Overloaded { .. } => {
+                if let Some(retry) = self.0.retry_after() {
                     response.insert_header((header::RETRY_AFTER, retry.header_secs()));
                 }
             }
             _ => {}
         }
-        response.json(self.body().for_request(crate::request_id::current()))
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => Self::NotFound("resource"),
-            // A client whose order moved sees the room as everyone else who may not see it.
-            StoreError::NoAccess => Self::NotFound("room"),
-            StoreError::RoomClosed => Self::RoomClosed,
-            StoreError::Overloaded { waited } => Self::Overloaded {
-                retry_after: RetryAfter(waited),
-            },
-            StoreError::Conflict(why) => Self::Conflict(why),
-            StoreError::Invalid(why) => Self::Validation(why.to_owned()),
-            StoreError::Forbidden(why) => Self::Forbidden(why),
-            StoreError::Unavailable(cause) => Self::Unavailable(cause),
-            other @ (StoreError::Migration(_) | StoreError::Query(_) | StoreError::Task(_)) => {
-                Self::Internal(other.to_string())
-            }
-        }
+        response.json(self.0.body().for_request(crate::request_id::current()))
     }
 }

@@ -1,34 +1,26 @@
-//! The HTTP API of room-chats: actix-web handlers (one endpoint per file under `routes`),
-//! bearer-token authentication, the error type that maps every failure to a JSON answer once,
-//! and the OpenAPI document generated from the handlers.
+//! The actix adapters of room-chats: HTTP handlers (one endpoint per file under `routes`),
+//! the WebSocket actors (`realtime`), the bearer-token extractor, the mapping of the core's
+//! error table to HTTP answers, and the OpenAPI and AsyncAPI documents generated from the
+//! handlers. The use cases they adapt live in the core crate.
 
-pub mod access;
 mod app;
 mod asyncapi;
-pub mod attachments;
-pub mod auth;
-pub mod chat;
+pub mod authenticate;
 pub mod error;
+mod http_metrics;
 mod method_table;
-pub mod metrics;
-pub mod notifications;
 mod openapi;
 pub mod panic_guard;
-pub mod push;
 pub mod realtime;
 pub mod request_body;
 mod request_id;
-pub mod retry_after;
 mod routes;
-pub mod send_budget;
 pub mod state;
 mod telemetry;
-pub mod webhooks;
 
 pub use app::app;
 pub use asyncapi::asyncapi_json;
-pub use auth::{Caller, TokenVerifier, VerifierSettings};
-pub use chat::Chat;
-pub use error::ApiError;
+pub use error::HttpError;
 pub use openapi::{openapi, openapi_json};
-pub use state::{AppState, Limits};
+pub use routes::metrics::respond as metrics_response;
+pub use state::AppState;

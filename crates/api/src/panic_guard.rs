@@ -17,8 +17,9 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use futures_util::FutureExt;
 
-use crate::error::ApiError;
-use crate::metrics::{Metrics, TransportLabels};
+use room_chats_core::error::ApiError;
+use room_chats_core::metrics::{Metrics, TransportLabels};
+
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
@@ -84,7 +85,7 @@ struct HandlerPanicked {
 
 impl ResponseError for HandlerPanicked {
     fn status_code(&self) -> StatusCode {
-        self.cause.status_code()
+        StatusCode::INTERNAL_SERVER_ERROR
     }
 
     fn error_response(&self) -> HttpResponse {

@@ -29,8 +29,10 @@ use actix_web::{Error, HttpMessage, HttpRequest, web};
 use futures_util::{Stream, StreamExt};
 use tokio::time::{Instant, Sleep};
 
-use crate::error::ApiError;
-use crate::state::{AppState, Limits};
+use room_chats_core::Limits;
+use room_chats_core::error::ApiError;
+
+use crate::state::AppState;
 
 /// The middleware; see the module docs.
 pub async fn guard(

@@ -52,7 +52,7 @@ pub fn load_or_create_vapid_key(data_dir: &Path) -> Result<SecretString, ConfigE
         data_dir,
         VAPID_FILE_NAME,
         "a VAPID key for Web Push",
-        || Ok(room_chats_api::push::Vapid::generate_private_key()),
+        || Ok(room_chats_core::push::Vapid::generate_private_key()),
     )
 }
 
@@ -115,7 +115,7 @@ mod tests {
         let first = load_or_create_vapid_key(dir.path())?;
         let second = load_or_create_vapid_key(dir.path())?;
         assert_eq!(first.expose_secret(), second.expose_secret());
-        let vapid = room_chats_api::push::Vapid::from_base64url(
+        let vapid = room_chats_core::push::Vapid::from_base64url(
             first.expose_secret(),
             "mailto:ops@example.com".to_owned(),
         )?;

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use room_chats_api::attachments::{
+use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
+use room_chats_api::{AppState, HttpError};
+use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
+use room_chats_core::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageError, StorageLocation,
 };
-use room_chats_api::chat::{Announcement, Announcer, InboxRooms, Listener};
-use room_chats_api::metrics::{self, Exposition, Metrics, TransportLabels};
-use room_chats_api::notifications::{self, NotificationSettings};
-use room_chats_api::push::{PushSettings, WebPush};
-use room_chats_api::realtime::{Hub, Inbox, RealtimeSettings};
-use room_chats_api::webhooks::{WebhookDispatch, WebhookSettings, Webhooks};
-use room_chats_api::{ApiError, AppState, Chat, Limits, TokenVerifier, VerifierSettings};
-use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSettings};
+use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
+use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
+use room_chats_core::notifications::{self, NotificationSettings};
+use room_chats_core::push::{PushSettings, WebPush};
+use room_chats_core::webhooks::{WebhookDispatch, WebhookSettings, Webhooks};
+use room_chats_core::{ApiError, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
 use tokio::sync::mpsc;
@@ -431,11 +432,13 @@ fn serve_metrics(
             .route(
                 "/metrics",
                 web::get().to(|exposition: web::Data<Exposition>| async move {
-                    metrics::respond(&exposition)
+                    room_chats_api::metrics_response(&exposition)
                 }),
             )
             .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::NotFound("endpoint (only /metrics is here)"))
+                Err::<HttpResponse, _>(HttpError::from(ApiError::NotFound(
+                    "endpoint (only /metrics is here)",
+                )))
             }))
     })
     .disable_signals()

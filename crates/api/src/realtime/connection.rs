@@ -20,15 +20,16 @@ use room_chats_types::frames::ServerFrame;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::auth::{Caller, TokenVerifier};
-use crate::error::ApiError;
-use crate::metrics::{KindLabels, Metrics};
+use room_chats_core::auth::{Caller, TokenVerifier};
+use room_chats_core::error::ApiError;
+use room_chats_core::metrics::{KindLabels, Metrics};
+use room_chats_types::RoomId;
+use room_chats_types::stream::StreamFrame;
+
 use crate::realtime::conn_id::ConnId;
 use crate::realtime::frame_guard::{Verdict, Violation};
 use crate::realtime::settings::RealtimeSettings;
 use crate::realtime::writer::{self, Outgoing};
-use room_chats_types::RoomId;
-use room_chats_types::stream::StreamFrame;
 
 /// Close code for an expired token (application range).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;

@@ -17,8 +17,9 @@ use room_chats_types::frames::{RoomEnvelope, RoomEvent, ServerFrame};
 use room_chats_types::{MessageDto, RoomId, Seq};
 use tokio::sync::mpsc;
 
-use crate::chat::{Announcement, Listener};
-use crate::metrics::Metrics;
+use room_chats_core::chat::{Announcement, Listener};
+use room_chats_core::metrics::Metrics;
+
 pub use crate::realtime::conn_id::ConnId;
 use crate::realtime::inbox::Inbox;
 
@@ -536,9 +537,9 @@ impl Listener for Hub {
 mod tests {
     use std::sync::atomic::AtomicUsize;
 
-    use crate::chat::InboxRooms;
     use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
     use room_chats_broker::{InProcessBroker, InProcessBus};
+    use room_chats_core::chat::InboxRooms;
     use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
     use tokio::sync::oneshot;
 

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use room_chats_types::frames::ServerFrame;
 use room_chats_types::{MessageDto, Seq};
 
-use crate::chat::Sent;
+use room_chats_core::chat::Sent;
+
 use crate::realtime::timeline::{Arrival, Entry};
 
 /// Most early entries the gate holds; past it the gap is read at once.

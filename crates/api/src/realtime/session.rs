@@ -26,9 +26,12 @@ use room_chats_types::{ErrorCode, MessageDto, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::auth::TokenVerifier;
-use crate::chat::{Chat, Join, JoinPoint, MessageDraft, Opening, Sent, TIMELINE_PAGE, VisibleRoom};
-use crate::error::ApiError;
+use room_chats_core::auth::TokenVerifier;
+use room_chats_core::chat::{
+    Chat, Join, JoinPoint, MessageDraft, Opening, Sent, TIMELINE_PAGE, VisibleRoom,
+};
+use room_chats_core::error::ApiError;
+
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket, SubscriptionEnded};
 use crate::realtime::frame_guard::Verdict;
 use crate::realtime::hub::{ConnId, Hub, PreparedEvent, ToSession};

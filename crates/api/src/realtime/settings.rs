@@ -1,6 +1,6 @@
 //! Limits and timings of WebSocket connections. Every one is configurable.
 
-use crate::chat::HistoryRules;
+use room_chats_core::chat::HistoryRules;
 use std::time::Duration;
 
 /// Which browser origins may open WebSockets.
@@ -124,8 +124,8 @@ impl RealtimeSettings {
         heartbeat: Duration::from_secs(15),
         client_timeout: Duration::from_secs(45),
         outbox: 512,
-        history_default: crate::Limits::DEFAULT.default_page,
-        history_max: crate::Limits::DEFAULT.max_page,
+        history_default: room_chats_core::Limits::DEFAULT.default_page,
+        history_max: room_chats_core::Limits::DEFAULT.max_page,
         typing_ttl: Duration::from_secs(5),
         allowed_origins: AllowedOrigins::List(Vec::new()),
         inbox_window: Duration::from_millis(200),

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use room_chats_types::{RoomId, Seq};
 
-use crate::chat::Chat;
+use room_chats_core::chat::Chat;
+
 use crate::realtime::hub::Hub;
 
 /// Starts the node's sweep on the current runtime; it ends when the hub does.

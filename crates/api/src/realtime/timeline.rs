@@ -4,7 +4,7 @@
 use bytestring::ByteString;
 use room_chats_types::{MessageDto, Seq};
 
-use crate::chat::TimelineEntry;
+use room_chats_core::chat::TimelineEntry;
 
 /// What the entry is.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::mpsc;
 
-use crate::metrics::Metrics;
+use room_chats_core::metrics::Metrics;
 
 /// A write the session asks for.
 #[derive(Debug)]

@@ -11,9 +11,12 @@ use room_chats_types::{AttachmentDto, ErrorBody};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::attachments::{ByteRange, Download, Upload, content_disposition};
-use crate::auth::Caller;
-use crate::error::ApiError;
+use room_chats_core::attachments::{ByteRange, Download, Upload, content_disposition};
+use room_chats_core::auth::Caller;
+use room_chats_core::error::ApiError;
+
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::request_body;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
@@ -72,7 +75,7 @@ pub struct UploadQuery {
 #[post("/chat/{room_id}/attachments")]
 pub async fn upload(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
     query: web::Query<UploadQuery>,
     request: HttpRequest,
@@ -92,7 +95,7 @@ pub async fn upload(
         Err(error) => {
             // A refused upload's body may be partly unread: close the connection rather than
             // leave the client to send the rest into the next request's place.
-            let mut response = error.error_response();
+            let mut response = HttpError::from(error).error_response();
             response
                 .head_mut()
                 .set_connection_type(ConnectionType::Close);
@@ -257,10 +260,10 @@ fn declared_length(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
 #[get("/attachments/{attachment_id}")]
 pub async fn download(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     attachment_id: web::Path<i64>,
     request: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let attachment_id = attachment_id.into_inner();
     let attachments = &state.attachments;
     let range = requested_range(&request);
@@ -289,9 +292,9 @@ pub async fn download(
             let length = range.map_or(size, |range| range.end - range.start);
             response
                 .insert_header((header::CONTENT_TYPE, content_type_header(&attachment)))
-                .insert_header(content_disposition(
-                    &attachment.filename,
-                    &attachment.content_type,
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    content_disposition(&attachment.filename, &attachment.content_type),
                 ))
                 .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                 .insert_header((
@@ -330,9 +333,9 @@ pub async fn download(
 #[get("/attachments/{attachment_id}/preview")]
 pub async fn preview(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     attachment_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (attachment, jpeg) = state
         .attachments
         .preview(&caller, attachment_id.into_inner())

@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, post, web};
 use room_chats_types::{AttachmentDto, DirectUploadBody, DirectUploadDto, ErrorBody};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -36,10 +36,10 @@ use crate::state::AppState;
 #[post("/chat/{room_id}/attachments/direct")]
 pub async fn start_direct_upload(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
     body: JsonBody<DirectUploadBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let upload = state
         .attachments
         .start_direct_upload(&caller, room_id.into_inner(), body.into_inner())
@@ -67,9 +67,9 @@ pub async fn start_direct_upload(
 #[post("/attachments/{attachment_id}/complete")]
 pub async fn complete_direct_upload(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     attachment_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let attachment = state
         .attachments
         .complete(&caller, attachment_id.into_inner())

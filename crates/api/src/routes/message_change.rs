@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, delete, get, patch, web};
 use room_chats_types::{EditMessageBody, ErrorBody, MessageDto, RevisionDto};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -37,10 +37,10 @@ use crate::state::AppState;
 #[patch("/chat/{room_id}/messages/{message_id}")]
 pub async fn edit_message(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     path: web::Path<(i64, i64)>,
     body: JsonBody<EditMessageBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (room_id, message_id) = path.into_inner();
     let room = state.chat.visible_room(&caller, room_id).await?;
     let EditMessageBody { content, client_id } = body.into_inner();
@@ -75,9 +75,9 @@ pub async fn edit_message(
 #[delete("/chat/{room_id}/messages/{message_id}")]
 pub async fn delete_message(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     path: web::Path<(i64, i64)>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (room_id, message_id) = path.into_inner();
     let room = state.chat.visible_room(&caller, room_id).await?;
     let tombstone = state.chat.delete_message(&room, message_id, None).await?;
@@ -103,9 +103,9 @@ pub async fn delete_message(
 #[get("/chat/{room_id}/messages/{message_id}/revisions")]
 pub async fn message_revisions(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     path: web::Path<(i64, i64)>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (room_id, message_id) = path.into_inner();
     let room = state.chat.visible_room(&caller, room_id).await?;
     let revisions = state.chat.message_revisions(&room, message_id).await?;

@@ -3,9 +3,10 @@
 use actix_web::{HttpResponse, get, web};
 use room_chats_types::{ErrorBody, MessagePage, MessageQuery};
 
-use crate::auth::Caller;
-use crate::chat::HistoryRequest;
-use crate::error::ApiError;
+use room_chats_core::chat::HistoryRequest;
+
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
@@ -26,10 +27,10 @@ use crate::state::AppState;
 #[get("/chat/{room_id}/messages")]
 pub async fn history(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
     query: web::Query<MessageQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let request = HistoryRequest::parse(&query, &state.limits)?;
     let room = state
         .chat

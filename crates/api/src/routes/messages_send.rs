@@ -3,9 +3,10 @@
 use actix_web::{HttpResponse, post, web};
 use room_chats_types::{ErrorBody, MessageDto, SendMessageBody};
 
-use crate::auth::Caller;
-use crate::chat::{MessageDraft, Sent};
-use crate::error::ApiError;
+use room_chats_core::chat::{MessageDraft, Sent};
+
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -34,10 +35,10 @@ use crate::state::AppState;
 #[post("/chat/{room_id}/messages")]
 pub async fn send_message(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
     body: JsonBody<SendMessageBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let SendMessageBody {
         content,
         client_id,

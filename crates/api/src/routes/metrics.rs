@@ -1,9 +1,12 @@
 //! `GET /metrics`: the node's Prometheus metrics.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
+use room_chats_core::error::ApiError;
+use room_chats_core::metrics::{CONTENT_TYPE, Exposition};
 use room_chats_types::ErrorBody;
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::state::AppState;
 
 /// Prometheus metrics of this node, in the OpenMetrics text format (families listed in
@@ -16,10 +19,21 @@ use crate::state::AppState;
     )
 )]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     let exposition = state
         .exposition
         .as_ref()
         .ok_or(ApiError::NotFound("metrics (served on METRICS_BIND)"))?;
-    crate::metrics::respond(exposition)
+    respond(exposition)
+}
+
+/// The answer to a scrape, on the service's address or on `METRICS_BIND`.
+pub fn respond(exposition: &Exposition) -> Result<HttpResponse, HttpError> {
+    let text = exposition
+        .render()
+        .map_err(|error| ApiError::Internal(format!("metrics not encodable: {error}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(CONTENT_TYPE)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(text))
 }

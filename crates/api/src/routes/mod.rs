@@ -7,7 +7,7 @@ mod json_body;
 mod message_change;
 mod messages_history;
 mod messages_send;
-mod metrics;
+pub(crate) mod metrics;
 mod orders_upsert;
 mod push_subscriptions;
 mod read_marker;

@@ -5,8 +5,8 @@ use room_chats_types::{ErrorBody, OrderDto, UpsertOrderBody};
 
 use room_chats_types::schema::ExternalId;
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -30,10 +30,10 @@ use crate::state::AppState;
 #[put("/orders/{order_id}")]
 pub async fn upsert_order(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     order_id: web::Path<String>,
     body: JsonBody<UpsertOrderBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (order, created) = state
         .chat
         .upsert_order(&caller, order_id.into_inner(), body.into_inner())

@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use room_chats_types::{ErrorBody, PushSubscriptionBody, PushSubscriptionDto, VapidPublicKeyDto};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -20,7 +20,7 @@ use crate::state::AppState;
     )
 )]
 #[get("/push/vapid-public-key")]
-pub async fn vapid_public_key(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn vapid_public_key(state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     Ok(HttpResponse::Ok().json(state.push.public_key()?))
 }
 
@@ -37,8 +37,8 @@ pub async fn vapid_public_key(state: web::Data<AppState>) -> Result<HttpResponse
 #[get("/me/push-subscriptions")]
 pub async fn list_subscriptions(
     state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, HttpError> {
     Ok(HttpResponse::Ok().json(state.push.list(&caller).await?))
 }
 
@@ -60,9 +60,9 @@ pub async fn list_subscriptions(
 #[post("/me/push-subscriptions")]
 pub async fn subscribe(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     body: JsonBody<PushSubscriptionBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let subscription = state.push.subscribe(&caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(subscription))
 }
@@ -82,9 +82,9 @@ pub async fn subscribe(
 #[delete("/me/push-subscriptions/{subscription_id}")]
 pub async fn unsubscribe(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     subscription_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     state
         .push
         .unsubscribe(&caller, subscription_id.into_inner())

@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, post, web};
 use room_chats_types::{ErrorBody, ReadMarkerBody, ReadMarkerDto};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -27,10 +27,10 @@ use crate::state::AppState;
 #[post("/chat/{room_id}/read")]
 pub async fn mark_read(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
     body: JsonBody<ReadMarkerBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let room = state
         .chat
         .visible_room(&caller, room_id.into_inner())

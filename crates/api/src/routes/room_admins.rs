@@ -5,8 +5,8 @@ use room_chats_types::{ErrorBody, MemberDto};
 
 use room_chats_types::schema::ExternalId;
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
@@ -30,9 +30,9 @@ use crate::state::AppState;
 #[put("/chat/{room_id}/admins/{user_id}")]
 pub async fn assign_admin(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     path: web::Path<(i64, String)>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (room_id, user_id) = path.into_inner();
     let room = state.chat.visible_room(&caller, room_id).await?;
     let members = state.chat.assign_admin(&room, user_id).await?;
@@ -58,9 +58,9 @@ pub async fn assign_admin(
 #[delete("/chat/{room_id}/admins/{user_id}")]
 pub async fn unassign_admin(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     path: web::Path<(i64, String)>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (room_id, user_id) = path.into_inner();
     let room = state.chat.visible_room(&caller, room_id).await?;
     state.chat.unassign_admin(&room, user_id).await?;

@@ -5,8 +5,8 @@ use room_chats_types::{ErrorBody, RoomDto};
 
 use room_chats_types::schema::ExternalId;
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
@@ -28,9 +28,9 @@ use crate::state::AppState;
 #[post("/chat/order/{order_id}/chat")]
 pub async fn create_or_get_room(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     order_id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (room, created) = state.chat.open_room(&caller, order_id.into_inner()).await?;
     Ok(if created {
         HttpResponse::Created().json(room)

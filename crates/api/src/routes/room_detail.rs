@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, get, web};
 use room_chats_types::{ErrorBody, RoomDetailDto};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
@@ -23,9 +23,9 @@ use crate::state::AppState;
 #[get("/chat/{room_id}")]
 pub async fn room_detail(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let detail = state
         .chat
         .room_detail(

@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, get, put, web};
 use room_chats_types::{ErrorBody, RoomNotificationsBody, RoomNotificationsDto};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -24,9 +24,9 @@ use crate::state::AppState;
 #[get("/chat/{room_id}/notifications")]
 pub async fn room_notifications(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let setting = state
         .chat
         .room_notifications(
@@ -58,10 +58,10 @@ pub async fn room_notifications(
 #[put("/chat/{room_id}/notifications")]
 pub async fn set_room_notifications(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
     body: JsonBody<RoomNotificationsBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let setting = state
         .chat
         .set_room_muted(

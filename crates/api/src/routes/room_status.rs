@@ -3,8 +3,10 @@
 use actix_web::{HttpResponse, post, web};
 use room_chats_types::{ErrorBody, RoomDto, RoomStatus};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use room_chats_core::auth::Caller;
+
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
@@ -24,9 +26,9 @@ use crate::state::AppState;
 #[post("/chat/{room_id}/close")]
 pub async fn close_room(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     set_status(&state, caller, room_id.into_inner(), RoomStatus::Closed).await
 }
 
@@ -45,9 +47,9 @@ pub async fn close_room(
 #[post("/chat/{room_id}/reopen")]
 pub async fn reopen_room(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     set_status(&state, caller, room_id.into_inner(), RoomStatus::Open).await
 }
 
@@ -56,7 +58,7 @@ async fn set_status(
     caller: Caller,
     room_id: i64,
     status: RoomStatus,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let room = state.chat.visible_room(&caller, room_id).await?;
     let room = state.chat.set_room_status(&room, status).await?;
     Ok(HttpResponse::Ok().json(room))

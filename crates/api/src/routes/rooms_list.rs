@@ -3,9 +3,10 @@
 use actix_web::{HttpResponse, get, web};
 use room_chats_types::{ErrorBody, RoomListQuery, RoomPage};
 
-use crate::auth::Caller;
-use crate::chat::RoomListRequest;
-use crate::error::ApiError;
+use room_chats_core::chat::RoomListRequest;
+
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
@@ -25,9 +26,9 @@ use crate::state::AppState;
 #[get("/chat")]
 pub async fn list_rooms(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     query: web::Query<RoomListQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let request = RoomListRequest::parse(query.into_inner())?;
     let page = state.chat.room_page(&caller, request).await?;
     Ok(HttpResponse::Ok().json(page))

@@ -7,8 +7,8 @@ use room_chats_types::{
     UpdateWebhookEndpointBody, WebhookEndpointDto,
 };
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::routes::json_body::JsonBody;
 use crate::state::AppState;
@@ -32,9 +32,9 @@ use crate::state::AppState;
 #[post("/webhooks/endpoints")]
 pub async fn create_endpoint(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     body: JsonBody<CreateWebhookEndpointBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let endpoint = state.webhooks.create(&caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(endpoint))
 }
@@ -52,8 +52,8 @@ pub async fn create_endpoint(
 #[get("/webhooks/endpoints")]
 pub async fn list_endpoints(
     state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, HttpError> {
     Ok(HttpResponse::Ok().json(state.webhooks.list(&caller).await?))
 }
 
@@ -72,9 +72,9 @@ pub async fn list_endpoints(
 #[get("/webhooks/endpoints/{endpoint_id}")]
 pub async fn get_endpoint(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     endpoint_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let endpoint = state
         .webhooks
         .get(&caller, endpoint_id.into_inner())
@@ -101,10 +101,10 @@ pub async fn get_endpoint(
 #[patch("/webhooks/endpoints/{endpoint_id}")]
 pub async fn update_endpoint(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     endpoint_id: web::Path<i64>,
     body: JsonBody<UpdateWebhookEndpointBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let endpoint = state
         .webhooks
         .update(&caller, endpoint_id.into_inner(), body.into_inner())
@@ -127,9 +127,9 @@ pub async fn update_endpoint(
 #[delete("/webhooks/endpoints/{endpoint_id}")]
 pub async fn delete_endpoint(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     endpoint_id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     state
         .webhooks
         .delete(&caller, endpoint_id.into_inner())
@@ -155,10 +155,10 @@ pub async fn delete_endpoint(
 #[get("/webhooks/endpoints/{endpoint_id}/dead-letters")]
 pub async fn dead_letters(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     endpoint_id: web::Path<i64>,
     query: web::Query<DeadLetterQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let page = state
         .webhooks
         .dead_letters(&caller, endpoint_id.into_inner(), query.into_inner())
@@ -185,10 +185,10 @@ pub async fn dead_letters(
 #[post("/webhooks/endpoints/{endpoint_id}/dead-letters/replay")]
 pub async fn replay_dead_letters(
     state: web::Data<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     endpoint_id: web::Path<i64>,
     body: JsonBody<ReplayBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let replayed = state
         .webhooks
         .replay(&caller, endpoint_id.into_inner(), body.into_inner())

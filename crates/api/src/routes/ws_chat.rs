@@ -18,8 +18,12 @@ use room_chats_types::frames::SUBPROTOCOL;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::{Caller, TokenVerifier};
-use crate::error::ApiError;
+use room_chats_core::auth::{Caller, TokenVerifier};
+
+use room_chats_core::error::ApiError;
+
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::realtime::RealtimeSettings;
 use crate::realtime::conn_id::ConnId;
 use crate::realtime::frame_guard::{FrameGuard, Verdict};
@@ -72,7 +76,7 @@ pub async fn connect(
     body: web::Payload,
     state: web::Data<AppState>,
     verifier: web::Data<TokenVerifier>,
-    caller: Result<Caller, ApiError>,
+    caller: Result<Authenticated, HttpError>,
     room_id: Result<web::Path<i64>, actix_web::Error>,
     query: Result<web::Query<ConnectQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -99,10 +103,10 @@ async fn open(
     body: web::Payload,
     state: web::Data<AppState>,
     verifier: web::Data<TokenVerifier>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     room_id: i64,
     query: ConnectQuery,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let settings = Arc::clone(&state.realtime);
     check_upgrade(request, &settings)?;
     let ConnectQuery { since, history, .. } = query;

@@ -14,7 +14,7 @@ use actix_ws::{CloseCode, CloseReason};
 use room_chats_types::ErrorCode;
 use room_chats_types::frames::{SUBPROTOCOL, ServerFrame};
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::state::AppState;
 
 /// Answers `opened`, or its refusal inside the protocol when the client can only read that.
@@ -41,7 +41,7 @@ pub async fn readable(
     };
     if let (Some(state), Some(api)) = (
         request.app_data::<web::Data<AppState>>(),
-        refused.as_error::<ApiError>(),
+        refused.as_error::<HttpError>().map(|error| &error.0),
     ) {
         state.metrics.refused(api.code(), "ws");
     }
@@ -68,7 +68,7 @@ fn asks_for_subprotocol(request: &HttpRequest) -> bool {
 /// The `error` frame and the close of a refusal.
 fn in_protocol(refused: &actix_web::Error) -> (ServerFrame, CloseReason) {
     let status = refused.as_response_error().status_code();
-    let frame = match refused.as_error::<ApiError>() {
+    let frame = match refused.as_error::<HttpError>().map(|error| &error.0) {
         Some(api) => api.frame(None),
         // Not ours (actix's own refusals): the status says enough.
         None => ServerFrame::Error {
@@ -105,6 +105,8 @@ fn in_protocol(refused: &actix_web::Error) -> (ServerFrame, CloseReason) {
 
 #[cfg(test)]
 mod tests {
+    use room_chats_core::error::ApiError;
+
     use super::*;
 
     #[test]
@@ -120,12 +122,12 @@ mod tests {
             ),
         ];
         for (error, code, name) in cases {
-            let (frame, close) = in_protocol(&error.into());
+            let (frame, close) = in_protocol(&HttpError::from(error).into());
             assert_eq!(u16::from(close.code), code);
             assert_eq!(close.description.as_deref(), Some(name));
             assert!(matches!(frame, ServerFrame::Error { .. }));
         }
-        let (_, close) = in_protocol(&ApiError::Unavailable("db".into()).into());
+        let (_, close) = in_protocol(&HttpError::from(ApiError::Unavailable("db".into())).into());
         assert_eq!(close.code, CloseCode::Again);
     }
 }

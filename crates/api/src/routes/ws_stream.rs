@@ -10,11 +10,16 @@ use room_chats_types::{AssignedFilter, ErrorBody, Role, RoomStatus};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use room_chats_core::access::require_chat_role;
+use room_chats_core::auth::{Caller, TokenVerifier};
+
 use super::ws_chat::{Upgrade, check_upgrade, upgrade};
 use super::ws_refusal;
-use crate::access::require_chat_role;
-use crate::auth::{Caller, TokenVerifier};
-use crate::error::ApiError;
+
+use room_chats_core::error::ApiError;
+
+use crate::authenticate::Authenticated;
+use crate::error::HttpError;
 use crate::realtime::inbox::StreamFilter;
 use crate::realtime::stream::{StreamServices, StreamStart, UserStream};
 use crate::routes::CommonErrors;
@@ -62,7 +67,7 @@ pub async fn connect_stream(
     body: web::Payload,
     state: web::Data<AppState>,
     verifier: web::Data<TokenVerifier>,
-    caller: Result<Caller, ApiError>,
+    caller: Result<Authenticated, HttpError>,
     query: Result<web::Query<StreamQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let opened = async {
@@ -80,9 +85,9 @@ async fn open(
     body: web::Payload,
     state: web::Data<AppState>,
     verifier: web::Data<TokenVerifier>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     query: StreamQuery,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let settings = Arc::clone(&state.realtime);
     check_upgrade(request, &settings)?;
     require_chat_role(&caller)?;

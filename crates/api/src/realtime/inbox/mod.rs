@@ -21,7 +21,8 @@ use actix::{Message, Recipient};
 use room_chats_broker::{Broker, BrokerError, Bytes, Topic};
 use tokio::sync::{Notify, mpsc};
 
-use crate::chat::{Announcement, InboxRooms, Listener};
+use room_chats_core::chat::{Announcement, InboxRooms, Listener};
+
 use crate::realtime::conn_id::ConnId;
 pub(crate) use touch::{InboxBatch, Window};
 pub(crate) use view::{InboxNews, InboxUpdate, InboxView, StreamFilter};

@@ -10,7 +10,7 @@ use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{RoomId, Seq};
 use serde::{Deserialize, Serialize};
 
-use crate::chat::Announcement;
+use room_chats_core::chat::Announcement;
 
 /// A change of the room itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

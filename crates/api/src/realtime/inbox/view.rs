@@ -10,14 +10,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::chat::UnreadBaseline;
+use room_chats_core::chat::UnreadBaseline;
 use room_chats_types::stream::{InboxChange, RemovalReason};
 use room_chats_types::{AssignedFilter, Role, RoomId, RoomStatus, RoomSummaryDto, Seq};
 
+use room_chats_core::access::may_see;
+use room_chats_core::auth::Caller;
+
 use super::touch::{RoomTouch, RoomTouchChange};
 use super::wire::RenderedRoom;
-use crate::access::may_see;
-use crate::auth::Caller;
 
 /// Counted seqs remembered per room; older ones count as counted.
 const RECENT_SEQS: usize = 64;

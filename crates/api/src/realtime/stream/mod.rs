@@ -28,9 +28,10 @@ use room_chats_types::stream::{
 use room_chats_types::{ErrorCode, Role, RoomSummaryDto};
 use serde_json::Value;
 
-use crate::auth::{Caller, TokenVerifier};
-use crate::chat::{Chat, RoomListRequest, UnreadBaseline};
-use crate::error::ApiError;
+use room_chats_core::auth::{Caller, TokenVerifier};
+use room_chats_core::chat::{Chat, RoomListRequest, UnreadBaseline};
+use room_chats_core::error::ApiError;
+
 use crate::realtime::connection::{self, Connection, ConnectionParts, Socket};
 use crate::realtime::frame_guard::Verdict;
 use crate::realtime::hub::{ConnId, Hub};

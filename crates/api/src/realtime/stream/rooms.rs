@@ -15,15 +15,16 @@ use room_chats_types::frames::ClientFrame;
 use room_chats_types::{RoomId, Seq};
 use serde_json::Value;
 
+use room_chats_core::error::ApiError;
+use room_chats_core::retry_after::RetryAfter;
+
 use super::UserStream;
-use crate::error::ApiError;
 use crate::realtime::conn_id::ConnId;
 use crate::realtime::connection::{SubscriptionEnded, with_room_id};
 use crate::realtime::session::{
     ChatSession, RoomFrame, SessionServices, SessionStart, Unsubscribe,
 };
 use crate::realtime::settings::RealtimeSettings;
-use crate::retry_after::RetryAfter;
 
 /// The rooms of one stream and how fast it may add more.
 pub(super) struct Subscriptions {

@@ -58,7 +58,7 @@ mod tests {
 
     use super::*;
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn past_the_burst_uploads_wait() {
         // 64 KiB/s: once the 1 MiB burst is spent, the next 64 KiB are a second away.
         let budget = UploadBandwidth::new(64 * 1024);
@@ -66,7 +66,7 @@ mod tests {
         assert!(budget.take(64 * 1024).now_or_never().is_none());
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn zero_is_unlimited_and_big_chunks_are_split() {
         let unlimited = UploadBandwidth::new(0);
         assert!(unlimited.take(1 << 30).now_or_never().is_some());

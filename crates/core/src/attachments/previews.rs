@@ -64,7 +64,7 @@ impl AttachmentStore {
             return;
         }
         let this = self.clone();
-        actix_web::rt::spawn(async move {
+        tokio::task::spawn_local(async move {
             // A failure is logged inside; a later request for the preview tries again.
             let _ = this.preview(&file).await;
         });

@@ -54,7 +54,7 @@ pub fn start(
     settings: NotificationSettings,
     webhooks: Arc<WebhookDispatch>,
 ) {
-    actix_web::rt::spawn(async move {
+    tokio::task::spawn_local(async move {
         let mut full = false;
         loop {
             if !full {

@@ -27,15 +27,16 @@ use room_chats_store::attachments::{self, NewAttachment, StoredAttachment};
 use room_chats_types::{AttachmentDto, RoomId, RoomStatus};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Caller;
-use crate::chat::Chat;
-use crate::error::ApiError;
 use bandwidth::UploadBandwidth;
 pub use disposition::content_disposition;
 use images::{DimensionProbe, Dimensions};
 use previews::ImageFacts;
 use storage::ObjectWriter;
 pub use storage::{Storage, StorageError, StorageLocation};
+
+use crate::auth::Caller;
+use crate::chat::Chat;
+use crate::error::ApiError;
 
 /// The types uploads may have by default: images, PDF and plain text.
 pub const DEFAULT_TYPES: &str = room_chats_types::rules::DEFAULT_UPLOAD_TYPES;
@@ -201,7 +202,7 @@ impl AttachmentStore {
     where
         S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
     {
-        let disposition = content_disposition(filename, content_type).to_string();
+        let disposition = content_disposition(filename, content_type);
         let mut writer = self
             .storage
             .writer(key, content_type, &disposition)
@@ -265,7 +266,7 @@ impl AttachmentStore {
     /// deleting an object twice is harmless.
     pub fn start_collector(&self) {
         let this = self.clone();
-        actix_web::rt::spawn(async move {
+        tokio::task::spawn_local(async move {
             this.sweep_unfinished().await;
             loop {
                 let removed = this.collect().await;
@@ -533,7 +534,7 @@ impl Attachments {
                     &found.storage_key,
                     self.store.settings.url_ttl,
                     &found.dto.content_type,
-                    &content_disposition(&found.dto.filename, &found.dto.content_type).to_string(),
+                    &content_disposition(&found.dto.filename, &found.dto.content_type),
                 )
                 .await
                 .map_err(storage_failure)?

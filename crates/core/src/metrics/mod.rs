@@ -6,14 +6,11 @@
 //! scraped ([`node::NodeState`]). The list of families with their meaning is in
 //! docs/OPERATIONS.md.
 
-mod http;
 mod node;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::HttpResponse;
-use actix_web::http::header;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -24,9 +21,6 @@ use room_chats_broker::Broker;
 use room_chats_store::Database;
 use room_chats_store::batch::BatchReport;
 
-pub use http::record as record_http;
-
-use crate::error::ApiError;
 pub use node::NodeState;
 
 /// The content type of the exposition (OpenMetrics text, which Prometheus reads).
@@ -272,15 +266,4 @@ impl Exposition {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
     }
-}
-
-/// The answer to a scrape, on the service's address or on `METRICS_BIND`.
-pub fn respond(exposition: &Exposition) -> Result<HttpResponse, ApiError> {
-    let text = exposition
-        .render()
-        .map_err(|error| ApiError::Internal(format!("metrics not encodable: {error}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type(CONTENT_TYPE)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(text))
 }

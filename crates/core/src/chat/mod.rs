@@ -37,8 +37,8 @@ pub use visible::VisibleRoom;
 
 use crate::attachments::AttachmentStore;
 use crate::error::ApiError;
+use crate::limits::Limits;
 use crate::send_budget::SendBudget;
-use crate::state::Limits;
 
 /// What the use cases need of the node; cheap to clone.
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use room_chats_types::{AssignedFilter, MessageQuery, RoomListQuery, RoomPage, Ro
 use super::Chat;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::state::Limits;
+use crate::limits::Limits;
 
 /// Rooms per page of the room list when the client does not say (the schema says so too).
 const ROOM_PAGE_DEFAULT: i64 = 20;

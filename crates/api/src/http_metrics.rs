@@ -8,8 +8,9 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
-use crate::error::ApiError;
-use crate::metrics::{HttpLabels, RouteLabels};
+use room_chats_core::metrics::{HttpLabels, RouteLabels};
+
+use crate::error::HttpError;
 use crate::state::AppState;
 
 /// Counts each answer by method, route pattern and status, times it, and counts error
@@ -47,7 +48,8 @@ pub async fn record(
     if let Some(error) = response
         .response()
         .error()
-        .and_then(|error| error.as_error::<ApiError>())
+        .and_then(|error| error.as_error::<HttpError>())
+        .map(|error| &error.0)
     {
         metrics.refused(error.code(), "http");
     }

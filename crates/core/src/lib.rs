@@ -1,0 +1,26 @@
+//! The core of room-chats, without a transport: the use cases (`chat`) and the rules they
+//! apply (access, limits, the per-user send budget), token verification, the error table both
+//! transports answer with, attachment policy and storage, webhook scheduling and signing,
+//! Web Push subscriptions and the metrics registry.
+//!
+//! Nothing here depends on actix: the HTTP routes and WebSocket actors (the api crate) and
+//! the background workers adapt these types; CI fails if this crate gains an actix
+//! dependency.
+
+pub mod access;
+pub mod attachments;
+pub mod auth;
+pub mod chat;
+pub mod error;
+pub mod limits;
+pub mod metrics;
+pub mod notifications;
+pub mod push;
+pub mod retry_after;
+pub mod send_budget;
+pub mod webhooks;
+
+pub use auth::{Caller, TokenVerifier, VerifierSettings};
+pub use chat::Chat;
+pub use error::ApiError;
+pub use limits::Limits;
