@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use room_chats_core::notifications::NotificationSettings;
 use room_chats_core::webhooks::{RetrySchedule, WebhookSettings};
+use room_chats_workers::NotificationSettings;
 use serde_json::{Value, json};
 
 use crate::support::receiver::{Delivery, Mode, Receiver};

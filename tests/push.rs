@@ -12,9 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use room_chats_core::notifications::NotificationSettings;
 use room_chats_core::push::{PushSettings, Vapid};
 use room_chats_core::webhooks::WebhookSettings;
+use room_chats_workers::NotificationSettings;
 use serde_json::{Value, json};
 use sha2::Sha256;
 

@@ -37,7 +37,9 @@ async fn core() -> Core {
     db.migrate().await.expect("migrations");
     let storage =
         Storage::open(&StorageLocation::Directory(dir.path().join("files"))).expect("file storage");
-    let files = AttachmentStore::new(db.clone(), storage, AttachmentSettings::default());
+    // No preview maker here: previews are made when first asked for.
+    let (files, _previews) =
+        AttachmentStore::new(db.clone(), storage, AttachmentSettings::default());
     let writer = MessageWriter::start(
         db.clone(),
         1,

@@ -24,11 +24,11 @@ use room_chats::{ServiceConfig, ServiceControl};
 use room_chats_api::realtime::RealtimeSettings;
 use room_chats_broker::RedisSettings;
 use room_chats_core::attachments::{AttachmentSettings, StorageLocation};
-use room_chats_core::notifications::NotificationSettings;
 use room_chats_core::push::PushSettings;
 use room_chats_core::webhooks::WebhookSettings;
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::{DatabaseUrl, PoolSettings};
+use room_chats_workers::NotificationSettings;
 use serde_json::Value;
 
 pub use tokens::Tokens;

@@ -3,9 +3,9 @@
 //! transports answer with, attachment policy and storage, webhook scheduling and signing,
 //! Web Push subscriptions and the metrics registry.
 //!
-//! Nothing here depends on actix: the HTTP routes and WebSocket actors (the api crate) and
-//! the background workers adapt these types; CI fails if this crate gains an actix
-//! dependency.
+//! Nothing here depends on actix, and nothing here runs in the background: the HTTP routes
+//! and WebSocket actors (room-chats-api) and the background workers (room-chats-workers)
+//! adapt these types. CI fails if this crate gains an actix dependency.
 
 pub mod access;
 pub mod attachments;
@@ -14,7 +14,6 @@ pub mod chat;
 pub mod error;
 pub mod limits;
 pub mod metrics;
-pub mod notifications;
 pub mod push;
 pub mod retry_after;
 pub mod send_budget;

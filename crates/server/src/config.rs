@@ -12,12 +12,12 @@ use room_chats_api::realtime::{AllowedOrigins, RealtimeSettings};
 use room_chats_broker::RedisSettings;
 use room_chats_core::attachments::{AttachmentSettings, DEFAULT_TYPES, StorageLocation};
 use room_chats_core::auth::MAX_LEEWAY_SECS;
-use room_chats_core::notifications::NotificationSettings;
 use room_chats_core::push::{self, PushSettings, Vapid};
 use room_chats_core::webhooks::{RetrySchedule, WebhookSettings};
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
 use room_chats_store::{DatabaseUrl, PoolSettings};
+use room_chats_workers::NotificationSettings;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use crate::config_error::ConfigError;

@@ -14,12 +14,13 @@ use room_chats_core::attachments::{
 };
 use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
 use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
-use room_chats_core::notifications::{self, NotificationSettings};
 use room_chats_core::push::{PushSettings, WebPush};
-use room_chats_core::webhooks::{WebhookDispatch, WebhookSettings, Webhooks};
+use room_chats_core::webhooks::{WebhookSettings, Webhooks};
 use room_chats_core::{ApiError, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
+use room_chats_workers::notifier::{self, NotificationSettings};
+use room_chats_workers::{WebhookDispatch, attachment_collector, preview_maker};
 use tokio::sync::mpsc;
 
 /// Room events from the broker waiting for the hub.
@@ -259,7 +260,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         Arc::clone(&metrics),
     )
     .map_err(StartError::Webhooks)?;
-    notifications::start(
+    notifier::start(
         db.clone(),
         Arc::clone(&broker),
         config.notifications,
@@ -274,8 +275,10 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         Arc::clone(&inbox),
         Arc::clone(&metrics),
     );
-    let files = AttachmentStore::new(db.clone(), storage, config.attachments.clone());
-    files.start_collector();
+    let (files, preview_requests) =
+        AttachmentStore::new(db.clone(), storage, config.attachments.clone());
+    attachment_collector::start(files.clone());
+    preview_maker::start(files.clone(), preview_requests);
     let chat = chat_core(
         &config,
         db.clone(),

@@ -201,7 +201,7 @@ impl AttachmentStore {
             Ok(Some(stored)) => {
                 tracing::info!(attachment_id, size = declared, "direct upload checked");
                 let attachment = stored.dto.clone();
-                self.start_preview(stored);
+                self.request_preview(stored);
                 Ok(attachment)
             }
             // Another check (a send and a complete at once) recorded its copy first.

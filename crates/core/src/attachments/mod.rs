@@ -31,6 +31,7 @@ use bandwidth::UploadBandwidth;
 pub use disposition::content_disposition;
 use images::{DimensionProbe, Dimensions};
 use previews::ImageFacts;
+pub use previews::PreviewRequests;
 use storage::ObjectWriter;
 pub use storage::{Storage, StorageError, StorageLocation};
 
@@ -120,7 +121,7 @@ pub struct Upload<S> {
 const UNFINISHED_IDLE: Duration = Duration::from_secs(3_600);
 
 /// Rows of each kind the collector removes per round.
-const COLLECT_BATCH: usize = 200;
+pub const COLLECT_BATCH: usize = 200;
 
 /// A byte range a download asks for (`Range: bytes=…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,18 +173,28 @@ pub struct AttachmentStore {
     preview_turns: std::sync::Arc<tokio::sync::Semaphore>,
     /// What the node's uploads may stream together.
     bandwidth: std::sync::Arc<UploadBandwidth>,
+    /// Files waiting for the preview maker.
+    preview_queue: tokio::sync::mpsc::Sender<StoredAttachment>,
 }
 
 impl AttachmentStore {
-    /// Rows in `db`, objects in `storage`, under `settings`.
-    pub fn new(db: Database, storage: Storage, settings: AttachmentSettings) -> Self {
-        Self {
+    /// Rows in `db`, objects in `storage`, under `settings`; with the requests for previews
+    /// its uploads will make, for the preview maker.
+    pub fn new(
+        db: Database,
+        storage: Storage,
+        settings: AttachmentSettings,
+    ) -> (Self, PreviewRequests) {
+        let (preview_queue, preview_requests) = previews::preview_queue();
+        let store = Self {
             db,
             storage,
             preview_turns: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
             bandwidth: std::sync::Arc::new(UploadBandwidth::new(settings.upload_bytes_per_sec)),
             settings: std::sync::Arc::new(settings),
-        }
+            preview_queue,
+        };
+        (store, preview_requests)
     }
 
     /// Writes `head` and the rest of `body` to a new object at `key` within `limit`, hashing on
@@ -260,25 +271,13 @@ impl AttachmentStore {
         )))
     }
 
-    /// Starts removing, on this node's runtime, uploads never sent within `unsent_ttl` and the
-    /// files of messages deleted `deleted_retention` ago, after sweeping what uploads cut short
-    /// by a crash left on local disk. Every node runs it; each row is removed once, and
-    /// deleting an object twice is harmless.
-    pub fn start_collector(&self) {
-        let this = self.clone();
-        tokio::task::spawn_local(async move {
-            this.sweep_unfinished().await;
-            loop {
-                let removed = this.collect().await;
-                if removed < COLLECT_BATCH {
-                    tokio::time::sleep(this.settings.collect_every).await;
-                }
-            }
-        });
+    /// How long the collector waits between rounds that found less than a batch.
+    pub fn collect_every(&self) -> Duration {
+        self.settings.collect_every
     }
 
     /// Removes what uploads cut short by a crash of this or another node left behind.
-    async fn sweep_unfinished(&self) {
+    pub async fn sweep_unfinished(&self) {
         match self.storage.sweep_unfinished(UNFINISHED_IDLE).await {
             Ok(0) => {}
             Ok(swept) => tracing::info!(swept, "unfinished uploads removed (left by a crash)"),
@@ -286,8 +285,11 @@ impl AttachmentStore {
         }
     }
 
-    /// One round of collection; answers how many files it removed.
-    async fn collect(&self) -> usize {
+    /// One round of collection: uploads never sent within `unsent_ttl`, the files of messages
+    /// deleted `deleted_retention` ago and direct uploads whose URL expired unused. Answers how
+    /// many files it removed (at most [`COLLECT_BATCH`]). Every node collects; each row is
+    /// removed once, and deleting an object twice is harmless.
+    pub async fn collect(&self) -> usize {
         let now = chrono::Utc::now().timestamp_micros();
         let age = |duration: Duration| i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2);
         let cutoffs = attachments::Cutoffs {
@@ -419,7 +421,7 @@ impl Attachments {
                     content_type = %attachment.content_type,
                     "attachment stored"
                 );
-                self.store.start_preview(stored);
+                self.store.request_preview(stored);
                 Ok(attachment)
             }
             Err(error) => {

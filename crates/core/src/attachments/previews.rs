@@ -1,11 +1,12 @@
-//! Previews of images: made after the upload has been answered, one at a time per node on a
-//! blocking thread (decoding a photo takes a core for tens of milliseconds), and kept in the
+//! Previews of images: made after the upload has been answered by the preview maker (a
+//! worker), one at a time per node on a blocking thread (decoding a photo takes a core for tens of milliseconds), and kept in the
 //! store next to the file. A preview asked for before it exists — the node restarted, or the
 //! client was quicker — is made then.
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use room_chats_store::attachments::{self, StoredAttachment};
+use tokio::sync::mpsc;
 
 use super::images::{self, Dimensions, PreviewError};
 use super::{AttachmentStore, StorageError, storage_failure};
@@ -57,22 +58,51 @@ impl ImageFacts {
     }
 }
 
+/// Files whose preview is to be made: at most this many wait for the preview maker. When the
+/// queue is full, a file's preview is made when it is first asked for instead.
+const PREVIEW_QUEUE: usize = 1_024;
+
+/// The files uploads asked previews of, for the preview maker (a worker, in
+/// room-chats-workers) to make one at a time. Without a maker, each preview is made when first
+/// asked for.
+pub struct PreviewRequests(mpsc::Receiver<StoredAttachment>);
+
+impl PreviewRequests {
+    /// The next file to make a preview of; `None` once every [`AttachmentStore`] is gone.
+    pub async fn next(&mut self) -> Option<StoredAttachment> {
+        self.0.recv().await
+    }
+}
+
+/// The sending side of [`PreviewRequests`], held by the store.
+pub(super) fn preview_queue() -> (mpsc::Sender<StoredAttachment>, PreviewRequests) {
+    let (queue, requests) = mpsc::channel(PREVIEW_QUEUE);
+    (queue, PreviewRequests(requests))
+}
+
 impl AttachmentStore {
-    /// Makes `file`'s preview in the background, if it is to have one.
-    pub(super) fn start_preview(&self, file: StoredAttachment) {
+    /// Asks the preview maker for `file`'s preview, if it is to have one.
+    pub(super) fn request_preview(&self, file: StoredAttachment) {
         if file.preview_key.is_none() {
             return;
         }
-        let this = self.clone();
-        tokio::task::spawn_local(async move {
-            // A failure is logged inside; a later request for the preview tries again.
-            let _ = this.preview(&file).await;
-        });
+        let attachment_id = file.dto.id;
+        match self.preview_queue.try_send(file) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::debug!(
+                    attachment_id,
+                    "preview queue full; made when first asked for"
+                );
+            }
+            // No maker runs (a test's store): made when first asked for.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 
     /// `file`'s preview, made now if it does not exist yet. 404 when it has none (not an
     /// image, too large, or its bytes do not decode).
-    pub(super) async fn preview(&self, file: &StoredAttachment) -> Result<Bytes, ApiError> {
+    pub async fn preview(&self, file: &StoredAttachment) -> Result<Bytes, ApiError> {
         let Some(key) = file.preview_key.as_deref() else {
             return Err(ApiError::NotFound("preview"));
         };

@@ -1,8 +1,6 @@
 //! Web Push (RFC 8030, payloads encrypted per RFC 8291, VAPID per RFC 8292): browsers
 //! register a subscription, and a notification due to a member who is away is pushed to each
-//! of their browsers ([`sender`]).
-
-pub mod sender;
+//! of their browsers by the push sender (a worker, in room-chats-workers).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,9 +1,8 @@
-//! Webhooks to the main platform: the endpoint use cases (the admin REST API adapts them), and
-//! the dispatcher that delivers the transactional outbox ([`room_chats_store::webhooks`]).
+//! Webhooks to the main platform: the endpoint use cases (the admin REST API adapts them),
+//! their settings, retry schedule, signature and URL guard. The dispatcher that delivers the
+//! transactional outbox ([`room_chats_store::webhooks`]) is a worker (room-chats-workers).
 
-mod dispatcher;
 pub mod schedule;
-pub(crate) mod sender;
 pub mod signature;
 pub mod url_guard;
 
@@ -16,7 +15,6 @@ use room_chats_types::{
     UpdateWebhookEndpointBody, WebhookEndpointDto,
 };
 
-pub use dispatcher::WebhookDispatch;
 pub use schedule::RetrySchedule;
 
 use crate::auth::Caller;

@@ -16,7 +16,7 @@ use room_chats_broker::Broker;
 use room_chats_store::Database;
 use room_chats_store::notifications::{self, Fired};
 
-use crate::webhooks::WebhookDispatch;
+use crate::webhook_dispatcher::WebhookDispatch;
 
 /// Most due notifications handled per look.
 const PER_LOOK: i64 = 200;

@@ -6,9 +6,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, StatusCode, redirect};
 use room_chats_store::webhooks::{Delivery, EndpointTarget};
 
-use crate::webhooks::WebhookSettings;
-use crate::webhooks::signature::sign;
-use crate::webhooks::url_guard::{GuardedResolver, check_endpoint_url};
+use room_chats_core::webhooks::WebhookSettings;
+use room_chats_core::webhooks::signature::sign;
+use room_chats_core::webhooks::url_guard::{GuardedResolver, check_endpoint_url};
 
 /// Most bytes of a receiver's answer read (to keep the connection reusable); the rest is
 /// dropped with the connection.

@@ -13,13 +13,14 @@ use room_chats_store::webhooks::{
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::chat::{Announcement, Listener};
-use crate::metrics::Metrics;
-use crate::push::{self, PushSettings};
-use crate::webhooks::WebhookSettings;
-use crate::webhooks::schedule::jitter_unit;
-use crate::webhooks::sender::guarded_client;
-use crate::webhooks::sender::{Attempt, Sender};
+use room_chats_core::chat::{Announcement, Listener};
+use room_chats_core::metrics::Metrics;
+use room_chats_core::push::PushSettings;
+use room_chats_core::webhooks::WebhookSettings;
+use room_chats_core::webhooks::schedule::jitter_unit;
+
+use crate::webhook_sender::guarded_client;
+use crate::webhook_sender::{Attempt, Sender};
 
 /// Most events of one queue sent under one lease.
 const EVENTS_PER_LEASE: i64 = 50;
@@ -57,7 +58,7 @@ impl WebhookDispatch {
         let push_wake = Arc::new(Notify::new());
         let push_client = guarded_client(settings.timeout, push.allow_private_urls)
             .map_err(std::io::Error::other)?;
-        let pushes = push::sender::run(
+        let pushes = crate::push_sender::run(
             db.clone(),
             push_client,
             push,

@@ -14,10 +14,10 @@ use room_chats_store::push::{self as store, PushJob, PushOutcome};
 use tokio::sync::Notify;
 use web_push_native::{Auth, WebPushBuilder};
 
-use crate::metrics::Metrics;
-use crate::push::{PushSettings, Vapid};
-use crate::webhooks::RetrySchedule;
-use crate::webhooks::schedule::jitter_unit;
+use room_chats_core::metrics::Metrics;
+use room_chats_core::push::{PushSettings, Vapid};
+use room_chats_core::webhooks::RetrySchedule;
+use room_chats_core::webhooks::schedule::jitter_unit;
 
 /// Pushes leased per look.
 const PER_LOOK: i64 = 100;

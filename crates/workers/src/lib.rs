@@ -1,0 +1,20 @@
+//! The background workers of a node: what runs beside the requests, started once by the
+//! server's wiring and never by a request.
+//!
+//! - [`webhook_dispatcher`] (its own thread and runtime) delivers the webhook outbox, signed
+//!   ([`webhook_sender`]), with the [`push_sender`] beside it;
+//! - [`notifier`] tells members who are away that they have unread messages;
+//! - [`attachment_collector`] removes files nobody can reach any more;
+//! - [`preview_maker`] makes the previews of uploaded images.
+//!
+//! Each adapts the core's use cases and rules (room-chats-core); none knows actix.
+
+pub mod attachment_collector;
+pub mod notifier;
+pub mod preview_maker;
+pub mod push_sender;
+pub mod webhook_dispatcher;
+pub mod webhook_sender;
+
+pub use notifier::NotificationSettings;
+pub use webhook_dispatcher::WebhookDispatch;
