@@ -55,7 +55,7 @@ async fn core() -> Core {
         &Limits::default(),
     );
     Core {
-        attachments: Attachments::new(chat.clone(), files),
+        attachments: Attachments::new(files),
         chat,
         _dir: dir,
     }

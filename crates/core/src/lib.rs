@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod push;
 pub mod retry_after;
 pub mod send_budget;
+pub mod visible_room;
 pub mod webhooks;
 
 pub use auth::{Caller, TokenVerifier, VerifierSettings};

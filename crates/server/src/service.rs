@@ -291,7 +291,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         ],
     );
     room_chats_api::realtime::sweep::start(&hub, chat.clone(), config.realtime.timeline_sweep);
-    let attachments = Attachments::new(chat.clone(), files);
+    let attachments = Attachments::new(files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),
         None => None,

@@ -6,8 +6,9 @@ use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{MemberDto, ReadMarkerDto, Role};
 
 use crate::connection::write_transaction;
+use crate::messages::unread_count;
 use crate::rows::Spelled;
-use crate::schema::{chat_rooms, messages, room_members, user_names};
+use crate::schema::{chat_rooms, room_members, user_names};
 use crate::time::now_micros;
 use crate::timeline::{append_room_event, lock_room};
 use crate::{DbConnection, StoreError};
@@ -145,27 +146,6 @@ pub fn read_marker(
         up_to,
         unread: unread_count(conn, room_id, user_id, up_to, last_seq)?,
     })
-}
-
-/// How many messages of others `user_id` has not read: those after its marker `read`. Room
-/// events (closed, assigned …) share the seqs but are not messages, and the user's own
-/// messages are not news to it. `last_seq` (the room's) saves the query when nothing is newer.
-pub fn unread_count(
-    conn: &mut DbConnection,
-    room_id: i64,
-    user_id: &str,
-    read: i64,
-    last_seq: i64,
-) -> Result<i64, StoreError> {
-    if read >= last_seq {
-        return Ok(0);
-    }
-    Ok(messages::table
-        .filter(messages::room_id.eq(room_id))
-        .filter(messages::seq.gt(read))
-        .filter(messages::sender_id.ne(user_id))
-        .count()
-        .get_result(conn)?)
 }
 
 /// Moves the caller's read marker to `up_to` (default: the newest message). The marker never

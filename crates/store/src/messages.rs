@@ -84,3 +84,24 @@ pub fn history(
     };
     Ok(MessagePage { items, next_cursor })
 }
+
+/// How many messages of others `user_id` has not read: those after its marker `read`. Room
+/// events (closed, assigned …) share the seqs but are not messages, and the user's own
+/// messages are not news to it. `last_seq` (the room's) saves the query when nothing is newer.
+pub fn unread_count(
+    conn: &mut DbConnection,
+    room_id: i64,
+    user_id: &str,
+    read: i64,
+    last_seq: i64,
+) -> Result<i64, StoreError> {
+    if read >= last_seq {
+        return Ok(0);
+    }
+    Ok(messages::table
+        .filter(messages::room_id.eq(room_id))
+        .filter(messages::seq.gt(read))
+        .filter(messages::sender_id.ne(user_id))
+        .count()
+        .get_result(conn)?)
+}

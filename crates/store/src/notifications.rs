@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use room_chats_types::{MessageDto, RoomDto, WebhookEventData, WebhookEventType};
 
 use crate::connection::{commit_asynchronously, write_transaction};
-use crate::members::unread_count;
+use crate::messages::unread_count;
 use crate::outbox::{self, OutboxEvent};
 use crate::push;
 use crate::rooms::find_room;

@@ -5,7 +5,7 @@ use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto};
 
 use crate::connection::write_transaction;
-use crate::members::unread_count;
+use crate::messages::unread_count;
 use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, RoomRow};
 use crate::schema::{chat_rooms, messages, orders, room_members};
@@ -13,16 +13,7 @@ use crate::time::{activity_bucket, now_micros};
 use crate::timeline::append_room_event;
 use crate::{DbConnection, StoreError};
 
-/// Looks a room up by id.
-pub fn find_room(conn: &mut DbConnection, room_id: i64) -> Result<Option<RoomDto>, StoreError> {
-    let row = chat_rooms::table
-        .inner_join(orders::table)
-        .filter(chat_rooms::id.eq(room_id))
-        .select(RoomRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(Into::into))
-}
+pub use crate::room_lookup::{find_room, find_room_by_order};
 
 /// The last seq of each of `room_ids` that exists: the durable head of their timelines.
 pub fn last_seqs(conn: &mut DbConnection, room_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
@@ -44,20 +35,6 @@ pub fn customers_of(
         .select((chat_rooms::id, orders::customer_id))
         .load(conn)?;
     Ok(rows.into_iter().collect())
-}
-
-/// Looks the room of an order up.
-pub fn find_room_by_order(
-    conn: &mut DbConnection,
-    order_id: &str,
-) -> Result<Option<RoomDto>, StoreError> {
-    let row = chat_rooms::table
-        .inner_join(orders::table)
-        .filter(chat_rooms::order_id.eq(order_id))
-        .select(RoomRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(Into::into))
 }
 
 /// Returns the order's room, creating it when there is none yet. The flag says whether it

@@ -9,7 +9,7 @@ use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{RoomId, RoomStatus, Seq};
 
 use crate::outbox::{self, OutboxEvent};
-use crate::rooms::find_room;
+use crate::room_lookup::find_room;
 use crate::rows::Spelled;
 use crate::schema::{chat_rooms, room_events};
 use crate::time::{activity_bucket, now_micros};

@@ -36,8 +36,8 @@ use storage::ObjectWriter;
 pub use storage::{Storage, StorageError, StorageLocation};
 
 use crate::auth::Caller;
-use crate::chat::Chat;
 use crate::error::ApiError;
+use crate::visible_room::VisibleRoom;
 
 /// The types uploads may have by default: images, PDF and plain text.
 pub const DEFAULT_TYPES: &str = room_chats_types::rules::DEFAULT_UPLOAD_TYPES;
@@ -327,14 +327,14 @@ impl AttachmentStore {
 /// The attachment use cases.
 #[derive(Clone)]
 pub struct Attachments {
-    chat: Chat,
     store: AttachmentStore,
 }
 
 impl Attachments {
-    /// Use cases over `store`; `chat` decides who sees which room.
-    pub fn new(chat: Chat, store: AttachmentStore) -> Self {
-        Self { chat, store }
+    /// Use cases over `store`; who sees which room is decided by [`VisibleRoom::check`], the
+    /// chat's own access check.
+    pub fn new(store: AttachmentStore) -> Self {
+        Self { store }
     }
 
     /// The largest file accepted.
@@ -355,7 +355,7 @@ impl Attachments {
     /// The room `room_id` if `caller` may upload into it: one it sees (404 otherwise) that
     /// is open (409).
     async fn open_room(&self, caller: &Caller, room_id: RoomId) -> Result<(), ApiError> {
-        let room = self.chat.visible_room(caller, room_id).await?;
+        let room = VisibleRoom::check(&self.store.db, caller, room_id).await?;
         if room.room().status == RoomStatus::Closed {
             return Err(ApiError::RoomClosed);
         }
@@ -486,7 +486,7 @@ impl Attachments {
             .run(move |conn| attachments::find(conn, attachment_id))
             .await?
             .ok_or(ApiError::NotFound("attachment"))?;
-        match self.chat.visible_room(caller, found.dto.room_id).await {
+        match VisibleRoom::check(&self.store.db, caller, found.dto.room_id).await {
             Ok(_) => Ok(found),
             Err(ApiError::NotFound(_)) => Err(ApiError::NotFound("attachment")),
             Err(other) => Err(other),

@@ -18,7 +18,6 @@ mod paging;
 mod reads;
 mod rooms;
 mod timeline;
-mod visible;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,13 +26,13 @@ use room_chats_store::Database;
 use room_chats_store::batch::MessageWriter;
 use room_chats_types::rules::{check_content, check_id};
 
+pub use crate::visible_room::VisibleRoom;
 pub use announce::{Announcement, Announcer, Listener};
 pub use inbox::{InboxRooms, UnreadBaseline};
 pub use join::{HistoryRules, Join, JoinPoint};
 pub use messages::{MessageDraft, Sent};
 pub use paging::{HistoryRequest, RoomListRequest};
 pub use timeline::{Opening, TIMELINE_PAGE, TimelineEntry};
-pub use visible::VisibleRoom;
 
 use crate::attachments::AttachmentStore;
 use crate::error::ApiError;

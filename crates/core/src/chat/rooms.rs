@@ -11,21 +11,14 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 
 impl Chat {
-    /// Loads a room the caller may see: every room access starts here. A room of someone
-    /// else's order answers exactly like a room that does not exist, so room ids cannot be
-    /// probed.
+    /// Loads a room the caller may see ([`VisibleRoom::check`]): every room access starts
+    /// here.
     pub async fn visible_room(
         &self,
         caller: &Caller,
         room_id: RoomId,
     ) -> Result<VisibleRoom, ApiError> {
-        require_chat_role(caller)?;
-        let room = self
-            .db
-            .run(move |conn| rooms::find_room(conn, room_id))
-            .await?;
-        room.and_then(|room| VisibleRoom::checked(caller.clone(), room))
-            .ok_or(ApiError::NotFound("room"))
+        VisibleRoom::check(&self.db, caller, room_id).await
     }
 
     /// The order's room, created on first use (`true`) or as it exists; the caller becomes a

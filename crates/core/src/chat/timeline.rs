@@ -70,7 +70,7 @@ impl Chat {
                 }
                 let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
                 let read = members::last_read_seq(conn, room_id, &user_id)?;
-                let unread = members::unread_count(conn, room_id, &user_id, read, room.last_seq)?;
+                let unread = messages::unread_count(conn, room_id, &user_id, read, room.last_seq)?;
                 let page = match since {
                     Some(_) => None,
                     None => Some(messages::history(
