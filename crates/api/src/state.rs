@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use room_chats_core::Limits;
-use room_chats_store::Database;
 
 use room_chats_core::attachments::Attachments;
 use room_chats_core::chat::Chat;
@@ -16,8 +15,6 @@ use crate::realtime::{Hub, Inbox, RealtimeSettings};
 /// Application state, shared by every worker.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database.
-    pub db: Database,
     /// The use cases, shared by REST handlers and WebSocket sessions.
     pub chat: Chat,
     /// Request limits.

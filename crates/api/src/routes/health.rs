@@ -91,7 +91,7 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (database, broker) = futures_util::join!(
-        probe("database", state.db.ping()),
+        probe("database", state.chat.check_database()),
         probe("broker", state.hub.broker().check()),
     );
     if database == DependencyState::Ok && broker == DependencyState::Ok {

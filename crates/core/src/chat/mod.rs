@@ -76,6 +76,11 @@ impl Chat {
         }
     }
 
+    /// Whether the database answers a query now, for the readiness probe.
+    pub async fn check_database(&self) -> Result<(), ApiError> {
+        Ok(self.db.ping().await?)
+    }
+
     /// Checks message content against the rules (`MAX_CONTENT_CHARS` and the rest).
     fn check_content(&self, content: &str) -> Result<(), ApiError> {
         check_content(content, self.max_content_chars).map_err(ApiError::InvalidContent)
