@@ -163,9 +163,10 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(why) => Self::Validation(why.to_owned()),
             StoreError::Forbidden(why) => Self::Forbidden(why),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
-            other @ (StoreError::Migration(_) | StoreError::Query(_) | StoreError::Task(_)) => {
-                Self::Internal(other.to_string())
-            }
+            other @ (StoreError::Migration(_)
+            | StoreError::Query(_)
+            | StoreError::Unreadable(_)
+            | StoreError::Task(_)) => Self::Internal(other.to_string()),
         }
     }
 }

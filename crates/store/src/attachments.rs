@@ -3,12 +3,13 @@
 //! bytes; a direct upload's row is `pending` from the moment its presigned URL is handed out
 //! until the service has checked the object the client put there.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use room_chats_types::{AttachmentDto, RoomId};
 
 use crate::schema::attachments;
-use crate::time::{now_micros, to_datetime};
+use crate::time::{StoredTime, now_micros};
 use crate::{DbConnection, StoreError};
 
 /// An uploaded file to record.
@@ -87,7 +88,8 @@ struct AttachmentRow {
     size: i64,
     sha256: String,
     message_id: Option<i64>,
-    created_at: i64,
+    #[diesel(deserialize_as = StoredTime)]
+    created_at: DateTime<Utc>,
     pending: bool,
     width: Option<i32>,
     height: Option<i32>,
@@ -123,7 +125,7 @@ impl From<AttachmentRow> for StoredAttachment {
                 height: row.height,
                 preview: row.preview_key.is_some(),
                 message_id: row.message_id,
-                created_at: to_datetime(row.created_at),
+                created_at: row.created_at,
             },
             storage_key: row.storage_key,
             pending: row.pending,

@@ -46,8 +46,14 @@ pub struct OwnedMessage {
 
 impl OwnedMessage {
     /// The message as stored, given what the database assigned.
-    fn stored(&self, id: i64, seq: i64, created_at: i64, files: &Files) -> MessageDto {
-        MessageDto {
+    fn stored(
+        &self,
+        id: i64,
+        seq: i64,
+        created_at: i64,
+        files: &Files,
+    ) -> Result<MessageDto, StoreError> {
+        Ok(MessageDto {
             id,
             room_id: self.room_id,
             seq,
@@ -55,12 +61,12 @@ impl OwnedMessage {
             sender_role: self.sender_role,
             content: self.content.clone(),
             client_id: self.client_id.clone(),
-            created_at: to_datetime(created_at),
+            created_at: to_datetime(created_at)?,
             edited_at: None,
             deleted_at: None,
             deleted_by: None,
             attachments: files.of(self),
-        }
+        })
     }
 }
 
@@ -372,8 +378,8 @@ fn answers(
             Plan::Replayed(original) => Ok(Stored::Replayed(original)),
             Plan::New(seq) => ids
                 .get(&(message.room_id, seq))
-                .map(|id| Stored::New(message.stored(*id, seq, now, files)))
-                .ok_or(StoreError::NotFound),
+                .ok_or(StoreError::NotFound)
+                .and_then(|id| message.stored(*id, seq, now, files).map(Stored::New)),
             Plan::SameAs(first) => match results.get(first) {
                 Some(Ok(stored)) => Ok(Stored::Replayed(stored.message().clone())),
                 Some(Err(_)) | None => Err(StoreError::Conflict(

@@ -10,7 +10,7 @@ use room_chats_types::{MessageDto, RevisionDto, RevisionReason, Role, RoomId, Ro
 use crate::connection::write_transaction;
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{message_revisions, messages, room_events};
-use crate::time::{now_micros, to_datetime};
+use crate::time::{StoredTime, now_micros, to_datetime};
 use crate::timeline::{append_event, frame_text, lock_room};
 use crate::{DbConnection, StoreError};
 
@@ -85,7 +85,7 @@ pub fn edit_message(conn: &mut DbConnection, edit: &Edit<'_>) -> Result<Change, 
             .execute(conn)?;
         let message = MessageDto {
             content: edit.content.to_owned(),
-            edited_at: Some(to_datetime(now)),
+            edited_at: Some(to_datetime(now)?),
             ..current
         };
         let frame_message = message.clone();
@@ -167,7 +167,7 @@ pub fn delete_message(conn: &mut DbConnection, delete: &Delete<'_>) -> Result<Ch
             .execute(conn)?;
         let tombstone = MessageDto {
             content: String::new(),
-            deleted_at: Some(to_datetime(now)),
+            deleted_at: Some(to_datetime(now)?),
             deleted_by: Some(delete.by.to_owned()),
             attachments: Vec::new(),
             ..current
@@ -201,17 +201,18 @@ pub fn revisions(
     message_id: i64,
 ) -> Result<Vec<RevisionDto>, StoreError> {
     message_in_room(conn, room_id, message_id)?;
-    let rows: Vec<(i64, Spelled<RevisionReason>, String, String, i64)> = message_revisions::table
-        .filter(message_revisions::message_id.eq(message_id))
-        .order(message_revisions::revision.asc())
-        .select((
-            message_revisions::revision,
-            message_revisions::reason,
-            message_revisions::content,
-            message_revisions::changed_by,
-            message_revisions::changed_at,
-        ))
-        .load(conn)?;
+    let rows: Vec<(i64, Spelled<RevisionReason>, String, String, StoredTime)> =
+        message_revisions::table
+            .filter(message_revisions::message_id.eq(message_id))
+            .order(message_revisions::revision.asc())
+            .select((
+                message_revisions::revision,
+                message_revisions::reason,
+                message_revisions::content,
+                message_revisions::changed_by,
+                message_revisions::changed_at,
+            ))
+            .load(conn)?;
     Ok(rows
         .into_iter()
         .map(
@@ -220,7 +221,7 @@ pub fn revisions(
                 reason: reason.0,
                 content,
                 changed_by,
-                changed_at: to_datetime(changed_at),
+                changed_at: changed_at.0,
             },
         )
         .collect())

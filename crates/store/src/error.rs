@@ -41,6 +41,10 @@ pub enum StoreError {
     /// Any other database failure: a bug or a broken database, never the caller's fault.
     #[error("database error: {0}")]
     Query(DieselError),
+    /// A stored value cannot be read back (a time out of range, JSON that does not parse):
+    /// a bug or a hand-edited row. Reads fail loudly rather than show a default.
+    #[error("unreadable stored value: {0}")]
+    Unreadable(String),
     /// A blocking task died (panicked or was cancelled).
     #[error("database task failed: {0}")]
     Task(String),

@@ -118,7 +118,7 @@ impl OutboxEvent {
         let event = WebhookEvent {
             id: self.event_id,
             kind: self.kind,
-            timestamp: to_datetime(self.at),
+            timestamp: to_datetime(self.at)?,
             data: self.data,
         };
         serde_json::to_string(&event)

@@ -10,7 +10,7 @@ use room_chats_types::PushSubscriptionDto;
 
 use crate::connection::write_transaction;
 use crate::schema::{push_outbox, push_subscriptions};
-use crate::time::{now_micros, to_datetime};
+use crate::time::{StoredTime, now_micros, to_datetime};
 use crate::{DbConnection, StoreError};
 
 /// A subscription to store (keys checked by the caller).
@@ -65,7 +65,7 @@ pub fn subscribe(
         Ok(PushSubscriptionDto {
             id,
             endpoint: new.endpoint.to_owned(),
-            created_at: to_datetime(now),
+            created_at: to_datetime(now)?,
         })
     })
 }
@@ -75,7 +75,7 @@ pub fn subscriptions(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Vec<PushSubscriptionDto>, StoreError> {
-    let rows: Vec<(i64, String, i64)> = push_subscriptions::table
+    let rows: Vec<(i64, String, StoredTime)> = push_subscriptions::table
         .filter(push_subscriptions::user_id.eq(user_id))
         .order(push_subscriptions::id)
         .select((
@@ -89,7 +89,7 @@ pub fn subscriptions(
         .map(|(id, endpoint, created_at)| PushSubscriptionDto {
             id,
             endpoint,
-            created_at: to_datetime(created_at),
+            created_at: created_at.0,
         })
         .collect())
 }

@@ -1,14 +1,17 @@
 //! Row structs and their conversion to wire types. They never leave this crate.
 
+use chrono::{DateTime, Utc};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Nullable, SingleValue, SqlType, Text};
 use room_chats_types::spelling::UnknownSpelling;
-use room_chats_types::{MessageDto, OrderDto, Role, RoomDto, RoomStatus};
+use room_chats_types::{AttachmentDto, MessageDto, OrderDto, Role, RoomDto, RoomStatus};
+use serde::de::DeserializeOwned;
 
+use crate::StoreError;
 use crate::schema::{chat_rooms, messages, orders};
-use crate::time::to_datetime;
+use crate::time::StoredTime;
 
 /// An enum stored as its spelling (`role`, `status`), read back strictly: a value this build
 /// does not know fails the query rather than turning into some default.
@@ -81,6 +84,87 @@ impl<T> From<SpelledList<T>> for Vec<T> {
     }
 }
 
+/// A nullable column read strictly as `T` when it holds a value: `NULL` is `None`, a value
+/// `T` cannot read fails the query.
+#[derive(Debug, Clone)]
+pub(crate) struct OrNone<T>(pub(crate) Option<T>);
+
+impl<T, ST, DB> FromSql<Nullable<ST>, DB> for OrNone<T>
+where
+    DB: Backend,
+    T: FromSql<ST, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        T::from_sql(bytes).map(|value| Self(Some(value)))
+    }
+
+    fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+        bytes.map_or(Ok(Self(None)), Self::from_sql)
+    }
+}
+
+impl<T, ST, DB> Queryable<Nullable<ST>, DB> for OrNone<T>
+where
+    DB: Backend,
+    ST: SqlType + SingleValue,
+    Self: FromSql<Nullable<ST>, DB>,
+{
+    type Row = Self;
+
+    fn build(row: Self) -> deserialize::Result<Self> {
+        Ok(row)
+    }
+}
+
+impl From<OrNone<StoredTime>> for Option<DateTime<Utc>> {
+    fn from(time: OrNone<StoredTime>) -> Self {
+        time.0.map(DateTime::from)
+    }
+}
+
+impl From<OrNone<StoredJson<Vec<AttachmentDto>>>> for Option<Vec<AttachmentDto>> {
+    fn from(json: OrNone<StoredJson<Vec<AttachmentDto>>>) -> Self {
+        json.0.map(Vec::from)
+    }
+}
+
+/// JSON stored as text by this service, read back strictly: text that does not parse as `T`
+/// fails the query, naming why.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredJson<T>(pub(crate) T);
+
+impl<T, DB> FromSql<Text, DB> for StoredJson<T>
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+    T: DeserializeOwned,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = String::from_sql(bytes)?;
+        serde_json::from_str(&text).map(Self).map_err(|error| {
+            StoreError::Unreadable(format!("stored JSON does not parse: {error}")).into()
+        })
+    }
+}
+
+impl<T, DB> Queryable<Text, DB> for StoredJson<T>
+where
+    DB: Backend,
+    Self: FromSql<Text, DB>,
+{
+    type Row = Self;
+
+    fn build(row: Self) -> deserialize::Result<Self> {
+        Ok(row)
+    }
+}
+
+impl From<StoredJson<Vec<AttachmentDto>>> for Vec<AttachmentDto> {
+    fn from(json: StoredJson<Vec<AttachmentDto>>) -> Self {
+        json.0
+    }
+}
+
 impl From<Spelled<Role>> for Role {
     fn from(spelled: Spelled<Role>) -> Self {
         spelled.0
@@ -102,9 +186,12 @@ pub(crate) struct RoomRow {
     #[diesel(deserialize_as = Spelled<RoomStatus>)]
     status: RoomStatus,
     last_seq: i64,
-    created_at: i64,
-    last_activity_at: i64,
-    closed_at: Option<i64>,
+    #[diesel(deserialize_as = StoredTime)]
+    created_at: DateTime<Utc>,
+    #[diesel(deserialize_as = StoredTime)]
+    last_activity_at: DateTime<Utc>,
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    closed_at: Option<DateTime<Utc>>,
     closed_by: Option<String>,
     #[diesel(select_expression = orders::reference)]
     reference: Option<String>,
@@ -118,7 +205,7 @@ impl RoomRow {
     }
 
     pub(crate) fn last_activity_micros(&self) -> i64 {
-        self.last_activity_at
+        self.last_activity_at.timestamp_micros()
     }
 }
 
@@ -131,9 +218,9 @@ impl From<RoomRow> for RoomDto {
             customer_id: row.customer_id,
             status: row.status,
             last_seq: row.last_seq,
-            created_at: to_datetime(row.created_at),
-            last_activity_at: to_datetime(row.last_activity_at),
-            closed_at: row.closed_at.map(to_datetime),
+            created_at: row.created_at,
+            last_activity_at: row.last_activity_at,
+            closed_at: row.closed_at,
             closed_by: row.closed_by,
         }
     }
@@ -151,11 +238,16 @@ pub(crate) struct MessageRow {
     sender_role: Role,
     content: String,
     client_id: Option<String>,
-    created_at: i64,
-    edited_at: Option<i64>,
-    deleted_at: Option<i64>,
+    #[diesel(deserialize_as = StoredTime)]
+    created_at: DateTime<Utc>,
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    edited_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    deleted_at: Option<DateTime<Utc>>,
     deleted_by: Option<String>,
-    attachments: Option<String>,
+    /// `NULL` when the message has no files.
+    #[diesel(deserialize_as = OrNone<StoredJson<Vec<AttachmentDto>>>)]
+    attachments: Option<Vec<AttachmentDto>>,
 }
 
 impl From<MessageRow> for MessageDto {
@@ -168,15 +260,11 @@ impl From<MessageRow> for MessageDto {
             sender_role: row.sender_role,
             content: row.content,
             client_id: row.client_id,
-            created_at: to_datetime(row.created_at),
-            edited_at: row.edited_at.map(to_datetime),
-            deleted_at: row.deleted_at.map(to_datetime),
+            created_at: row.created_at,
+            edited_at: row.edited_at,
+            deleted_at: row.deleted_at,
             deleted_by: row.deleted_by,
-            attachments: row
-                .attachments
-                .as_deref()
-                .map(parse_attachments)
-                .unwrap_or_default(),
+            attachments: row.attachments.unwrap_or_default(),
         }
     }
 }
@@ -188,8 +276,10 @@ pub(crate) struct OrderRow {
     pub(crate) id: String,
     pub(crate) customer_id: String,
     pub(crate) reference: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+    #[diesel(deserialize_as = StoredTime)]
+    created_at: DateTime<Utc>,
+    #[diesel(deserialize_as = StoredTime)]
+    updated_at: DateTime<Utc>,
 }
 
 impl From<OrderRow> for OrderDto {
@@ -198,17 +288,8 @@ impl From<OrderRow> for OrderDto {
             order_id: row.id,
             customer_id: row.customer_id,
             reference: row.reference,
-            created_at: to_datetime(row.created_at),
-            updated_at: to_datetime(row.updated_at),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
         }
     }
-}
-
-/// A message's stored attachment list. Written by this service only; a row it cannot read is
-/// shown without its files rather than failing the whole read.
-fn parse_attachments(json: &str) -> Vec<room_chats_types::AttachmentDto> {
-    serde_json::from_str(json).unwrap_or_else(|error| {
-        tracing::warn!(%error, "a message's attachment list is unreadable");
-        Vec::new()
-    })
 }

@@ -1,6 +1,11 @@
 //! Timestamps are stored as microseconds since the Unix epoch (see the migrations).
 
 use chrono::{DateTime, Utc};
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, Queryable};
+use diesel::sql_types::BigInt;
+
+use crate::StoreError;
 
 /// Now, in stored form.
 pub(crate) fn now_micros() -> i64 {
@@ -24,8 +29,46 @@ pub(crate) fn activity_bucket(micros: i64) -> i64 {
     micros.div_euclid(ACTIVITY_BUCKET_MICROS)
 }
 
-/// Stored form to API form. Stored values come from [`now_micros`], so they are always in
-/// chrono's range; the fallback only guards against a hand-edited row.
-pub(crate) fn to_datetime(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+/// Stored form to API form, strictly: a value outside chrono's range (a hand-edited row, a
+/// bug) is an error that names it, never some default date.
+pub(crate) fn to_datetime(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| out_of_range(micros))
+}
+
+fn out_of_range(micros: i64) -> StoreError {
+    StoreError::Unreadable(format!("time {micros} µs since the epoch is out of range"))
+}
+
+/// A time stored as microseconds since the epoch, read back strictly ([`to_datetime`]): a value
+/// out of range fails the query. Use as a field's `deserialize_as`, or in a tuple select.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredTime(pub(crate) DateTime<Utc>);
+
+impl<DB> FromSql<BigInt, DB> for StoredTime
+where
+    DB: Backend,
+    i64: FromSql<BigInt, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let micros = i64::from_sql(bytes)?;
+        Ok(Self(to_datetime(micros)?))
+    }
+}
+
+impl<DB> Queryable<BigInt, DB> for StoredTime
+where
+    DB: Backend,
+    Self: FromSql<BigInt, DB>,
+{
+    type Row = Self;
+
+    fn build(row: Self) -> deserialize::Result<Self> {
+        Ok(row)
+    }
+}
+
+impl From<StoredTime> for DateTime<Utc> {
+    fn from(time: StoredTime) -> Self {
+        time.0
+    }
 }

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use room_chats_types::{DeadLetterDto, DeadLetterPage, WebhookEndpointDto, WebhookEventType};
@@ -19,9 +20,9 @@ use room_chats_types::{DeadLetterDto, DeadLetterPage, WebhookEndpointDto, Webhoo
 use crate::connection::{commit_asynchronously, write_transaction};
 use crate::outbox::format_types;
 use crate::rows::Spelled;
-use crate::rows::SpelledList;
+use crate::rows::{OrNone, SpelledList, StoredJson};
 use crate::schema::{webhook_endpoints, webhook_leases, webhook_outbox};
-use crate::time::{now_micros, to_datetime};
+use crate::time::{StoredTime, now_micros};
 use crate::{DbConnection, StoreError};
 
 /// An endpoint to create.
@@ -62,7 +63,8 @@ struct EndpointRow {
     event_types: Vec<WebhookEventType>,
     enabled: bool,
     disabled_reason: Option<String>,
-    created_at: i64,
+    #[diesel(deserialize_as = StoredTime)]
+    created_at: DateTime<Utc>,
 }
 
 impl EndpointRow {
@@ -77,7 +79,7 @@ impl EndpointRow {
             secret: self.secret,
             pending: counts.pending,
             dead: counts.dead,
-            created_at: to_datetime(self.created_at),
+            created_at: self.created_at,
         }
     }
 }
@@ -277,9 +279,9 @@ pub fn dead_letters(
         i64,
         Option<i32>,
         Option<String>,
-        i64,
-        Option<i64>,
-        String,
+        StoredTime,
+        OrNone<StoredTime>,
+        StoredJson<serde_json::Value>,
     );
     require_endpoint(conn, endpoint_id)?;
     let rows: Vec<DeadRow> = webhook_outbox::table
@@ -313,9 +315,9 @@ pub fn dead_letters(
             attempts: row.4,
             last_status: row.5,
             last_error: row.6,
-            created_at: to_datetime(row.7),
-            dead_at: to_datetime(row.8.unwrap_or(row.7)),
-            event: serde_json::from_str(&row.9).unwrap_or(serde_json::Value::Null),
+            created_at: row.7.0,
+            dead_at: row.8.0.map_or(row.7.0, DateTime::from),
+            event: row.9.0,
         })
         .collect();
     let next_after = if more {
