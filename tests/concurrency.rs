@@ -30,7 +30,7 @@ async fn concurrent_senders_get_seqs_one_to_n(app: TestApp) {
                 let message = app
                     .send(room, &token, &format!("sender {n} message {i}"))
                     .await;
-                seqs.push(message["seq"].as_i64().expect("seq"));
+                seqs.push(message.seq);
             }
             seqs
         }
@@ -80,8 +80,7 @@ async fn concurrent_retries_store_once(app: TestApp) {
     assert_eq!(created, 1, "{responses:?}");
     assert!(responses.iter().all(|r| r.status == 201 || r.status == 200));
     assert!(responses.iter().all(|r| r.json == responses[0].json));
-    let history = app.history(room, &client).await;
-    assert_eq!(history.as_array().map(Vec::len), Some(1));
+    assert_eq!(app.history(room, &client).await.len(), 1);
 }
 
 /// Transactions that read before they write must wait for the lock, not fail (SQLite answers

@@ -126,7 +126,7 @@ async fn images_get_their_size_and_a_preview(backend: Backend) {
     assert_eq!(sent.json["attachments"][0]["width"], 1200);
     assert_eq!(sent.json["attachments"][0]["preview"], true);
     let history = app.history(room_id, &admin).await;
-    assert_eq!(history[0]["attachments"][0]["height"], 800);
+    assert_eq!(history[0].attachments[0].height, Some(800));
 }
 
 async fn no_preview_for_documents_bombs_or_broken_images(backend: Backend) {

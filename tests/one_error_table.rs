@@ -4,6 +4,7 @@
 
 use diesel::connection::SimpleConnection;
 use room_chats_core::Limits;
+use room_chats_types::MessageDto;
 use room_chats_types::rules::DEFAULT_MAX_CONTENT_CHARS;
 use serde_json::{Value, json};
 
@@ -240,7 +241,7 @@ impl Arranged {
     }
 
     /// The room's history as staff reads it.
-    async fn history(&self) -> Value {
+    async fn history(&self) -> Vec<MessageDto> {
         self.app
             .history(self.room, &self.app.tokens.admin("staff"))
             .await
@@ -265,12 +266,8 @@ async fn arrange(given: Given) -> Arranged {
     let admin = app.tokens.admin("staff");
     let client = app.tokens.client("u1");
     // The customer's first, so its read marker stays behind staff's newer message.
-    let own_message = app.send(room, &client, "helo").await["id"]
-        .as_i64()
-        .expect("id");
-    let others_message = app.send(room, &admin, "welcome").await["id"]
-        .as_i64()
-        .expect("id");
+    let own_message = app.send(room, &client, "helo").await.id;
+    let others_message = app.send(room, &admin, "welcome").await.id;
     match given {
         Given::Nothing | Given::TightBudget | Given::NoEditWindow => {}
         Given::RoomClosed => {
@@ -421,11 +418,10 @@ async fn rest_and_websocket_answer_every_failure_alike() {
         assert_eq!(websocket, case.code, "{} over WebSocket", case.name);
         if !matches!(case.given, Given::TightBudget) {
             // Message ids and times differ between the two nodes; the words and seqs may not.
-            let words = |history: &Value| -> Vec<(Value, Value)> {
-                let items = history["items"].as_array().cloned().unwrap_or_default();
-                items
+            let words = |history: &[MessageDto]| -> Vec<(i64, String)> {
+                history
                     .iter()
-                    .map(|message| (message["seq"].clone(), message["content"].clone()))
+                    .map(|message| (message.seq, message.content.clone()))
                     .collect()
             };
             assert_eq!(

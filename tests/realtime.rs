@@ -103,7 +103,7 @@ async fn consumer_flow_end_to_end(app: TestApp) {
     assert_eq!(seen["message"], ack["message"]);
 
     // A message sent over REST arrives live too.
-    let rest = app.send(room, &admin_token, "on its way").await;
+    let rest = json!(app.send(room, &admin_token, "on its way").await);
     assert_eq!(client.next_of("message").await["message"], rest);
     assert_eq!(
         admin.next_of("message").await["message"],
@@ -515,11 +515,7 @@ async fn bad_frames_get_errors_and_the_connection_stays() {
     ws.say("good", "still works").await;
     assert_eq!(ws.next_of("ack").await["message"]["seq"], 1);
     let stored = app.history(room, &app.tokens.client("u1")).await;
-    assert_eq!(
-        stored.as_array().map(Vec::len),
-        Some(1),
-        "nothing bad was stored"
-    );
+    assert_eq!(stored.len(), 1, "nothing bad was stored");
 }
 
 #[actix_web::test]
@@ -739,11 +735,7 @@ async fn rate_and_connection_limits() {
         .and_then(|v| v.to_str().ok());
     assert_eq!(retry_header, Some("1"), "{over_rest:?}");
     let stored = app.history(room, &token).await;
-    assert_eq!(
-        stored.as_array().map(Vec::len),
-        Some(2),
-        "no limited message was stored"
-    );
+    assert_eq!(stored.len(), 2, "no limited message was stored");
     // Another user of the room has a budget of its own.
     app.send(room, &app.tokens.admin("staff"), "still served")
         .await;
@@ -859,7 +851,7 @@ async fn shutdown_closes_with_1012_and_every_ack_is_stored() {
     let peer = app.start_peer(NodeOptions::default()).await;
     let token = peer.tokens.client("u1");
     let history = peer.history(room, &token).await;
-    assert_eq!(history, Value::Array(acked));
+    assert_eq!(json!(history), Value::Array(acked));
 }
 
 #[actix_web::test]
@@ -1010,5 +1002,5 @@ async fn a_message_the_database_refuses_fails_alone_in_its_batch() {
         .collect();
     assert_eq!(acked, expected, "the others in order, with gap-free seqs");
     let history = app.history(room, &app.tokens.client("u1")).await;
-    assert_eq!(history.as_array().map(Vec::len), Some(BURST - 1));
+    assert_eq!(history.len(), BURST - 1);
 }

@@ -134,7 +134,7 @@ async fn change_everything(app: &TestApp, room: i64) {
         let answer = app.call(method, &path, Some(&admin), body).await;
         assert!(answer.status < 300, "{method} {path}: {answer:?}");
     };
-    let first = app.send(room, &admin, "first").await["id"].clone();
+    let first = app.send(room, &admin, "first").await.id;
     call("PUT", format!("/chat/{room}/admins/agent-7"), None).await;
     call("POST", format!("/chat/{room}/close"), None).await;
     call("POST", format!("/chat/{room}/reopen"), None).await;
@@ -149,7 +149,7 @@ async fn change_everything(app: &TestApp, room: i64) {
     // Changing nothing takes no place in the timeline.
     call("DELETE", format!("/chat/{room}/admins/agent-7"), None).await;
     call("POST", format!("/chat/{room}/reopen"), None).await;
-    let second = app.send(room, &admin, "second").await["id"].clone();
+    let second = app.send(room, &admin, "second").await.id;
     call("DELETE", format!("/chat/{room}/messages/{second}"), None).await;
 }
 

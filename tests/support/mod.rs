@@ -28,7 +28,10 @@ use room_chats_core::push::PushSettings;
 use room_chats_core::webhooks::WebhookSettings;
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::{DatabaseUrl, PoolSettings};
+use room_chats_types::{ErrorBody, ErrorCode, MessageDto, MessagePage};
 use room_chats_workers::NotificationSettings;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use tokens::Tokens;
@@ -466,7 +469,7 @@ impl TestApp {
     }
 
     /// The room's stored messages (up to 200, oldest first) as `token` sees them.
-    pub async fn history(&self, room_id: i64, token: &str) -> Value {
+    pub async fn history(&self, room_id: i64, token: &str) -> Vec<MessageDto> {
         let response = self
             .call(
                 "GET",
@@ -476,11 +479,11 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status, 200, "{response:?}");
-        response.json["items"].clone()
+        response.typed::<MessagePage>().items
     }
 
     /// Sends a message and asserts it was stored.
-    pub async fn send(&self, room_id: i64, token: &str, content: &str) -> Value {
+    pub async fn send(&self, room_id: i64, token: &str, content: &str) -> MessageDto {
         let response = self
             .call(
                 "POST",
@@ -490,7 +493,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status, 201, "{response:?}");
-        response.json
+        response.typed()
     }
 }
 
@@ -548,17 +551,43 @@ impl Response {
         }
     }
 
-    /// Asserts an error answer: status, code, and the JSON error shape.
+    /// Asserts an error answer: status, code, and a body that is exactly the types crate's
+    /// `ErrorBody` (no field it does not describe, none missing, a code it knows).
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(self.json["error"]["code"], code, "{self:?}");
+        let expected: ErrorCode = serde_json::from_value(Value::String(code.to_owned()))
+            .unwrap_or_else(|_| panic!("{code:?} is not an error code of the API"));
+        let body = self.error_body();
+        assert_eq!(body.error.code, expected, "{self:?}");
         assert!(
-            self.json["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
+            !body.error.message.is_empty(),
             "error message missing: {self:?}"
         );
+    }
+
+    /// The body as the types crate's `ErrorBody`, strictly: decoding and encoding it again
+    /// must give the same JSON.
+    #[track_caller]
+    pub fn error_body(&self) -> ErrorBody {
+        self.typed()
+    }
+
+    /// The body as `T` of the types crate, strictly: decoding and encoding it again must give
+    /// the same JSON, so a field the type does not describe, or one it lacks, fails the test.
+    #[track_caller]
+    pub fn typed<T: DeserializeOwned + Serialize>(&self) -> T {
+        let decoded: T = serde_json::from_value(self.json.clone()).unwrap_or_else(|error| {
+            panic!("not a {}: {error}: {self:?}", std::any::type_name::<T>())
+        });
+        let encoded = serde_json::to_value(&decoded).expect("encodable");
+        assert_eq!(
+            encoded,
+            self.json,
+            "the body is more or less than a {}",
+            std::any::type_name::<T>()
+        );
+        decoded
     }
 }
 
@@ -621,4 +650,38 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Error answers are checked against the types crate: a body with more or less than an
+/// `ErrorBody`, or a code the API does not have, fails the test.
+#[test]
+fn error_bodies_the_types_crate_does_not_describe_fail_the_test() {
+    let answer = |json: Value| Response {
+        status: 404,
+        headers: actix_web::http::header::HeaderMap::new(),
+        json,
+    };
+    answer(serde_json::json!({ "error": { "code": "not_found", "message": "room not found" } }))
+        .assert_error(404, "not_found");
+    for (json, code) in [
+        (
+            serde_json::json!({ "error": { "code": "not_found", "message": "x" }, "extra": 1 }),
+            "not_found",
+        ),
+        (
+            serde_json::json!({ "error": { "code": "gone_fishing", "message": "x" } }),
+            "not_found",
+        ),
+        (
+            serde_json::json!({ "error": { "code": "not_found", "message": "x" } }),
+            "not_founded",
+        ),
+        (
+            serde_json::json!({ "error": { "code": "not_found" } }),
+            "not_found",
+        ),
+    ] {
+        let checked = std::panic::catch_unwind(|| answer(json.clone()).assert_error(404, code));
+        assert!(checked.is_err(), "{json} as {code} passed");
+    }
 }

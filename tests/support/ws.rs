@@ -6,6 +6,10 @@ use actix_web::web::Bytes;
 use awc::BoxedSocket;
 use awc::ws::{self, CloseCode, Codec, Frame};
 use futures_util::{SinkExt, StreamExt};
+use room_chats_types::frames::ServerFrame;
+use room_chats_types::stream::StreamFrame;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -206,9 +210,9 @@ impl WsClient {
                 .expect("a frame arrives in time");
             match frame {
                 Some(Ok(Frame::Text(text))) => {
-                    return Received::Json(
-                        serde_json::from_slice(&text).expect("text frames are JSON"),
-                    );
+                    let frame: Value = serde_json::from_slice(&text).expect("text frames are JSON");
+                    assert_protocol_frame(&frame);
+                    return Received::Json(frame);
                 }
                 Some(Ok(Frame::Ping(payload))) if answer_pings => {
                     let _ = self.framed.send(ws::Message::Pong(payload)).await;
@@ -313,6 +317,36 @@ impl WsClient {
     }
 }
 
+/// Fails the test unless `frame` is exactly a frame of the types crate, as a client generated
+/// from it would read it: a `ServerFrame`, a `StreamFrame`, or on `/ws/` a `ServerFrame` of a
+/// subscribed room with its `room_id` first. Decoding and encoding it again must give the
+/// same JSON, so an unknown frame type, an unknown or missing field, or a field of the wrong
+/// type fails here, whatever the test then looks at.
+#[track_caller]
+pub fn assert_protocol_frame(frame: &Value) {
+    if round_trips::<StreamFrame>(frame) || round_trips::<ServerFrame>(frame) {
+        return;
+    }
+    if let Some(fields) = frame.as_object()
+        && fields.get("room_id").is_some_and(Value::is_i64)
+    {
+        let mut unwrapped = fields.clone();
+        unwrapped.remove("room_id");
+        if round_trips::<ServerFrame>(&Value::Object(unwrapped)) {
+            return;
+        }
+    }
+    panic!("the server sent a frame the types crate does not describe exactly: {frame}");
+}
+
+/// Whether `value` decodes as `T` and encodes back to itself.
+fn round_trips<T: DeserializeOwned + Serialize>(value: &Value) -> bool {
+    serde_json::from_value::<T>(value.clone())
+        .ok()
+        .and_then(|decoded| serde_json::to_value(decoded).ok())
+        .is_some_and(|encoded| &encoded == value)
+}
+
 /// The subprotocol the server selected in its handshake answer.
 fn selected_protocol(response: &awc::ClientResponse) -> Option<String> {
     response
@@ -320,4 +354,25 @@ fn selected_protocol(response: &awc::ClientResponse) -> Option<String> {
         .get("sec-websocket-protocol")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
+}
+
+/// The check every received frame passes through can fail: a test never looks at a frame the
+/// types crate does not describe exactly.
+#[test]
+fn frames_the_types_crate_does_not_describe_fail_the_test() {
+    assert_protocol_frame(&json!({ "type": "pong" }));
+    assert_protocol_frame(&json!({ "type": "typing", "user_id": "u1", "typing": true }));
+    assert_protocol_frame(
+        &json!({ "room_id": 3, "type": "typing", "user_id": "u1", "typing": true }),
+    );
+    for unknown in [
+        json!({ "type": "exploded" }),
+        json!({ "type": "pong", "extra": 1 }),
+        json!({ "type": "typing", "user_id": "u1" }),
+        json!({ "type": "typing", "user_id": "u1", "typing": "yes" }),
+        json!({ "room_id": "3", "type": "pong" }),
+    ] {
+        let checked = std::panic::catch_unwind(|| assert_protocol_frame(&unknown));
+        assert!(checked.is_err(), "{unknown} passed");
+    }
 }
