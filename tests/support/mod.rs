@@ -591,6 +591,15 @@ impl Response {
     }
 }
 
+/// Whether `value` decodes as `T` of the types crate and encodes back to itself: nothing the
+/// type does not describe, nothing it requires missing.
+pub fn round_trips<T: DeserializeOwned + Serialize>(value: &Value) -> bool {
+    serde_json::from_value::<T>(value.clone())
+        .ok()
+        .and_then(|decoded| serde_json::to_value(decoded).ok())
+        .is_some_and(|encoded| &encoded == value)
+}
+
 /// Runs each named test function once per backend, as `postgres::NAME` and `sqlite::NAME`.
 #[macro_export]
 macro_rules! on_both_backends {

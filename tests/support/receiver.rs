@@ -11,9 +11,12 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
+use room_chats_types::WebhookEvent;
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::sync::Notify;
+
+use crate::support::round_trips;
 
 /// How the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,9 @@ pub struct Delivery {
     pub body: Vec<u8>,
     /// The request's headers (names in lower case).
     pub headers: std::collections::HashMap<String, String>,
+    /// A webhook delivery (one with a `webhook-id`) whose body is not exactly a `WebhookEvent`
+    /// of the types crate. Push deliveries (encrypted bytes) are not checked.
+    pub not_an_event: bool,
 }
 
 #[derive(Default)]
@@ -120,9 +126,18 @@ impl Receiver {
         self.state.lock().expect("lock").secret = Some(secret.to_owned());
     }
 
-    /// Every request so far.
+    /// Every request so far. Fails the test if a webhook body was not exactly a
+    /// `WebhookEvent` of the types crate, whatever the test then looks at.
+    #[track_caller]
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.state.lock().expect("lock").deliveries.clone()
+        let deliveries = self.state.lock().expect("lock").deliveries.clone();
+        if let Some(odd) = deliveries.iter().find(|delivery| delivery.not_an_event) {
+            panic!(
+                "a webhook body the types crate does not describe exactly: {}",
+                String::from_utf8_lossy(&odd.body)
+            );
+        }
+        deliveries
     }
 
     /// The events of requests it accepted (2xx), in arrival order.
@@ -203,7 +218,7 @@ async fn receive(
         Mode::Status(status) => status,
         Mode::Hang => 0,
     };
-    let headers = request
+    let headers: std::collections::HashMap<String, String> = request
         .headers()
         .iter()
         .map(|(name, value)| {
@@ -211,9 +226,12 @@ async fn receive(
             (name.as_str().to_owned(), value)
         })
         .collect();
+    let event = serde_json::from_str(&body_text).unwrap_or(Value::Null);
+    let not_an_event = headers.contains_key("webhook-id") && !round_trips::<WebhookEvent>(&event);
     state.lock().expect("lock").deliveries.push(Delivery {
         id,
-        event: serde_json::from_str(&body_text).unwrap_or(Value::Null),
+        event,
+        not_an_event,
         verified,
         at: Instant::now(),
         answered,

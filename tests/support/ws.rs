@@ -8,11 +8,9 @@ use awc::ws::{self, CloseCode, Codec, Frame};
 use futures_util::{SinkExt, StreamExt};
 use room_chats_types::frames::ServerFrame;
 use room_chats_types::stream::StreamFrame;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, round_trips};
 
 type Framed = actix_codec::Framed<BoxedSocket, Codec>;
 
@@ -337,14 +335,6 @@ pub fn assert_protocol_frame(frame: &Value) {
         }
     }
     panic!("the server sent a frame the types crate does not describe exactly: {frame}");
-}
-
-/// Whether `value` decodes as `T` and encodes back to itself.
-fn round_trips<T: DeserializeOwned + Serialize>(value: &Value) -> bool {
-    serde_json::from_value::<T>(value.clone())
-        .ok()
-        .and_then(|decoded| serde_json::to_value(decoded).ok())
-        .is_some_and(|encoded| &encoded == value)
 }
 
 /// The subprotocol the server selected in its handshake answer.
