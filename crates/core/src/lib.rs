@@ -16,6 +16,7 @@ pub mod limits;
 pub mod metrics;
 pub mod push;
 pub mod retry_after;
+pub mod search;
 pub mod send_budget;
 pub mod visible_room;
 pub mod webhooks;
