@@ -40,17 +40,17 @@ pub enum QueryError {
 
 /// Words that must appear next to each other, in order; one word is a phrase of one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Phrase {
+pub(super) struct Phrase {
     /// Lower-case words, each a run of letters and digits.
-    words: Vec<String>,
+    pub(super) words: Vec<String>,
     /// Whether the last word is a prefix (the word being typed).
-    prefix: bool,
+    pub(super) prefix: bool,
 }
 
 /// A parsed search: what must match and what must not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    required: Vec<Phrase>,
+    pub(super) required: Vec<Phrase>,
     excluded: Vec<Phrase>,
 }
 
