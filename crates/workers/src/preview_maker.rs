@@ -4,8 +4,8 @@
 
 use room_chats_core::attachments::{AttachmentStore, PreviewRequests};
 
-/// Starts the maker on the current thread's local task set (the node's main runtime); it ends
-/// when every clone of the store is gone.
+/// Starts the maker on the current thread's local task set (the node's main runtime), for the
+/// life of that runtime.
 pub fn start(store: AttachmentStore, mut requests: PreviewRequests) {
     tokio::task::spawn_local(async move {
         while let Some(file) = requests.next().await {

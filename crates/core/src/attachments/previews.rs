@@ -1,7 +1,8 @@
-//! Previews of images: made after the upload has been answered by the preview maker (a
-//! worker), one at a time per node on a blocking thread (decoding a photo takes a core for tens of milliseconds), and kept in the
-//! store next to the file. A preview asked for before it exists — the node restarted, or the
-//! client was quicker — is made then.
+//! Previews of images: made after the upload has been answered, by the preview maker (a
+//! worker), one at a time per node on a blocking thread (decoding a photo takes a core for
+//! tens of milliseconds), and kept in the store next to the file. A preview asked for before
+//! it exists — the node restarted, the queue was full, or the client was quicker — is made
+//! then.
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -68,7 +69,8 @@ const PREVIEW_QUEUE: usize = 1_024;
 pub struct PreviewRequests(mpsc::Receiver<StoredAttachment>);
 
 impl PreviewRequests {
-    /// The next file to make a preview of; `None` once every [`AttachmentStore`] is gone.
+    /// The next file to make a preview of; `None` once every [`AttachmentStore`] is gone
+    /// (the maker holds one, so it waits for the life of the node).
     pub async fn next(&mut self) -> Option<StoredAttachment> {
         self.0.recv().await
     }
