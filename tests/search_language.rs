@@ -5,7 +5,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{Integer, Text};
-use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 use room_chats_core::search::SearchQuery;
 
 use crate::support::{Backend, TestApp};
@@ -50,6 +50,30 @@ fn parsed(query: &str) -> SearchQuery {
     SearchQuery::parse(query).unwrap_or_else(|error| panic!("{query:?}: {error}"))
 }
 
+/// Stores every document of `DOCUMENTS` through `insert`.
+fn store_documents(mut insert: impl FnMut(i32, &str) -> QueryResult<usize>) {
+    for (id, body) in DOCUMENTS {
+        insert(*id, body).expect("a document");
+    }
+}
+
+/// Runs every query of `EXPECTED`, rendered by `render`, through `search`, and compares the
+/// documents it found with those it must find.
+fn assert_expected_found(
+    render: fn(&SearchQuery) -> String,
+    mut search: impl FnMut(&str) -> QueryResult<Vec<Found>>,
+) {
+    for (query, expected) in EXPECTED {
+        let rendered = render(&parsed(query));
+        let found: Vec<i32> = search(&rendered)
+            .unwrap_or_else(|error| panic!("{query:?} as {rendered:?}: {error}"))
+            .into_iter()
+            .map(|found| found.id)
+            .collect();
+        assert_eq!(&found, expected, "{query:?} as {rendered:?}");
+    }
+}
+
 #[actix_web::test]
 async fn postgres_finds_what_the_language_means() {
     let app = TestApp::start(Backend::Postgres).await;
@@ -60,26 +84,19 @@ async fn postgres_finds_what_the_language_means() {
          (to_tsvector('simple', regexp_replace(body, '[^[:alnum:]]+', ' ', 'g'))) STORED)",
     )
     .expect("a table of documents");
-    for (id, body) in DOCUMENTS {
+    store_documents(|id, body| {
         diesel::sql_query("INSERT INTO documents (id, body) VALUES ($1, $2)")
             .bind::<Integer, _>(id)
             .bind::<Text, _>(body)
             .execute(&mut db)
-            .expect("a document");
-    }
-    for (query, expected) in EXPECTED {
-        let rendered = parsed(query).to_tsquery();
-        let found: Vec<i32> = diesel::sql_query(
+    });
+    assert_expected_found(SearchQuery::to_tsquery, |rendered| {
+        diesel::sql_query(
             "SELECT id FROM documents WHERE words @@ to_tsquery('simple', $1) ORDER BY id",
         )
-        .bind::<Text, _>(&rendered)
+        .bind::<Text, _>(rendered)
         .load::<Found>(&mut db)
-        .unwrap_or_else(|error| panic!("{query:?} as {rendered:?}: {error}"))
-        .into_iter()
-        .map(|found| found.id)
-        .collect();
-        assert_eq!(&found, expected, "{query:?} as {rendered:?}");
-    }
+    });
 }
 
 #[test]
@@ -90,24 +107,17 @@ fn sqlite_fts5_finds_what_the_language_means() {
         "CREATE VIRTUAL TABLE documents USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')",
     )
     .expect("the bundled SQLite has FTS5");
-    for (id, body) in DOCUMENTS {
+    store_documents(|id, body| {
         diesel::sql_query("INSERT INTO documents (rowid, body) VALUES (?, ?)")
             .bind::<Integer, _>(id)
             .bind::<Text, _>(body)
             .execute(&mut db)
-            .expect("a document");
-    }
-    for (query, expected) in EXPECTED {
-        let rendered = parsed(query).to_fts5();
-        let found: Vec<i32> = diesel::sql_query(
+    });
+    assert_expected_found(SearchQuery::to_fts5, |rendered| {
+        diesel::sql_query(
             "SELECT rowid AS id FROM documents WHERE documents MATCH ? ORDER BY rowid",
         )
-        .bind::<Text, _>(&rendered)
+        .bind::<Text, _>(rendered)
         .load::<Found>(&mut db)
-        .unwrap_or_else(|error| panic!("{query:?} as {rendered:?}: {error}"))
-        .into_iter()
-        .map(|found| found.id)
-        .collect();
-        assert_eq!(&found, expected, "{query:?} as {rendered:?}");
-    }
+    });
 }
