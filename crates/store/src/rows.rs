@@ -13,6 +13,27 @@ use crate::StoreError;
 use crate::schema::{chat_rooms, messages, orders};
 use crate::time::StoredTime;
 
+/// Lets a wrapper that reads a column strictly (its `FromSql`) be a row field's
+/// `deserialize_as`: Diesel's derives want `Queryable`, which Diesel implements for its own
+/// types only.
+macro_rules! read_through_from_sql {
+    (impl<$($param:ident),*> $wrapper:ty as $sql:ty $(where $($bound:tt)+)?) => {
+        impl<$($param,)* DB> diesel::deserialize::Queryable<$sql, DB> for $wrapper
+        where
+            DB: diesel::backend::Backend,
+            Self: diesel::deserialize::FromSql<$sql, DB>,
+            $($($bound)+)?
+        {
+            type Row = Self;
+
+            fn build(row: Self) -> diesel::deserialize::Result<Self> {
+                Ok(row)
+            }
+        }
+    };
+}
+pub(crate) use read_through_from_sql;
+
 /// An enum stored as its spelling (`role`, `status`), read back strictly: a value this build
 /// does not know fails the query rather than turning into some default.
 #[derive(Debug, Clone, Copy)]
@@ -30,18 +51,7 @@ where
     }
 }
 
-/// Lets a row field be read as `Spelled<T>` (Diesel implements this for its own types only).
-impl<T, DB> Queryable<Text, DB> for Spelled<T>
-where
-    DB: Backend,
-    Self: FromSql<Text, DB>,
-{
-    type Row = Self;
-
-    fn build(row: Self) -> deserialize::Result<Self> {
-        Ok(row)
-    }
-}
+read_through_from_sql!(impl<T> Spelled<T> as Text);
 
 /// A list of enums stored as comma-separated spellings (webhook event types), read back
 /// strictly like [`Spelled`]: one spelling this build does not know fails the query, naming it.
@@ -66,17 +76,7 @@ where
     }
 }
 
-impl<T, DB> Queryable<Text, DB> for SpelledList<T>
-where
-    DB: Backend,
-    Self: FromSql<Text, DB>,
-{
-    type Row = Self;
-
-    fn build(row: Self) -> deserialize::Result<Self> {
-        Ok(row)
-    }
-}
+read_through_from_sql!(impl<T> SpelledList<T> as Text);
 
 impl<T> From<SpelledList<T>> for Vec<T> {
     fn from(list: SpelledList<T>) -> Self {
@@ -103,18 +103,7 @@ where
     }
 }
 
-impl<T, ST, DB> Queryable<Nullable<ST>, DB> for OrNone<T>
-where
-    DB: Backend,
-    ST: SqlType + SingleValue,
-    Self: FromSql<Nullable<ST>, DB>,
-{
-    type Row = Self;
-
-    fn build(row: Self) -> deserialize::Result<Self> {
-        Ok(row)
-    }
-}
+read_through_from_sql!(impl<T, ST> OrNone<T> as Nullable<ST> where ST: SqlType + SingleValue);
 
 impl From<OrNone<StoredTime>> for Option<DateTime<Utc>> {
     fn from(time: OrNone<StoredTime>) -> Self {
@@ -147,17 +136,7 @@ where
     }
 }
 
-impl<T, DB> Queryable<Text, DB> for StoredJson<T>
-where
-    DB: Backend,
-    Self: FromSql<Text, DB>,
-{
-    type Row = Self;
-
-    fn build(row: Self) -> deserialize::Result<Self> {
-        Ok(row)
-    }
-}
+read_through_from_sql!(impl<T> StoredJson<T> as Text);
 
 impl From<StoredJson<Vec<AttachmentDto>>> for Vec<AttachmentDto> {
     fn from(json: StoredJson<Vec<AttachmentDto>>) -> Self {

@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::backend::Backend;
-use diesel::deserialize::{self, FromSql, Queryable};
+use diesel::deserialize::{self, FromSql};
 use diesel::sql_types::BigInt;
 
 use crate::StoreError;
+use crate::rows::read_through_from_sql;
 
 /// Now, in stored form.
 pub(crate) fn now_micros() -> i64 {
@@ -55,17 +56,7 @@ where
     }
 }
 
-impl<DB> Queryable<BigInt, DB> for StoredTime
-where
-    DB: Backend,
-    Self: FromSql<BigInt, DB>,
-{
-    type Row = Self;
-
-    fn build(row: Self) -> deserialize::Result<Self> {
-        Ok(row)
-    }
-}
+read_through_from_sql!(impl<> StoredTime as BigInt);
 
 impl From<StoredTime> for DateTime<Utc> {
     fn from(time: StoredTime) -> Self {
