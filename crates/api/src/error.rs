@@ -11,6 +11,14 @@ use room_chats_core::error::ApiError;
 #[error(transparent)]
 pub struct HttpError(#[from] pub ApiError);
 
+impl HttpError {
+    /// The API error an actix error carries, if it is one of ours (not one of actix's own
+    /// refusals): what metrics count and what a refused WebSocket reports in its frame.
+    pub fn carried_by(error: &actix_web::Error) -> Option<&ApiError> {
+        error.as_error::<Self>().map(|error| &error.0)
+    }
+}
+
 impl ResponseError for HttpError {
     fn status_code(&self) -> StatusCode {
         match &self.0 {

@@ -45,12 +45,7 @@ pub async fn record(
             status: response.status().as_u16(),
         })
         .inc();
-    if let Some(error) = response
-        .response()
-        .error()
-        .and_then(|error| error.as_error::<HttpError>())
-        .map(|error| &error.0)
-    {
+    if let Some(error) = response.response().error().and_then(HttpError::carried_by) {
         metrics.refused(error.code(), "http");
     }
     Ok(response)

@@ -41,7 +41,7 @@ pub async fn readable(
     };
     if let (Some(state), Some(api)) = (
         request.app_data::<web::Data<AppState>>(),
-        refused.as_error::<HttpError>().map(|error| &error.0),
+        HttpError::carried_by(&refused),
     ) {
         state.metrics.refused(api.code(), "ws");
     }
@@ -68,7 +68,7 @@ fn asks_for_subprotocol(request: &HttpRequest) -> bool {
 /// The `error` frame and the close of a refusal.
 fn in_protocol(refused: &actix_web::Error) -> (ServerFrame, CloseReason) {
     let status = refused.as_response_error().status_code();
-    let frame = match refused.as_error::<HttpError>().map(|error| &error.0) {
+    let frame = match HttpError::carried_by(refused) {
         Some(api) => api.frame(None),
         // Not ours (actix's own refusals): the status says enough.
         None => ServerFrame::Error {
