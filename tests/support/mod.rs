@@ -558,19 +558,12 @@ impl Response {
         assert_eq!(self.status, status, "{self:?}");
         let expected: ErrorCode = serde_json::from_value(Value::String(code.to_owned()))
             .unwrap_or_else(|_| panic!("{code:?} is not an error code of the API"));
-        let body = self.error_body();
+        let body: ErrorBody = self.typed();
         assert_eq!(body.error.code, expected, "{self:?}");
         assert!(
             !body.error.message.is_empty(),
             "error message missing: {self:?}"
         );
-    }
-
-    /// The body as the types crate's `ErrorBody`, strictly: decoding and encoding it again
-    /// must give the same JSON.
-    #[track_caller]
-    pub fn error_body(&self) -> ErrorBody {
-        self.typed()
     }
 
     /// The body as `T` of the types crate, strictly: decoding and encoding it again must give
