@@ -33,11 +33,9 @@ pub(crate) fn activity_bucket(micros: i64) -> i64 {
 /// Stored form to API form, strictly: a value outside chrono's range (a hand-edited row, a
 /// bug) is an error that names it, never some default date.
 pub(crate) fn to_datetime(micros: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(micros).ok_or_else(|| out_of_range(micros))
-}
-
-fn out_of_range(micros: i64) -> StoreError {
-    StoreError::Unreadable(format!("time {micros} µs since the epoch is out of range"))
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+        StoreError::Unreadable(format!("time {micros} µs since the epoch is out of range"))
+    })
 }
 
 /// A time stored as microseconds since the epoch, read back strictly ([`to_datetime`]): a value
