@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod orders;
 mod outbox;
 pub mod push;
+mod read_through;
 mod room_lookup;
 pub mod rooms;
 mod rows;

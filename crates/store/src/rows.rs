@@ -10,29 +10,9 @@ use room_chats_types::{AttachmentDto, MessageDto, OrderDto, Role, RoomDto, RoomS
 use serde::de::DeserializeOwned;
 
 use crate::StoreError;
+use crate::read_through::read_through_from_sql;
 use crate::schema::{chat_rooms, messages, orders};
 use crate::time::StoredTime;
-
-/// Lets a wrapper that reads a column strictly (its `FromSql`) be a row field's
-/// `deserialize_as`: Diesel's derives want `Queryable`, which Diesel implements for its own
-/// types only.
-macro_rules! read_through_from_sql {
-    (impl<$($param:ident),*> $wrapper:ty as $sql:ty $(where $($bound:tt)+)?) => {
-        impl<$($param,)* DB> diesel::deserialize::Queryable<$sql, DB> for $wrapper
-        where
-            DB: diesel::backend::Backend,
-            Self: diesel::deserialize::FromSql<$sql, DB>,
-            $($($bound)+)?
-        {
-            type Row = Self;
-
-            fn build(row: Self) -> diesel::deserialize::Result<Self> {
-                Ok(row)
-            }
-        }
-    };
-}
-pub(crate) use read_through_from_sql;
 
 /// An enum stored as its spelling (`role`, `status`), read back strictly: a value this build
 /// does not know fails the query rather than turning into some default.

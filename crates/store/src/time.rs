@@ -6,7 +6,7 @@ use diesel::deserialize::{self, FromSql};
 use diesel::sql_types::BigInt;
 
 use crate::StoreError;
-use crate::rows::read_through_from_sql;
+use crate::read_through::read_through_from_sql;
 
 /// Now, in stored form.
 pub(crate) fn now_micros() -> i64 {
