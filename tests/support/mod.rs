@@ -290,6 +290,7 @@ impl TestApp {
             writer_threads: 2,
             send_queue_budget: options.send_queue_budget,
             database_startup_timeout: std::time::Duration::from_secs(10),
+            search_language: room_chats_store::search::DEFAULT_LANGUAGE.to_owned(),
             pool: PoolSettings {
                 max_size: options.pool_size,
                 acquire_timeout: options.acquire_timeout,
@@ -323,6 +324,29 @@ impl TestApp {
             panic!("not a Postgres test node");
         };
         diesel::PgConnection::establish(&schema_url(schema)).expect("schema connection")
+    }
+
+    /// The backend this node runs on.
+    pub fn backend(&self) -> Backend {
+        match self.database {
+            TestDatabase::Sqlite { .. } => Backend::Sqlite,
+            TestDatabase::Postgres { .. } | TestDatabase::Shared { .. } => Backend::Postgres,
+        }
+    }
+
+    /// A pool of one connection to this node's database (either backend), for tests that run
+    /// a store or worker function themselves.
+    pub fn database(&self) -> room_chats_store::Database {
+        let url = match &self.database {
+            TestDatabase::Postgres { schema, .. } => DatabaseUrl::Postgres(schema_url(schema)),
+            TestDatabase::Sqlite { _dir: dir } => DatabaseUrl::Sqlite(dir.path().join("chat.db")),
+            TestDatabase::Shared { .. } => panic!("ask the node that owns the schema"),
+        };
+        let settings = PoolSettings {
+            max_size: 1,
+            acquire_timeout: std::time::Duration::from_secs(10),
+        };
+        room_chats_store::Database::connect(url, &settings).expect("a pool")
     }
 
     /// Runs `sql` on this node's SQLite database behind the service's back.

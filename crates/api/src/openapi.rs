@@ -26,12 +26,16 @@ use crate::routes;
         room_chats_types::schema::ExternalId,
         room_chats_types::schema::MessageContent,
         room_chats_types::schema::RoomCursor,
+        room_chats_types::schema::SearchCursor,
+        room_chats_types::schema::SearchText,
+        room_chats_types::SearchSort,
         // What webhook receivers are sent (docs/NOTIFICATIONS.md).
         room_chats_types::WebhookEvent,
     )),
     tags(
         (name = "rooms", description = "Chat rooms: one per order"),
         (name = "messages", description = "History, sending and read markers"),
+        (name = "search", description = "Finding messages by their words (query language in docs/API.md)"),
         (name = "orders", description = "Orders registered by the main platform"),
         (name = "webhooks", description = "Receivers of signed event deliveries (docs/NOTIFICATIONS.md); the body of every delivery is the `WebhookEvent` schema"),
         (name = "push", description = "Web Push to the browsers of members who are away (docs/NOTIFICATIONS.md)"),

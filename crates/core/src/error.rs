@@ -164,6 +164,7 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden(why) => Self::Forbidden(why),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
             other @ (StoreError::Migration(_)
+            | StoreError::Setting(_)
             | StoreError::Query(_)
             | StoreError::Unreadable(_)
             | StoreError::Task(_)) => Self::Internal(other.to_string()),

@@ -16,6 +16,7 @@ use room_chats_core::push::{self, PushSettings, Vapid};
 use room_chats_core::webhooks::{RetrySchedule, WebhookSettings};
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
+use room_chats_store::search;
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use room_chats_workers::NotificationSettings;
 use secrecy::{ExposeSecret, SecretString};
@@ -76,6 +77,12 @@ pub struct StorageArgs {
     /// start before their database) before giving up.
     #[arg(long, env = "DB_STARTUP_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub db_startup_timeout_secs: u64,
+    /// The Postgres text search configuration messages are indexed and searched with:
+    /// `simple` finds words as written in any language; `english`, `german`, … also find
+    /// other forms of a word (stemming) in that language. Changing it re-indexes every message
+    /// in the background. The embedded database supports `simple` only.
+    #[arg(long, env = "SEARCH_LANGUAGE", default_value = search::DEFAULT_LANGUAGE)]
+    pub search_language: String,
 }
 
 impl StorageArgs {

@@ -183,6 +183,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         database: args.storage.database_url()?,
         pool: args.storage.pool(),
         database_startup_timeout: args.storage.startup_timeout(),
+        search_language: args.storage.search_language.clone(),
         writer_threads: args.storage.db_writer_threads as usize,
         send_queue_budget: args.storage.send_queue_budget(),
         verifier: args.jwt.verifier(&args.storage.database)?,

@@ -20,7 +20,7 @@ use room_chats_core::{ApiError, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
 use room_chats_workers::notifier::{self, NotificationSettings};
-use room_chats_workers::{WebhookDispatch, attachment_collector, preview_maker};
+use room_chats_workers::{WebhookDispatch, attachment_collector, preview_maker, search_indexer};
 use tokio::sync::mpsc;
 
 /// Room events from the broker waiting for the hub.
@@ -48,6 +48,8 @@ pub struct ServiceConfig {
     pub pool: PoolSettings,
     /// How long start-up retries a database that is not reachable yet.
     pub database_startup_timeout: Duration,
+    /// The text search configuration of the message index (`SEARCH_LANGUAGE`).
+    pub search_language: String,
     /// Threads storing message batches (each holds one database connection while it writes).
     pub writer_threads: usize,
     /// How long a message may wait for its batch before new sends are refused as overloaded.
@@ -278,6 +280,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let (files, preview_requests) =
         AttachmentStore::new(db.clone(), storage, config.attachments.clone());
     attachment_collector::start(files.clone());
+    search_indexer::start(db.clone());
     preview_maker::start(files.clone(), preview_requests);
     let chat = chat_core(
         &config,
@@ -351,9 +354,16 @@ async fn open_database(config: &ServiceConfig) -> Result<Database, StartError> {
     })?;
     let applied =
         migrate_when_reachable(&db, &config.database, config.database_startup_timeout).await?;
+    search_indexer::use_language(&db, &config.search_language)
+        .await
+        .map_err(|cause| StartError::Database {
+            url: config.database.clone(),
+            cause,
+        })?;
     tracing::info!(
         database = %config.database.redacted(),
         migrations_applied = applied.len(),
+        search_language = %config.search_language,
         "database ready"
     );
     Ok(db)

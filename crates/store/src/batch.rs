@@ -25,7 +25,7 @@ use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{chat_rooms, messages, room_members};
 use crate::time::{activity_bucket, now_micros, to_datetime};
-use crate::{Database, DbConnection, StoreError, rooms};
+use crate::{Database, DbConnection, StoreError, rooms, search};
 
 /// A message to store, owned so it can wait in the writer's queue.
 #[derive(Debug, Clone)]
@@ -224,6 +224,7 @@ pub fn store_batch(
         };
         let answers = answers(batch, plans, &ids, &files, now);
         mark_sent(conn, batch, &answers)?;
+        search::index(conn, &search_entries(&answers))?;
         outbox::record(conn, || {
             answers.iter().filter_map(|answer| match answer {
                 Ok(Stored::New(message)) => Some(OutboxEvent::message_created(message)),
@@ -347,6 +348,20 @@ fn inserts<'a>(
         }
     }
     Ok(rows)
+}
+
+/// The search rows of the batch's new messages.
+fn search_entries(answers: &[Result<Stored, StoreError>]) -> Vec<(i64, String)> {
+    answers
+        .iter()
+        .filter_map(|answer| match answer {
+            Ok(Stored::New(message)) => Some((
+                message.id,
+                search::indexed_words(&message.content, &message.attachments),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Links the new messages' attachments to them: sent, they cannot be sent again.

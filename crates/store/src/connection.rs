@@ -182,6 +182,8 @@ fn open(url: &DatabaseUrl) -> Result<DbConnection, diesel::r2d2::Error> {
                      PRAGMA synchronous = FULL;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
+            crate::search_rank::register_sqlite_functions(&mut conn)
+                .map_err(diesel::r2d2::Error::QueryError)?;
             Ok(DbConnection::Sqlite(conn))
         }
     }

@@ -10,6 +10,7 @@ use room_chats_types::{MessageDto, RevisionDto, RevisionReason, Role, RoomId, Ro
 use crate::connection::write_transaction;
 use crate::rows::{MessageRow, Spelled};
 use crate::schema::{message_revisions, messages, room_events};
+use crate::search;
 use crate::time::{StoredTime, now_micros, to_datetime};
 use crate::timeline::{append_event, frame_text, lock_room};
 use crate::{DbConnection, StoreError};
@@ -83,6 +84,9 @@ pub fn edit_message(conn: &mut DbConnection, edit: &Edit<'_>) -> Result<Change, 
                 messages::edited_at.eq(Some(now)),
             ))
             .execute(conn)?;
+        // Found by its current words only; the old ones stay in the revision.
+        let words = search::indexed_words(edit.content, &current.attachments);
+        search::index(conn, &[(edit.message_id, words)])?;
         let message = MessageDto {
             content: edit.content.to_owned(),
             edited_at: Some(to_datetime(now)?),
@@ -165,6 +169,7 @@ pub fn delete_message(conn: &mut DbConnection, delete: &Delete<'_>) -> Result<Ch
                 messages::attachments.eq(None::<String>),
             ))
             .execute(conn)?;
+        search::unindex(conn, delete.message_id)?;
         let tombstone = MessageDto {
             content: String::new(),
             deleted_at: Some(to_datetime(now)?),

@@ -35,6 +35,10 @@ pub enum StoreError {
     /// The request names something it may not use (an attachment of another room or user).
     #[error("invalid: {0}")]
     Invalid(&'static str),
+    /// A setting names something the database does not have (start-up only); the text says
+    /// which and what to do.
+    #[error("{0}")]
+    Setting(String),
     /// Migrations could not be applied.
     #[error("migration failed: {0}")]
     Migration(String),

@@ -19,6 +19,8 @@ mod room_lookup;
 pub mod rooms;
 mod rows;
 mod schema;
+pub mod search;
+mod search_rank;
 mod time;
 pub mod timeline;
 pub mod webhooks;

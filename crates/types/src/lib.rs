@@ -15,6 +15,7 @@ pub mod role;
 pub mod room;
 pub mod rules;
 pub mod schema;
+pub mod search;
 pub mod spelling;
 pub mod stream;
 pub mod webhook;
@@ -35,6 +36,10 @@ pub use role::Role;
 pub use room::{
     AssignedFilter, MemberDto, RoomDetailDto, RoomDto, RoomListQuery, RoomNotificationsBody,
     RoomNotificationsDto, RoomPage, RoomStatus, RoomSummaryDto,
+};
+pub use search::{
+    FilenameMatch, MessageSearchQuery, SearchHitDto, SearchPage, SearchSort, TextRange,
+    search_words,
 };
 pub use webhook::{
     CreateWebhookEndpointBody, DeadLetterDto, DeadLetterPage, DeadLetterQuery, ReplayBody,

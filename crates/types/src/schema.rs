@@ -10,8 +10,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::rules::{
     CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS, ENDPOINT_URL_PATTERN, ID_PATTERN,
-    MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_URL_CHARS, MEDIA_TYPE_PATTERN,
-    PLAIN_TEXT_PATTERN, PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN,
+    MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_SEARCH_QUERY_CHARS,
+    MAX_URL_CHARS, MEDIA_TYPE_PATTERN, PLAIN_TEXT_PATTERN, PUSH_ENDPOINT_PATTERN,
+    ROOM_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN,
 };
 
 /// A string schema with length bounds, a pattern and, when given, an example.
@@ -84,6 +85,30 @@ named_string_schema!(
         None,
         ROOM_CURSOR_PATTERN,
         "A `next_cursor` of the room list, passed back as it was received.",
+        None,
+    )
+);
+
+named_string_schema!(
+    /// The text of a search box.
+    SearchText = string_schema(
+        1,
+        Some(MAX_SEARCH_QUERY_CHARS),
+        "\\S",
+        "Words in any order, `\"a phrase\"`, `-excluded` words, the last word as a prefix. A \
+         word is a run of letters and digits (any script); other characters separate words. \
+         1 to 200 characters holding at least one word to find, at most 10 words and phrases.",
+        Some("broken zip"),
+    )
+);
+
+named_string_schema!(
+    /// The opaque cursor of a search.
+    SearchCursor = string_schema(
+        20,
+        None,
+        SEARCH_CURSOR_PATTERN,
+        "A `next_cursor` of a search, passed back as it was received with the same query.",
         None,
     )
 );

@@ -5,7 +5,8 @@
 //!   ([`webhook_sender`]), with the [`push_sender`] beside it;
 //! - [`notifier`] tells members who are away that they have unread messages;
 //! - [`attachment_collector`] removes files nobody can reach any more;
-//! - [`preview_maker`] makes the previews of uploaded images.
+//! - [`preview_maker`] makes the previews of uploaded images;
+//! - [`search_indexer`] indexes for search the messages the write path did not.
 //!
 //! Each adapts the core's use cases and rules (room-chats-core); none knows actix.
 
@@ -13,6 +14,7 @@ pub mod attachment_collector;
 pub mod notifier;
 pub mod preview_maker;
 pub mod push_sender;
+pub mod search_indexer;
 pub mod webhook_dispatcher;
 pub mod webhook_sender;
 

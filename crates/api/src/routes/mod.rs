@@ -17,6 +17,7 @@ mod room_detail;
 mod room_notifications;
 mod room_status;
 mod rooms_list;
+mod search_messages;
 mod webhook_endpoints;
 mod ws_chat;
 mod ws_refusal;
@@ -34,6 +35,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(metrics::metrics)
         .service(orders_upsert::upsert_order)
         .service(rooms_list::list_rooms)
+        .service(search_messages::search_messages)
         .service(room_create::create_or_get_room)
         .service(room_detail::room_detail)
         .service(room_status::close_room)

@@ -17,6 +17,7 @@ mod mute;
 mod paging;
 mod reads;
 mod rooms;
+mod search;
 mod timeline;
 
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct Chat {
     max_content_chars: usize,
     edit_window: Duration,
     keep_deleted_content: bool,
+    /// What searches share, once read from the database.
+    search_settings: Arc<tokio::sync::OnceCell<room_chats_store::search::SearchSettings>>,
 }
 
 impl Chat {
@@ -73,6 +76,7 @@ impl Chat {
             max_content_chars: limits.max_content_chars,
             edit_window: Duration::from_secs(limits.edit_window_secs),
             keep_deleted_content: limits.keep_deleted_content,
+            search_settings: Arc::default(),
         }
     }
 

@@ -5,15 +5,7 @@
 
 use super::query::{Phrase, SearchQuery};
 
-/// A stretch of text that matched: `start..end` in UTF-16 code units, as JavaScript strings
-/// index them (`text.slice(start, end)`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MatchRange {
-    /// Where the stretch starts.
-    pub start: usize,
-    /// Where it ends (exclusive).
-    pub end: usize,
-}
+pub use room_chats_types::TextRange as MatchRange;
 
 /// A word of the searched text: lower-case, with where it stands.
 struct Word {

@@ -15,11 +15,11 @@
 
 use std::fmt::Write;
 
-/// Longest query, in characters: a search box, not a document.
-pub const MAX_QUERY_CHARS: usize = 200;
+use room_chats_types::search_words;
 
-/// Most words and phrases one query may hold, excluded ones included.
-pub const MAX_TERMS: usize = 10;
+pub use room_chats_types::rules::{
+    MAX_SEARCH_QUERY_CHARS as MAX_QUERY_CHARS, MAX_SEARCH_TERMS as MAX_TERMS,
+};
 
 /// A query that is not one: every way the parse refuses, each a 422 for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,13 +168,28 @@ impl SearchQuery {
     }
 }
 
-/// The lower-case runs of letters and digits in `token`.
+impl SearchQuery {
+    /// The words the query requires, space-separated, the typed one ending in `*`: what the
+    /// SQLite store ranks a found message by.
+    pub fn rank_terms(&self) -> String {
+        let mut terms = Vec::new();
+        for phrase in &self.required {
+            let last = phrase.words.len().saturating_sub(1);
+            for (position, word) in phrase.words.iter().enumerate() {
+                if phrase.prefix && position == last {
+                    terms.push(format!("{word}*"));
+                } else {
+                    terms.push(word.clone());
+                }
+            }
+        }
+        terms.join(" ")
+    }
+}
+
+/// The words of `token`, as the index holds them.
 fn words_of(token: &str) -> Vec<String> {
-    token
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    search_words(token).collect()
 }
 
 #[cfg(test)]

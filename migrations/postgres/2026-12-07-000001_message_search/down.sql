@@ -1,0 +1,2 @@
+DROP TABLE search_index_state;
+DROP TABLE message_search;
