@@ -22,6 +22,12 @@ use crate::{DbConnection, StoreError};
 /// `SEARCH_LANGUAGE` unless the operator sets it: words as written, in any language.
 pub const DEFAULT_LANGUAGE: &str = "simple";
 
+/// How many of the newest matches `sort=relevance` ranks. Ranking reads every candidate's
+/// words, so a common word would otherwise rank most of the table on each search; a search box
+/// wants the best of the recent matches. The window is fixed by the first page (its newest
+/// match), so paging through it is stable while messages arrive.
+pub const RELEVANCE_WINDOW: i64 = 10_000;
+
 /// Messages the indexer reads and indexes in one transaction.
 pub const INDEX_RANGE: i64 = 1_000;
 
@@ -116,11 +122,15 @@ pub struct MessageSearch {
     pub limit: i64,
 }
 
-/// A place in a search's order: the rank (relevance only) and the message id.
+/// A place in a search's order: the rank and the relevance window (relevance only) and the
+/// message id.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchPosition {
     /// The rank of the last message shown; 0 when sorting by newest.
     pub rank: f32,
+    /// The newest message of the relevance window ([`RELEVANCE_WINDOW`]), as the first page
+    /// found it; `None` when sorting by newest.
+    pub window_top: Option<i64>,
     /// The last message shown.
     pub message_id: i64,
 }
@@ -148,6 +158,8 @@ struct FoundRow {
     order_reference: Option<String>,
     #[diesel(sql_type = Float)]
     rank: f32,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    window_top: Option<i64>,
 }
 
 /// The conditions both backends apply after the text matched, in bind order after the
@@ -180,6 +192,11 @@ pub fn search_messages(
             let message = MessageDto::from(row.message);
             let position = SearchPosition {
                 rank: row.rank,
+                // Later pages keep the window of the first.
+                window_top: search
+                    .after
+                    .and_then(|after| after.window_top)
+                    .or(row.window_top),
                 message_id: message.id,
             };
             Found {
@@ -230,6 +247,7 @@ fn bound_search(
         (&search.sqlite_query, &search.rank_terms)
     };
     let after_rank = search.after.map(|after| after.rank);
+    let after_top = search.after.and_then(|after| after.window_top);
     let after_id = search.after.map(|after| after.message_id);
     // Each filter is bound twice: its `IS NULL` test and its comparison.
     macro_rules! bind_twice {
@@ -261,6 +279,10 @@ fn bound_search(
     query = query.bind::<Bool, _>(unassigned_only);
     query = match search.sort {
         SearchSort::Newest => bind_twice!(query, Nullable<BigInt>, after_id),
+        SearchSort::Relevance => bind_twice!(query, Nullable<BigInt>, after_top),
+    };
+    query = match search.sort {
+        SearchSort::Newest => query,
         SearchSort::Relevance => bind_twice!(query, Nullable<Float>, after_rank)
             .bind::<Nullable<Float>, _>(after_rank)
             .bind::<Nullable<BigInt>, _>(after_id),
@@ -292,9 +314,9 @@ fn search_sql(postgres: bool, sort: SearchSort) -> String {
             "s.words MATCH $",
         )
     };
-    let select = |rank_column: &str| {
+    let select = |columns: &str| {
         format!(
-            "SELECT m.*, o.id AS order_id, o.reference AS order_reference, {rank_column} AS rank \
+            "SELECT m.*, o.id AS order_id, o.reference AS order_reference, {columns} \
              FROM {source} JOIN chat_rooms AS r ON r.id = m.room_id \
              JOIN orders AS o ON o.id = r.order_id WHERE {matches} AND {FILTERS}"
         )
@@ -303,13 +325,17 @@ fn search_sql(postgres: bool, sort: SearchSort) -> String {
         // The rank is not computed where it orders nothing.
         SearchSort::Newest => format!(
             "{} AND ($::bigint IS NULL OR m.id < $) ORDER BY m.id DESC LIMIT $",
-            select("CAST(0 AS REAL)")
+            select("CAST(0 AS REAL) AS rank, CAST(NULL AS BIGINT) AS window_top")
         ),
+        // The newest matches up to the window's top (the first page's newest), ranked; the
+        // first page learns the top from `MAX(…) OVER ()` across its window.
         SearchSort::Relevance => format!(
-            "SELECT found.* FROM ({}) AS found \
+            "SELECT found.*, MAX(found.id) OVER () AS window_top \
+             FROM ({} AND ($::bigint IS NULL OR m.id <= $) \
+             ORDER BY m.id DESC LIMIT {RELEVANCE_WINDOW}) AS found \
              WHERE ($::real IS NULL OR found.rank < $ OR (found.rank = $ AND found.id < $)) \
              ORDER BY found.rank DESC, found.id DESC LIMIT $",
-            select(rank)
+            select(&format!("{rank} AS rank"))
         ),
     };
     number_placeholders(&text, postgres)

@@ -54,10 +54,11 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 /// Digits are capped so that any match parses.
 pub const ROOM_CURSOR_PATTERN: &str = "^[0-9]{1,18}_[0-9]{1,18}$";
 
-/// A search cursor as this service issues it: the sort (`n` newest, `r` relevance with the
-/// rank's bits), the last message id, and a fingerprint of the search it belongs to.
+/// A search cursor as this service issues it: the sort (`n` newest; `r` relevance with the
+/// rank's bits and the newest message of the ranked window), the last message id, and a seal.
 /// Digits are capped so that any match parses.
-pub const SEARCH_CURSOR_PATTERN: &str = "^(n|r\\.[0-9a-f]{8})\\.[0-9]{1,18}\\.[0-9a-f]{16}$";
+pub const SEARCH_CURSOR_PATTERN: &str =
+    "^(n|r\\.[0-9a-f]{8}\\.[0-9]{1,18})\\.[0-9]{1,18}\\.[0-9a-f]{16}$";
 
 /// Longest search query, in characters: a search box, not a document.
 pub const MAX_SEARCH_QUERY_CHARS: usize = 200;

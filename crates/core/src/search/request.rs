@@ -117,7 +117,12 @@ impl SearchRequest {
     pub(crate) fn cursor_after(&self, key: &str, last: SearchPosition) -> String {
         let place = match self.sort {
             SearchSort::Newest => format!("n.{}", last.message_id),
-            SearchSort::Relevance => format!("r.{:08x}.{}", last.rank.to_bits(), last.message_id),
+            SearchSort::Relevance => format!(
+                "r.{:08x}.{}.{}",
+                last.rank.to_bits(),
+                last.window_top.unwrap_or(last.message_id),
+                last.message_id
+            ),
         };
         let seal = self.seal(key, &place);
         format!("{place}.{seal}")
@@ -132,24 +137,32 @@ impl SearchRequest {
         }
         // Sealed by this service, so well formed; read strictly all the same.
         let mut parts = place.split('.');
-        let rank = match (parts.next(), self.sort) {
-            (Some("n"), SearchSort::Newest) => 0.0,
-            (Some("r"), SearchSort::Relevance) => parts
-                .next()
-                .and_then(|bits| u32::from_str_radix(bits, 16).ok())
-                .map(f32::from_bits)
-                .filter(|rank| rank.is_finite())
-                .ok_or_else(refused)?,
+        let id = |part: Option<&str>| {
+            part.and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(refused)
+        };
+        let (rank, window_top) = match (parts.next(), self.sort) {
+            (Some("n"), SearchSort::Newest) => (0.0, None),
+            (Some("r"), SearchSort::Relevance) => {
+                let rank = parts
+                    .next()
+                    .and_then(|bits| u32::from_str_radix(bits, 16).ok())
+                    .map(f32::from_bits)
+                    .filter(|rank| rank.is_finite())
+                    .ok_or_else(refused)?;
+                (rank, Some(id(parts.next())?))
+            }
             _ => return Err(refused()),
         };
-        let message_id = parts
-            .next()
-            .and_then(|id| id.parse::<i64>().ok())
-            .ok_or_else(refused)?;
+        let message_id = id(parts.next())?;
         if parts.next().is_some() {
             return Err(refused());
         }
-        Ok(SearchPosition { rank, message_id })
+        Ok(SearchPosition {
+            rank,
+            window_top,
+            message_id,
+        })
     }
 
     /// 16 hex digits of an HMAC-SHA256 of the place and of what makes two searches the same
@@ -225,16 +238,17 @@ mod tests {
     fn cursors_lead_on_in_the_search_that_issued_them() {
         let place = SearchPosition {
             rank: 0.25,
+            window_top: Some(99),
             message_id: 42,
         };
         for sort in [SearchSort::Newest, SearchSort::Relevance] {
             let first = request("broken zip", Some(sort), None);
             let cursor = first.cursor_after(KEY, place);
             let next = request("broken zip", Some(sort), Some(cursor));
-            let expected_rank = if sort == SearchSort::Newest {
-                0.0
+            let (expected_rank, expected_top) = if sort == SearchSort::Newest {
+                (0.0, None)
             } else {
-                0.25
+                (0.25, Some(99))
             };
             let search = next
                 .for_store(&settings(KEY), None, "u1")
@@ -243,6 +257,7 @@ mod tests {
                 search.after,
                 Some(SearchPosition {
                     rank: expected_rank,
+                    window_top: expected_top,
                     message_id: 42
                 })
             );
@@ -256,6 +271,7 @@ mod tests {
             KEY,
             SearchPosition {
                 rank: 0.0,
+                window_top: None,
                 message_id: 42,
             },
         );
