@@ -6,6 +6,7 @@ mod pool;
 mod report;
 mod rss;
 mod scenarios;
+mod search;
 mod setup;
 mod stats;
 mod stream;
@@ -136,6 +137,23 @@ enum Scenario {
         /// takes it.
         #[arg(long)]
         upload_mbps: Option<f64>,
+    },
+    /// Seeds `rooms × per-room` messages of Zipf-distributed words through the API, then
+    /// searches `rate` times a second (one, two and three words, phrases, prefixes; as
+    /// customers and as an admin) while `steady` traffic runs over other rooms.
+    Search {
+        #[arg(long, default_value_t = 10_000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 100)]
+        per_room: usize,
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 60)]
+        duration_secs: u64,
+        #[arg(long, default_value_t = 1000)]
+        steady_rooms: usize,
+        #[arg(long, default_value_t = 5000)]
+        steady_interval_ms: u64,
     },
     /// A few seconds of traffic; fails unless nothing was lost, duplicated or reordered.
     Smoke {
@@ -313,6 +331,24 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
                 bytes_per_sec: upload_mbps.map(|mbps| mbps * 1e6),
             };
             (scenarios::uploads(&common, &shape).await?, false)
+        }
+        Scenario::Search {
+            rooms,
+            per_room,
+            rate,
+            duration_secs,
+            steady_rooms,
+            steady_interval_ms,
+        } => {
+            let shape = scenarios::SearchShape {
+                rooms,
+                per_room,
+                rate,
+                duration: Duration::from_secs(duration_secs),
+                steady_rooms,
+                steady_interval: Duration::from_millis(steady_interval_ms),
+            };
+            (scenarios::search(&common, &shape).await?, false)
         }
         Scenario::Smoke {
             rooms,

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::search::SearchRun;
 use crate::stats::{Percentiles, Stats};
 use crate::uploads::UploadRun;
 use crate::webhook::WebhookStats;
@@ -106,6 +107,8 @@ pub struct Report {
     pub webhook: Option<WebhookRun>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploads: Option<UploadRun>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchRun>,
 }
 
 impl Report {
@@ -154,6 +157,7 @@ impl Report {
             dashboard: None,
             webhook: None,
             uploads: None,
+            search: None,
         }
     }
 
@@ -327,6 +331,35 @@ impl Report {
                 uploads.duration_ms.p99,
                 uploads.megabytes_per_sec,
             ));
+        }
+        if let Some(search) = &self.search {
+            lines.push(format!(
+                "search: {} seeded in {} rooms ({:.0}/s); {} searches at {:.1}/s, {} failed, {:.1} results a page",
+                search.seeded.messages,
+                search.rooms,
+                search.seeded.per_sec,
+                search.searches,
+                search.searches_per_sec,
+                search.failures,
+                search.mean_results,
+            ));
+            for (label, latency) in [
+                ("all", &search.latency),
+                ("client", &search.client),
+                ("admin", &search.admin),
+            ]
+            .into_iter()
+            .chain(
+                search
+                    .by_kind
+                    .iter()
+                    .map(|(label, latency)| (label.as_str(), latency)),
+            ) {
+                lines.push(format!(
+                    "  {label:<34} ms p50 {:>7.1} p95 {:>7.1} p99 {:>7.1} max {:>7.1} (n={})",
+                    latency.p50, latency.p95, latency.p99, latency.max, latency.count
+                ));
+            }
         }
         lines.push(format!(
             "correct: {}",

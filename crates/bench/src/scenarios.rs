@@ -12,6 +12,7 @@ use crate::connection::{Control, Plan, RoomGroup};
 use crate::pool::{Job, Pool};
 use crate::report::{Dashboard, Report, Step, WebhookRun};
 use crate::rss::rss_bytes;
+use crate::search::{Vocabulary, measure, seed};
 use crate::setup::{RoomPlan, Signer, prepare};
 use crate::stats::{Percentiles, SharedStats, Stats};
 use crate::stream::StreamPlan;
@@ -559,4 +560,70 @@ pub async fn dashboard(common: &Common, shape: &DashboardShape) -> Result<Report
 
 fn stream_url(node: &str) -> String {
     format!("{}/ws/", ws_base(node))
+}
+
+/// Shape of a `search` run.
+pub struct SearchShape {
+    /// Rooms seeded with messages (one customer each).
+    pub rooms: usize,
+    /// Messages seeded into each.
+    pub per_room: usize,
+    /// Searches per second.
+    pub rate: f64,
+    pub duration: Duration,
+    /// Rooms of the `steady` traffic that runs meanwhile (a client and an admin each).
+    pub steady_rooms: usize,
+    pub steady_interval: Duration,
+}
+
+/// `search`: seeds `rooms × per_room` messages through the API, then searches at `rate`, as
+/// customers and as an admin, while `steady` traffic runs over other rooms.
+pub async fn search(common: &Common, shape: &SearchShape) -> Result<Report, BenchError> {
+    let vocabulary = Vocabulary::new();
+    let seeded_rooms = prepare(&common.nodes[0], &common.signer, shape.rooms, 0, 0).await?;
+    let (seeded, sample) = seed(&common.nodes, &seeded_rooms, shape.per_room, &vocabulary).await;
+    eprintln!(
+        "search: seeded {} messages in {:.0} s ({:.0}/s, {} failed)",
+        seeded.messages, seeded.secs, seeded.per_sec, seeded.failures
+    );
+    if seeded.messages == 0 || sample.is_empty() {
+        return Err(BenchError::Setup("no message could be seeded".to_owned()));
+    }
+    let steady_rooms = prepare(&common.nodes[0], &common.signer, shape.steady_rooms, 1, 0).await?;
+    let running = connect_all(common, &steady_rooms, true, false, &HashMap::new()).await?;
+    running.stats.reset_latencies();
+    let before = running.stats.snapshot();
+    running
+        .control
+        .set_interval_micros(shape.steady_interval.as_micros().max(1) as u64);
+    let admin = common.signer.token("bench-search-admin", "admin")?;
+    let window = Instant::now();
+    let (searches, failures, mean_results, histograms) = measure(
+        &common.nodes[0],
+        &seeded_rooms,
+        &admin,
+        shape.rate,
+        shape.duration,
+        &vocabulary,
+        &sample,
+    )
+    .await;
+    let window_secs = window.elapsed().as_secs_f64();
+    let during = running.stats.snapshot();
+    drain(&running.control, &running.stats).await;
+    let stats = stop(running).await;
+    let mut report = Report::new("search", &common.nodes, shape.steady_rooms, 2, &stats);
+    report.window_secs = window_secs;
+    report.acks_per_sec = per_sec(during.acked - before.acked, window_secs);
+    report.deliveries_per_sec = per_sec(during.delivered - before.delivered, window_secs);
+    report.search = Some(histograms.into_run(
+        seeded,
+        shape.rooms,
+        shape.rate,
+        searches,
+        failures,
+        window_secs,
+        mean_results,
+    ));
+    Ok(report)
 }
