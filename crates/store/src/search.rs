@@ -24,9 +24,11 @@ pub const DEFAULT_LANGUAGE: &str = "simple";
 
 /// How many of the newest matches `sort=relevance` ranks. Ranking reads every candidate's
 /// words, so a common word would otherwise rank most of the table on each search; a search box
-/// wants the best of the recent matches. The window is fixed by the first page (its newest
-/// match), so paging through it is stable while messages arrive.
-pub const RELEVANCE_WINDOW: i64 = 10_000;
+/// wants the best of the recent matches. Measured on 1,000,000 messages, two common words:
+/// 16 ms for 1,000 candidates, 25 ms for 2,000, 87 ms for 5,000, 126 ms for 10,000. The
+/// window is fixed by the first page (its newest match), so paging through it is stable while
+/// messages arrive.
+pub const RELEVANCE_WINDOW: i64 = 1_000;
 
 /// Messages the indexer reads and indexes in one transaction.
 pub const INDEX_RANGE: i64 = 1_000;
