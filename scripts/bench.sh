@@ -9,6 +9,7 @@
 #   scripts/bench.sh storm                  # joins per second with a 50-message history
 #   scripts/bench.sh dashboard              # 20 admins on /ws/ follow 1,000 rooms' inboxes
 #   scripts/bench.sh uploads                # 50 concurrent 10 MiB uploads during steady traffic
+#   scripts/bench.sh search                 # 1,000,000 messages seeded, 20 searches/s during steady
 #   NODES=2 scripts/bench.sh multi-node     # two nodes sharing Postgres and Redis
 #   BACKEND=embedded scripts/bench.sh steady   # the zero-configuration default (SQLite)
 #   SERVER_BIN=/tmp/room-chats-old scripts/bench.sh saturate   # compare another build
@@ -146,8 +147,9 @@ JWT_SECRET="$secret" "$bench" "${urls[@]}" --pid "${pids[0]}" --out "$out" "$sce
 if [ "$backend" = postgres ]; then
   # What the run left in the hot tables: updates that were HOT, dead tuples, vacuums.
   psql "$base_url/$db" -Atc "SELECT relname || ': ' || n_tup_upd || ' updates, ' || n_tup_hot_upd ||
-      ' HOT, ' || n_live_tup || ' live, ' || n_dead_tup || ' dead, autovacuums ' || autovacuum_count
-    FROM pg_stat_user_tables WHERE relname IN ('chat_rooms', 'room_members', 'messages')
+      ' HOT, ' || n_live_tup || ' live, ' || n_dead_tup || ' dead, autovacuums ' || autovacuum_count ||
+      ', autoanalyzes ' || autoanalyze_count
+    FROM pg_stat_user_tables WHERE relname IN ('chat_rooms', 'room_members', 'messages', 'message_search')
     ORDER BY relname" | tee -a "${out%.json}-postgres.txt" | sed 's/^/  /' >&2
 fi
 echo "report: $out" >&2

@@ -154,6 +154,11 @@ enum Scenario {
         steady_rooms: usize,
         #[arg(long, default_value_t = 5000)]
         steady_interval_ms: u64,
+        /// Seconds to wait after seeding before measuring: a table that grew by a million rows
+        /// in minutes has not yet had the autovacuum and statistics that weeks of growth give
+        /// it (Postgres' `autovacuum_naptime` is a minute).
+        #[arg(long, default_value_t = 90)]
+        settle_secs: u64,
     },
     /// A few seconds of traffic; fails unless nothing was lost, duplicated or reordered.
     Smoke {
@@ -339,6 +344,7 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
             duration_secs,
             steady_rooms,
             steady_interval_ms,
+            settle_secs,
         } => {
             let shape = scenarios::SearchShape {
                 rooms,
@@ -347,6 +353,7 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
                 duration: Duration::from_secs(duration_secs),
                 steady_rooms,
                 steady_interval: Duration::from_millis(steady_interval_ms),
+                settle: Duration::from_secs(settle_secs),
             };
             (scenarios::search(&common, &shape).await?, false)
         }

@@ -574,6 +574,8 @@ pub struct SearchShape {
     /// Rooms of the `steady` traffic that runs meanwhile (a client and an admin each).
     pub steady_rooms: usize,
     pub steady_interval: Duration,
+    /// The pause between seeding and measuring.
+    pub settle: Duration,
 }
 
 /// `search`: seeds `rooms × per_room` messages through the API, then searches at `rate`, as
@@ -589,6 +591,8 @@ pub async fn search(common: &Common, shape: &SearchShape) -> Result<Report, Benc
     if seeded.messages == 0 || sample.is_empty() {
         return Err(BenchError::Setup("no message could be seeded".to_owned()));
     }
+    eprintln!("search: settling for {} s", shape.settle.as_secs());
+    tokio::time::sleep(shape.settle).await;
     let steady_rooms = prepare(&common.nodes[0], &common.signer, shape.steady_rooms, 1, 0).await?;
     let running = connect_all(common, &steady_rooms, true, false, &HashMap::new()).await?;
     running.stats.reset_latencies();
