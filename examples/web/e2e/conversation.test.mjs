@@ -139,6 +139,28 @@ test("a message written while the server restarts arrives once after the reconne
   });
 });
 
+test("an admin finds a conversation by a word and opens it", async () => {
+  await registerOrder("1044", "customer-3");
+  await withPages("search", async (staff, buyer) => {
+    await buyer.goto(`${site}/customer.html#api=${api}&token=${token("customer-3", "client")}&order=1044`);
+    await buyer.getByTestId("room-title").filter({ hasText: "Order #1044" }).waitFor();
+    await buyer.getByTestId("composer").fill("The zipper of my backpack broke");
+    await buyer.getByTestId("composer").press("Enter");
+    await buyer.locator("li.mine:not(.pending)", { hasText: "The zipper of my backpack broke" }).waitFor();
+
+    await staff.goto(`${site}/admin.html#api=${api}&token=${token("staff-3", "admin")}`);
+    await staff.getByText("Live").waitFor();
+    // Typed as a person types: the last word is a prefix, so the results come while typing.
+    await staff.getByTestId("search").pressSequentially("backp", { delay: 30 });
+    const hit = staff.getByTestId("hit").filter({ hasText: "Order #1044" });
+    await hit.waitFor();
+    assert.equal(await hit.locator("mark").textContent(), "backpack");
+    await hit.click();
+    await staff.locator("li.theirs", { hasText: "The zipper of my backpack broke" }).waitFor();
+    await staff.locator('li.room.selected[data-order="1044"]').waitFor();
+  });
+});
+
 async function converse(staff, buyer, admin, customer) {
   await staff.goto(`${site}/admin.html#api=${api}&token=${admin}`);
   await staff.getByText("Live").waitFor();

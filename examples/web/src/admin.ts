@@ -2,7 +2,7 @@
 // stream (`/ws/`), and the open room's conversation with close / reopen / assign.
 // Session in the hash: #api=http://127.0.0.1:8000&token=…
 
-import { RoomChatsApi, type RoomSummary, sessionFromHash } from "./api.js";
+import { ApiError, RoomChatsApi, type RoomSummary, type Schemas, sessionFromHash } from "./api.js";
 import { ChatView } from "./chat-view.js";
 import { byId, h } from "./dom.js";
 import { FINAL_CLOSE_CODES, type StreamFrame } from "./protocol.js";
@@ -13,12 +13,66 @@ class Dashboard {
   private me = "";
   private open: ChatView | null = null;
   private retryDelay = 250;
+  /** Each search's number: an answer to an older one (the user typed on) is dropped. */
+  private searches = 0;
+  private searchTimer: number | undefined;
 
   constructor(private readonly api: RoomChatsApi) {}
 
   async start(): Promise<void> {
+    this.wireSearch();
     await this.reload();
     this.connect();
+  }
+
+  /** The search box: searches 200 ms after the last keystroke. */
+  private wireSearch(): void {
+    const box = byId("search") as HTMLInputElement;
+    box.addEventListener("input", () => {
+      window.clearTimeout(this.searchTimer);
+      this.searchTimer = window.setTimeout(() => void this.search(box.value), 200);
+    });
+  }
+
+  private async search(text: string): Promise<void> {
+    const results = byId("results");
+    const asked = ++this.searches;
+    if (text.trim() === "") {
+      results.replaceChildren();
+      return;
+    }
+    let items: (Node | string)[];
+    try {
+      const page = await this.api.searchMessages(text);
+      items = page.items.length > 0 ? page.items.map((hit) => this.hit(hit)) : [h("li", { class: "status" }, "No messages found.")];
+    } catch (error) {
+      // 422: the text has no word to find yet (only symbols, or only `-excluded` words).
+      const why = error instanceof ApiError && error.status === 422 ? "Type a word to find." : String(error);
+      items = [h("li", { class: "status" }, why)];
+    }
+    if (asked === this.searches) results.replaceChildren(...items);
+  }
+
+  /** One result: the order, and the message with the matched words marked. */
+  private hit(hit: Schemas["SearchHitDto"]): HTMLElement {
+    const content = hit.message.content;
+    const marked: (Node | string)[] = [];
+    let at = 0;
+    // Ranges count UTF-16 units, as JavaScript strings do: `slice` takes them as they are.
+    for (const range of hit.content_matches) {
+      marked.push(content.slice(at, range.start), h("mark", {}, content.slice(range.start, range.end)));
+      at = range.end;
+    }
+    marked.push(content.slice(at));
+    const files = hit.message.attachments?.map((file) => file.filename).join(", ");
+    const item = h(
+      "li",
+      { class: "hit", "data-testid": "hit", "data-room": String(hit.message.room_id) },
+      h("span", { class: "reference" }, `Order ${hit.order_reference ?? hit.order_id}`),
+      h("span", { class: "snippet" }, ...marked, files ? ` 📎 ${files}` : ""),
+    );
+    item.addEventListener("click", () => this.select(hit.message.room_id));
+    return item;
   }
 
   private async reload(): Promise<void> {

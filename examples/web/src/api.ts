@@ -63,6 +63,11 @@ export class RoomChatsApi {
     return this.call("GET", "/chat?limit=100");
   }
 
+  /** Messages matching the search box's text in the rooms the caller may see, newest first. */
+  searchMessages(q: string): Promise<Schemas["SearchPage"]> {
+    return this.call("GET", `/search/messages?q=${encodeURIComponent(q)}&limit=20`);
+  }
+
   /** Messages before `before` (older history than the socket's first page). */
   history(roomId: number, before?: number): Promise<Schemas["MessagePage"]> {
     const query = before === undefined ? "" : `?before=${before}`;
