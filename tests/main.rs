@@ -29,6 +29,7 @@ mod push;
 mod realtime;
 mod realtime_cluster;
 mod redis_tls;
+mod room_search;
 mod search;
 mod search_language;
 mod stored_data;

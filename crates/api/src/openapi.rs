@@ -28,6 +28,7 @@ use crate::routes;
         room_chats_types::schema::RoomCursor,
         room_chats_types::schema::SearchCursor,
         room_chats_types::schema::SearchText,
+        room_chats_types::schema::RoomSearchText,
         room_chats_types::SearchSort,
         // What webhook receivers are sent (docs/NOTIFICATIONS.md).
         room_chats_types::WebhookEvent,

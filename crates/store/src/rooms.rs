@@ -1,6 +1,8 @@
 //! Chat rooms: one per order.
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto};
 
@@ -134,6 +136,9 @@ pub struct RoomListFilter {
     pub assigned: Option<AssignedFilter>,
     /// Only the room of this order.
     pub order_id: Option<String>,
+    /// Only rooms whose order id, reference, customer id or customer name holds this
+    /// (lower-case) text, or on Postgres comes close to it.
+    pub text: Option<String>,
     /// Rooms after this position (`last_activity_at` micros, id) in newest-first order.
     pub after: Option<(i64, i64)>,
     /// Only rooms that changed after this time (micros): activity, or the caller's own read
@@ -150,6 +155,23 @@ pub struct RoomListing {
     pub items: Vec<RoomSummaryDto>,
     /// The position to pass as [`RoomListFilter::after`] for the next page, if any.
     pub next_after: Option<(i64, i64)>,
+}
+
+/// What room search matches of an order, as the trigram index of migration `room_search` is
+/// built: order id, reference and customer id in one lower-case text.
+const ROOM_SEARCH_KEY: &str =
+    "lower(orders.id || ' ' || coalesce(orders.reference, '') || ' ' || orders.customer_id)";
+
+/// `text` with LIKE's wildcards (and the escape character) escaped by a backslash.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
 }
 
 /// A page of rooms, newest activity first, with each room's last message and the caller's
@@ -184,6 +206,38 @@ pub fn list_rooms(
     }
     if let Some(order_id) = &filter.order_id {
         query = query.filter(chat_rooms::order_id.eq(order_id.clone()));
+    }
+    if let Some(text) = &filter.text {
+        // Any part of the order's id, reference or customer id, or of the customer's name;
+        // on Postgres also a name close to it (a typo: `<%`, word similarity ≥ 0.6), through
+        // the trigram indexes of the same expressions (migration `room_search`). Ids and
+        // references match as typed: close to `order-20` is every `order-…`. SQLite scans:
+        // the embedded scale.
+        let anywhere = format!("%{}%", escape_like(text));
+        query = match conn {
+            DbConnection::Postgres(_) => query.filter(
+                sql::<Bool>(&format!("({ROOM_SEARCH_KEY} LIKE "))
+                    .bind::<Text, _>(anywhere.clone())
+                    .sql(
+                        " ESCAPE '\\' OR orders.customer_id IN \
+                         (SELECT user_id FROM user_names WHERE lower(name) LIKE ",
+                    )
+                    .bind::<Text, _>(anywhere)
+                    .sql(" ESCAPE '\\' OR ")
+                    .bind::<Text, _>(text.clone())
+                    .sql(" OPERATOR(public.<%) lower(name)))"),
+            ),
+            DbConnection::Sqlite(_) => query.filter(
+                sql::<Bool>(&format!("({ROOM_SEARCH_KEY} LIKE "))
+                    .bind::<Text, _>(anywhere.clone())
+                    .sql(
+                        " ESCAPE '\\' OR orders.customer_id IN \
+                         (SELECT user_id FROM user_names WHERE lower(name) LIKE ",
+                    )
+                    .bind::<Text, _>(anywhere)
+                    .sql(" ESCAPE '\\'))"),
+            ),
+        };
     }
     match filter.assigned {
         Some(AssignedFilter::Me) => {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::schema::{ExternalId, RoomCursor};
+use crate::schema::{ExternalId, RoomCursor, RoomSearchText};
 use crate::spelling::UnknownSpelling;
 use crate::{MessageDto, Role, RoomId, Seq};
 
@@ -149,6 +149,11 @@ pub struct RoomListQuery {
     /// Only the room of this order.
     #[param(value_type = Option<ExternalId>)]
     pub order_id: Option<String>,
+    /// Rooms whose order id, order reference, customer id or customer display name holds this
+    /// text (any part, any case); on Postgres also customers whose name is close to it (a
+    /// typo). Newest activity first, like the rest of the list.
+    #[param(value_type = Option<RoomSearchText>)]
+    pub q: Option<String>,
     /// Page size, 1 to 100; default 20.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,

@@ -63,6 +63,9 @@ pub const SEARCH_CURSOR_PATTERN: &str =
 /// Longest search query, in characters: a search box, not a document.
 pub const MAX_SEARCH_QUERY_CHARS: usize = 200;
 
+/// Longest room search (`q` of the room list), in characters: an order number or a name.
+pub const MAX_ROOM_SEARCH_CHARS: usize = 100;
+
 /// Most words and phrases one search query may hold, excluded ones included.
 pub const MAX_SEARCH_TERMS: usize = 10;
 

@@ -10,9 +10,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::rules::{
     CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS, ENDPOINT_URL_PATTERN, ID_PATTERN,
-    MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_SEARCH_QUERY_CHARS,
-    MAX_URL_CHARS, MEDIA_TYPE_PATTERN, PLAIN_TEXT_PATTERN, PUSH_ENDPOINT_PATTERN,
-    ROOM_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN,
+    MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_ROOM_SEARCH_CHARS,
+    MAX_SEARCH_QUERY_CHARS, MAX_URL_CHARS, MEDIA_TYPE_PATTERN, PLAIN_TEXT_PATTERN,
+    PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN,
 };
 
 /// A string schema with length bounds, a pattern and, when given, an example.
@@ -99,6 +99,18 @@ named_string_schema!(
          word is a run of letters and digits (any script); other characters separate words. \
          1 to 200 characters holding at least one word to find, at most 10 words and phrases.",
         Some("broken zip"),
+    )
+);
+
+named_string_schema!(
+    /// What a staff member types to find a room.
+    RoomSearchText = string_schema(
+        1,
+        Some(MAX_ROOM_SEARCH_CHARS),
+        "\\S",
+        "Part of an order id, order reference, customer id or customer display name: 1 to 100 \
+         characters, not only whitespace. Case does not matter.",
+        Some("1042"),
     )
 );
 

@@ -4,6 +4,7 @@
 
 use room_chats_store::messages::HistoryPage;
 use room_chats_store::rooms::RoomListFilter;
+use room_chats_types::rules::MAX_ROOM_SEARCH_CHARS;
 use room_chats_types::{AssignedFilter, MessageQuery, RoomListQuery, RoomPage, RoomStatus};
 
 use super::Chat;
@@ -70,11 +71,13 @@ impl RoomListRequest {
             )));
         }
         let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let text = query.q.as_deref().map(room_search_text).transpose()?;
         Ok(Self {
             filter: RoomListFilter {
                 status: query.status,
                 assigned: query.assigned,
                 order_id: query.order_id,
+                text,
                 after,
                 changed_since: None,
                 limit,
@@ -117,6 +120,22 @@ impl Chat {
             next_cursor: listing.next_after.map(format_cursor),
         })
     }
+}
+
+/// The room list's `q`, trimmed and lower-cased: 1 to `MAX_ROOM_SEARCH_CHARS` characters.
+fn room_search_text(q: &str) -> Result<String, ApiError> {
+    let text = q.trim();
+    if text.is_empty() {
+        return Err(ApiError::Validation(
+            "q must hold something to find".to_owned(),
+        ));
+    }
+    if text.chars().count() > MAX_ROOM_SEARCH_CHARS || text.contains(char::is_control) {
+        return Err(ApiError::Validation(format!(
+            "q must be at most {MAX_ROOM_SEARCH_CHARS} characters, without control characters"
+        )));
+    }
+    Ok(text.to_lowercase())
 }
 
 /// A room list position (`last_activity_at` micros, room id) as its cursor.
