@@ -1,0 +1,1 @@
+ALTER INDEX message_search_words_idx SET (fastupdate = on);
