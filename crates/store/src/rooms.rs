@@ -214,29 +214,23 @@ pub fn list_rooms(
         // references match as typed: close to `order-20` is every `order-…`. SQLite scans:
         // the embedded scale.
         let anywhere = format!("%{}%", escape_like(text));
-        query = match conn {
-            DbConnection::Postgres(_) => query.filter(
-                sql::<Bool>(&format!("({ROOM_SEARCH_KEY} LIKE "))
-                    .bind::<Text, _>(anywhere.clone())
-                    .sql(
-                        " ESCAPE '\\' OR orders.customer_id IN \
-                         (SELECT user_id FROM user_names WHERE lower(name) LIKE ",
-                    )
-                    .bind::<Text, _>(anywhere)
-                    .sql(" ESCAPE '\\' OR ")
+        let key_or_name = sql::<Bool>(&format!("({ROOM_SEARCH_KEY} LIKE "))
+            .bind::<Text, _>(anywhere.clone())
+            .sql(
+                " ESCAPE '\\' OR orders.customer_id IN \
+                 (SELECT user_id FROM user_names WHERE lower(name) LIKE ",
+            )
+            .bind::<Text, _>(anywhere)
+            .sql(" ESCAPE '\\'");
+        query = if matches!(conn, DbConnection::Postgres(_)) {
+            query.filter(
+                key_or_name
+                    .sql(" OR ")
                     .bind::<Text, _>(text.clone())
                     .sql(" OPERATOR(public.<%) lower(name)))"),
-            ),
-            DbConnection::Sqlite(_) => query.filter(
-                sql::<Bool>(&format!("({ROOM_SEARCH_KEY} LIKE "))
-                    .bind::<Text, _>(anywhere.clone())
-                    .sql(
-                        " ESCAPE '\\' OR orders.customer_id IN \
-                         (SELECT user_id FROM user_names WHERE lower(name) LIKE ",
-                    )
-                    .bind::<Text, _>(anywhere)
-                    .sql(" ESCAPE '\\'))"),
-            ),
+            )
+        } else {
+            query.filter(key_or_name.sql("))"))
         };
     }
     match filter.assigned {

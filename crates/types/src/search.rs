@@ -18,9 +18,15 @@ pub const SEARCH_PAGE_DEFAULT: i64 = 20;
 /// script, everything else a separator. The index stores these and the query language is
 /// parsed into them, so both agree on what a word is whatever the database's locale.
 pub fn search_words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
+    text.split(|c: char| !is_word_char(c))
         .filter(|word| !word.is_empty())
         .map(str::to_lowercase)
+}
+
+/// Whether `c` belongs to a word (a letter or digit of any script); every other character
+/// separates words.
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
 }
 
 /// How results are ordered.

@@ -3,6 +3,8 @@
 //! query language, so both backends answer alike — rather than by Postgres' `ts_headline`
 //! (which re-parses each document) or FTS5's `highlight()` (which returns markup).
 
+use room_chats_types::search::is_word_char;
+
 use super::query::{Phrase, SearchQuery};
 
 pub use room_chats_types::TextRange as MatchRange;
@@ -72,7 +74,7 @@ fn words_with_places(text: &str) -> Vec<Word> {
     let mut current: Option<(usize, usize)> = None;
     let mut offset = 0;
     for (byte, character) in text.char_indices() {
-        if character.is_alphanumeric() {
+        if is_word_char(character) {
             current.get_or_insert((offset, byte));
         } else if let Some((start, byte_start)) = current.take() {
             words.push(Word {

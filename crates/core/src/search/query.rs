@@ -15,7 +15,7 @@
 
 use std::fmt::Write;
 
-use room_chats_types::search_words;
+use room_chats_types::search::{is_word_char, search_words};
 
 pub use room_chats_types::rules::{
     MAX_SEARCH_QUERY_CHARS as MAX_QUERY_CHARS, MAX_SEARCH_TERMS as MAX_TERMS,
@@ -69,7 +69,7 @@ impl SearchQuery {
                 break;
             }
             let negated = rest.starts_with('-')
-                && rest[1..].starts_with(|c: char| c.is_alphanumeric() || c == '"');
+                && rest[1..].starts_with(|c: char| is_word_char(c) || c == '"');
             if negated {
                 rest = &rest[1..];
             }
@@ -87,7 +87,7 @@ impl SearchQuery {
                 }
             };
             rest = after;
-            let words = words_of(token);
+            let words: Vec<String> = search_words(token).collect();
             if words.is_empty() {
                 continue;
             }
@@ -185,11 +185,6 @@ impl SearchQuery {
         }
         terms.join(" ")
     }
-}
-
-/// The words of `token`, as the index holds them.
-fn words_of(token: &str) -> Vec<String> {
-    search_words(token).collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! or altered, it is refused with a 422 rather than read as a place in a different order. It
 //! carries no access: the next page is checked like the first.
 
-use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use room_chats_store::search::{MessageSearch, SearchPosition, SearchSettings};
 use room_chats_types::rules::check_id;
@@ -54,8 +53,8 @@ impl SearchRequest {
         if asked.room_id.is_some_and(|room_id| room_id < 1) {
             return Err(ApiError::Validation("room_id must be positive".to_owned()));
         }
-        let since = asked.since.map(micros);
-        let until = asked.until.map(micros);
+        let since = asked.since.map(|time| time.timestamp_micros());
+        let until = asked.until.map(|time| time.timestamp_micros());
         if let (Some(since), Some(until)) = (since, until)
             && until <= since
         {
@@ -201,10 +200,6 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
             == 0
 }
 
-fn micros(time: DateTime<Utc>) -> i64 {
-    time.timestamp_micros()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,7 +315,7 @@ mod tests {
             };
             assert!(parse(asked).is_ok(), "{limit}");
         }
-        let now = Utc::now();
+        let now = chrono::Utc::now();
         let backwards = MessageSearchQuery {
             q: q(),
             since: Some(now),
