@@ -493,52 +493,22 @@ async fn attachment_file_names_are_found_and_marked(backend: Backend) {
 mod plan {
     use diesel::RunQueryDsl;
     use room_chats_core::search::SearchQuery;
-    use room_chats_store::search::{MessageSearch, explain_search};
+    use room_chats_store::search::{
+        MessageSearch, NEWEST_SLICE, RELEVANCE_WINDOW, SearchPosition, explain_search,
+        search_messages,
+    };
     use room_chats_types::SearchSort;
 
     use crate::support::{Backend, TestApp};
 
-    /// The store's own statement, on 50,000 seeded messages of 500 rooms: the GIN index
-    /// answers an admin's rare word in either order; a client's search starts from its own
-    /// rooms or the index, and nothing scans every message.
+    /// The store's own statements, on 50,000 seeded messages of 500 rooms: the newest ids are
+    /// walked only within their slice; below it the GIN index answers an admin's rare word in
+    /// either order, a client's search starts from its own rooms or the index, and nothing
+    /// scans every message.
     #[actix_web::test]
     async fn postgres_searches_through_the_gin_index() {
         let app = TestApp::start(Backend::Postgres).await;
-        let mut conn = app.postgres();
-        diesel::sql_query(
-            "INSERT INTO orders (id, customer_id, created_at, updated_at) \
-             SELECT 'P-' || n, 'c' || n, 0, 0 FROM generate_series(1, 500) AS n",
-        )
-        .execute(&mut conn)
-        .expect("orders");
-        diesel::sql_query(
-            "INSERT INTO chat_rooms (order_id, created_at, last_activity_at) \
-             SELECT id, 0, 0 FROM orders",
-        )
-        .execute(&mut conn)
-        .expect("rooms");
-        // A vocabulary of a thousand words, three a message, and a rare word in ten messages:
-        // the index's statistics then tell the planner what is rare, as real text does.
-        diesel::sql_query(
-            "INSERT INTO messages (room_id, seq, sender_id, sender_role, content, created_at) \
-             SELECT r.id, n, 'c' || r.id, 'client', \
-                    'w' || (r.id * 7 + n) % 1000 || ' w' || (r.id * 13 + n * 3) % 1000 \
-                    || ' w' || (r.id + n * 11) % 1000 \
-                    || CASE WHEN (r.id * 100 + n) % 5000 = 0 THEN ' zanzibar' ELSE '' END, n \
-             FROM chat_rooms AS r, generate_series(1, 100) AS n",
-        )
-        .execute(&mut conn)
-        .expect("messages");
-        diesel::sql_query(
-            "INSERT INTO message_search (message_id, words) \
-             SELECT id, to_tsvector('simple', content) FROM messages",
-        )
-        .execute(&mut conn)
-        .expect("search rows");
-        diesel::sql_query("ANALYZE")
-            .execute(&mut conn)
-            .expect("statistics");
-
+        seed_fifty_thousand(&app);
         let db = app.database();
         for (customer, sort) in [
             (None, SearchSort::Newest),
@@ -546,44 +516,170 @@ mod plan {
             (Some("c7"), SearchSort::Newest),
             (Some("c7"), SearchSort::Relevance),
         ] {
-            let query = SearchQuery::parse("zanzibar").expect("a query");
             let search = MessageSearch {
-                language: "simple".to_owned(),
-                postgres_query: query.to_tsquery(),
-                sqlite_query: query.to_fts5(),
-                rank_terms: query.rank_terms(),
                 only_customer: customer.map(str::to_owned),
-                room_id: None,
-                sender: None,
-                since: None,
-                until: None,
-                status: None,
-                assigned: None,
-                sort,
-                after: None,
                 limit: 20,
+                ..admin_search("zanzibar", sort, None)
             };
             let plan = db
                 .run(move |conn| explain_search(conn, &search))
                 .await
                 .expect("a plan")
                 .expect("Postgres explains");
-            let uses = |index: &str| plan.iter().any(|line| line.contains(index));
+            let split = plan
+                .iter()
+                .position(|line| line.starts_with("-- older ids"))
+                .expect("two parts");
+            let (newest, older) = plan.split_at(split);
+            let uses = |part: &[String], step: &str| part.iter().any(|line| line.contains(step));
             let shown = format!("{customer:?} {sort:?}:\n{}", plan.join("\n"));
+            // The newest ids are walked within their slice, whatever the planner guessed.
+            assert!(
+                newest
+                    .iter()
+                    .any(|line| line.contains("Index Cond") && line.contains("message_id >=")),
+                "{shown}"
+            );
             if customer.is_none() {
                 assert!(
-                    uses("Bitmap Index Scan on message_search_words_idx"),
+                    uses(older, "Bitmap Index Scan on message_search_words_idx"),
                     "{shown}"
                 );
             } else {
                 // A customer's few rooms may come first (their messages then checked one by
                 // one), or the words: either way no scan of everyone's messages.
                 assert!(
-                    uses("message_search_words_idx") || uses("orders_customer_idx"),
+                    uses(older, "message_search_words_idx") || uses(older, "orders_customer_idx"),
                     "{shown}"
                 );
             }
-            assert!(!uses("Seq Scan on message"), "{shown}");
+            assert!(!uses(&plan, "Seq Scan on message"), "{shown}");
+        }
+    }
+
+    /// 50,000 messages in 500 rooms, indexed and analyzed, written straight to the database:
+    /// more than [`NEWEST_SLICE`], so a search reads both of its parts.
+    fn seed_fifty_thousand(app: &TestApp) {
+        let mut conn = app.postgres();
+        diesel::sql_query(
+            "INSERT INTO orders (id, customer_id, created_at, updated_at) \
+         SELECT 'P-' || n, 'c' || n, 0, 0 FROM generate_series(1, 500) AS n",
+        )
+        .execute(&mut conn)
+        .expect("orders");
+        diesel::sql_query(
+            "INSERT INTO chat_rooms (order_id, created_at, last_activity_at) \
+         SELECT id, 0, 0 FROM orders",
+        )
+        .execute(&mut conn)
+        .expect("rooms");
+        // A vocabulary of a thousand words, three a message, a rare word in ten messages and a
+        // common one in every thirtieth: the index's statistics then tell the planner what is
+        // rare, as real text does.
+        diesel::sql_query(
+            "INSERT INTO messages (room_id, seq, sender_id, sender_role, content, created_at) \
+         SELECT r.id, n, 'c' || r.id, 'client', \
+                'w' || (r.id * 7 + n) % 1000 || ' w' || (r.id * 13 + n * 3) % 1000 \
+                || ' w' || (r.id + n * 11) % 1000 \
+                || CASE WHEN (r.id * 100 + n) % 5000 = 0 THEN ' zanzibar' ELSE '' END \
+                || CASE WHEN (r.id + n) % 30 = 0 THEN ' tide' ELSE '' END, n \
+         FROM chat_rooms AS r, generate_series(1, 100) AS n",
+        )
+        .execute(&mut conn)
+        .expect("messages");
+        diesel::sql_query(
+            "INSERT INTO message_search (message_id, words) \
+         SELECT id, to_tsvector('simple', content) FROM messages",
+        )
+        .execute(&mut conn)
+        .expect("search rows");
+        diesel::sql_query("ANALYZE")
+            .execute(&mut conn)
+            .expect("statistics");
+    }
+
+    fn admin_search(word: &str, sort: SearchSort, after: Option<SearchPosition>) -> MessageSearch {
+        let query = SearchQuery::parse(word).expect("a query");
+        MessageSearch {
+            language: "simple".to_owned(),
+            postgres_query: query.to_tsquery(),
+            sqlite_query: query.to_fts5(),
+            rank_terms: query.rank_terms(),
+            only_customer: None,
+            room_id: None,
+            sender: None,
+            since: None,
+            until: None,
+            status: None,
+            assigned: None,
+            sort,
+            after,
+            limit: 50,
+        }
+    }
+
+    /// Pages of a word found in 1,666 of the 50,000 messages, across the border of the newest
+    /// slice: newest first they are every match in id order, each once; by relevance they are
+    /// exactly the [`RELEVANCE_WINDOW`] newest matches, best first.
+    #[actix_web::test]
+    async fn postgres_pages_cross_the_newest_slice_exactly() {
+        let app = TestApp::start(Backend::Postgres).await;
+        seed_fifty_thousand(&app);
+        let matching: Vec<i64> = {
+            #[derive(diesel::QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                message_id: i64,
+            }
+            diesel::sql_query(
+                "SELECT message_id FROM message_search \
+                 WHERE words @@ to_tsquery('simple', 'tide') ORDER BY message_id DESC",
+            )
+            .load::<Id>(&mut app.postgres())
+            .expect("matches")
+            .into_iter()
+            .map(|row| row.message_id)
+            .collect()
+        };
+        assert!(
+            matching.len() as i64 > RELEVANCE_WINDOW
+                && matching[0] - matching[matching.len() - 1] > NEWEST_SLICE,
+            "the seed spans both parts"
+        );
+        let db = app.database();
+        for sort in [SearchSort::Newest, SearchSort::Relevance] {
+            let mut seen = Vec::new();
+            let mut ranks = Vec::new();
+            let mut after = None;
+            loop {
+                let search = admin_search("tide", sort, after);
+                let mut page = db
+                    .run(move |conn| search_messages(conn, &search))
+                    .await
+                    .expect("a page");
+                let more = page.len() > 50;
+                page.truncate(50);
+                after = page.last().map(|found| found.position);
+                seen.extend(page.iter().map(|found| found.message.id));
+                ranks.extend(page.iter().map(|found| found.position.rank));
+                if !more {
+                    break;
+                }
+            }
+            match sort {
+                SearchSort::Newest => assert_eq!(seen, matching),
+                SearchSort::Relevance => {
+                    let mut window = matching[..RELEVANCE_WINDOW as usize].to_vec();
+                    let mut found = seen.clone();
+                    window.sort_unstable();
+                    found.sort_unstable();
+                    assert_eq!(found, window, "the newest matches, each once");
+                    assert!(
+                        ranks.windows(2).all(|pair| pair[0] >= pair[1]),
+                        "best first"
+                    );
+                }
+            }
         }
     }
 }

@@ -1,0 +1,550 @@
+//! Finding messages: the statements of one search, on both backends.
+//!
+//! Newest first is a walk down the message ids. Postgres' planner chooses between walking the
+//! ids and checking each message's words, and reading the GIN index then sorting what it
+//! found; it chooses from estimates, and a phrase or a typed prefix that matches little (or
+//! nothing) while its words look common made it walk the whole table — 0.3 s alone on
+//! 1,000,000 messages, seconds under load. So a search on Postgres reads in two parts, each
+//! bounded whatever the estimates say:
+//! 1. the newest [`NEWEST_SLICE`] ids, walked newest first, the words checked on each row;
+//!    the match is written as a function call there, which no index can serve;
+//! 2. only when that found too few, the older ids through the GIN index, the id order hidden
+//!    from the planner so that it cannot choose to walk again.
+//!
+//! A common query ends in part 1 after a few rows; a rare one costs one walk of the slice
+//! plus the index. SQLite's FTS5 answers from its index in id order, so there part 2 alone
+//! runs, in plain order. Relevance ranks the newest [`RELEVANCE_WINDOW`] matches: the same
+//! parts find their ids, then one statement ranks them and cuts the page.
+
+use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{BigInt, Float, Nullable, Text};
+use room_chats_types::{AssignedFilter, MessageDto, RoomStatus, SearchSort};
+
+use crate::rows::MessageRow;
+use crate::{DbConnection, StoreError};
+
+/// How many of the newest matches `sort=relevance` ranks. Ranking reads every candidate's
+/// words, so a common word would otherwise rank most of the table on each search; a search box
+/// wants the best of the recent matches. Measured on 1,000,000 messages, two common words:
+/// 16 ms for 1,000 candidates, 25 ms for 2,000, 87 ms for 5,000, 126 ms for 10,000. The
+/// window is fixed by the first page (its newest match), so paging through it is stable while
+/// messages arrive.
+pub const RELEVANCE_WINDOW: i64 = 1_000;
+
+/// How many of the newest message ids a Postgres search walks before it turns to the index
+/// (part 1 above). Measured alone on 1,000,000 messages (docs/PERFORMANCE.md): the slowest of
+/// 150 searches took 58 ms with 20,000, 147 ms with 10,000 (more searches reach the index,
+/// where a phrase of common words rechecks many rows), and 367 ms without the split.
+pub const NEWEST_SLICE: i64 = 20_000;
+
+/// A message search as the use case decided it: the query rendered for each backend, and the
+/// caller's access and filters.
+#[derive(Debug, Clone)]
+pub struct MessageSearch {
+    /// The text search configuration the index was built with ([`SearchSettings`]).
+    pub language: String,
+    /// `to_tsquery` text (see `SearchQuery::to_tsquery`).
+    pub postgres_query: String,
+    /// FTS5 `MATCH` text (see `SearchQuery::to_fts5`).
+    pub sqlite_query: String,
+    /// The words the query requires, space-separated, the typed one ending in `*`: what SQLite
+    /// ranks by (see [`rank_words`]).
+    pub rank_terms: String,
+    /// Only rooms of this customer's orders (a client searching).
+    pub only_customer: Option<String>,
+    /// Only this room.
+    pub room_id: Option<i64>,
+    /// Only this sender.
+    pub sender: Option<String>,
+    /// Stored at or after, µs.
+    pub since: Option<i64>,
+    /// Stored before, µs.
+    pub until: Option<i64>,
+    /// Only rooms of this status.
+    pub status: Option<RoomStatus>,
+    /// Only rooms assigned to `.1` (`Me`), or to no one (`None`).
+    pub assigned: Option<(AssignedFilter, String)>,
+    /// The order.
+    pub sort: SearchSort,
+    /// Where the previous page ended.
+    pub after: Option<SearchPosition>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// A place in a search's order: the rank and the relevance window (relevance only) and the
+/// message id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchPosition {
+    /// The rank of the last message shown; 0 when sorting by newest.
+    pub rank: f32,
+    /// The newest message of the relevance window ([`RELEVANCE_WINDOW`]), as the first page
+    /// found it; `None` when sorting by newest.
+    pub window_top: Option<i64>,
+    /// The last message shown.
+    pub message_id: i64,
+}
+
+/// One message found, with its order and its rank.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The message.
+    pub message: MessageDto,
+    /// Its room's order.
+    pub order_id: String,
+    /// The order's reference.
+    pub order_reference: Option<String>,
+    /// Its place in the search's order.
+    pub position: SearchPosition,
+}
+
+#[derive(QueryableByName)]
+struct FoundRow {
+    #[diesel(embed)]
+    message: MessageRow,
+    #[diesel(sql_type = Text)]
+    order_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    order_reference: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct RankedRow {
+    #[diesel(embed)]
+    found: FoundRow,
+    #[diesel(sql_type = Float)]
+    rank: f32,
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+}
+
+/// What a row of a search's order is read as: the message with its order (newest first), or
+/// only its id (the candidates relevance ranks).
+const FOUND_COLUMNS: &str = "m.*, o.id AS order_id, o.reference AS order_reference";
+const ID_COLUMNS: &str = "m.id AS id";
+
+/// A page of messages matching `search`, in its order, at most `limit + 1` (the extra one tells
+/// that another page exists).
+pub fn search_messages(
+    conn: &mut DbConnection,
+    search: &MessageSearch,
+) -> Result<Vec<Found>, StoreError> {
+    let postgres = matches!(conn, DbConnection::Postgres(_));
+    match search.sort {
+        SearchSort::Newest => {
+            let below = search.after.map_or(i64::MAX, |after| after.message_id);
+            let rows: Vec<FoundRow> = newest_matches(
+                conn,
+                postgres,
+                search,
+                FOUND_COLUMNS,
+                below,
+                search.limit + 1,
+            )?;
+            Ok(rows.into_iter().map(|row| found(row, 0.0, None)).collect())
+        }
+        SearchSort::Relevance => {
+            // Later pages keep the window of the first.
+            let below = search
+                .after
+                .and_then(|after| after.window_top)
+                .map_or(i64::MAX, |top| top.saturating_add(1));
+            let window: Vec<i64> = newest_matches::<IdRow>(
+                conn,
+                postgres,
+                search,
+                ID_COLUMNS,
+                below,
+                RELEVANCE_WINDOW,
+            )?
+            .into_iter()
+            .filter_map(|row| row.id)
+            .collect();
+            let Some(&window_top) = window.first() else {
+                return Ok(Vec::new());
+            };
+            let rows: Vec<RankedRow> = ranked(postgres, search, &window).query().load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|row| found(row.found, row.rank, Some(window_top)))
+                .collect())
+        }
+    }
+}
+
+fn found(row: FoundRow, rank: f32, window_top: Option<i64>) -> Found {
+    let message = MessageDto::from(row.message);
+    Found {
+        position: SearchPosition {
+            rank,
+            window_top,
+            message_id: message.id,
+        },
+        message,
+        order_id: row.order_id,
+        order_reference: row.order_reference,
+    }
+}
+
+/// The newest `want` messages below id `below` that match `search`, newest first, read as
+/// `columns`: the two parts of the module's doc on Postgres, the index alone on SQLite.
+fn newest_matches<Row>(
+    conn: &mut DbConnection,
+    postgres: bool,
+    search: &MessageSearch,
+    columns: &str,
+    below: i64,
+    want: i64,
+) -> Result<Vec<Row>, StoreError>
+where
+    Row: QueryableByName<<DbConnection as Connection>::Backend> + 'static,
+{
+    let mut rows = Vec::new();
+    let mut below = below;
+    if postgres {
+        let Some(slice_start) = newest_slice_start(conn, below)? else {
+            return Ok(rows);
+        };
+        rows = part(
+            postgres,
+            search,
+            columns,
+            Part::Newest { slice_start },
+            below,
+            want,
+        )
+        .query()
+        .load(conn)?;
+        let found = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        if found >= want {
+            return Ok(rows);
+        }
+        below = slice_start;
+        let older: Vec<Row> = part(
+            postgres,
+            search,
+            columns,
+            Part::Indexed,
+            below,
+            want - found,
+        )
+        .query()
+        .load(conn)?;
+        rows.extend(older);
+        return Ok(rows);
+    }
+    Ok(part(postgres, search, columns, Part::Indexed, below, want)
+        .query()
+        .load(conn)?)
+}
+
+/// Where part 1 starts: [`NEWEST_SLICE`] ids below the newest indexed message under `below`;
+/// `None` when no message there is indexed (then nothing can match).
+fn newest_slice_start(conn: &mut DbConnection, below: i64) -> Result<Option<i64>, StoreError> {
+    let newest: IdRow =
+        diesel::sql_query("SELECT MAX(message_id) AS id FROM message_search WHERE message_id < $1")
+            .bind::<BigInt, _>(below)
+            .get_result(conn)?;
+    Ok(newest
+        .id
+        .map(|newest| newest.saturating_add(1).saturating_sub(NEWEST_SLICE)))
+}
+
+/// A part of a newest-first search.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    /// Ids from `slice_start` up, walked newest first, every row's words checked.
+    Newest { slice_start: i64 },
+    /// Ids through the index.
+    Indexed,
+}
+
+/// The statement of one part: matches of `search` below `below`, newest first, at most `want`.
+fn part(
+    postgres: bool,
+    search: &MessageSearch,
+    columns: &str,
+    part: Part,
+    below: i64,
+    want: i64,
+) -> Statement {
+    let mut statement = Statement::new(postgres);
+    statement.push(&format!("SELECT {columns} FROM "), []);
+    from_where(&mut statement, search);
+    let id = if postgres { "s.message_id" } else { "s.rowid" };
+    match (part, postgres) {
+        (Part::Newest { slice_start }, _) => {
+            statement.push(
+                " AND ts_match_vq(s.words, to_tsquery($::regconfig, $))",
+                [text(&search.language), text(&search.postgres_query)],
+            );
+            statement.push(
+                &format!(" AND {id} >= $ AND {id} < $ ORDER BY {id} DESC"),
+                [Value::BigInt(Some(slice_start)), Value::BigInt(Some(below))],
+            );
+        }
+        (Part::Indexed, true) => {
+            statement.push(
+                " AND s.words @@ to_tsquery($::regconfig, $)",
+                [text(&search.language), text(&search.postgres_query)],
+            );
+            // `+ 0`: sorted after the index answered, never walked in id order.
+            statement.push(
+                &format!(" AND {id} < $ ORDER BY {id} + 0 DESC"),
+                [Value::BigInt(Some(below))],
+            );
+        }
+        (Part::Indexed, false) => {
+            statement.push(" AND s.words MATCH $", [text(&search.sqlite_query)]);
+            statement.push(
+                &format!(" AND {id} < $ ORDER BY {id} DESC"),
+                [Value::BigInt(Some(below))],
+            );
+        }
+    }
+    statement.push(" LIMIT $", [Value::BigInt(Some(want))]);
+    statement
+}
+
+/// The page of `window` (message ids, all matches) in rank order after `search.after`.
+fn ranked(postgres: bool, search: &MessageSearch, window: &[i64]) -> Statement {
+    let mut statement = Statement::new(postgres);
+    if postgres {
+        // Normalization 1: frequency divided by 1 + log of the message's length.
+        statement.push(
+            &format!(
+                "SELECT * FROM (SELECT {FOUND_COLUMNS}, \
+                 ts_rank(s.words, to_tsquery($::regconfig, $), 1) AS rank FROM "
+            ),
+            [text(&search.language), text(&search.postgres_query)],
+        );
+    } else {
+        statement.push(
+            &format!(
+                "SELECT * FROM (SELECT {FOUND_COLUMNS}, search_rank(s.words, $) AS rank FROM "
+            ),
+            [text(&search.rank_terms)],
+        );
+    }
+    from_where(&mut statement, search);
+    let ids = window
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if postgres {
+        statement.push(
+            " AND s.message_id = ANY(CAST($ AS bigint[]))",
+            [Value::Text(Some(format!("{{{ids}}}")))],
+        );
+    } else {
+        statement.push(
+            " AND s.rowid IN (SELECT value FROM json_each($))",
+            [Value::Text(Some(format!("[{ids}]")))],
+        );
+    }
+    statement.push(") AS found", []);
+    if let Some(after) = search.after {
+        statement.push(
+            " WHERE found.rank < $::real OR (found.rank = $::real AND found.id < $)",
+            [
+                Value::Real(Some(after.rank)),
+                Value::Real(Some(after.rank)),
+                Value::BigInt(Some(after.message_id)),
+            ],
+        );
+    }
+    statement.push(
+        " ORDER BY found.rank DESC, found.id DESC LIMIT $",
+        [Value::BigInt(Some(search.limit + 1))],
+    );
+    statement
+}
+
+/// The tables and the conditions every part applies: the message is not deleted, and the
+/// caller's access and filters hold now. Only the filters given are written, so the planner
+/// sees exactly what is asked.
+fn from_where(statement: &mut Statement, search: &MessageSearch) {
+    let source = if statement.postgres {
+        "message_search AS s JOIN messages AS m ON m.id = s.message_id"
+    } else {
+        "message_search AS s JOIN messages AS m ON m.id = s.rowid"
+    };
+    statement.push(
+        &format!(
+            "{source} JOIN chat_rooms AS r ON r.id = m.room_id \
+             JOIN orders AS o ON o.id = r.order_id WHERE m.deleted_at IS NULL"
+        ),
+        [],
+    );
+    if let Some(customer) = &search.only_customer {
+        statement.push(" AND o.customer_id = $", [text(customer)]);
+    }
+    if let Some(room) = search.room_id {
+        statement.push(" AND m.room_id = $", [Value::BigInt(Some(room))]);
+    }
+    if let Some(sender) = &search.sender {
+        statement.push(" AND m.sender_id = $", [text(sender)]);
+    }
+    if let Some(since) = search.since {
+        statement.push(" AND m.created_at >= $", [Value::BigInt(Some(since))]);
+    }
+    if let Some(until) = search.until {
+        statement.push(" AND m.created_at < $", [Value::BigInt(Some(until))]);
+    }
+    if let Some(status) = search.status {
+        statement.push(" AND r.status = $", [text(status.as_str())]);
+    }
+    match &search.assigned {
+        Some((AssignedFilter::Me, user)) => statement.push(
+            " AND EXISTS (SELECT 1 FROM room_members AS a \
+             WHERE a.room_id = m.room_id AND a.user_id = $ AND a.assigned)",
+            [text(user)],
+        ),
+        Some((AssignedFilter::None, _)) => statement.push(
+            " AND NOT EXISTS (SELECT 1 FROM room_members AS a \
+             WHERE a.room_id = m.room_id AND a.assigned)",
+            [],
+        ),
+        None => statement,
+    };
+}
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// Postgres' plans (`EXPLAIN`) for the two parts of `search`'s first page, each headed by a
+/// line naming it (`-- newest ids`, `-- older ids, through the index`): for the test that the
+/// GIN index answers and the walk is bounded, and for an operator looking into a slow search.
+/// `None` on SQLite.
+pub fn explain_search(
+    conn: &mut DbConnection,
+    search: &MessageSearch,
+) -> Result<Option<Vec<String>>, StoreError> {
+    if !matches!(conn, DbConnection::Postgres(_)) {
+        return Ok(None);
+    }
+    let want = match search.sort {
+        SearchSort::Newest => search.limit + 1,
+        SearchSort::Relevance => RELEVANCE_WINDOW,
+    };
+    let slice_start = newest_slice_start(conn, i64::MAX)?.unwrap_or(0);
+    let mut lines = Vec::new();
+    for (name, which) in [
+        ("-- newest ids", Part::Newest { slice_start }),
+        ("-- older ids, through the index", Part::Indexed),
+    ] {
+        let below = match which {
+            Part::Newest { .. } => i64::MAX,
+            Part::Indexed => slice_start,
+        };
+        let mut statement = part(true, search, ID_COLUMNS, which, below, want);
+        statement.text.insert_str(0, "EXPLAIN ");
+        let plan: Vec<PlanLine> = statement.query().load(conn)?;
+        lines.push(name.to_owned());
+        lines.extend(plan.into_iter().map(|line| line.line));
+    }
+    Ok(Some(lines))
+}
+
+fn text(value: &str) -> Value {
+    Value::Text(Some(value.to_owned()))
+}
+
+/// A value bound to a [`Statement`].
+#[derive(Debug, Clone)]
+enum Value {
+    Text(Option<String>),
+    BigInt(Option<i64>),
+    Real(Option<f32>),
+}
+
+type DbBackend = <DbConnection as Connection>::Backend;
+
+/// A statement's text and its values, written together so that they cannot drift apart.
+#[derive(Debug)]
+struct Statement {
+    postgres: bool,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Statement {
+    fn new(postgres: bool) -> Self {
+        Self {
+            postgres,
+            text: String::with_capacity(1024),
+            values: Vec::new(),
+        }
+    }
+
+    /// Appends `sql`, each `$` of which takes the next of `values`: numbered `$n` on Postgres,
+    /// `?` on SQLite, where a `::type` cast after it is dropped (SQLite has no such syntax).
+    fn push<const N: usize>(&mut self, sql: &str, values: [Value; N]) -> &mut Self {
+        let mut rest = sql;
+        let mut placed = 0;
+        while let Some(at) = rest.find('$') {
+            self.text.push_str(&rest[..at]);
+            rest = &rest[at + 1..];
+            placed += 1;
+            if self.postgres {
+                self.text
+                    .push_str(&format!("${}", self.values.len() + placed));
+            } else {
+                self.text.push('?');
+                if let Some(after_cast) = rest.strip_prefix("::") {
+                    let end = after_cast
+                        .find(|c: char| !c.is_ascii_alphanumeric())
+                        .unwrap_or(after_cast.len());
+                    rest = &after_cast[end..];
+                }
+            }
+        }
+        self.text.push_str(rest);
+        debug_assert_eq!(placed, N, "one value for each `$` of {sql}");
+        self.values.extend(values);
+        self
+    }
+
+    fn query(self) -> BoxedSqlQuery<'static, DbBackend, SqlQuery> {
+        let mut query = diesel::sql_query(self.text).into_boxed();
+        for value in self.values {
+            query = match value {
+                Value::Text(value) => query.bind::<Nullable<Text>, _>(value),
+                Value::BigInt(value) => query.bind::<Nullable<BigInt>, _>(value),
+                Value::Real(value) => query.bind::<Nullable<Float>, _>(value),
+            };
+        }
+        query
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_or_plain_and_casts_go_on_sqlite() {
+        let values = || [Value::BigInt(Some(1)), Value::BigInt(Some(2))];
+        let mut postgres = Statement::new(true);
+        postgres
+            .push("a = $::text AND b = $", values())
+            .push(" LIMIT $", [Value::BigInt(Some(3))]);
+        assert_eq!(postgres.text, "a = $1::text AND b = $2 LIMIT $3");
+        let mut sqlite = Statement::new(false);
+        sqlite
+            .push("a = $::text AND b = $", values())
+            .push(" LIMIT $", [Value::BigInt(Some(3))]);
+        assert_eq!(sqlite.text, "a = ? AND b = ? LIMIT ?");
+        assert_eq!(sqlite.values.len(), 3);
+    }
+}
