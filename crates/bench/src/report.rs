@@ -360,6 +360,14 @@ impl Report {
                     latency.p50, latency.p95, latency.p99, latency.max, latency.count
                 ));
             }
+            for (what, reasons) in [
+                ("seed sends", &search.seeded.failure_reasons),
+                ("searches", &search.failure_reasons),
+            ] {
+                for (reason, count) in reasons {
+                    lines.push(format!("  {what} failed: {count} × {reason}"));
+                }
+            }
         }
         lines.push(format!(
             "correct: {}",

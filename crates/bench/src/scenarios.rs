@@ -585,8 +585,8 @@ pub async fn search(common: &Common, shape: &SearchShape) -> Result<Report, Benc
     let seeded_rooms = prepare(&common.nodes[0], &common.signer, shape.rooms, 0, 0).await?;
     let (seeded, sample) = seed(&common.nodes, &seeded_rooms, shape.per_room, &vocabulary).await;
     eprintln!(
-        "search: seeded {} messages in {:.0} s ({:.0}/s, {} failed)",
-        seeded.messages, seeded.secs, seeded.per_sec, seeded.failures
+        "search: seeded {} messages in {:.0} s ({:.0}/s, {} failed: {:?})",
+        seeded.messages, seeded.secs, seeded.per_sec, seeded.failures, seeded.failure_reasons
     );
     if seeded.messages == 0 || sample.is_empty() {
         return Err(BenchError::Setup("no message could be seeded".to_owned()));

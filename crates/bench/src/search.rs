@@ -91,8 +91,39 @@ impl Vocabulary {
 pub struct Seeded {
     pub messages: u64,
     pub failures: u64,
+    /// Why sends failed: `HTTP <status> <error code>` or `transport: <error>`, with counts.
+    pub failure_reasons: BTreeMap<String, u64>,
     pub secs: f64,
     pub per_sec: f64,
+}
+
+/// Why a request was refused, as a report counts it: the status and the error body's code.
+async fn refusal<S>(response: &mut awc::ClientResponse<S>) -> String
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    let code = response
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|body| body["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!("HTTP {} {code}", response.status().as_u16())
+}
+
+/// What a request came to: `Ok` for a 2xx answer, else why not ([`refusal`], or the transport
+/// error).
+async fn outcome<S>(
+    sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>,
+) -> Result<awc::ClientResponse<S>, String>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    match sent {
+        Ok(response) if response.status().is_success() => Ok(response),
+        Ok(mut response) => Err(refusal(&mut response).await),
+        Err(error) => Err(format!("transport: {error}")),
+    }
 }
 
 /// Sends `per_room` sentences into each room as its customer, through the REST API, spread
@@ -127,23 +158,30 @@ pub async fn seed(
     let started = Instant::now();
     let total = jobs.len();
     let mut failures = 0_u64;
+    let mut failure_reasons = BTreeMap::new();
     let mut done = 0_usize;
     let mut sends = stream::iter(jobs)
         .map(|(url, token, text)| {
             let client = &client;
             async move {
-                client
-                    .post(url)
-                    .bearer_auth(token)
-                    .send_json(&json!({ "content": text }))
-                    .await
-                    .is_ok_and(|response| response.status().is_success())
+                outcome(
+                    client
+                        .post(url)
+                        .bearer_auth(token)
+                        .send_json(&json!({ "content": text }))
+                        .await,
+                )
+                .await
+                .map(drop)
             }
         })
         .buffer_unordered(SEED_CONCURRENCY);
     while let Some(stored) = sends.next().await {
         done += 1;
-        failures += u64::from(!stored);
+        if let Err(reason) = stored {
+            failures += 1;
+            *failure_reasons.entry(reason).or_insert(0) += 1;
+        }
         if done.is_multiple_of(100_000) {
             eprintln!(
                 "search: seeded {done} of {total} messages ({:.0}/s)",
@@ -157,6 +195,7 @@ pub async fn seed(
         Seeded {
             messages,
             failures,
+            failure_reasons,
             secs,
             per_sec: messages as f64 / secs,
         },
@@ -249,6 +288,8 @@ pub struct SearchRun {
     pub target_per_sec: f64,
     pub searches: u64,
     pub failures: u64,
+    /// Why searches failed, with counts (as [`Seeded::failure_reasons`]).
+    pub failure_reasons: BTreeMap<String, u64>,
     pub searches_per_sec: f64,
     /// Every search.
     pub latency: Percentiles,
@@ -265,7 +306,7 @@ struct Timed {
     label: String,
     role: Role,
     micros: u64,
-    results: Option<usize>,
+    results: Result<usize, String>,
 }
 
 /// Searches `rate` times a second for `duration`, kinds and roles in turn; a client searches
@@ -278,7 +319,7 @@ pub async fn measure(
     duration: Duration,
     vocabulary: &Vocabulary,
     sample: &[String],
-) -> (u64, u64, f64, Histograms) {
+) -> (u64, BTreeMap<String, u64>, f64, Histograms) {
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
@@ -317,14 +358,15 @@ pub async fn measure(
         let sender = sender.clone();
         actix_web::rt::spawn(async move {
             let asked = Instant::now();
-            let results = match client.get(url).bearer_auth(token).send().await {
-                Ok(mut response) if response.status().is_success() => response
+            let results = match outcome(client.get(url).bearer_auth(token).send().await).await {
+                Ok(mut response) => response
                     .json::<serde_json::Value>()
                     .limit(4 << 20)
                     .await
                     .ok()
-                    .and_then(|page| page["items"].as_array().map(Vec::len)),
-                _ => None,
+                    .and_then(|page| page["items"].as_array().map(Vec::len))
+                    .ok_or_else(|| "an answer without items".to_owned()),
+                Err(reason) => Err(reason),
             };
             let micros = asked.elapsed().as_micros() as u64;
             let _ = sender.send(Timed {
@@ -339,17 +381,17 @@ pub async fn measure(
     }
     drop(sender);
     let mut histograms = Histograms::default();
-    let mut failures = 0;
+    let mut failures = BTreeMap::new();
     let mut results = 0_u64;
     let mut answered = 0_u64;
     while let Some(timed) = receiver.recv().await {
-        match timed.results {
-            Some(count) => {
-                results += count as u64;
+        match &timed.results {
+            Ok(count) => {
+                results += *count as u64;
                 answered += 1;
                 histograms.record(&timed);
             }
-            None => failures += 1,
+            Err(reason) => *failures.entry(reason.clone()).or_insert(0) += 1,
         }
     }
     let mean = if answered > 0 {
@@ -404,7 +446,7 @@ impl Histograms {
         rooms: usize,
         rate: f64,
         searches: u64,
-        failures: u64,
+        failure_reasons: BTreeMap<String, u64>,
         secs: f64,
         mean_results: f64,
     ) -> SearchRun {
@@ -413,7 +455,8 @@ impl Histograms {
             rooms,
             target_per_sec: rate,
             searches,
-            failures,
+            failures: failure_reasons.values().sum(),
+            failure_reasons,
             searches_per_sec: searches as f64 / secs.max(f64::EPSILON),
             latency: Percentiles::of(&self.all),
             client: Percentiles::of(&self.client),
