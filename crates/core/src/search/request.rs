@@ -8,7 +8,7 @@
 //! carries no access: the next page is checked like the first.
 
 use hmac::{Hmac, Mac};
-use room_chats_store::search::{MessageSearch, SearchPosition, SearchSettings};
+use room_chats_store::search::{MessageSearch, NEWEST_SLICE, SearchPosition, SearchSettings};
 use room_chats_types::rules::check_id;
 use room_chats_types::search::{SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX};
 use room_chats_types::{AssignedFilter, MessageSearchQuery, RoomStatus, SearchSort};
@@ -104,6 +104,7 @@ impl SearchRequest {
             sort: self.sort,
             after,
             limit: self.limit,
+            newest_slice: NEWEST_SLICE,
         })
     }
 

@@ -4,17 +4,19 @@
 //! ids and checking each message's words, and reading the GIN index then sorting what it
 //! found; it chooses from estimates, and a phrase or a typed prefix that matches little (or
 //! nothing) while its words look common made it walk the whole table — 0.3 s alone on
-//! 1,000,000 messages, seconds under load. So a search on Postgres reads in two parts, each
-//! bounded whatever the estimates say:
-//! 1. the newest [`NEWEST_SLICE`] ids, walked newest first, the words checked on each row;
-//!    the match is written as a function call there, which no index can serve;
-//! 2. only when that found too few, the older ids through the GIN index, the id order hidden
-//!    from the planner so that it cannot choose to walk again.
+//! 1,000,000 messages, seconds under load. So a search on Postgres reads bounded ranges:
+//! 1. the newest [`NEWEST_SLICE`] ids, the planner choosing how: a walk there ends at the
+//!    range's end, whatever the estimates said;
+//! 2. when that found too few, the next range below, as long as the frequency of the words in
+//!    the ranges read so far says the rest lies within [`MAX_WALK`] ids;
+//! 3. otherwise (the words are rare there) the older ids through the GIN index, the id order
+//!    hidden from the planner so that it cannot choose to walk again.
 //!
-//! A common query ends in part 1 after a few rows; a rare one costs one walk of the slice
-//! plus the index. SQLite's FTS5 answers from its index in id order, so there part 2 alone
-//! runs, in plain order. Relevance ranks the newest [`RELEVANCE_WINDOW`] matches: the same
-//! parts find their ids, then one statement ranks them and cuts the page.
+//! What was read decides, not an estimate. (Going to the index straight after the first slice
+//! was tried: when the newest ids hold none of a common word, the index then sorted every
+//! message with it — 0.4 s.) SQLite's FTS5 answers from its index in id order, so there the
+//! index alone answers, in plain order. Relevance ranks the newest [`RELEVANCE_WINDOW`]
+//! matches: the same ranges find their ids, then one statement ranks them and cuts the page.
 
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
@@ -32,11 +34,15 @@ use crate::{DbConnection, StoreError};
 /// messages arrive.
 pub const RELEVANCE_WINDOW: i64 = 1_000;
 
-/// How many of the newest message ids a Postgres search walks before it turns to the index
-/// (part 1 above). Measured alone on 1,000,000 messages (docs/PERFORMANCE.md): the slowest of
-/// 150 searches took 58 ms with 20,000, 147 ms with 10,000 (more searches reach the index,
-/// where a phrase of common words rechecks many rows), and 367 ms without the split.
-pub const NEWEST_SLICE: i64 = 20_000;
+/// How many of the newest message ids part 1 of a Postgres search reads (see above). Measured
+/// alone on 1,000,000 messages whose newest 25,000 hold none of the words (docs/PERFORMANCE.md):
+/// a prefix matching nothing took 55 ms with 100,000 and 89 ms with 200,000, against 272 ms
+/// without the split; the slowest of 100 searches 53 ms with 100,000.
+pub const NEWEST_SLICE: i64 = 100_000;
+
+/// How many ids below the first slice a search reads range by range before it turns to the
+/// index for the rest: the frequency of the words in the slice tells how far the rest lies.
+pub const MAX_WALK: i64 = 300_000;
 
 /// A message search as the use case decided it: the query rendered for each backend, and the
 /// caller's access and filters.
@@ -71,6 +77,9 @@ pub struct MessageSearch {
     pub after: Option<SearchPosition>,
     /// Page size.
     pub limit: i64,
+    /// How many of the newest ids part 1 reads on Postgres: [`NEWEST_SLICE`], or fewer where
+    /// a test shows both parts on a small table.
+    pub newest_slice: i64,
 }
 
 /// A place in a search's order: the rank and the relevance window (relevance only) and the
@@ -192,7 +201,8 @@ fn found(row: FoundRow, rank: f32, window_top: Option<i64>) -> Found {
 }
 
 /// The newest `want` messages below id `below` that match `search`, newest first, read as
-/// `columns`: the two parts of the module's doc on Postgres, the index alone on SQLite.
+/// `columns`: on Postgres ranges of ids newest first, then the index (the module's doc); on
+/// SQLite the index alone.
 fn newest_matches<Row>(
     conn: &mut DbConnection,
     postgres: bool,
@@ -204,62 +214,88 @@ fn newest_matches<Row>(
 where
     Row: QueryableByName<<DbConnection as Connection>::Backend> + 'static,
 {
-    let mut rows = Vec::new();
+    if !postgres {
+        return Ok(part(postgres, search, columns, Part::Indexed, below, want)
+            .query()
+            .load(conn)?);
+    }
+    let Some(mut start) = newest_slice_start(conn, below, search.newest_slice)? else {
+        return Ok(Vec::new());
+    };
+    let mut rows: Vec<Row> = Vec::new();
     let mut below = below;
-    if postgres {
-        let Some(slice_start) = newest_slice_start(conn, below)? else {
-            return Ok(rows);
-        };
-        rows = part(
+    let mut span = search.newest_slice;
+    let mut walked = 0;
+    loop {
+        let missing = want - count(&rows);
+        let found: Vec<Row> = part(
             postgres,
             search,
             columns,
-            Part::Newest { slice_start },
+            Part::Range { start },
             below,
-            want,
+            missing,
         )
         .query()
         .load(conn)?;
-        let found = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-        if found >= want {
+        let found_here = count(&found);
+        rows.extend(found);
+        if found_here >= missing || start <= 0 {
             return Ok(rows);
         }
-        below = slice_start;
-        let older: Vec<Row> = part(
-            postgres,
-            search,
-            columns,
-            Part::Indexed,
-            below,
-            want - found,
-        )
-        .query()
-        .load(conn)?;
-        rows.extend(older);
-        return Ok(rows);
+        // How far the rest lies if the words are as frequent below as they were here: twice
+        // that is read next, unless that walk would be long (the words are rare here) — then
+        // the index finds the rest.
+        let missing = missing - found_here;
+        let next = (missing.saturating_mul(2).saturating_mul(span) / found_here.max(1))
+            .max(search.newest_slice);
+        if found_here == 0 || walked + next > MAX_WALK {
+            break;
+        }
+        below = start;
+        start = start.saturating_sub(next);
+        span = next;
+        walked += next;
     }
-    Ok(part(postgres, search, columns, Part::Indexed, below, want)
-        .query()
-        .load(conn)?)
+    let older: Vec<Row> = part(
+        postgres,
+        search,
+        columns,
+        Part::Indexed,
+        start,
+        want - count(&rows),
+    )
+    .query()
+    .load(conn)?;
+    rows.extend(older);
+    Ok(rows)
 }
 
-/// Where part 1 starts: [`NEWEST_SLICE`] ids below the newest indexed message under `below`;
-/// `None` when no message there is indexed (then nothing can match).
-fn newest_slice_start(conn: &mut DbConnection, below: i64) -> Result<Option<i64>, StoreError> {
+fn count<T>(rows: &[T]) -> i64 {
+    i64::try_from(rows.len()).unwrap_or(i64::MAX)
+}
+
+/// Where part 1 starts: `slice` ids below the newest indexed message under `below`; `None`
+/// when no message there is indexed (then nothing can match).
+fn newest_slice_start(
+    conn: &mut DbConnection,
+    below: i64,
+    slice: i64,
+) -> Result<Option<i64>, StoreError> {
     let newest: IdRow =
         diesel::sql_query("SELECT MAX(message_id) AS id FROM message_search WHERE message_id < $1")
             .bind::<BigInt, _>(below)
             .get_result(conn)?;
     Ok(newest
         .id
-        .map(|newest| newest.saturating_add(1).saturating_sub(NEWEST_SLICE)))
+        .map(|newest| newest.saturating_add(1).saturating_sub(slice)))
 }
 
 /// A part of a newest-first search.
 #[derive(Debug, Clone, Copy)]
 enum Part {
-    /// Ids from `slice_start` up, walked newest first, every row's words checked.
-    Newest { slice_start: i64 },
+    /// Ids from `start` up, read as the planner sees fit.
+    Range { start: i64 },
     /// Ids through the index.
     Indexed,
 }
@@ -278,14 +314,14 @@ fn part(
     from_where(&mut statement, search);
     let id = if postgres { "s.message_id" } else { "s.rowid" };
     match (part, postgres) {
-        (Part::Newest { slice_start }, _) => {
+        (Part::Range { start }, _) => {
             statement.push(
-                " AND ts_match_vq(s.words, to_tsquery($::regconfig, $))",
+                " AND s.words @@ to_tsquery($::regconfig, $)",
                 [text(&search.language), text(&search.postgres_query)],
             );
             statement.push(
                 &format!(" AND {id} >= $ AND {id} < $ ORDER BY {id} DESC"),
-                [Value::BigInt(Some(slice_start)), Value::BigInt(Some(below))],
+                [Value::BigInt(Some(start)), Value::BigInt(Some(below))],
             );
         }
         (Part::Indexed, true) => {
@@ -424,7 +460,7 @@ struct PlanLine {
 
 /// Postgres' plans (`EXPLAIN`) for the two parts of `search`'s first page, each headed by a
 /// line naming it (`-- newest ids`, `-- older ids, through the index`): for the test that the
-/// GIN index answers and the walk is bounded, and for an operator looking into a slow search.
+/// GIN index answers and any walk is bounded, and for an operator looking into a slow search.
 /// `None` on SQLite.
 pub fn explain_search(
     conn: &mut DbConnection,
@@ -437,14 +473,14 @@ pub fn explain_search(
         SearchSort::Newest => search.limit + 1,
         SearchSort::Relevance => RELEVANCE_WINDOW,
     };
-    let slice_start = newest_slice_start(conn, i64::MAX)?.unwrap_or(0);
+    let slice_start = newest_slice_start(conn, i64::MAX, search.newest_slice)?.unwrap_or(0);
     let mut lines = Vec::new();
     for (name, which) in [
-        ("-- newest ids", Part::Newest { slice_start }),
+        ("-- newest ids", Part::Range { start: slice_start }),
         ("-- older ids, through the index", Part::Indexed),
     ] {
         let below = match which {
-            Part::Newest { .. } => i64::MAX,
+            Part::Range { .. } => i64::MAX,
             Part::Indexed => slice_start,
         };
         let mut statement = part(true, search, ID_COLUMNS, which, below, want);

@@ -19,7 +19,7 @@ use room_chats_types::search_words;
 use room_chats_types::{AttachmentDto, MessageDto};
 
 pub use find::{
-    Found, MessageSearch, NEWEST_SLICE, RELEVANCE_WINDOW, SearchPosition, explain_search,
+    Found, MAX_WALK, MessageSearch, NEWEST_SLICE, RELEVANCE_WINDOW, SearchPosition, explain_search,
     search_messages,
 };
 
