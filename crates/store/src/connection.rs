@@ -182,7 +182,7 @@ fn open(url: &DatabaseUrl) -> Result<DbConnection, diesel::r2d2::Error> {
                      PRAGMA synchronous = FULL;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
-            crate::search_rank::register_sqlite_functions(&mut conn)
+            crate::search::sqlite_functions::register(&mut conn)
                 .map_err(diesel::r2d2::Error::QueryError)?;
             Ok(DbConnection::Sqlite(conn))
         }

@@ -20,7 +20,6 @@ pub mod rooms;
 mod rows;
 mod schema;
 pub mod search;
-mod search_rank;
 mod time;
 pub mod timeline;
 pub mod webhooks;

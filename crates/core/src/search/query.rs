@@ -169,6 +169,22 @@ impl SearchQuery {
 }
 
 impl SearchQuery {
+    /// The query as the SQLite store checks it on one message (`MessageSearch::row_query`):
+    /// one term a line, `+` required or `-` excluded, then the phrase's words separated by
+    /// spaces, the typed word ending in `*` — the meaning of [`Self::to_fts5`].
+    pub fn to_row_query(&self) -> String {
+        let term = |sign: char, phrase: &Phrase| {
+            let star = if phrase.prefix { "*" } else { "" };
+            format!("{sign}{}{star}", phrase.words.join(" "))
+        };
+        self.required
+            .iter()
+            .map(|phrase| term('+', phrase))
+            .chain(self.excluded.iter().map(|phrase| term('-', phrase)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The words the query requires, space-separated, the typed one ending in `*`: what the
     /// SQLite store ranks a found message by.
     pub fn rank_terms(&self) -> String {
@@ -200,6 +216,11 @@ mod tests {
         let query = parsed("Broken  ZIP");
         assert_eq!(query.to_tsquery(), "('broken') & ('zip':*)");
         assert_eq!(query.to_fts5(), "(\"broken\" AND \"zip\"*)");
+        assert_eq!(query.to_row_query(), "+broken\n+zip*");
+        assert_eq!(
+            parsed("\"broken zip\" -refund -\"not arrived\"").to_row_query(),
+            "+broken zip\n-refund\n-not arrived"
+        );
     }
 
     #[test]

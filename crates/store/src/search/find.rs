@@ -54,8 +54,11 @@ pub struct MessageSearch {
     pub postgres_query: String,
     /// FTS5 `MATCH` text (see `SearchQuery::to_fts5`).
     pub sqlite_query: String,
+    /// The query as SQLite checks it on one message (see `row_matches`): for a search that
+    /// reads a customer's or a room's messages rather than the FTS5 index.
+    pub row_query: String,
     /// The words the query requires, space-separated, the typed one ending in `*`: what SQLite
-    /// ranks by (see [`rank_words`]).
+    /// ranks by (see `rank_words`).
     pub rank_terms: String,
     /// Only rooms of this customer's orders (a client searching).
     pub only_customer: Option<String>,
@@ -332,6 +335,17 @@ fn part(
             // `+ 0`: sorted after the index answered, never walked in id order.
             statement.push(
                 &format!(" AND {id} < $ ORDER BY {id} + 0 DESC"),
+                [Value::BigInt(Some(below))],
+            );
+        }
+        // A customer's or a room's messages are few, and FTS5 cannot tell how many messages
+        // its query matches: the planner would read every match of a common word looking for
+        // that customer's (0.2 s on 1,000,000 messages). Checked row by row instead, the
+        // search starts from the customer's or the room's messages.
+        (Part::Indexed, false) if search.only_customer.is_some() || search.room_id.is_some() => {
+            statement.push(" AND search_match(s.words, $)", [text(&search.row_query)]);
+            statement.push(
+                " AND m.id < $ ORDER BY m.id DESC",
                 [Value::BigInt(Some(below))],
             );
         }

@@ -12,6 +12,7 @@
 //! orders as they are now — so nothing about access is ever stored in the index.
 
 mod find;
+pub(crate) mod sqlite_functions;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
