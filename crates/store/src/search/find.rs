@@ -228,7 +228,7 @@ where
     let mut rows: Vec<Row> = Vec::new();
     let mut below = below;
     let mut span = search.newest_slice;
-    let mut walked = 0;
+    let mut walked: i64 = 0;
     loop {
         let missing = want - count(&rows);
         let found: Vec<Row> = part(
@@ -252,7 +252,7 @@ where
         let missing = missing - found_here;
         let next = (missing.saturating_mul(2).saturating_mul(span) / found_here.max(1))
             .max(search.newest_slice);
-        if found_here == 0 || walked + next > MAX_WALK {
+        if found_here == 0 || walked.saturating_add(next) > MAX_WALK {
             break;
         }
         below = start;
