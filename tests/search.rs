@@ -623,7 +623,6 @@ mod plan {
             postgres_query: query.to_tsquery(),
             sqlite_query: query.to_fts5(),
             row_query: query.to_row_query(),
-            rank_terms: query.rank_terms(),
             only_customer: None,
             room_id: None,
             sender: None,

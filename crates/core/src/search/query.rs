@@ -166,12 +166,11 @@ impl SearchQuery {
         }
         rendered
     }
-}
 
-impl SearchQuery {
-    /// The query as the SQLite store checks it on one message (`MessageSearch::row_query`):
-    /// one term a line, `+` required or `-` excluded, then the phrase's words separated by
-    /// spaces, the typed word ending in `*` — the meaning of [`Self::to_fts5`].
+    /// The query as the SQLite store checks and ranks it on one message
+    /// (`MessageSearch::row_query`): one term a line, `+` required or `-` excluded, then the
+    /// phrase's words separated by spaces, the typed word ending in `*` — the meaning of
+    /// [`Self::to_fts5`].
     pub fn to_row_query(&self) -> String {
         let term = |sign: char, phrase: &Phrase| {
             let star = if phrase.prefix { "*" } else { "" };
@@ -183,23 +182,6 @@ impl SearchQuery {
             .chain(self.excluded.iter().map(|phrase| term('-', phrase)))
             .collect::<Vec<_>>()
             .join("\n")
-    }
-
-    /// The words the query requires, space-separated, the typed one ending in `*`: what the
-    /// SQLite store ranks a found message by.
-    pub fn rank_terms(&self) -> String {
-        let mut terms = Vec::new();
-        for phrase in &self.required {
-            let last = phrase.words.len().saturating_sub(1);
-            for (position, word) in phrase.words.iter().enumerate() {
-                if phrase.prefix && position == last {
-                    terms.push(format!("{word}*"));
-                } else {
-                    terms.push(word.clone());
-                }
-            }
-        }
-        terms.join(" ")
     }
 }
 

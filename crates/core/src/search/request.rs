@@ -94,7 +94,6 @@ impl SearchRequest {
             postgres_query: self.query.to_tsquery(),
             sqlite_query: self.query.to_fts5(),
             row_query: self.query.to_row_query(),
-            rank_terms: self.query.rank_terms(),
             only_customer,
             room_id: self.room_id,
             sender: self.sender.clone(),

@@ -54,12 +54,10 @@ pub struct MessageSearch {
     pub postgres_query: String,
     /// FTS5 `MATCH` text (see `SearchQuery::to_fts5`).
     pub sqlite_query: String,
-    /// The query as SQLite checks it on one message (see `row_matches`): for a search that
-    /// reads a customer's or a room's messages rather than the FTS5 index.
+    /// The query as SQLite checks and ranks it on one message (see `row_matches` and
+    /// `rank_words`): for a search that reads a customer's or a room's messages rather than
+    /// the FTS5 index, and for `sort=relevance`.
     pub row_query: String,
-    /// The words the query requires, space-separated, the typed one ending in `*`: what SQLite
-    /// ranks by (see `rank_words`).
-    pub rank_terms: String,
     /// Only rooms of this customer's orders (a client searching).
     pub only_customer: Option<String>,
     /// Only this room.
@@ -378,7 +376,7 @@ fn ranked(postgres: bool, search: &MessageSearch, window: &[i64]) -> Statement {
             &format!(
                 "SELECT * FROM (SELECT {FOUND_COLUMNS}, search_rank(s.words, $) AS rank FROM "
             ),
-            [text(&search.rank_terms)],
+            [text(&search.row_query)],
         );
     }
     from_where(&mut statement, search);
