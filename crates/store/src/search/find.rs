@@ -23,6 +23,7 @@ use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Float, Nullable, Text};
 use room_chats_types::{AssignedFilter, MessageDto, RoomStatus, SearchSort};
 
+use super::IdRow;
 use crate::rows::MessageRow;
 use crate::{DbConnection, StoreError};
 
@@ -125,12 +126,6 @@ struct RankedRow {
     found: FoundRow,
     #[diesel(sql_type = Float)]
     rank: f32,
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = Nullable<BigInt>)]
-    id: Option<i64>,
 }
 
 /// What a row of a search's order is read as: the message with its order (newest first), or
@@ -487,14 +482,18 @@ pub fn explain_search(
     };
     let slice_start = newest_slice_start(conn, i64::MAX, search.newest_slice)?.unwrap_or(0);
     let mut lines = Vec::new();
-    for (name, which) in [
-        ("-- newest ids", Part::Range { start: slice_start }),
-        ("-- older ids, through the index", Part::Indexed),
+    for (name, which, below) in [
+        (
+            "-- newest ids",
+            Part::Range { start: slice_start },
+            i64::MAX,
+        ),
+        (
+            "-- older ids, through the index",
+            Part::Indexed,
+            slice_start,
+        ),
     ] {
-        let below = match which {
-            Part::Range { .. } => i64::MAX,
-            Part::Indexed => slice_start,
-        };
         let mut statement = part(true, search, ID_COLUMNS, which, below, want);
         statement.text.insert_str(0, "EXPLAIN ");
         let plan: Vec<PlanLine> = statement.query().load(conn)?;

@@ -185,16 +185,16 @@ pub fn index_next_range(conn: &mut DbConnection, ceiling: i64) -> Result<IndexSt
     })
 }
 
+/// A message id a statement may not find (`MAX(id)` of nothing is NULL).
 #[derive(QueryableByName)]
-struct Newest {
+struct IdRow {
     #[diesel(sql_type = Nullable<BigInt>)]
     id: Option<i64>,
 }
 
 /// One past the highest message id stored so far (1 when there is none).
 pub fn next_message_id(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    let newest: Newest =
-        diesel::sql_query("SELECT MAX(id) AS id FROM messages").get_result(conn)?;
+    let newest: IdRow = diesel::sql_query("SELECT MAX(id) AS id FROM messages").get_result(conn)?;
     Ok(newest.id.unwrap_or(0) + 1)
 }
 
