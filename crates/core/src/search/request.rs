@@ -90,7 +90,7 @@ impl SearchRequest {
             .map(|cursor| self.read_cursor(&settings.cursor_key, cursor))
             .transpose()?;
         Ok(MessageSearch {
-            language: settings.language.clone(),
+            language_oid: settings.language_oid,
             postgres_query: self.query.to_tsquery(),
             sqlite_query: self.query.to_fts5(),
             row_query: self.query.to_row_query(),
@@ -210,6 +210,7 @@ mod tests {
     fn settings(key: &str) -> SearchSettings {
         SearchSettings {
             language: "simple".to_owned(),
+            language_oid: None,
             cursor_key: key.to_owned(),
         }
     }

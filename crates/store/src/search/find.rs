@@ -49,8 +49,9 @@ pub const MAX_WALK: i64 = 300_000;
 /// caller's access and filters.
 #[derive(Debug, Clone)]
 pub struct MessageSearch {
-    /// The text search configuration the index was built with ([`SearchSettings`]).
-    pub language: String,
+    /// The OID of the text search configuration the index was built with
+    /// ([`super::SearchSettings::language_oid`]; Postgres only).
+    pub language_oid: Option<i64>,
     /// `to_tsquery` text (see `SearchQuery::to_tsquery`).
     pub postgres_query: String,
     /// FTS5 `MATCH` text (see `SearchQuery::to_fts5`).
@@ -311,20 +312,14 @@ fn part(
     let id = if postgres { "s.message_id" } else { "s.rowid" };
     match (part, postgres) {
         (Part::Range { start }, _) => {
-            statement.push(
-                " AND s.words @@ to_tsquery($::regconfig, $)",
-                [text(&search.language), text(&search.postgres_query)],
-            );
+            statement.push(&format!(" AND s.words @@ {TSQUERY}"), tsquery(search));
             statement.push(
                 &format!(" AND {id} >= $ AND {id} < $ ORDER BY {id} DESC"),
                 [Value::BigInt(Some(start)), Value::BigInt(Some(below))],
             );
         }
         (Part::Indexed, true) => {
-            statement.push(
-                " AND s.words @@ to_tsquery($::regconfig, $)",
-                [text(&search.language), text(&search.postgres_query)],
-            );
+            statement.push(&format!(" AND s.words @@ {TSQUERY}"), tsquery(search));
             // `+ 0`: sorted after the index answered, never walked in id order.
             statement.push(
                 &format!(" AND {id} < $ ORDER BY {id} + 0 DESC"),
@@ -362,9 +357,9 @@ fn ranked(postgres: bool, search: &MessageSearch, window: &[i64]) -> Statement {
         statement.push(
             &format!(
                 "SELECT * FROM (SELECT {FOUND_COLUMNS}, \
-                 ts_rank(s.words, to_tsquery($::regconfig, $), 1) AS rank FROM "
+                 ts_rank(s.words, {TSQUERY}, 1) AS rank FROM "
             ),
-            [text(&search.language), text(&search.postgres_query)],
+            tsquery(search),
         );
     } else {
         statement.push(
@@ -501,6 +496,18 @@ pub fn explain_search(
         lines.extend(plan.into_iter().map(|line| line.line));
     }
     Ok(Some(lines))
+}
+
+/// The query as Postgres matches it: the configuration bound as its OID, so that the whole
+/// expression is a constant, computed once per statement rather than once per row.
+const TSQUERY: &str = "to_tsquery(CAST(CAST($ AS oid) AS regconfig), $)";
+
+/// The values of [`TSQUERY`].
+fn tsquery(search: &MessageSearch) -> [Value; 2] {
+    [
+        Value::BigInt(search.language_oid),
+        text(&search.postgres_query),
+    ]
 }
 
 fn text(value: &str) -> Value {
