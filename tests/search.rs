@@ -523,12 +523,18 @@ mod plan {
     /// walked only within their slice; below it the GIN index answers an admin's rare word in
     /// either order, a client's search starts from its own rooms or the index, and nothing
     /// scans every message. The query is a constant in every plan, computed once: as an
-    /// expression Postgres computed it again for each message it looked at.
+    /// expression Postgres computed it again for each message it looked at. And one process
+    /// runs it, even where the server would start parallel workers for anything.
     #[actix_web::test]
     async fn postgres_searches_through_the_gin_index() {
         let app = TestApp::start(Backend::Postgres).await;
         let language_oid = seed_fifty_thousand(&app).await;
-        let db = app.database();
+        let db = app.database_with(&[
+            ("parallel_setup_cost", "0"),
+            ("parallel_tuple_cost", "0"),
+            ("min_parallel_index_scan_size", "0"),
+            ("min_parallel_table_scan_size", "0"),
+        ]);
         for (customer, sort) in [
             (None, SearchSort::Newest),
             (None, SearchSort::Relevance),
@@ -575,6 +581,7 @@ mod plan {
                 );
             }
             assert!(!uses(&plan, "Seq Scan on message"), "{shown}");
+            assert!(!uses(&plan, "Gather"), "one process: {shown}");
             assert!(
                 uses(&plan, "'''zanzibar'':*'::tsquery") && !uses(&plan, "to_tsquery("),
                 "{shown}"

@@ -88,10 +88,21 @@ enum TestDatabase {
 }
 
 fn schema_url(schema: &str) -> String {
+    schema_url_with(schema, &[])
+}
+
+/// [`schema_url`] with more of Postgres' settings (`name`, `value`) for each connection.
+fn schema_url_with(schema: &str, settings: &[(&str, &str)]) -> String {
     let admin_url = postgres_admin_url();
     let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let more: String = settings
+        .iter()
+        .map(|(name, value)| format!("%20-c{name}%3D{value}"))
+        .collect();
     // The application name tells each node's connections apart in `pg_stat_activity`.
-    format!("{admin_url}{separator}options=-csearch_path%3D{schema}&application_name={schema}")
+    format!(
+        "{admin_url}{separator}options=-csearch_path%3D{schema}{more}&application_name={schema}"
+    )
 }
 
 static NEXT_SCHEMA: AtomicU32 = AtomicU32::new(0);
@@ -337,8 +348,17 @@ impl TestApp {
     /// A pool of one connection to this node's database (either backend), for tests that run
     /// a store or worker function themselves.
     pub fn database(&self) -> room_chats_store::Database {
+        self.database_with(&[])
+    }
+
+    /// [`Self::database`] whose connections start with these Postgres settings (`name`,
+    /// `value`; ignored on SQLite): to show what the store's statements do under a server
+    /// configured otherwise.
+    pub fn database_with(&self, settings: &[(&str, &str)]) -> room_chats_store::Database {
         let url = match &self.database {
-            TestDatabase::Postgres { schema, .. } => DatabaseUrl::Postgres(schema_url(schema)),
+            TestDatabase::Postgres { schema, .. } => {
+                DatabaseUrl::Postgres(schema_url_with(schema, settings))
+            }
             TestDatabase::Sqlite { _dir: dir } => DatabaseUrl::Sqlite(dir.path().join("chat.db")),
             TestDatabase::Shared { .. } => panic!("ask the node that owns the schema"),
         };
