@@ -15,8 +15,10 @@
 //! What was read decides, not an estimate. (Going to the index straight after the first slice
 //! was tried: when the newest ids hold none of a common word, the index then sorted every
 //! message with it — 0.4 s.) SQLite's FTS5 answers from its index in id order, so there the
-//! index alone answers, in plain order. Relevance ranks the newest [`RELEVANCE_WINDOW`]
-//! matches: the same ranges find their ids, then one statement ranks them and cuts the page.
+//! index alone answers, in plain order. Relevance ranks the newest matches, at most
+//! [`RELEVANCE_WINDOW`] and on Postgres those of the ranges read once they hold
+//! [`RELEVANCE_ENOUGH`]: the same ranges find their ids, then one statement ranks them and
+//! cuts the page.
 
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
@@ -27,13 +29,21 @@ use super::IdRow;
 use crate::rows::MessageRow;
 use crate::{DbConnection, StoreError};
 
-/// How many of the newest matches `sort=relevance` ranks. Ranking reads every candidate's
-/// words, so a common word would otherwise rank most of the table on each search; a search box
-/// wants the best of the recent matches. Measured on 1,000,000 messages, two common words:
-/// 16 ms for 1,000 candidates, 25 ms for 2,000, 87 ms for 5,000, 126 ms for 10,000. The
-/// window is fixed by the first page (its newest match), so paging through it is stable while
-/// messages arrive.
+/// How many of the newest matches `sort=relevance` ranks at most. Ranking reads every
+/// candidate's words, so a common word would otherwise rank most of the table on each search;
+/// a search box wants the best of the recent matches. Measured on 1,000,000 messages, two
+/// common words: 16 ms for 1,000 candidates, 25 ms for 2,000, 87 ms for 5,000, 126 ms for
+/// 10,000. The window is fixed by the first page (its newest match), so paging through it is
+/// stable while messages arrive.
 pub const RELEVANCE_WINDOW: i64 = 1_000;
+
+/// On Postgres, relevance stops reading older ranges once it holds this many matches: the
+/// window is then the matches of the ranges read (at most [`RELEVANCE_WINDOW`]). Finding all
+/// 1,000 of two words found a few hundred times in the newest 100,000 messages meant reading
+/// 400,000 more, or the index with a common prefix: 80 ms alone and the slowest kind of search
+/// under load (p95 101 ms, `scripts/bench.sh search`). SQLite reads its index in id order and
+/// always ranks the newest [`RELEVANCE_WINDOW`].
+pub const RELEVANCE_ENOUGH: i64 = 200;
 
 /// How many of the newest message ids part 1 of a Postgres search reads (see above). Measured
 /// alone on 1,000,000 messages whose newest 25,000 hold none of the words (docs/PERFORMANCE.md):
@@ -166,13 +176,17 @@ fn find(
     match search.sort {
         SearchSort::Newest => {
             let below = search.after.map_or(i64::MAX, |after| after.message_id);
+            let page = search.limit + 1;
             let rows: Vec<FoundRow> = newest_matches(
                 conn,
                 postgres,
                 search,
                 FOUND_COLUMNS,
                 below,
-                search.limit + 1,
+                Wanted {
+                    most: page,
+                    enough: page,
+                },
             )?;
             Ok(rows.into_iter().map(|row| found(row, 0.0, None)).collect())
         }
@@ -188,7 +202,10 @@ fn find(
                 search,
                 ID_COLUMNS,
                 below,
-                RELEVANCE_WINDOW,
+                Wanted {
+                    most: RELEVANCE_WINDOW,
+                    enough: RELEVANCE_ENOUGH,
+                },
             )?
             .into_iter()
             .filter_map(|row| row.id)
@@ -219,24 +236,35 @@ fn found(row: FoundRow, rank: f32, window_top: Option<i64>) -> Found {
     }
 }
 
-/// The newest `want` messages below id `below` that match `search`, newest first, read as
-/// `columns`: on Postgres ranges of ids newest first, then the index (the module's doc); on
-/// SQLite the index alone.
+/// How many matches a part of a search wants.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    /// At most this many.
+    most: i64,
+    /// No older range is read once this many are found (Postgres).
+    enough: i64,
+}
+
+/// The newest matches of `search` below id `below`, newest first, read as `columns`: on
+/// Postgres ranges of ids newest first until `want.enough` are found, then the index (the
+/// module's doc); on SQLite the index alone, `want.most` of them.
 fn newest_matches<Row>(
     conn: &mut DbConnection,
     postgres: bool,
     search: &MessageSearch,
     columns: &str,
     below: i64,
-    want: i64,
+    want: Wanted,
 ) -> Result<Vec<Row>, StoreError>
 where
     Row: QueryableByName<<DbConnection as Connection>::Backend> + 'static,
 {
     if !postgres {
-        return Ok(part(postgres, search, columns, Part::Indexed, below, want)
-            .query()
-            .load(conn)?);
+        return Ok(
+            part(postgres, search, columns, Part::Indexed, below, want.most)
+                .query()
+                .load(conn)?,
+        );
     }
     let Some(mut start) = newest_slice_start(conn, below, search.newest_slice)? else {
         return Ok(Vec::new());
@@ -246,27 +274,26 @@ where
     let mut span = search.newest_slice;
     let mut walked: i64 = 0;
     loop {
-        let missing = want - count(&rows);
         let found: Vec<Row> = part(
             postgres,
             search,
             columns,
             Part::Range { start },
             below,
-            missing,
+            want.most - count(&rows),
         )
         .query()
         .load(conn)?;
         let found_here = count(&found);
         rows.extend(found);
-        if found_here >= missing || start <= 0 {
+        let short = want.enough - count(&rows);
+        if short <= 0 || start <= 0 {
             return Ok(rows);
         }
         // How far the rest lies if the words are as frequent below as they were here: twice
         // that is read next, unless that walk would be long (the words are rare here) — then
         // the index finds the rest.
-        let missing = missing - found_here;
-        let next = (missing.saturating_mul(2).saturating_mul(span) / found_here.max(1))
+        let next = (short.saturating_mul(2).saturating_mul(span) / found_here.max(1))
             .max(search.newest_slice);
         if found_here == 0 || walked.saturating_add(next) > MAX_WALK {
             break;
@@ -282,7 +309,7 @@ where
         columns,
         Part::Indexed,
         start,
-        want - count(&rows),
+        want.most - count(&rows),
     )
     .query()
     .load(conn)?;

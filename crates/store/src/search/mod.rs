@@ -20,8 +20,8 @@ use room_chats_types::search_words;
 use room_chats_types::{AttachmentDto, MessageDto};
 
 pub use find::{
-    Found, MAX_WALK, MessageSearch, NEWEST_SLICE, RELEVANCE_WINDOW, SearchPosition, explain_search,
-    search_messages,
+    Found, MAX_WALK, MessageSearch, NEWEST_SLICE, RELEVANCE_ENOUGH, RELEVANCE_WINDOW,
+    SearchPosition, explain_search, search_messages,
 };
 
 use crate::connection::write_transaction;
