@@ -72,7 +72,8 @@ pub struct MessageSearchQuery {
     pub status: Option<RoomStatus>,
     /// Admins only: `me` for rooms assigned to the caller, `none` for unassigned rooms.
     pub assigned: Option<AssignedFilter>,
-    /// `newest` (default) or `relevance`.
+    /// `newest` (default): every match, newest first. `relevance`: best match first among
+    /// the newest matches — at most 1,000, so that order ends sooner (docs/API.md).
     pub sort: Option<SearchSort>,
     /// Page size, 1 to 50; default 20.
     #[param(minimum = 1, maximum = 50)]
