@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 mod bad_input;
 mod broker_faults;
+mod canned_replies;
 mod concurrency;
 mod direct_uploads;
 mod document_rules;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use room_chats_core::Limits;
 
 use room_chats_core::attachments::Attachments;
+use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::Chat;
 use room_chats_core::metrics::{Exposition, Metrics};
 use room_chats_core::push::WebPush;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub realtime: Arc<RealtimeSettings>,
     /// Webhook endpoint use cases.
     pub webhooks: Webhooks,
+    /// The admins' saved replies.
+    pub canned: CannedReplies,
     /// Web Push subscriptions.
     pub push: WebPush,
     /// Uploads and downloads of files.

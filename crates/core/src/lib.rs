@@ -10,6 +10,7 @@
 pub mod access;
 pub mod attachments;
 pub mod auth;
+pub mod canned_replies;
 pub mod chat;
 pub mod error;
 pub mod limits;

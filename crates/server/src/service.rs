@@ -12,6 +12,7 @@ use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSet
 use room_chats_core::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageError, StorageLocation,
 };
+use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
 use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
 use room_chats_core::push::{PushSettings, WebPush};
@@ -303,6 +304,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         attachments,
         chat,
         webhooks: Webhooks::new(db.clone(), &config.webhooks),
+        canned: CannedReplies::new(db.clone(), config.limits.max_content_chars),
         push: WebPush::new(db, config.push.clone()),
         limits: config.limits,
         hub: Arc::clone(&hub),

@@ -5,6 +5,7 @@
 
 pub mod attachments;
 pub mod batch;
+pub mod canned_replies;
 mod connection;
 pub mod edits;
 mod error;

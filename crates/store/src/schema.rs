@@ -134,6 +134,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    canned_replies (id) {
+        id -> BigInt,
+        title -> Text,
+        content -> Text,
+        shortcut -> Nullable<Text>,
+        created_by -> Text,
+        updated_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     push_subscriptions (id) {
         id -> BigInt,
         user_id -> Text,

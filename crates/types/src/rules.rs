@@ -40,6 +40,16 @@ pub const MAX_URL_CHARS: usize = 2_048;
 pub const PLAIN_TEXT_PATTERN: &str = "^[^\\x00-\\x1F\\x7F-\\x9F]*$";
 /// Longest webhook endpoint description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 200;
+/// Longest canned reply title, in characters.
+pub const MAX_CANNED_TITLE_CHARS: usize = 100;
+/// [`check_canned_title`] as an ECMA-262 pattern (with `maxLength` [`MAX_CANNED_TITLE_CHARS`]):
+/// the rules of an id — no control character, no whitespace at either end, not empty.
+pub const CANNED_TITLE_PATTERN: &str = ID_PATTERN;
+/// A canned reply's shortcut: a lower-case letter or digit, then up to 31 more of those, `-`
+/// or `_` — what staff type after a `/` in the message box.
+pub const CANNED_SHORTCUT_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,31}$";
+/// Longest canned reply shortcut, in characters.
+pub const MAX_CANNED_SHORTCUT_CHARS: usize = 32;
 /// A media type as a direct upload declares it (`type/subtype`, lowercase, no parameters).
 pub const MEDIA_TYPE_PATTERN: &str = "^[a-z]+/[a-z0-9][a-z0-9.+-]*$";
 /// Longest media type a direct upload may declare, in characters.
@@ -115,18 +125,39 @@ pub fn check_content(content: &str, max_chars: usize) -> Result<(), RuleViolatio
     Ok(())
 }
 
+/// Checks a canned reply's title: not empty, at most [`MAX_CANNED_TITLE_CHARS`], no whitespace
+/// at either end and no control characters.
+pub fn check_canned_title(title: &str) -> Result<(), RuleViolation> {
+    check_label(title, MAX_CANNED_TITLE_CHARS)
+}
+
+/// Checks a canned reply's shortcut against [`CANNED_SHORTCUT_PATTERN`].
+pub fn check_canned_shortcut(shortcut: &str) -> bool {
+    let mut chars = shortcut.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    first_ok
+        && shortcut.len() <= MAX_CANNED_SHORTCUT_CHARS
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 /// Checks an external identifier (user id, order id, `client_id`): non-empty, at most
 /// [`MAX_ID_CHARS`], no whitespace at either end and no control characters.
 pub fn check_id(id: &str) -> Result<(), RuleViolation> {
-    if id.trim().is_empty() || id.trim() != id {
+    check_label(id, MAX_ID_CHARS)
+}
+
+/// Checks a short one-line text (an id, a title): non-empty, at most `max_chars`, no
+/// whitespace at either end and no control characters.
+fn check_label(text: &str, max_chars: usize) -> Result<(), RuleViolation> {
+    if text.trim().is_empty() || text.trim() != text {
         return Err(RuleViolation::Empty);
     }
-    if id.chars().nth(MAX_ID_CHARS).is_some() {
-        return Err(RuleViolation::TooLong {
-            limit: MAX_ID_CHARS,
-        });
+    if text.chars().nth(max_chars).is_some() {
+        return Err(RuleViolation::TooLong { limit: max_chars });
     }
-    if id.chars().any(char::is_control) {
+    if text.chars().any(char::is_control) {
         return Err(RuleViolation::ControlCharacter);
     }
     Ok(())

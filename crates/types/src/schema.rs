@@ -9,7 +9,8 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::rules::{
-    CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS, ENDPOINT_URL_PATTERN, ID_PATTERN,
+    CANNED_SHORTCUT_PATTERN, CANNED_TITLE_PATTERN, CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS,
+    ENDPOINT_URL_PATTERN, ID_PATTERN, MAX_CANNED_SHORTCUT_CHARS, MAX_CANNED_TITLE_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_ROOM_SEARCH_CHARS,
     MAX_SEARCH_QUERY_CHARS, MAX_URL_CHARS, MEDIA_TYPE_PATTERN, PLAIN_TEXT_PATTERN,
     PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN,
@@ -159,6 +160,30 @@ named_string_schema!(
         PLAIN_TEXT_PATTERN,
         "Free text for the admins, at most 200 characters, no control characters.",
         Some("Order system, production"),
+    )
+);
+
+named_string_schema!(
+    /// A canned reply's title.
+    CannedReplyTitle = string_schema(
+        1,
+        Some(MAX_CANNED_TITLE_CHARS),
+        CANNED_TITLE_PATTERN,
+        "What the list of saved replies shows: 1 to 100 characters, no control characters, no \
+         whitespace at either end.",
+        Some("Parcel delayed"),
+    )
+);
+
+named_string_schema!(
+    /// A canned reply's shortcut.
+    CannedReplyShortcut = string_schema(
+        1,
+        Some(MAX_CANNED_SHORTCUT_CHARS),
+        CANNED_SHORTCUT_PATTERN,
+        "What staff type to pick the reply: lower-case letters, digits, `-` and `_`, starting \
+         with a letter or digit, at most 32; unique among the replies.",
+        Some("delayed"),
     )
 );
 

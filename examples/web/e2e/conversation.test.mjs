@@ -161,6 +161,31 @@ test("an admin finds a conversation by a word and opens it", async () => {
   });
 });
 
+test("an admin answers with a saved reply", async () => {
+  await registerOrder("1045", "customer-4");
+  const admin = token("staff-4", "admin");
+  const saved = await fetch(`${api}/canned-replies`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "Parcel delayed", content: "Your parcel is delayed by two days, sorry.", shortcut: "delayed" }),
+  });
+  assert.equal(saved.status, 201, "reply saved");
+  await withPages("canned", async (staff, buyer) => {
+    await buyer.goto(`${site}/customer.html#api=${api}&token=${token("customer-4", "client")}&order=1045`);
+    await buyer.getByTestId("room-title").filter({ hasText: "Order #1045" }).waitFor();
+    await staff.goto(`${site}/admin.html#api=${api}&token=${admin}`);
+    await staff.getByText("Live").waitFor();
+    await staff.locator('li.room[data-order="1045"]').click();
+    await staff.locator('.conversation[data-connection="open"]').waitFor();
+
+    // Picking the reply fills the composer; the admin sends it as any message.
+    await staff.getByTestId("canned").selectOption({ label: "Parcel delayed (/delayed)" });
+    assert.equal(await staff.getByTestId("composer").inputValue(), "Your parcel is delayed by two days, sorry.");
+    await staff.getByTestId("composer").press("Enter");
+    await buyer.locator("li.theirs", { hasText: "Your parcel is delayed by two days, sorry." }).waitFor();
+  });
+});
+
 async function converse(staff, buyer, admin, customer) {
   await staff.goto(`${site}/admin.html#api=${api}&token=${admin}`);
   await staff.getByText("Live").waitFor();

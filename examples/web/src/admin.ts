@@ -16,6 +16,8 @@ class Dashboard {
   /** Each search's number: an answer to an older one (the user typed on) is dropped. */
   private searches = 0;
   private searchTimer: number | undefined;
+  /** The staff's saved replies, read once at start. */
+  private canned: Schemas["CannedReplyDto"][] = [];
 
   constructor(private readonly api: RoomChatsApi) {}
 
@@ -23,6 +25,28 @@ class Dashboard {
     this.wireSearch();
     await this.reload();
     this.connect();
+    // Without saved replies the picker is simply empty: the inbox works either way.
+    this.canned = await this.api.cannedReplies().catch(() => []);
+  }
+
+  /** The saved replies' picker: choosing one puts its text in the open room's composer. */
+  private cannedPicker(): HTMLElement {
+    const options = this.canned.map((reply) =>
+      h("option", { value: String(reply.id) }, reply.shortcut ? `${reply.title} (/${reply.shortcut})` : reply.title),
+    );
+    const picker = h(
+      "select",
+      { "data-testid": "canned", "aria-label": "Insert a saved reply" },
+      h("option", { value: "" }, "Saved replies…"),
+      ...options,
+    ) as HTMLSelectElement;
+    picker.hidden = this.canned.length === 0;
+    picker.addEventListener("change", () => {
+      const reply = this.canned.find((candidate) => String(candidate.id) === picker.value);
+      if (reply) this.open?.insert(reply.content);
+      picker.value = "";
+    });
+    return picker;
   }
 
   /** The search box: searches 200 ms after the last keystroke. */
@@ -139,7 +163,7 @@ class Dashboard {
     close.addEventListener("click", () => void this.api.close(roomId));
     reopen.addEventListener("click", () => void this.api.reopen(roomId));
     assign.addEventListener("click", () => void this.api.assign(roomId, this.me));
-    pane.replaceChildren(h("div", { class: "actions" }, close, reopen, assign), conversation);
+    pane.replaceChildren(h("div", { class: "actions" }, close, reopen, assign, this.cannedPicker()), conversation);
     this.open = new ChatView(conversation, this.api, roomId, (room) => {
       close.hidden = room.status === "closed";
       reopen.hidden = room.status !== "closed";

@@ -87,6 +87,11 @@ export class RoomChatsApi {
     return this.call("PUT", `/chat/${roomId}/admins/${encodeURIComponent(userId)}`);
   }
 
+  /** The staff's saved replies, by title (admins only). */
+  cannedReplies(): Promise<Schemas["CannedReplyDto"][]> {
+    return this.call("GET", "/canned-replies");
+  }
+
   /** The URL of a WebSocket path of the service. */
   socketUrl(path: string): string {
     return `${this.session.api.replace(/^http/, "ws")}${path}`;

@@ -63,6 +63,12 @@ export class ChatView {
     this.socket.close();
   }
 
+  /** Puts `text` in the composer (a saved reply), ready to edit and send. */
+  insert(text: string): void {
+    this.input.value = text;
+    this.input.focus();
+  }
+
   private apply(frame: RoomFrame): void {
     switch (frame.type) {
       case "ready":

@@ -2,6 +2,7 @@
 
 mod attachments;
 mod attachments_direct;
+mod canned_replies;
 mod health;
 mod json_body;
 mod message_change;
@@ -59,6 +60,11 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(push_subscriptions::list_subscriptions)
         .service(push_subscriptions::subscribe)
         .service(push_subscriptions::unsubscribe)
+        .service(canned_replies::create_reply)
+        .service(canned_replies::list_replies)
+        .service(canned_replies::get_reply)
+        .service(canned_replies::replace_reply)
+        .service(canned_replies::delete_reply)
         .service(webhook_endpoints::create_endpoint)
         .service(webhook_endpoints::list_endpoints)
         .service(webhook_endpoints::get_endpoint)
