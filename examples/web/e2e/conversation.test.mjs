@@ -161,7 +161,7 @@ test("an admin finds a conversation by a word and opens it", async () => {
   });
 });
 
-test("an admin answers with a saved reply", async () => {
+test("an admin takes a room and answers with a saved reply", async () => {
   await registerOrder("1045", "customer-4");
   const admin = token("staff-4", "admin");
   const saved = await fetch(`${api}/canned-replies`, {
@@ -175,8 +175,16 @@ test("an admin answers with a saved reply", async () => {
     await buyer.getByTestId("room-title").filter({ hasText: "Order #1045" }).waitFor();
     await staff.goto(`${site}/admin.html#api=${api}&token=${admin}`);
     await staff.getByText("Live").waitFor();
-    await staff.locator('li.room[data-order="1045"]').click();
+    const inboxRoom = staff.locator('li.room[data-order="1045"]');
+    await inboxRoom.getByTestId("assignee").filter({ hasText: "Unassigned" }).waitFor();
+    await inboxRoom.click();
     await staff.locator('.conversation[data-connection="open"]').waitFor();
+
+    // Taking the room: the button says so, and the inbox line names who handles it.
+    await staff.getByTestId("assign").click();
+    await staff.getByTestId("assign").filter({ hasText: "Assigned to you" }).waitFor();
+    assert.equal(await staff.getByTestId("assign").isDisabled(), true);
+    await inboxRoom.getByTestId("assignee").filter({ hasText: "you" }).waitFor();
 
     // Picking the reply fills the composer; the admin sends it as any message.
     await staff.getByTestId("canned").selectOption({ label: "Parcel delayed (/delayed)" });

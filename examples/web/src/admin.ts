@@ -145,6 +145,8 @@ class Dashboard {
         h("span", { class: "customer" }, room.customer_id),
         h("span", { class: "preview" }, room.last_message?.content ?? ""),
         h("span", { class: `state ${room.status}` }, room.status),
+        h("span", { class: "assignee", "data-testid": "assignee" }, handledBy(room.assigned_admins, this.me)),
+        h("time", { datetime: room.last_activity_at, title: room.last_activity_at }, shortTime(room.last_activity_at)),
       );
       if (room.unread > 0) item.append(h("span", { class: "badge", "data-testid": "unread" }, String(room.unread)));
       item.addEventListener("click", () => this.select(room.id));
@@ -162,7 +164,27 @@ class Dashboard {
     const assign = h("button", { "data-testid": "assign" }, "Assign to me");
     close.addEventListener("click", () => void this.api.close(roomId));
     reopen.addEventListener("click", () => void this.api.reopen(roomId));
-    assign.addEventListener("click", () => void this.api.assign(roomId, this.me));
+    const assigned = () => {
+      const mine = this.rooms.get(roomId)?.assigned_admins.includes(this.me) ?? false;
+      assign.textContent = mine ? "Assigned to you" : "Assign to me";
+      assign.toggleAttribute("disabled", mine);
+    };
+    assigned();
+    assign.addEventListener("click", () => {
+      assign.textContent = "Assigning…";
+      this.api.assign(roomId, this.me).then(
+        () => {
+          // The inbox hears of it too; the answer already tells this page.
+          const room = this.rooms.get(roomId);
+          if (room && !room.assigned_admins.includes(this.me)) room.assigned_admins.push(this.me);
+          assigned();
+          this.render();
+        },
+        (error: unknown) => {
+          assign.textContent = `Not assigned: ${error instanceof ApiError ? error.message : String(error)}`;
+        },
+      );
+    });
     pane.replaceChildren(h("div", { class: "actions" }, close, reopen, assign, this.cannedPicker()), conversation);
     this.open = new ChatView(conversation, this.api, roomId, (room) => {
       close.hidden = room.status === "closed";
@@ -174,6 +196,21 @@ class Dashboard {
   set user(userId: string) {
     this.me = userId;
   }
+}
+
+/** Who handles a room, as the inbox line says it. */
+function handledBy(admins: string[], me: string): string {
+  if (admins.length === 0) return "Unassigned";
+  return admins.map((admin) => (admin === me ? "you" : admin)).join(", ");
+}
+
+/** A time as a support inbox shows it: the hour today, the date before. */
+function shortTime(iso: string): string {
+  const at = new Date(iso);
+  const today = new Date().toDateString() === at.toDateString();
+  return today
+    ? at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : at.toLocaleDateString([], { day: "numeric", month: "short" });
 }
 
 const session = sessionFromHash();
