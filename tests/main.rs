@@ -36,4 +36,5 @@ mod search_language;
 mod stored_data;
 mod timeline;
 mod use_case_access;
+mod waiting;
 mod webhooks;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::upsert::excluded;
-use room_chats_types::{AttachmentDto, MessageDto, Role, RoomStatus};
+use room_chats_types::{AttachmentDto, MessageDto, Role, RoomStatus, WaitingFor};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::attachments::{self, StoredAttachment};
@@ -494,12 +494,20 @@ fn write_postgres(
 ) -> QueryResult<StoredIds> {
     let room_ids: Vec<i64> = rooms.keys().copied().collect();
     let room_seqs: Vec<i64> = rooms.values().map(|room| room.last_seq).collect();
+    let waiting = waiting_after(inserts);
+    let room_waiting: Vec<Option<&str>> = rooms
+        .keys()
+        .map(|id| waiting.get(id).map(|party| party.as_str()))
+        .collect();
     let markers = newest_per_sender(inserts, now);
     let rows: Vec<InsertedId> = diesel::sql_query(
         "WITH advanced AS ( \
              UPDATE chat_rooms AS r \
-             SET last_seq = v.seq, last_activity_at = $1, activity_bucket = $14 \
-             FROM unnest($2::bigint[], $3::bigint[]) AS v(id, seq) \
+             SET last_seq = v.seq, last_activity_at = $1, activity_bucket = $14, \
+                 waiting_for = v.waiting, \
+                 waiting_since = CASE WHEN r.waiting_for IS NOT DISTINCT FROM v.waiting \
+                                 THEN r.waiting_since ELSE $1 END \
+             FROM unnest($2::bigint[], $3::bigint[], $18::text[]) AS v(id, seq, waiting) \
              WHERE r.id = v.id AND r.last_seq < v.seq \
          ), markers AS ( \
              INSERT INTO room_members (room_id, user_id, role, assigned, last_read_seq, joined_at) \
@@ -540,6 +548,7 @@ fn write_postgres(
             .map(|m| m.attachments.as_deref())
             .collect::<Vec<_>>(),
     )
+    .bind::<Array<Nullable<Text>>, _>(room_waiting)
     .load(pg)?;
     Ok(rows
         .into_iter()
@@ -555,15 +564,25 @@ fn write_sqlite(
     inserts: &[MessageInsert<'_>],
     now: i64,
 ) -> QueryResult<StoredIds> {
+    let waiting = waiting_after(inserts);
     for (id, room) in rooms {
-        diesel::update(chat_rooms::table.find(id))
-            .filter(chat_rooms::last_seq.lt(room.last_seq))
-            .set((
-                chat_rooms::last_seq.eq(room.last_seq),
-                chat_rooms::last_activity_at.eq(now),
-                chat_rooms::activity_bucket.eq(activity_bucket(now)),
-            ))
-            .execute(sqlite)?;
+        let party = waiting.get(id).map(|party| party.as_str());
+        // As on Postgres: the time changes only when the waiting side does (`IS` compares
+        // NULLs too; every expression reads the row as it was).
+        diesel::sql_query(
+            "UPDATE chat_rooms SET last_seq = ?, last_activity_at = ?, activity_bucket = ?, \
+             waiting_since = CASE WHEN waiting_for IS ? THEN waiting_since ELSE ? END, \
+             waiting_for = ? WHERE id = ? AND last_seq < ?",
+        )
+        .bind::<BigInt, _>(room.last_seq)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(activity_bucket(now))
+        .bind::<Nullable<Text>, _>(party)
+        .bind::<BigInt, _>(now)
+        .bind::<Nullable<Text>, _>(party)
+        .bind::<BigInt, _>(*id)
+        .bind::<BigInt, _>(room.last_seq)
+        .execute(sqlite)?;
     }
     let mut ids = StoredIds::with_capacity(inserts.len());
     for insert in inserts {
@@ -594,6 +613,31 @@ fn bursts(inserts: &[MessageInsert<'_>]) -> Vec<Burst> {
     bursts
         .into_iter()
         .map(|(room_id, first_seq)| Burst { room_id, first_seq })
+        .collect()
+}
+
+/// Whom each room of the batch waits for after it: the other side of its newest message's
+/// sender. Rooms without a message in the batch are not in the map (nor updated).
+fn waiting_after(inserts: &[MessageInsert<'_>]) -> HashMap<i64, WaitingFor> {
+    let mut newest: HashMap<i64, (i64, &str)> = HashMap::new();
+    for insert in inserts {
+        let entry = newest
+            .entry(insert.room_id)
+            .or_insert((insert.seq, insert.sender_role));
+        if insert.seq >= entry.0 {
+            *entry = (insert.seq, insert.sender_role);
+        }
+    }
+    newest
+        .into_iter()
+        .map(|(room_id, (_, role))| {
+            let sender = if role == Role::Client.as_str() {
+                Role::Client
+            } else {
+                Role::Admin
+            };
+            (room_id, WaitingFor::after_message_of(sender))
+        })
         .collect()
 }
 

@@ -107,6 +107,9 @@ pub fn set_room_status(
                 chat_rooms::closed_by.eq(closed_by),
                 chat_rooms::last_activity_at.eq(now),
                 chat_rooms::activity_bucket.eq(activity_bucket(now)),
+                // Closed, it waits for no one; reopened, for whoever the next message asks.
+                chat_rooms::waiting_for.eq(None::<&str>),
+                chat_rooms::waiting_since.eq(None::<i64>),
             ))
             .execute(conn)?;
         let event = match changed {

@@ -6,7 +6,9 @@ use diesel::deserialize::{self, FromSql};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, SingleValue, SqlType, Text};
 use room_chats_types::spelling::UnknownSpelling;
-use room_chats_types::{AttachmentDto, MessageDto, OrderDto, Role, RoomDto, RoomStatus};
+use room_chats_types::{
+    AttachmentDto, MessageDto, OrderDto, Role, RoomDto, RoomStatus, Waiting, WaitingFor,
+};
 use serde::de::DeserializeOwned;
 
 use crate::StoreError;
@@ -85,6 +87,12 @@ where
 
 read_through_from_sql!(impl<T, ST> OrNone<T> as Nullable<ST> where ST: SqlType + SingleValue);
 
+impl<T> From<OrNone<Spelled<T>>> for Option<T> {
+    fn from(spelled: OrNone<Spelled<T>>) -> Self {
+        spelled.0.map(|value| value.0)
+    }
+}
+
 impl From<OrNone<StoredTime>> for Option<DateTime<Utc>> {
     fn from(time: OrNone<StoredTime>) -> Self {
         time.0.map(DateTime::from)
@@ -152,6 +160,10 @@ pub(crate) struct RoomRow {
     #[diesel(deserialize_as = OrNone<StoredTime>)]
     closed_at: Option<DateTime<Utc>>,
     closed_by: Option<String>,
+    #[diesel(deserialize_as = OrNone<Spelled<WaitingFor>>)]
+    waiting_for: Option<WaitingFor>,
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    waiting_since: Option<DateTime<Utc>>,
     #[diesel(select_expression = orders::reference)]
     reference: Option<String>,
     #[diesel(select_expression = orders::customer_id)]
@@ -181,6 +193,10 @@ impl From<RoomRow> for RoomDto {
             last_activity_at: row.last_activity_at,
             closed_at: row.closed_at,
             closed_by: row.closed_by,
+            waiting: row
+                .waiting_for
+                .zip(row.waiting_since)
+                .map(|(party, since)| Waiting { party, since }),
         }
     }
 }

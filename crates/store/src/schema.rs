@@ -21,6 +21,8 @@ diesel::table! {
         activity_bucket -> BigInt,
         closed_at -> Nullable<BigInt>,
         closed_by -> Nullable<Text>,
+        waiting_for -> Nullable<Text>,
+        waiting_since -> Nullable<BigInt>,
     }
 }
 

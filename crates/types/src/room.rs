@@ -46,6 +46,65 @@ impl TryFrom<String> for RoomStatus {
     }
 }
 
+/// Who a room waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingFor {
+    /// The customer spoke last and no staff member has answered since.
+    Staff,
+    /// Staff spoke last; the customer has not written since.
+    Customer,
+}
+
+impl WaitingFor {
+    /// The spelling as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Customer => "customer",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "staff" => Some(Self::Staff),
+            "customer" => Some(Self::Customer),
+            _ => None,
+        }
+    }
+
+    /// Whom a room waits for once a message of `sender` is its newest.
+    pub fn after_message_of(sender: Role) -> Self {
+        match sender {
+            Role::Client => Self::Staff,
+            // Only clients and admins write messages.
+            Role::Admin | Role::Service => Self::Customer,
+        }
+    }
+}
+
+/// The stored spelling, read back from the database.
+impl TryFrom<String> for WaitingFor {
+    type Error = UnknownSpelling;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        UnknownSpelling::parse("waiting party", value, Self::parse)
+    }
+}
+
+/// Whom a room waits for, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Waiting {
+    /// `staff`: the customer spoke last and no staff member answered since; `customer`: staff
+    /// spoke last.
+    #[serde(rename = "for")]
+    pub party: WaitingFor,
+    /// When it began: the first message of the side that is waiting, since the other side last
+    /// spoke.
+    pub since: DateTime<Utc>,
+}
+
 /// A chat room and the order it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RoomDto {
@@ -70,6 +129,10 @@ pub struct RoomDto {
     pub closed_at: Option<DateTime<Utc>>,
     /// Who closed it, if it is closed.
     pub closed_by: Option<String>,
+    /// Whom the room waits for and since when; `null` when it waits for no one (nothing said
+    /// yet, or closed). Rooms stored before this field existed show it from their next
+    /// message.
+    pub waiting: Option<Waiting>,
 }
 
 /// A room in the caller's list, with what the list view needs.

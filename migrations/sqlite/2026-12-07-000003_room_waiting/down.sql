@@ -1,0 +1,2 @@
+ALTER TABLE chat_rooms DROP COLUMN waiting_since;
+ALTER TABLE chat_rooms DROP COLUMN waiting_for;
