@@ -175,8 +175,13 @@ test("an admin takes a room and answers with a saved reply", async () => {
     await buyer.getByTestId("room-title").filter({ hasText: "Order #1045" }).waitFor();
     await staff.goto(`${site}/admin.html#api=${api}&token=${admin}`);
     await staff.getByText("Live").waitFor();
+    await buyer.getByTestId("composer").fill("Where is my parcel?");
+    await buyer.getByTestId("composer").press("Enter");
+    await buyer.locator("li.mine:not(.pending)", { hasText: "Where is my parcel?" }).waitFor();
     const inboxRoom = staff.locator('li.room[data-order="1045"]');
     await inboxRoom.getByTestId("assignee").filter({ hasText: "Unassigned" }).waitFor();
+    // The customer spoke last: the room waits for staff.
+    await inboxRoom.getByTestId("waiting").filter({ hasText: "Waiting for you since" }).waitFor();
     await inboxRoom.click();
     await staff.locator('.conversation[data-connection="open"]').waitFor();
 
@@ -191,6 +196,8 @@ test("an admin takes a room and answers with a saved reply", async () => {
     assert.equal(await staff.getByTestId("composer").inputValue(), "Your parcel is delayed by two days, sorry.");
     await staff.getByTestId("composer").press("Enter");
     await buyer.locator("li.theirs", { hasText: "Your parcel is delayed by two days, sorry." }).waitFor();
+    // Answered: the room waits for the customer now, and the inbox says so live.
+    await inboxRoom.getByTestId("waiting").waitFor({ state: "detached" });
   });
 });
 

@@ -148,6 +148,10 @@ class Dashboard {
         h("span", { class: "assignee", "data-testid": "assignee" }, handledBy(room.assigned_admins, this.me)),
         h("time", { datetime: room.last_activity_at, title: room.last_activity_at }, shortTime(room.last_activity_at)),
       );
+      if (room.waiting?.for === "staff") {
+        const since = room.waiting.since;
+        item.append(h("span", { class: "waiting", "data-testid": "waiting", title: since }, `Waiting for you since ${shortTime(since)}`));
+      }
       if (room.unread > 0) item.append(h("span", { class: "badge", "data-testid": "unread" }, String(room.unread)));
       item.addEventListener("click", () => this.select(room.id));
       return item;
