@@ -6,7 +6,10 @@ use serde_json::Value;
 use crate::on_both_backends;
 use crate::support::{Backend, NodeOptions, TestApp};
 
-on_both_backends!(a_room_waits_for_whoever_did_not_speak_last);
+on_both_backends!(
+    a_room_waits_for_whoever_did_not_speak_last,
+    staff_filter_the_list_by_who_waits
+);
 
 /// The room's `waiting` as the room detail and the room list show it (they must agree).
 async fn waiting(app: &TestApp, room: i64, admin: &str) -> Value {
@@ -97,4 +100,56 @@ async fn another_node_sees_who_waits() {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let peer = app.start_peer(NodeOptions::default()).await;
     expect(&waiting(&peer, room, &admin).await, "staff", &since);
+}
+
+/// `?waiting=staff|customer|none` keeps the rooms in that state, in the list's order and with
+/// its paging; another value is a 400 as for any unparsable query.
+async fn staff_filter_the_list_by_who_waits(app: TestApp) {
+    let admin = app.tokens.admin("staff-f");
+    let asking = app.room("F-ask", "cust-a").await;
+    let answered = app.room("F-ans", "cust-b").await;
+    let quiet = app.room("F-quiet", "cust-c").await;
+    let asking_too = app.room("F-ask2", "cust-d").await;
+    app.send(asking, &app.tokens.client("cust-a"), "Hello?")
+        .await;
+    app.send(answered, &app.tokens.client("cust-b"), "Hi").await;
+    app.send(answered, &admin, "Hello, how can we help?").await;
+    app.send(asking_too, &app.tokens.client("cust-d"), "Anyone?")
+        .await;
+
+    let listed = |query: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let mut rooms = Vec::new();
+            let mut path = format!("/chat?limit=1&waiting={query}");
+            loop {
+                let page = app.call("GET", &path, Some(&admin), None).await;
+                assert_eq!(page.status, 200, "{page:?}");
+                rooms.extend(
+                    page.json["items"]
+                        .as_array()
+                        .expect("items")
+                        .iter()
+                        .filter_map(|item| item["id"].as_i64()),
+                );
+                match page.json["next_cursor"].as_str() {
+                    Some(cursor) => {
+                        path = format!("/chat?limit=1&waiting={query}&cursor={cursor}");
+                    }
+                    None => return rooms,
+                }
+            }
+        }
+    };
+    assert_eq!(
+        listed("staff").await,
+        [asking_too, asking],
+        "newest activity first"
+    );
+    assert_eq!(listed("customer").await, [answered]);
+    assert_eq!(listed("none").await, [quiet]);
+    app.call("GET", "/chat?waiting=anyone", Some(&admin), None)
+        .await
+        .assert_error(400, "bad_request");
 }

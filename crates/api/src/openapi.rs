@@ -22,6 +22,7 @@ use crate::routes;
     // Schemas that only parameters refer to: utoipa collects the others from bodies.
     components(schemas(
         room_chats_types::AssignedFilter,
+        room_chats_types::WaitingFilter,
         room_chats_types::RoomStatus,
         room_chats_types::schema::ExternalId,
         room_chats_types::schema::MessageContent,

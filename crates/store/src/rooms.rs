@@ -4,7 +4,9 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use room_chats_types::frames::{RoomChange, ServerFrame};
-use room_chats_types::{AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto};
+use room_chats_types::{
+    AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto, WaitingFilter, WaitingFor,
+};
 
 use crate::connection::write_transaction;
 use crate::messages::unread_count;
@@ -137,6 +139,8 @@ pub struct RoomListFilter {
     pub status: Option<RoomStatus>,
     /// By assignment.
     pub assigned: Option<AssignedFilter>,
+    /// By whom the room waits for.
+    pub waiting: Option<WaitingFilter>,
     /// Only the room of this order.
     pub order_id: Option<String>,
     /// Only rooms whose order id, reference, customer id or customer name holds this
@@ -210,6 +214,16 @@ pub fn list_rooms(
     if let Some(order_id) = &filter.order_id {
         query = query.filter(chat_rooms::order_id.eq(order_id.clone()));
     }
+    query = match filter.waiting {
+        Some(WaitingFilter::Staff) => {
+            query.filter(chat_rooms::waiting_for.eq(WaitingFor::Staff.as_str()))
+        }
+        Some(WaitingFilter::Customer) => {
+            query.filter(chat_rooms::waiting_for.eq(WaitingFor::Customer.as_str()))
+        }
+        Some(WaitingFilter::None) => query.filter(chat_rooms::waiting_for.is_null()),
+        None => query,
+    };
     if let Some(text) = &filter.text {
         // Any part of the order's id, reference or customer id, or of the customer's name;
         // on Postgres also a name close to it (a typo: `<%`, word similarity ≥ 0.6), through

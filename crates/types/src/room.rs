@@ -201,6 +201,18 @@ pub enum AssignedFilter {
     None,
 }
 
+/// Which rooms a list shows by whom they wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingFilter {
+    /// Rooms whose customer spoke last and got no answer yet.
+    Staff,
+    /// Rooms where staff spoke last.
+    Customer,
+    /// Rooms that wait for no one: nothing said yet, or closed.
+    None,
+}
+
 /// Query of `GET /chat/`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -209,6 +221,9 @@ pub struct RoomListQuery {
     pub status: Option<RoomStatus>,
     /// Admins only: `me` for rooms assigned to the caller, `none` for unassigned rooms.
     pub assigned: Option<AssignedFilter>,
+    /// `staff` for rooms whose customer waits for an answer, `customer` for rooms where staff
+    /// spoke last, `none` for rooms that wait for no one (the room's `waiting`).
+    pub waiting: Option<WaitingFilter>,
     /// Only the room of this order.
     #[param(value_type = Option<ExternalId>)]
     pub order_id: Option<String>,

@@ -76,6 +76,7 @@ impl RoomListRequest {
             filter: RoomListFilter {
                 status: query.status,
                 assigned: query.assigned,
+                waiting: query.waiting,
                 order_id: query.order_id,
                 text,
                 after,
