@@ -191,13 +191,21 @@ test("an admin takes a room and answers with a saved reply", async () => {
     assert.equal(await staff.getByTestId("assign").isDisabled(), true);
     await inboxRoom.getByTestId("assignee").filter({ hasText: "you" }).waitFor();
 
+    // The "Waiting" view lists the rooms whose customer waits for an answer.
+    await staff.getByTestId("view-waiting").click();
+    await inboxRoom.getByTestId("waiting").waitFor();
+
     // Picking the reply fills the composer; the admin sends it as any message.
     await staff.getByTestId("canned").selectOption({ label: "Parcel delayed (/delayed)" });
     assert.equal(await staff.getByTestId("composer").inputValue(), "Your parcel is delayed by two days, sorry.");
     await staff.getByTestId("composer").press("Enter");
     await buyer.locator("li.theirs", { hasText: "Your parcel is delayed by two days, sorry." }).waitFor();
-    // Answered: the room waits for the customer now, and the inbox says so live.
-    await inboxRoom.getByTestId("waiting").waitFor({ state: "detached" });
+    // Answered: the room waits for the customer now; it leaves the "Waiting" view live, and
+    // shows in "All" without the badge.
+    await inboxRoom.waitFor({ state: "detached" });
+    await staff.getByTestId("view-all").click();
+    await inboxRoom.waitFor();
+    assert.equal(await inboxRoom.getByTestId("waiting").count(), 0);
   });
 });
 

@@ -7,8 +7,18 @@ import { ChatView } from "./chat-view.js";
 import { byId, h } from "./dom.js";
 import { FINAL_CLOSE_CODES, type StreamFrame } from "./protocol.js";
 
+/** The inbox's views: the list's query, and the same test for rooms the stream brings. */
+const VIEWS: { name: string; query: Record<string, string>; shows: (room: RoomSummary, me: string) => boolean }[] = [
+  { name: "All", query: {}, shows: () => true },
+  { name: "Waiting", query: { waiting: "staff" }, shows: (room) => room.waiting?.for === "staff" },
+  { name: "Mine", query: { assigned: "me" }, shows: (room, me) => room.assigned_admins.includes(me) },
+  { name: "Open", query: { status: "open" }, shows: (room) => room.status === "open" },
+  { name: "Closed", query: { status: "closed" }, shows: (room) => room.status === "closed" },
+];
+
 class Dashboard {
   private readonly rooms = new Map<number, RoomSummary>();
+  private view = VIEWS[0]!;
   private cursor: string | null = null;
   private me = "";
   private open: ChatView | null = null;
@@ -23,6 +33,7 @@ class Dashboard {
 
   async start(): Promise<void> {
     this.wireSearch();
+    this.wireFilters();
     await this.reload();
     this.connect();
     // Without saved replies the picker is simply empty: the inbox works either way.
@@ -47,6 +58,20 @@ class Dashboard {
       picker.value = "";
     });
     return picker;
+  }
+
+  /** The view buttons: each reloads the list with its filter; the stream's rooms are kept to it. */
+  private wireFilters(): void {
+    const buttons = VIEWS.map((view) => {
+      const button = h("button", { "data-testid": `view-${view.name.toLowerCase()}`, "aria-pressed": String(view === this.view) }, view.name);
+      button.addEventListener("click", () => {
+        this.view = view;
+        for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
+        void this.reload();
+      });
+      return button;
+    });
+    byId("filters").replaceChildren(...buttons);
   }
 
   /** The search box: searches 200 ms after the last keystroke. */
@@ -100,7 +125,7 @@ class Dashboard {
   }
 
   private async reload(): Promise<void> {
-    const page = await this.api.listRooms();
+    const page = await this.api.listRooms(this.view.query);
     this.rooms.clear();
     for (const room of page.items) this.rooms.set(room.id, room);
     this.render();
@@ -125,10 +150,14 @@ class Dashboard {
       byId("stream").textContent = "Live";
       this.cursor = frame.inbox.cursor;
       if (frame.inbox.mode === "reload") await this.reload();
-      for (const room of frame.inbox.rooms ?? []) this.rooms.set(room.id, room);
+      for (const room of frame.inbox.rooms ?? []) if (this.view.shows(room, this.me)) this.rooms.set(room.id, room);
     } else if (frame.type === "inbox") {
       this.cursor = frame.cursor;
-      for (const { room } of frame.rooms) this.rooms.set(room.id, room);
+      for (const { room } of frame.rooms) {
+        // A room that leaves the view (answered, closed, taken) leaves the list.
+        if (this.view.shows(room, this.me)) this.rooms.set(room.id, room);
+        else this.rooms.delete(room.id);
+      }
       for (const { room_id } of frame.removed) this.rooms.delete(room_id);
     }
     this.render();

@@ -58,9 +58,11 @@ export class RoomChatsApi {
     return this.call("POST", `/chat/order/${encodeURIComponent(orderId)}/chat`);
   }
 
-  /** The caller's rooms, newest activity first, with unread counts. */
-  listRooms(): Promise<Schemas["RoomPage"]> {
-    return this.call("GET", "/chat?limit=100");
+  /** The caller's rooms, newest activity first, with unread counts; `filter` as the list
+   * takes it (`status`, `assigned`, `waiting`). */
+  listRooms(filter: Record<string, string> = {}): Promise<Schemas["RoomPage"]> {
+    const query = new URLSearchParams({ ...filter, limit: "100" });
+    return this.call("GET", `/chat?${query}`);
   }
 
   /** Messages matching the search box's text in the rooms the caller may see, newest first. */
