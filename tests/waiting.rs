@@ -35,7 +35,8 @@ fn expect(waiting: &Value, party: &str, since: &str) {
 }
 
 /// Nothing said: no one waits. The customer writes: staff are waited for, since that first
-/// message (not the customer's later ones). Staff answer: the customer is, since the answer.
+/// message (not the customer's later ones, nor an assignment). Staff answer: the customer
+/// is, since the answer.
 /// Closing ends the wait; a reopened room waits for no one until the next message.
 async fn a_room_waits_for_whoever_did_not_speak_last(app: TestApp) {
     let room = app.room("W-1", "cust-w").await;
@@ -52,6 +53,17 @@ async fn a_room_waits_for_whoever_did_not_speak_last(app: TestApp) {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     expect(&waiting(&app, room, &admin).await, "staff", &since);
     app.send(room, &customer, "Hello?").await;
+    expect(&waiting(&app, room, &admin).await, "staff", &since);
+    // Taking the room is not an answer.
+    let assigned = app
+        .call(
+            "PUT",
+            &format!("/chat/{room}/admins/staff-w"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(assigned.status < 300, "{assigned:?}");
     expect(&waiting(&app, room, &admin).await, "staff", &since);
 
     let answer = app.send(room, &admin, "On its way").await;
