@@ -933,3 +933,43 @@ fn write_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(room_id: i64, seq: i64, sender_role: &'static str) -> MessageInsert<'static> {
+        MessageInsert {
+            room_id,
+            seq,
+            sender_id: "someone",
+            sender_role,
+            content: "text",
+            client_id: None,
+            created_at: 0,
+            attachments: None,
+        }
+    }
+
+    #[test]
+    fn each_room_waits_for_the_other_side_of_its_newest_message() {
+        // Out of seq order on purpose: the newest seq decides, not the position.
+        let inserts = [
+            insert(1, 5, "admin"),
+            insert(1, 4, "client"),
+            insert(2, 7, "client"),
+            insert(2, 8, "client"),
+            insert(3, 2, "client"),
+            insert(3, 3, "admin"),
+        ];
+        let waiting = waiting_after(&inserts);
+        assert_eq!(waiting.get(&1), Some(&WaitingFor::Customer));
+        assert_eq!(waiting.get(&2), Some(&WaitingFor::Staff));
+        assert_eq!(waiting.get(&3), Some(&WaitingFor::Customer));
+        assert_eq!(
+            waiting.get(&4),
+            None,
+            "a room without messages is not touched"
+        );
+    }
+}
