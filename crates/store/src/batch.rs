@@ -630,13 +630,8 @@ fn waiting_after(inserts: &[MessageInsert<'_>]) -> HashMap<i64, WaitingFor> {
     }
     newest
         .into_iter()
-        .map(|(room_id, (_, role))| {
-            let sender = if role == Role::Client.as_str() {
-                Role::Client
-            } else {
-                Role::Admin
-            };
-            (room_id, WaitingFor::after_message_of(sender))
+        .filter_map(|(room_id, (_, role))| {
+            Some((room_id, WaitingFor::after_message_of(Role::parse(role)?)))
         })
         .collect()
 }

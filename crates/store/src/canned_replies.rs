@@ -78,7 +78,7 @@ pub fn create(
             .returning(canned_replies::id)
             .get_result(conn)
             .map_err(shortcut_taken)?;
-        read(conn, id)
+        find(conn, id)
     })
 }
 
@@ -93,7 +93,11 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<CannedReplyDto>, StoreError> 
 
 /// One reply ([`StoreError::NotFound`] when there is none).
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<CannedReplyDto, StoreError> {
-    read(conn, id)
+    let row: CannedReplyRow = canned_replies::table
+        .find(id)
+        .select(CannedReplyRow::as_select())
+        .first(conn)?;
+    Ok(row.into())
 }
 
 /// Replaces a reply's text, title and shortcut, as saved by `admin`.
@@ -117,7 +121,7 @@ pub fn replace(
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        read(conn, id)
+        find(conn, id)
     })
 }
 
@@ -128,14 +132,6 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
         return Err(StoreError::NotFound);
     }
     Ok(())
-}
-
-fn read(conn: &mut DbConnection, id: i64) -> Result<CannedReplyDto, StoreError> {
-    let row: CannedReplyRow = canned_replies::table
-        .find(id)
-        .select(CannedReplyRow::as_select())
-        .first(conn)?;
-    Ok(row.into())
 }
 
 /// The shortcut's unique index refused the row: another reply has it.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{
-    AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto, WaitingFilter, WaitingFor,
+    AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto, WaitingFilter,
 };
 
 use crate::connection::write_transaction;
@@ -214,14 +214,9 @@ pub fn list_rooms(
     if let Some(order_id) = &filter.order_id {
         query = query.filter(chat_rooms::order_id.eq(order_id.clone()));
     }
-    query = match filter.waiting {
-        Some(WaitingFilter::Staff) => {
-            query.filter(chat_rooms::waiting_for.eq(WaitingFor::Staff.as_str()))
-        }
-        Some(WaitingFilter::Customer) => {
-            query.filter(chat_rooms::waiting_for.eq(WaitingFor::Customer.as_str()))
-        }
-        Some(WaitingFilter::None) => query.filter(chat_rooms::waiting_for.is_null()),
+    query = match filter.waiting.map(WaitingFilter::party) {
+        Some(Some(party)) => query.filter(chat_rooms::waiting_for.eq(party.as_str())),
+        Some(None) => query.filter(chat_rooms::waiting_for.is_null()),
         None => query,
     };
     if let Some(text) = &filter.text {

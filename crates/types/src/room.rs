@@ -213,6 +213,17 @@ pub enum WaitingFilter {
     None,
 }
 
+impl WaitingFilter {
+    /// Whom the rooms it keeps wait for: `None` for no one.
+    pub fn party(self) -> Option<WaitingFor> {
+        match self {
+            Self::Staff => Some(WaitingFor::Staff),
+            Self::Customer => Some(WaitingFor::Customer),
+            Self::None => None,
+        }
+    }
+}
+
 /// Query of `GET /chat/`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -209,7 +209,6 @@ mod tests {
 
     fn settings(key: &str) -> SearchSettings {
         SearchSettings {
-            language: "simple".to_owned(),
             language_oid: None,
             cursor_key: key.to_owned(),
         }

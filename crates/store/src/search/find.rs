@@ -151,21 +151,24 @@ pub fn search_messages(
     search: &MessageSearch,
 ) -> Result<Vec<Found>, StoreError> {
     if matches!(conn, DbConnection::Postgres(_)) {
-        return conn.transaction(|conn| {
-            plan_serially(conn)?;
-            find(conn, true, search)
-        });
+        return serially(conn, |conn| find(conn, true, search));
     }
     find(conn, false, search)
 }
 
-/// Makes the statements of this transaction run in one process (Postgres). A search reads a
-/// few thousand rows at most; starting two parallel workers for that cost more than it saved
-/// (lab, 1,000,000 messages, alone: the newest 1,000 matches of two words in 24 ms with
-/// workers, 15 without), and under load they compete with every other query for the cores.
-fn plan_serially(conn: &mut DbConnection) -> Result<(), StoreError> {
-    diesel::sql_query("SET LOCAL max_parallel_workers_per_gather = 0").execute(conn)?;
-    Ok(())
+/// Runs `work` in a transaction whose statements run in one process (Postgres). A search
+/// reads a few thousand rows at most; starting two parallel workers for that cost more than
+/// it saved (lab, 1,000,000 messages, alone: the newest 1,000 matches of two words in 24 ms
+/// with workers, 15 without), and under load they compete with every other query for the
+/// cores.
+fn serially<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL max_parallel_workers_per_gather = 0").execute(conn)?;
+        work(conn)
+    })
 }
 
 fn find(
@@ -176,18 +179,7 @@ fn find(
     match search.sort {
         SearchSort::Newest => {
             let below = search.after.map_or(i64::MAX, |after| after.message_id);
-            let page = search.limit + 1;
-            let rows: Vec<FoundRow> = newest_matches(
-                conn,
-                postgres,
-                search,
-                FOUND_COLUMNS,
-                below,
-                Wanted {
-                    most: page,
-                    enough: page,
-                },
-            )?;
+            let rows: Vec<FoundRow> = newest_matches(conn, postgres, search, FOUND_COLUMNS, below)?;
             Ok(rows.into_iter().map(|row| found(row, 0.0, None)).collect())
         }
         SearchSort::Relevance => {
@@ -196,20 +188,11 @@ fn find(
                 .after
                 .and_then(|after| after.window_top)
                 .map_or(i64::MAX, |top| top.saturating_add(1));
-            let window: Vec<i64> = newest_matches::<IdRow>(
-                conn,
-                postgres,
-                search,
-                ID_COLUMNS,
-                below,
-                Wanted {
-                    most: RELEVANCE_WINDOW,
-                    enough: RELEVANCE_ENOUGH,
-                },
-            )?
-            .into_iter()
-            .filter_map(|row| row.id)
-            .collect();
+            let window: Vec<i64> =
+                newest_matches::<IdRow>(conn, postgres, search, ID_COLUMNS, below)?
+                    .into_iter()
+                    .filter_map(|row| row.id)
+                    .collect();
             let Some(&window_top) = window.first() else {
                 return Ok(Vec::new());
             };
@@ -236,7 +219,7 @@ fn found(row: FoundRow, rank: f32, window_top: Option<i64>) -> Found {
     }
 }
 
-/// How many matches a part of a search wants.
+/// How many matches a search's newest-first reading wants.
 #[derive(Debug, Clone, Copy)]
 struct Wanted {
     /// At most this many.
@@ -245,20 +228,36 @@ struct Wanted {
     enough: i64,
 }
 
-/// The newest matches of `search` below id `below`, newest first, read as `columns`: on
-/// Postgres ranges of ids newest first until `want.enough` are found, then the index (the
-/// module's doc); on SQLite the index alone, `want.most` of them.
+impl Wanted {
+    /// A page and one more (newest first), or the relevance window's candidates.
+    fn by(search: &MessageSearch) -> Self {
+        match search.sort {
+            SearchSort::Newest => Self {
+                most: search.limit + 1,
+                enough: search.limit + 1,
+            },
+            SearchSort::Relevance => Self {
+                most: RELEVANCE_WINDOW,
+                enough: RELEVANCE_ENOUGH,
+            },
+        }
+    }
+}
+
+/// The newest matches of `search` below id `below`, newest first, read as `columns`, as many
+/// as [`Wanted::by`] the search: on Postgres ranges of ids newest first until `enough` are
+/// found, then the index (the module's doc); on SQLite the index alone, `most` of them.
 fn newest_matches<Row>(
     conn: &mut DbConnection,
     postgres: bool,
     search: &MessageSearch,
     columns: &str,
     below: i64,
-    want: Wanted,
 ) -> Result<Vec<Row>, StoreError>
 where
     Row: QueryableByName<<DbConnection as Connection>::Backend> + 'static,
 {
+    let want = Wanted::by(search);
     if !postgres {
         return Ok(
             part(postgres, search, columns, Part::Indexed, below, want.most)
@@ -520,20 +519,14 @@ pub fn explain_search(
     if !matches!(conn, DbConnection::Postgres(_)) {
         return Ok(None);
     }
-    conn.transaction(|conn| {
-        plan_serially(conn)?;
-        explain_parts(conn, search).map(Some)
-    })
+    serially(conn, |conn| explain_parts(conn, search)).map(Some)
 }
 
 fn explain_parts(
     conn: &mut DbConnection,
     search: &MessageSearch,
 ) -> Result<Vec<String>, StoreError> {
-    let want = match search.sort {
-        SearchSort::Newest => search.limit + 1,
-        SearchSort::Relevance => RELEVANCE_WINDOW,
-    };
+    let want = Wanted::by(search).most;
     let slice_start = newest_slice_start(conn, i64::MAX, search.newest_slice)?.unwrap_or(0);
     let mut lines = Vec::new();
     for (name, which, below) in [

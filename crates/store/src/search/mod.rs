@@ -201,10 +201,8 @@ pub fn next_message_id(conn: &mut DbConnection) -> Result<i64, StoreError> {
 /// What every node's searches share, as the database holds it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct SearchSettings {
-    /// The text search configuration of the index (`SEARCH_LANGUAGE`, set at start-up).
-    #[diesel(sql_type = Text)]
-    pub language: String,
-    /// That configuration's OID on Postgres (`None` on SQLite). Queries bind it as a number:
+    /// The OID of the index's text search configuration (`SEARCH_LANGUAGE`, set at start-up)
+    /// on Postgres; `None` on SQLite. Queries bind it as a number:
     /// `to_tsquery(<text cast to regconfig>, …)` is STABLE (the cast reads the catalog), so
     /// Postgres parsed the query again for every row a search walked: an admin's one-word
     /// search took 23 ms (p50, alone, 1,000,000 messages) where the constant takes 8.
@@ -220,12 +218,12 @@ pub struct SearchSettings {
 pub fn search_settings(conn: &mut DbConnection) -> Result<SearchSettings, StoreError> {
     let statement = match conn {
         DbConnection::Postgres(_) => {
-            "SELECT language, cursor_key, \
+            "SELECT cursor_key, \
              CAST(CAST(CAST(language AS regconfig) AS oid) AS bigint) AS language_oid \
              FROM search_index_state"
         }
         DbConnection::Sqlite(_) => {
-            "SELECT language, cursor_key, NULL AS language_oid FROM search_index_state"
+            "SELECT cursor_key, NULL AS language_oid FROM search_index_state"
         }
     };
     Ok(diesel::sql_query(statement).get_result(conn)?)
