@@ -8,7 +8,8 @@ use crate::support::{Backend, NodeOptions, TestApp};
 
 on_both_backends!(
     a_room_waits_for_whoever_did_not_speak_last,
-    staff_filter_the_list_by_who_waits
+    staff_filter_the_list_by_who_waits,
+    staff_see_who_waited_longest_first
 );
 
 /// The room's `waiting` as the room detail and the room list show it (they must agree).
@@ -114,6 +115,27 @@ async fn another_node_sees_who_waits() {
     expect(&waiting(&peer, room, &admin).await, "staff", &since);
 }
 
+/// Every room of `GET /chat?{query}`, a page of one at a time through `next_cursor`.
+async fn every_page(app: &TestApp, token: &str, query: &str) -> Vec<i64> {
+    let mut rooms = Vec::new();
+    let mut path = format!("/chat?limit=1&{query}");
+    loop {
+        let page = app.call("GET", &path, Some(token), None).await;
+        assert_eq!(page.status, 200, "{page:?}");
+        rooms.extend(
+            page.json["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .filter_map(|item| item["id"].as_i64()),
+        );
+        match page.json["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/chat?limit=1&{query}&cursor={cursor}"),
+            None => return rooms,
+        }
+    }
+}
+
 /// `?waiting=staff|customer|none` keeps the rooms in that state, in the list's order and with
 /// its paging; another value is a 400 as for any unparsable query.
 async fn staff_filter_the_list_by_who_waits(app: TestApp) {
@@ -129,39 +151,111 @@ async fn staff_filter_the_list_by_who_waits(app: TestApp) {
     app.send(asking_too, &app.tokens.client("cust-d"), "Anyone?")
         .await;
 
-    let listed = |query: &'static str| {
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let mut rooms = Vec::new();
-            let mut path = format!("/chat?limit=1&waiting={query}");
-            loop {
-                let page = app.call("GET", &path, Some(&admin), None).await;
-                assert_eq!(page.status, 200, "{page:?}");
-                rooms.extend(
-                    page.json["items"]
-                        .as_array()
-                        .expect("items")
-                        .iter()
-                        .filter_map(|item| item["id"].as_i64()),
-                );
-                match page.json["next_cursor"].as_str() {
-                    Some(cursor) => {
-                        path = format!("/chat?limit=1&waiting={query}&cursor={cursor}");
-                    }
-                    None => return rooms,
-                }
-            }
-        }
-    };
+    let listed = |query: &'static str| every_page(&app, &admin, query);
     assert_eq!(
-        listed("staff").await,
+        listed("waiting=staff").await,
         [asking_too, asking],
         "newest activity first"
     );
-    assert_eq!(listed("customer").await, [answered]);
-    assert_eq!(listed("none").await, [quiet]);
+    assert_eq!(listed("waiting=customer").await, [answered]);
+    assert_eq!(listed("waiting=none").await, [quiet]);
     app.call("GET", "/chat?waiting=anyone", Some(&admin), None)
+        .await
+        .assert_error(400, "bad_request");
+}
+
+/// `?sort=waiting_longest` lists the rooms waiting for staff by when they began waiting, not by
+/// activity: a customer asking again does not move their room up, an answer takes it out, the
+/// customer's next question puts it at the end. The cursor pages that order through every
+/// change, composes with the other filters, and pages no other order.
+async fn staff_see_who_waited_longest_first(app: TestApp) {
+    let admin = app.tokens.admin("staff-l");
+    let first = app.room("L-1", "cust-l1").await;
+    let second = app.room("L-2", "cust-l2").await;
+    let third = app.room("L-3", "cust-l3").await;
+    let quiet = app.room("L-quiet", "cust-l4").await;
+    app.send(first, &app.tokens.client("cust-l1"), "Hello?")
+        .await;
+    app.send(second, &app.tokens.client("cust-l2"), "Hi").await;
+    app.send(third, &app.tokens.client("cust-l3"), "Anyone?")
+        .await;
+    app.send(first, &app.tokens.client("cust-l1"), "Still there?")
+        .await;
+    let longest = |query: &'static str| every_page(&app, &admin, query);
+
+    assert_eq!(
+        longest("sort=waiting_longest").await,
+        [first, second, third],
+        "by when each began waiting"
+    );
+    assert_eq!(
+        every_page(&app, &admin, "waiting=staff").await,
+        [first, third, second],
+        "the default order is newest activity"
+    );
+    app.send(second, &admin, "Hello, how can we help?").await;
+    assert_eq!(longest("sort=waiting_longest").await, [first, third]);
+    app.send(second, &app.tokens.client("cust-l2"), "My parcel")
+        .await;
+    assert_eq!(
+        longest("sort=waiting_longest&waiting=staff").await,
+        [first, third, second]
+    );
+    let closed = app
+        .call("POST", &format!("/chat/{first}/close"), Some(&admin), None)
+        .await;
+    assert_eq!(closed.status, 200, "{closed:?}");
+    assert_eq!(longest("sort=waiting_longest").await, [third, second]);
+    let assigned = app
+        .call(
+            "PUT",
+            &format!("/chat/{third}/admins/staff-l"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(assigned.status < 300, "{assigned:?}");
+    assert_eq!(
+        longest("sort=waiting_longest&assigned=none").await,
+        [second]
+    );
+    assert_eq!(longest("sort=waiting_longest&assigned=me").await, [third]);
+    // A customer sees only their own room in that order.
+    assert_eq!(
+        every_page(&app, &app.tokens.client("cust-l2"), "sort=waiting_longest").await,
+        [second]
+    );
+    assert!(!longest("sort=waiting_longest").await.contains(&quiet));
+
+    app.call(
+        "GET",
+        "/chat?sort=waiting_longest&waiting=customer",
+        Some(&admin),
+        None,
+    )
+    .await
+    .assert_error(422, "validation_failed");
+    let activity = app.call("GET", "/chat?limit=1", Some(&admin), None).await;
+    let cursor = activity.json["next_cursor"].as_str().expect("a next page");
+    app.call(
+        "GET",
+        &format!("/chat?sort=waiting_longest&cursor={cursor}"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .assert_error(400, "bad_request");
+    let waiting = app
+        .call(
+            "GET",
+            "/chat?limit=1&sort=waiting_longest",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let cursor = waiting.json["next_cursor"].as_str().expect("a next page");
+    assert!(cursor.starts_with('w'), "{cursor}");
+    app.call("GET", &format!("/chat?cursor={cursor}"), Some(&admin), None)
         .await
         .assert_error(400, "bad_request");
 }

@@ -23,6 +23,7 @@ use crate::routes;
     components(schemas(
         room_chats_types::AssignedFilter,
         room_chats_types::WaitingFilter,
+        room_chats_types::RoomSort,
         room_chats_types::RoomStatus,
         room_chats_types::schema::ExternalId,
         room_chats_types::schema::MessageContent,

@@ -5,14 +5,14 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{
-    AssignedFilter, MessageDto, RoomDto, RoomStatus, RoomSummaryDto, WaitingFilter,
+    AssignedFilter, MessageDto, RoomDto, RoomSort, RoomStatus, RoomSummaryDto, WaitingFilter,
 };
 
 use crate::connection::write_transaction;
 use crate::messages::unread_count;
 use crate::outbox::{self, OutboxEvent};
 use crate::rows::{MessageRow, RoomRow};
-use crate::schema::{chat_rooms, messages, orders, room_members};
+use crate::schema::{chat_rooms, messages, orders, room_members, rooms_awaiting_staff};
 use crate::time::{activity_bucket, now_micros};
 use crate::timeline::append_room_event;
 use crate::{DbConnection, StoreError};
@@ -146,7 +146,10 @@ pub struct RoomListFilter {
     /// Only rooms whose order id, reference, customer id or customer name holds this
     /// (lower-case) text, or on Postgres comes close to it.
     pub text: Option<String>,
-    /// Rooms after this position (`last_activity_at` micros, id) in newest-first order.
+    /// The order: newest activity first, or only rooms waiting for staff, longest first.
+    pub sort: RoomSort,
+    /// Rooms after this position in `sort`'s order: (`last_activity_at` micros, id) or
+    /// (`waiting_since` micros, id).
     pub after: Option<(i64, i64)>,
     /// Only rooms that changed after this time (micros): activity, or the caller's own read
     /// marker moving (the per-user stream's catch-up).
@@ -160,7 +163,7 @@ pub struct RoomListFilter {
 pub struct RoomListing {
     /// The rooms, newest activity first.
     pub items: Vec<RoomSummaryDto>,
-    /// The position to pass as [`RoomListFilter::after`] for the next page, if any.
+    /// The position to pass as [`RoomListFilter::after`] (same `sort`) for the next page, if any.
     pub next_after: Option<(i64, i64)>,
 }
 
@@ -188,6 +191,8 @@ pub fn list_rooms(
     scope: &RoomListScope<'_>,
     filter: &RoomListFilter,
 ) -> Result<RoomListing, StoreError> {
+    // The join of `rooms_awaiting_staff` is left out by both planners when the sort does not
+    // read it (a left join on its primary key, no column used).
     let mut query = chat_rooms::table
         .inner_join(orders::table)
         .left_join(
@@ -195,16 +200,25 @@ pub fn list_rooms(
                 .eq(chat_rooms::id)
                 .and(messages::seq.eq(chat_rooms::last_seq))),
         )
+        .left_join(rooms_awaiting_staff::table)
         .select((RoomRow::as_select(), Option::<MessageRow>::as_select()))
+        .limit(filter.limit + 1)
+        .into_boxed();
+    query = match filter.sort {
         // The same order as (last_activity_at, id); the index covers the bucket (see
         // `ACTIVITY_BUCKET_MICROS`).
-        .order((
+        RoomSort::Activity => query.order((
             chat_rooms::activity_bucket.desc(),
             chat_rooms::last_activity_at.desc(),
             chat_rooms::id.desc(),
-        ))
-        .limit(filter.limit + 1)
-        .into_boxed();
+        )),
+        RoomSort::WaitingLongest => query
+            .filter(rooms_awaiting_staff::since.is_not_null())
+            .order((
+                rooms_awaiting_staff::since.asc(),
+                rooms_awaiting_staff::room_id.asc(),
+            )),
+    };
     if let Some(customer) = scope.only_customer {
         query = query.filter(orders::customer_id.eq(customer.to_owned()));
     }
@@ -273,27 +287,42 @@ pub fn list_rooms(
                 .or(chat_rooms::id.eq_any(read_since)),
         );
     }
-    if let Some((activity, id)) = filter.after {
-        let bucket = activity_bucket(activity);
-        query = query.filter(
-            chat_rooms::activity_bucket
-                .lt(bucket)
-                .or(chat_rooms::activity_bucket.eq(bucket).and(
-                    chat_rooms::last_activity_at
-                        .lt(activity)
-                        .or(chat_rooms::last_activity_at
-                            .eq(activity)
-                            .and(chat_rooms::id.lt(id))),
-                )),
-        );
+    match (filter.sort, filter.after) {
+        (_, None) => {}
+        (RoomSort::Activity, Some((activity, id))) => {
+            let bucket = activity_bucket(activity);
+            query = query.filter(
+                chat_rooms::activity_bucket
+                    .lt(bucket)
+                    .or(chat_rooms::activity_bucket.eq(bucket).and(
+                        chat_rooms::last_activity_at
+                            .lt(activity)
+                            .or(chat_rooms::last_activity_at
+                                .eq(activity)
+                                .and(chat_rooms::id.lt(id))),
+                    )),
+            );
+        }
+        (RoomSort::WaitingLongest, Some((since, id))) => {
+            query = query.filter(
+                rooms_awaiting_staff::since
+                    .gt(since)
+                    .or(rooms_awaiting_staff::since
+                        .eq(since)
+                        .and(rooms_awaiting_staff::room_id.gt(id))),
+            );
+        }
     }
     let mut rows: Vec<(RoomRow, Option<MessageRow>)> = query.load(conn)?;
     let has_more = rows.len() as i64 > filter.limit;
     rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
 
     let next_after = if has_more {
-        rows.last()
-            .map(|(room, _)| (room.last_activity_micros(), room.id()))
+        rows.last().map(|(room, _)| match filter.sort {
+            RoomSort::Activity => (room.last_activity_micros(), room.id()),
+            // The same time as `rooms_awaiting_staff.since`: the trigger copies it.
+            RoomSort::WaitingLongest => (room.waiting_since_micros().unwrap_or(0), room.id()),
+        })
     } else {
         None
     };

@@ -178,6 +178,10 @@ impl RoomRow {
     pub(crate) fn last_activity_micros(&self) -> i64 {
         self.last_activity_at.timestamp_micros()
     }
+
+    pub(crate) fn waiting_since_micros(&self) -> Option<i64> {
+        self.waiting_since.map(|since| since.timestamp_micros())
+    }
 }
 
 impl From<RoomRow> for RoomDto {

@@ -27,6 +27,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    rooms_awaiting_staff (room_id) {
+        room_id -> BigInt,
+        since -> BigInt,
+    }
+}
+
+diesel::table! {
     room_members (room_id, user_id) {
         room_id -> BigInt,
         user_id -> Text,
@@ -197,6 +204,7 @@ diesel::joinable!(push_outbox -> push_subscriptions (subscription_id));
 diesel::joinable!(attachments -> chat_rooms (room_id));
 diesel::joinable!(webhook_outbox -> webhook_endpoints (endpoint_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
+diesel::joinable!(rooms_awaiting_staff -> chat_rooms (room_id));
 diesel::joinable!(messages -> chat_rooms (room_id));
 diesel::joinable!(room_events -> chat_rooms (room_id));
 diesel::joinable!(message_revisions -> messages (message_id));
@@ -204,6 +212,7 @@ diesel::joinable!(message_revisions -> messages (message_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orders,
     chat_rooms,
+    rooms_awaiting_staff,
     room_members,
     messages,
     message_revisions,

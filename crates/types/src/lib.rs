@@ -37,7 +37,8 @@ pub use push::{
 pub use role::Role;
 pub use room::{
     AssignedFilter, MemberDto, RoomDetailDto, RoomDto, RoomListQuery, RoomNotificationsBody,
-    RoomNotificationsDto, RoomPage, RoomStatus, RoomSummaryDto, Waiting, WaitingFilter, WaitingFor,
+    RoomNotificationsDto, RoomPage, RoomSort, RoomStatus, RoomSummaryDto, Waiting, WaitingFilter,
+    WaitingFor,
 };
 pub use search::{
     FilenameMatch, MessageSearchQuery, SearchHitDto, SearchPage, SearchSort, TextRange,

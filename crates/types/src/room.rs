@@ -224,6 +224,17 @@ impl WaitingFilter {
     }
 }
 
+/// The order of a room list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomSort {
+    /// Newest activity first.
+    #[default]
+    Activity,
+    /// Only rooms waiting for staff, the one waiting longest first (by `waiting.since`).
+    WaitingLongest,
+}
+
 /// Query of `GET /chat/`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -243,6 +254,10 @@ pub struct RoomListQuery {
     /// typo). Newest activity first, like the rest of the list.
     #[param(value_type = Option<RoomSearchText>)]
     pub q: Option<String>,
+    /// `activity` (default): newest activity first. `waiting_longest`: only rooms waiting for
+    /// staff, the one waiting longest first; with `waiting`, only `staff` is allowed. A cursor
+    /// pages the order it was issued for.
+    pub sort: Option<RoomSort>,
     /// Page size, 1 to 100; default 20.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,

@@ -60,9 +60,10 @@ pub const DEFAULT_UPLOAD_TYPES: &str =
 /// The largest upload unless the operator changes `ATTACHMENT_MAX_BYTES`, in bytes.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 
-/// A room-list cursor as this service issues it: the newest activity (µs) and the room id.
+/// A room-list cursor as this service issues it: the newest activity (µs) and the room id, or
+/// for `sort=waiting_longest` `w`, the time the room began waiting (µs) and the room id.
 /// Digits are capped so that any match parses.
-pub const ROOM_CURSOR_PATTERN: &str = "^[0-9]{1,18}_[0-9]{1,18}$";
+pub const ROOM_CURSOR_PATTERN: &str = "^w?[0-9]{1,18}_[0-9]{1,18}$";
 
 /// A search cursor as this service issues it: the sort (`n` newest; `r` relevance with the
 /// rank's bits and the newest message of the ranked window), the last message id, and a seal.

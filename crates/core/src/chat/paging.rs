@@ -5,7 +5,9 @@
 use room_chats_store::messages::HistoryPage;
 use room_chats_store::rooms::RoomListFilter;
 use room_chats_types::rules::MAX_ROOM_SEARCH_CHARS;
-use room_chats_types::{AssignedFilter, MessageQuery, RoomListQuery, RoomPage, RoomStatus};
+use room_chats_types::{
+    AssignedFilter, MessageQuery, RoomListQuery, RoomPage, RoomSort, RoomStatus, WaitingFilter,
+};
 
 use super::Chat;
 use crate::auth::Caller;
@@ -70,7 +72,22 @@ impl RoomListRequest {
                 "limit must be between 1 and {ROOM_PAGE_MAX}"
             )));
         }
-        let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let sort = query.sort.unwrap_or_default();
+        if sort == RoomSort::WaitingLongest
+            && query
+                .waiting
+                .is_some_and(|waiting| waiting != WaitingFilter::Staff)
+        {
+            return Err(ApiError::Validation(
+                "sort=waiting_longest lists rooms waiting for staff: waiting may only be staff"
+                    .to_owned(),
+            ));
+        }
+        let after = query
+            .cursor
+            .as_deref()
+            .map(|cursor| parse_cursor(sort, cursor))
+            .transpose()?;
         let text = query.q.as_deref().map(room_search_text).transpose()?;
         Ok(Self {
             filter: RoomListFilter {
@@ -79,6 +96,7 @@ impl RoomListRequest {
                 waiting: query.waiting,
                 order_id: query.order_id,
                 text,
+                sort,
                 after,
                 changed_since: None,
                 limit,
@@ -115,10 +133,13 @@ impl Chat {
         caller: &Caller,
         request: RoomListRequest,
     ) -> Result<RoomPage, ApiError> {
+        let sort = request.filter.sort;
         let listing = self.list_rooms(caller, request.filter).await?;
         Ok(RoomPage {
             items: listing.items,
-            next_cursor: listing.next_after.map(format_cursor),
+            next_cursor: listing
+                .next_after
+                .map(|position| format_cursor(sort, position)),
         })
     }
 }
@@ -139,15 +160,29 @@ fn room_search_text(q: &str) -> Result<String, ApiError> {
     Ok(text.to_lowercase())
 }
 
-/// A room list position (`last_activity_at` micros, room id) as its cursor.
-fn format_cursor((activity, id): (i64, i64)) -> String {
-    format!("{activity}_{id}")
+/// The mark of a `waiting_longest` cursor: a cursor pages only the order it was issued for.
+const WAITING_CURSOR_MARK: char = 'w';
+
+/// A room list position as its cursor: `last_activity_at` micros and room id, or for
+/// `waiting_longest` `w`, `waiting_since` micros and room id.
+fn format_cursor(sort: RoomSort, (key, id): (i64, i64)) -> String {
+    match sort {
+        RoomSort::Activity => format!("{key}_{id}"),
+        RoomSort::WaitingLongest => format!("{WAITING_CURSOR_MARK}{key}_{id}"),
+    }
 }
 
-fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
-    cursor
+fn parse_cursor(sort: RoomSort, cursor: &str) -> Result<(i64, i64), ApiError> {
+    let waiting = cursor.strip_prefix(WAITING_CURSOR_MARK);
+    if waiting.is_some() != (sort == RoomSort::WaitingLongest) {
+        return Err(ApiError::BadRequest(
+            "cursor pages another sort: pass the sort it was issued for".to_owned(),
+        ));
+    }
+    waiting
+        .unwrap_or(cursor)
         .split_once('_')
-        .and_then(|(activity, id)| Some((activity.parse().ok()?, id.parse().ok()?)))
+        .and_then(|(key, id)| Some((key.parse().ok()?, id.parse().ok()?)))
         .ok_or_else(|| ApiError::BadRequest("cursor is not one this service issued".to_owned()))
 }
 
@@ -158,9 +193,16 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_refuses_garbage() {
         let position = (1_732_400_000_000_000, 42);
-        assert_eq!(parse_cursor(&format_cursor(position)).ok(), Some(position));
-        assert!(parse_cursor("42").is_err());
-        assert!(parse_cursor("a_b").is_err());
+        for sort in [RoomSort::Activity, RoomSort::WaitingLongest] {
+            let cursor = format_cursor(sort, position);
+            assert_eq!(parse_cursor(sort, &cursor).ok(), Some(position));
+            assert!(parse_cursor(sort, "42").is_err());
+            assert!(parse_cursor(sort, "a_b").is_err());
+        }
+        let activity = format_cursor(RoomSort::Activity, position);
+        let waiting = format_cursor(RoomSort::WaitingLongest, position);
+        assert!(parse_cursor(RoomSort::WaitingLongest, &activity).is_err());
+        assert!(parse_cursor(RoomSort::Activity, &waiting).is_err());
     }
 
     #[test]
