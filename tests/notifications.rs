@@ -93,6 +93,7 @@ crate::on_both_backends!(
     an_away_member_is_notified_once_per_burst,
     connected_members_and_readers_are_not_notified,
     a_member_mutes_only_its_own_notifications_of_rooms_it_sees,
+    a_customer_is_notified_of_the_answer_to_its_own_question,
 );
 
 async fn an_away_member_is_notified_once_per_burst(app: TestApp) {
@@ -243,4 +244,23 @@ async fn a_member_mutes_only_its_own_notifications_of_rooms_it_sees(app: TestApp
             .await
             .assert_error(422, "validation_failed");
     }
+}
+
+/// The customer's question begins the burst (and moves its own read marker to it); staff's
+/// answer comes within the delay, into the same burst. The customer, gone meanwhile, is told
+/// of the answer: having read its own message is not having read the reply.
+async fn a_customer_is_notified_of_the_answer_to_its_own_question(app: TestApp) {
+    let receiver = Receiver::start(Mode::Accept).await;
+    register(&app, &receiver).await;
+    let room = app.room("Q-1", "asker").await;
+    app.send(room, &app.tokens.client("asker"), "Is it in stock?")
+        .await;
+    let answer = app
+        .send(room, &app.tokens.admin("staff-q"), "Yes, two left")
+        .await;
+    let got = receiver.wait_for_accepted(1, PATIENCE).await;
+    let data = &got[0].event["data"];
+    assert_eq!(data["user_id"], "asker", "{data}");
+    assert_eq!(data["unread"], 1, "{data}");
+    assert_eq!(data["message"]["seq"], answer.seq, "{data}");
 }

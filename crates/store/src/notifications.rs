@@ -185,10 +185,10 @@ fn notify(
     if member.as_ref().is_some_and(|(.., muted)| *muted) {
         return Ok(Fired::Cancelled("muted"));
     }
+    // Whether the member read everything of others is what counts ("nothing unread" below),
+    // not whether it read past the burst's first seq: a burst the member's own message began
+    // (its marker moves with it) still holds the answers that came after.
     let read = member.as_ref().map_or(0, |(read, ..)| *read);
-    if read >= burst.first_seq {
-        return Ok(Fired::Cancelled("read"));
-    }
     let Some(room) = find_room(conn, burst.room_id)? else {
         return Ok(Fired::Cancelled("room gone"));
     };
