@@ -21,6 +21,7 @@ mod image_previews;
 mod inbox;
 mod live_authorization;
 mod metrics;
+mod notes;
 mod notifications;
 mod one_error_table;
 mod openapi;

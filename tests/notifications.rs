@@ -14,7 +14,8 @@ use crate::support::{Backend, NodeOptions, TestApp};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-async fn start(backend: Backend) -> TestApp {
+/// A node whose webhooks and notifications come within a fraction of a second.
+pub(crate) async fn start(backend: Backend) -> TestApp {
     let options = NodeOptions {
         webhooks: WebhookSettings {
             retry: RetrySchedule {

@@ -1,6 +1,7 @@
 //! Who a room waits for (issue 28, point 1): kept by the message write path, cleared by a close,
 //! carried by the room detail and the room list.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::on_both_backends;
@@ -30,9 +31,17 @@ async fn waiting(app: &TestApp, room: i64, admin: &str) -> Value {
     detail.json["waiting"].clone()
 }
 
-fn expect(waiting: &Value, party: &str, since: &str) {
+fn expect(waiting: &Value, party: &str, since: DateTime<Utc>) {
     assert_eq!(waiting["for"], party, "{waiting}");
-    assert_eq!(waiting["since"], since, "{waiting}");
+    assert_eq!(waiting_since(waiting), since, "{waiting}");
+}
+
+/// `waiting.since` as a time: its text drops trailing zeros of the fraction.
+pub fn waiting_since(waiting: &Value) -> DateTime<Utc> {
+    waiting["since"]
+        .as_str()
+        .and_then(|since| since.parse().ok())
+        .unwrap_or_else(|| panic!("no time in {waiting}"))
 }
 
 /// Nothing said: no one waits. The customer writes: staff are waited for, since that first
@@ -49,12 +58,10 @@ async fn a_room_waits_for_whoever_did_not_speak_last(app: TestApp) {
     );
 
     let first = app.send(room, &customer, "Where is my parcel?").await;
-    let since = first
-        .created_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    expect(&waiting(&app, room, &admin).await, "staff", &since);
+    let since = first.created_at;
+    expect(&waiting(&app, room, &admin).await, "staff", since);
     app.send(room, &customer, "Hello?").await;
-    expect(&waiting(&app, room, &admin).await, "staff", &since);
+    expect(&waiting(&app, room, &admin).await, "staff", since);
     // Taking the room is not an answer.
     let assigned = app
         .call(
@@ -65,21 +72,17 @@ async fn a_room_waits_for_whoever_did_not_speak_last(app: TestApp) {
         )
         .await;
     assert!(assigned.status < 300, "{assigned:?}");
-    expect(&waiting(&app, room, &admin).await, "staff", &since);
+    expect(&waiting(&app, room, &admin).await, "staff", since);
 
     let answer = app.send(room, &admin, "On its way").await;
-    let answered = answer
-        .created_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    expect(&waiting(&app, room, &admin).await, "customer", &answered);
+    let answered = answer.created_at;
+    expect(&waiting(&app, room, &admin).await, "customer", answered);
     app.send(room, &admin, "Tracking: 123").await;
-    expect(&waiting(&app, room, &admin).await, "customer", &answered);
+    expect(&waiting(&app, room, &admin).await, "customer", answered);
 
     let again = app.send(room, &customer, "Thanks, one more thing").await;
-    let asked = again
-        .created_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    expect(&waiting(&app, room, &admin).await, "staff", &asked);
+    let asked = again.created_at;
+    expect(&waiting(&app, room, &admin).await, "staff", asked);
 
     let closed = app
         .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
@@ -93,10 +96,8 @@ async fn a_room_waits_for_whoever_did_not_speak_last(app: TestApp) {
     assert_eq!(reopened.status, 200, "{reopened:?}");
     assert!(waiting(&app, room, &admin).await.is_null(), "reopened");
     let after = app.send(room, &customer, "Back again").await;
-    let after = after
-        .created_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    expect(&waiting(&app, room, &admin).await, "staff", &after);
+    let after = after.created_at;
+    expect(&waiting(&app, room, &admin).await, "staff", after);
 }
 
 /// The state is the database's, not a node's memory: another node of the cluster shows the
@@ -108,11 +109,9 @@ async fn another_node_sees_who_waits() {
     let customer = app.tokens.client("cust-r");
     let admin = app.tokens.admin("staff-r");
     let asked = app.send(room, &customer, "Is it shipped?").await;
-    let since = asked
-        .created_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let since = asked.created_at;
     let peer = app.start_peer(NodeOptions::default()).await;
-    expect(&waiting(&peer, room, &admin).await, "staff", &since);
+    expect(&waiting(&peer, room, &admin).await, "staff", since);
 }
 
 /// Every room of `GET /chat?{query}`, a page of one at a time through `next_cursor`.

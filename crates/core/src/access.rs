@@ -1,6 +1,7 @@
 //! Who may see and do what. Every room access goes through
 //! [`Chat::visible_room`](crate::chat::Chat::visible_room), which asks [`may_see`].
 
+use room_chats_store::Audience;
 use room_chats_types::Role;
 
 use crate::auth::Caller;
@@ -13,6 +14,17 @@ pub fn may_see(caller: &Caller, customer_id: &str) -> bool {
         Role::Client => caller.user_id == customer_id,
         Role::Service => false,
     }
+}
+
+/// Who `caller` reads a room's timeline as: staff see its internal notes (and the events
+/// about them), anyone else never does. Every read made for a caller takes it from here.
+pub fn audience(caller: &Caller) -> Audience {
+    Audience::of(caller.role)
+}
+
+/// Whether `caller` may see internal notes: what a live session asks of each frame.
+pub fn sees_notes(caller: &Caller) -> bool {
+    audience(caller).sees_notes()
 }
 
 /// Refuses callers that do not chat (the `service` role).

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::upsert::excluded;
 use room_chats_types::{AttachmentDto, MessageDto, Role, RoomStatus, WaitingFor};
 use tokio::sync::{mpsc, oneshot};
@@ -42,6 +42,8 @@ pub struct OwnedMessage {
     pub client_id: Option<String>,
     /// Uploads of the sender in this room to send with it (distinct, checked for count).
     pub attachment_ids: Vec<i64>,
+    /// An internal note: staff only (the service checks the sender may write one).
+    pub note: bool,
 }
 
 impl OwnedMessage {
@@ -66,6 +68,7 @@ impl OwnedMessage {
             deleted_at: None,
             deleted_by: None,
             attachments: files.of(self),
+            note: self.note,
         })
     }
 }
@@ -155,6 +158,7 @@ struct MessageInsert<'a> {
     client_id: Option<&'a str>,
     created_at: i64,
     attachments: Option<String>,
+    note: bool,
 }
 
 #[derive(Insertable)]
@@ -344,6 +348,7 @@ fn inserts<'a>(
                 client_id: message.client_id.as_deref(),
                 created_at: now,
                 attachments: files.stored_list(message)?,
+                note: message.note,
             });
         }
     }
@@ -495,6 +500,8 @@ fn write_postgres(
     let room_ids: Vec<i64> = rooms.keys().copied().collect();
     let room_seqs: Vec<i64> = rooms.values().map(|room| room.last_seq).collect();
     let waiting = waiting_after(inserts);
+    // NULL leaves the room's state as it is (its batch held only notes): after a message
+    // someone always waits.
     let room_waiting: Vec<Option<&str>> = rooms
         .keys()
         .map(|id| waiting.get(id).map(|party| party.as_str()))
@@ -504,8 +511,8 @@ fn write_postgres(
         "WITH advanced AS ( \
              UPDATE chat_rooms AS r \
              SET last_seq = v.seq, last_activity_at = $1, activity_bucket = $14, \
-                 waiting_for = v.waiting, \
-                 waiting_since = CASE WHEN r.waiting_for IS NOT DISTINCT FROM v.waiting \
+                 waiting_for = coalesce(v.waiting, r.waiting_for), \
+                 waiting_since = CASE WHEN r.waiting_for IS NOT DISTINCT FROM coalesce(v.waiting, r.waiting_for) \
                                  THEN r.waiting_since ELSE $1 END \
              FROM unnest($2::bigint[], $3::bigint[], $18::text[]) AS v(id, seq, waiting) \
              WHERE r.id = v.id AND r.last_seq < v.seq \
@@ -520,10 +527,10 @@ fn write_postgres(
              FROM unnest($15::bigint[], $16::bigint[]) AS b(room_id, first_seq) \
              ON CONFLICT (room_id) DO NOTHING \
          ) \
-         INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at, attachments) \
-         SELECT m.room_id, m.seq, m.sender_id, m.sender_role, m.content, m.client_id, $1, m.attachments \
-         FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $17::text[]) \
-             AS m(room_id, seq, sender_id, sender_role, content, client_id, attachments) \
+         INSERT INTO messages (room_id, seq, sender_id, sender_role, content, client_id, created_at, attachments, note) \
+         SELECT m.room_id, m.seq, m.sender_id, m.sender_role, m.content, m.client_id, $1, m.attachments, m.note \
+         FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $17::text[], $19::bool[]) \
+             AS m(room_id, seq, sender_id, sender_role, content, client_id, attachments, note) \
          RETURNING id, room_id, seq",
     )
     .bind::<BigInt, _>(now)
@@ -549,6 +556,7 @@ fn write_postgres(
             .collect::<Vec<_>>(),
     )
     .bind::<Array<Nullable<Text>>, _>(room_waiting)
+    .bind::<Array<Bool>, _>(inserts.iter().map(|m| m.note).collect::<Vec<_>>())
     .load(pg)?;
     Ok(rows
         .into_iter()
@@ -568,11 +576,12 @@ fn write_sqlite(
     for (id, room) in rooms {
         let party = waiting.get(id).map(|party| party.as_str());
         // As on Postgres: the time changes only when the waiting side does (`IS` compares
-        // NULLs too; every expression reads the row as it was).
+        // NULLs too; every expression reads the row as it was), and NULL (only notes) keeps it.
         diesel::sql_query(
             "UPDATE chat_rooms SET last_seq = ?, last_activity_at = ?, activity_bucket = ?, \
-             waiting_since = CASE WHEN waiting_for IS ? THEN waiting_since ELSE ? END, \
-             waiting_for = ? WHERE id = ? AND last_seq < ?",
+             waiting_since = CASE WHEN waiting_for IS coalesce(?, waiting_for) \
+                             THEN waiting_since ELSE ? END, \
+             waiting_for = coalesce(?, waiting_for) WHERE id = ? AND last_seq < ?",
         )
         .bind::<BigInt, _>(room.last_seq)
         .bind::<BigInt, _>(now)
@@ -603,10 +612,11 @@ fn write_sqlite(
     Ok(ids)
 }
 
-/// Each room's new messages as one burst: the room and its first new seq.
+/// Each room's new messages as one burst: the room and its first new seq. Internal notes
+/// notify no one: they are not messages of the conversation.
 fn bursts(inserts: &[MessageInsert<'_>]) -> Vec<Burst> {
     let mut bursts: BTreeMap<i64, i64> = BTreeMap::new();
-    for insert in inserts {
+    for insert in inserts.iter().filter(|insert| !insert.note) {
         let first = bursts.entry(insert.room_id).or_insert(insert.seq);
         *first = (*first).min(insert.seq);
     }
@@ -617,10 +627,11 @@ fn bursts(inserts: &[MessageInsert<'_>]) -> Vec<Burst> {
 }
 
 /// Whom each room of the batch waits for after it: the other side of its newest message's
-/// sender. Rooms without a message in the batch are not in the map (nor updated).
+/// sender. Rooms without a message in the batch are not in the map (nor updated), nor are
+/// rooms with only internal notes in it: a note answers no one.
 fn waiting_after(inserts: &[MessageInsert<'_>]) -> HashMap<i64, WaitingFor> {
     let mut newest: HashMap<i64, (i64, &str)> = HashMap::new();
-    for insert in inserts {
+    for insert in inserts.iter().filter(|insert| !insert.note) {
         let entry = newest
             .entry(insert.room_id)
             .or_insert((insert.seq, insert.sender_role));
@@ -943,6 +954,14 @@ mod tests {
             client_id: None,
             created_at: 0,
             attachments: None,
+            note: false,
+        }
+    }
+
+    fn note(room_id: i64, seq: i64) -> MessageInsert<'static> {
+        MessageInsert {
+            note: true,
+            ..insert(room_id, seq, "admin")
         }
     }
 
@@ -956,6 +975,10 @@ mod tests {
             insert(2, 8, "client"),
             insert(3, 2, "client"),
             insert(3, 3, "admin"),
+            // A note answers no one: the customer's message before it decides.
+            insert(5, 1, "client"),
+            note(5, 2),
+            note(6, 1),
         ];
         let waiting = waiting_after(&inserts);
         assert_eq!(waiting.get(&1), Some(&WaitingFor::Customer));
@@ -966,5 +989,7 @@ mod tests {
             None,
             "a room without messages is not touched"
         );
+        assert_eq!(waiting.get(&5), Some(&WaitingFor::Staff));
+        assert_eq!(waiting.get(&6), None, "only notes: the state is kept");
     }
 }

@@ -13,7 +13,7 @@ use crate::schema::{message_revisions, messages, room_events};
 use crate::search;
 use crate::time::{StoredTime, now_micros, to_datetime};
 use crate::timeline::{append_event, frame_text, lock_room};
-use crate::{DbConnection, StoreError};
+use crate::{Audience, DbConnection, StoreError};
 
 /// What an edit or delete did.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +39,8 @@ pub struct Edit<'a> {
     pub message_id: i64,
     /// Who asks (only the sender may edit).
     pub editor: &'a str,
+    /// Who the editor reads the room as: a customer cannot name a note.
+    pub audience: Audience,
     /// The new words (checked by the caller).
     pub content: &'a str,
     /// Idempotency key.
@@ -51,7 +53,7 @@ pub struct Edit<'a> {
 pub fn edit_message(conn: &mut DbConnection, edit: &Edit<'_>) -> Result<Change, StoreError> {
     write_transaction(conn, |conn| {
         let status = lock_room(conn, edit.room_id)?;
-        let current = message_in_room(conn, edit.room_id, edit.message_id)?;
+        let current = message_in_room(conn, edit.room_id, edit.message_id, edit.audience)?;
         if current.sender_id != edit.editor {
             return Err(StoreError::Forbidden("only its sender may edit a message"));
         }
@@ -135,7 +137,8 @@ pub struct Delete<'a> {
 pub fn delete_message(conn: &mut DbConnection, delete: &Delete<'_>) -> Result<Change, StoreError> {
     write_transaction(conn, |conn| {
         lock_room(conn, delete.room_id)?;
-        let current = message_in_room(conn, delete.room_id, delete.message_id)?;
+        let audience = Audience::of(delete.by_role);
+        let current = message_in_room(conn, delete.room_id, delete.message_id, audience)?;
         if current.sender_id != delete.by && delete.by_role != Role::Admin {
             return Err(StoreError::Forbidden(
                 "only its sender or an admin may delete a message",
@@ -205,7 +208,7 @@ pub fn revisions(
     room_id: RoomId,
     message_id: i64,
 ) -> Result<Vec<RevisionDto>, StoreError> {
-    message_in_room(conn, room_id, message_id)?;
+    message_in_room(conn, room_id, message_id, Audience::Staff)?;
     let rows: Vec<(i64, Spelled<RevisionReason>, String, String, StoredTime)> =
         message_revisions::table
             .filter(message_revisions::message_id.eq(message_id))
@@ -232,18 +235,23 @@ pub fn revisions(
         .collect())
 }
 
-/// The message, if it is in the room (`NotFound` otherwise: ids of other rooms' messages
-/// cannot be probed).
+/// The message, if it is in the room and `audience` may see it (`NotFound` otherwise: ids of
+/// other rooms' messages, or of notes for a customer, cannot be probed).
 fn message_in_room(
     conn: &mut DbConnection,
     room_id: RoomId,
     message_id: i64,
+    audience: Audience,
 ) -> Result<MessageDto, StoreError> {
-    let row: MessageRow = messages::table
+    let mut query = messages::table
         .find(message_id)
         .filter(messages::room_id.eq(room_id))
         .select(MessageRow::as_select())
-        .first(conn)?;
+        .into_boxed();
+    if !audience.sees_notes() {
+        query = query.filter(messages::note.eq(false));
+    }
+    let row: MessageRow = query.first(conn)?;
     Ok(row.into())
 }
 

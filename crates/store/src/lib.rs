@@ -4,6 +4,7 @@
 //! off the async executor.
 
 pub mod attachments;
+mod audience;
 pub mod batch;
 pub mod canned_replies;
 mod connection;
@@ -25,5 +26,6 @@ mod time;
 pub mod timeline;
 pub mod webhooks;
 
+pub use audience::Audience;
 pub use connection::{Database, DatabaseUrl, DbConnection, PoolSettings, PoolStats};
 pub use error::StoreError;

@@ -258,7 +258,8 @@ pub struct UnreadBaseline {
     pub read_seq: i64,
     /// The room's `last_seq` the count goes up to.
     pub counted_seq: i64,
-    /// Messages of others in `(read_seq, counted_seq]`.
+    /// Messages of others in `(read_seq, counted_seq]` (notes are not counted: see
+    /// [`crate::messages::unread_count`]).
     pub unread: i64,
 }
 
@@ -281,7 +282,7 @@ pub fn unread_baselines(
                 r.last_seq AS counted_seq, \
                 (SELECT count(*) FROM messages m \
                   WHERE m.room_id = r.id AND m.seq > COALESCE(rm.last_read_seq, 0) \
-                    AND m.seq <= r.last_seq AND m.sender_id <> $1) AS unread \
+                    AND m.seq <= r.last_seq AND m.sender_id <> $1 AND NOT m.note) AS unread \
            FROM chat_rooms r \
            LEFT JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = $1 \
           WHERE r.id IN ({})",

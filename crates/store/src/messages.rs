@@ -6,7 +6,7 @@ use room_chats_types::{MessageDto, MessagePage};
 
 use crate::rows::MessageRow;
 use crate::schema::messages;
-use crate::{DbConnection, StoreError};
+use crate::{Audience, DbConnection, StoreError};
 
 /// What storing a message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,18 +42,24 @@ pub enum HistoryPage {
     },
 }
 
-/// Reads a page of history, returned oldest first. `next_cursor` is the bound for the next
-/// page in the same direction, when there is one.
+/// Reads a page of history as `audience` may see it (a customer's leaves internal notes
+/// out), returned oldest first. `next_cursor` is the bound for the next page in the same
+/// direction, when there is one.
 pub fn history(
     conn: &mut DbConnection,
     room_id: i64,
     page: HistoryPage,
     limit: i64,
+    audience: Audience,
 ) -> Result<MessagePage, StoreError> {
-    let in_room = messages::table
+    let mut in_room = messages::table
         .filter(messages::room_id.eq(room_id))
         .select(MessageRow::as_select())
-        .limit(limit + 1);
+        .limit(limit + 1)
+        .into_boxed();
+    if !audience.sees_notes() {
+        in_room = in_room.filter(messages::note.eq(false));
+    }
     let mut rows: Vec<MessageRow> = match page {
         HistoryPage::Before(bound) => in_room
             .filter(messages::seq.lt(bound))
@@ -87,7 +93,9 @@ pub fn history(
 
 /// How many messages of others `user_id` has not read: those after its marker `read`. Room
 /// events (closed, assigned …) share the seqs but are not messages, and the user's own
-/// messages are not news to it. `last_seq` (the room's) saves the query when nothing is newer.
+/// messages are not news to it. Nor are internal notes, for anyone: they are not messages of
+/// the conversation (and a customer must not learn of them). `last_seq` (the room's) saves the
+/// query when nothing is newer.
 pub fn unread_count(
     conn: &mut DbConnection,
     room_id: i64,
@@ -102,6 +110,7 @@ pub fn unread_count(
         .filter(messages::room_id.eq(room_id))
         .filter(messages::seq.gt(read))
         .filter(messages::sender_id.ne(user_id))
+        .filter(messages::note.eq(false))
         .count()
         .get_result(conn)?)
 }

@@ -203,6 +203,9 @@ fn notify(
         .filter(messages::room_id.eq(burst.room_id))
         .filter(messages::seq.gt(read))
         .filter(messages::sender_id.ne(user_id))
+        // The notification (webhook, push) quotes a message of the conversation, never a
+        // note written after the burst began.
+        .filter(messages::note.eq(false))
         .order(messages::seq.desc())
         .select(MessageRow::as_select())
         .first(conn)

@@ -49,12 +49,16 @@ impl OutboxEvent {
         }
     }
 
-    /// `message.created` for a stored message.
+    /// `message.created` (`note.created` for an internal note) for a stored message.
     pub(crate) fn message_created(message: &MessageDto) -> Self {
         Self {
             room_id: message.room_id,
             event_id: timeline_event_id(message.room_id, message.seq),
-            kind: WebhookEventType::MessageCreated,
+            kind: if message.note {
+                WebhookEventType::NoteCreated
+            } else {
+                WebhookEventType::MessageCreated
+            },
             at: message.created_at.timestamp_micros(),
             data: WebhookEventData {
                 message: Some(message.clone()),
@@ -101,13 +105,19 @@ impl OutboxEvent {
                 (*seq, kind, data)
             }
             ServerFrame::MessageEdited { seq, message } => {
-                (*seq, WebhookEventType::MessageEdited, message_data(message))
+                let kind = match message.note {
+                    true => WebhookEventType::NoteEdited,
+                    false => WebhookEventType::MessageEdited,
+                };
+                (*seq, kind, message_data(message))
             }
-            ServerFrame::MessageDeleted { seq, message } => (
-                *seq,
-                WebhookEventType::MessageDeleted,
-                message_data(message),
-            ),
+            ServerFrame::MessageDeleted { seq, message } => {
+                let kind = match message.note {
+                    true => WebhookEventType::NoteDeleted,
+                    false => WebhookEventType::MessageDeleted,
+                };
+                (*seq, kind, message_data(message))
+            }
             _ => return None,
         };
         Some(Self::of_timeline(room_id, seq, kind, data))

@@ -198,7 +198,8 @@ pub fn list_rooms(
         .left_join(
             messages::table.on(messages::room_id
                 .eq(chat_rooms::id)
-                .and(messages::seq.eq(chat_rooms::last_seq))),
+                .and(messages::seq.eq(chat_rooms::last_seq))
+                .and(messages::note.eq(false))),
         )
         .left_join(rooms_awaiting_staff::table)
         .select((RoomRow::as_select(), Option::<MessageRow>::as_select()))
@@ -341,7 +342,8 @@ pub fn room_snapshots(
         .left_join(
             messages::table.on(messages::room_id
                 .eq(chat_rooms::id)
-                .and(messages::seq.eq(chat_rooms::last_seq))),
+                .and(messages::seq.eq(chat_rooms::last_seq))
+                .and(messages::note.eq(false))),
         )
         .filter(chat_rooms::id.eq_any(room_ids))
         .select((RoomRow::as_select(), Option::<MessageRow>::as_select()))
@@ -349,10 +351,12 @@ pub fn room_snapshots(
     summaries(conn, None, rows)
 }
 
-/// The room's newest message, if it has one.
+/// The room's newest message, if it has one. Never an internal note: the preview is the
+/// conversation's, for every viewer, so that one text serves every inbox.
 fn newest_message(conn: &mut DbConnection, room_id: i64) -> Result<Option<MessageDto>, StoreError> {
     let row: Option<MessageRow> = messages::table
         .filter(messages::room_id.eq(room_id))
+        .filter(messages::note.eq(false))
         .order(messages::seq.desc())
         .select(MessageRow::as_select())
         .first(conn)
@@ -389,7 +393,7 @@ fn summaries(
     for (room, newest_entry) in rows {
         let room: RoomDto = room.into();
         // The join finds the newest timeline entry when it is a message (the usual case);
-        // after a room event or an edit, the newest message is looked up by itself.
+        // after a room event, an edit or a note, the newest message is looked up by itself.
         let last_message = match newest_entry {
             Some(message) => Some(MessageDto::from(message)),
             None if room.last_seq > 0 => newest_message(conn, room.id)?,

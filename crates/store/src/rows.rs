@@ -227,6 +227,7 @@ pub(crate) struct MessageRow {
     /// `NULL` when the message has no files.
     #[diesel(deserialize_as = OrNone<StoredJson<Vec<AttachmentDto>>>)]
     attachments: Option<Vec<AttachmentDto>>,
+    note: bool,
 }
 
 impl From<MessageRow> for MessageDto {
@@ -244,6 +245,7 @@ impl From<MessageRow> for MessageDto {
             deleted_at: row.deleted_at,
             deleted_by: row.deleted_by,
             attachments: row.attachments.unwrap_or_default(),
+            note: row.note,
         }
     }
 }

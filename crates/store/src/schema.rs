@@ -60,6 +60,7 @@ diesel::table! {
         deleted_at -> Nullable<BigInt>,
         deleted_by -> Nullable<Text>,
         attachments -> Nullable<Text>,
+        note -> Bool,
     }
 }
 
@@ -83,6 +84,7 @@ diesel::table! {
         message_id -> Nullable<BigInt>,
         frame -> Text,
         created_at -> BigInt,
+        staff_only -> Bool,
     }
 }
 

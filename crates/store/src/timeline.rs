@@ -11,17 +11,18 @@ use room_chats_types::{RoomId, RoomStatus, Seq};
 use crate::outbox::{self, OutboxEvent};
 use crate::room_lookup::find_room;
 use crate::rows::Spelled;
-use crate::schema::{chat_rooms, room_events};
+use crate::schema::{chat_rooms, messages, room_events};
 use crate::time::{activity_bucket, now_micros};
-use crate::{DbConnection, StoreError};
+use crate::{Audience, DbConnection, StoreError};
 
 /// A room event as stored: its place and the frame clients receive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
     /// Its seq in the room's timeline.
     pub seq: Seq,
-    /// The `room` frame as sent live (JSON).
-    pub frame: String,
+    /// The frame as sent live (JSON); `None` where the reader may not see it (an event about
+    /// an internal note, read for a customer).
+    pub frame: Option<String>,
 }
 
 /// Records that `change` happened to the room, at the room's next seq. Call inside the
@@ -72,6 +73,7 @@ pub(crate) fn append_event(
             room_events::message_id.eq(message_id),
             room_events::frame.eq(frame_text(&frame)?),
             room_events::created_at.eq(now),
+            room_events::staff_only.eq(frame.staff_only()),
         ))
         .execute(conn)?;
     outbox::record(conn, || OutboxEvent::of_frame(room_id, &frame))?;
@@ -98,24 +100,67 @@ pub(crate) fn lock_room(
     Ok(status.0)
 }
 
-/// The room's events with a seq in `(after, up_to]`, oldest first, at most `limit`.
+/// The room's events with a seq in `(after, up_to]`, oldest first, at most `limit`. For a
+/// customer, an event about an internal note is there without its frame: the seq is taken,
+/// what happened is not theirs to know.
 pub fn room_events(
     conn: &mut DbConnection,
     room_id: RoomId,
     after: Seq,
     up_to: Seq,
     limit: i64,
+    audience: Audience,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let rows: Vec<(Seq, String)> = room_events::table
+    let rows: Vec<(Seq, String, bool)> = room_events::table
         .filter(room_events::room_id.eq(room_id))
         .filter(room_events::seq.gt(after))
         .filter(room_events::seq.le(up_to))
         .order(room_events::seq.asc())
-        .select((room_events::seq, room_events::frame))
+        .select((
+            room_events::seq,
+            // The frame never leaves the database for a customer when it is staff-only.
+            diesel::dsl::sql::<diesel::sql_types::Text>(if audience.sees_notes() {
+                "frame"
+            } else {
+                "CASE WHEN staff_only THEN '' ELSE frame END"
+            }),
+            room_events::staff_only,
+        ))
         .limit(limit)
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(seq, frame)| StoredEvent { seq, frame })
+        .map(|(seq, frame, staff_only)| StoredEvent {
+            seq,
+            frame: match staff_only && !audience.sees_notes() {
+                true => None,
+                false => Some(frame),
+            },
+        })
+        .collect())
+}
+
+/// The places of internal notes in `(after, up_to]`, oldest first, at most `limit`, as entries
+/// without a frame: the seqs a customer's timeline skips (live delivery orders entries by seq
+/// and must know a seq is taken to go on past it).
+pub fn note_places(
+    conn: &mut DbConnection,
+    room_id: RoomId,
+    after: Seq,
+    up_to: Seq,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let seqs: Vec<Seq> = messages::table
+        .filter(messages::room_id.eq(room_id))
+        .filter(messages::seq.gt(after))
+        .filter(messages::seq.le(up_to))
+        .filter(messages::note.eq(true))
+        .order(messages::seq.asc())
+        .select(messages::seq)
+        .limit(limit)
+        .load(conn)?;
+    Ok(seqs
+        .into_iter()
+        .map(|seq| StoredEvent { seq, frame: None })
         .collect())
 }

@@ -174,6 +174,19 @@ impl ServerFrame {
             _ => None,
         }
     }
+
+    /// Whether only staff may see the frame: it carries an internal note (the note itself, its
+    /// edit or its deletion). The room's customer gets none of these, live or replayed.
+    pub fn staff_only(&self) -> bool {
+        match self {
+            Self::Message { message }
+            | Self::Ack { message, .. }
+            | Self::MessageEdited { message, .. }
+            | Self::MessageDeleted { message, .. }
+            | Self::Updated { message, .. } => message.note,
+            _ => false,
+        }
+    }
 }
 
 /// A frame the client sends.
@@ -193,6 +206,9 @@ pub enum ClientFrame {
         #[serde(default, deserialize_with = "crate::whole::list")]
         #[schema(max_items = 10)]
         attachment_ids: Vec<i64>,
+        /// Admins: `true` writes an internal note, never shown to the customer (text only).
+        #[serde(default)]
+        note: bool,
     },
     /// Move the read marker (`up_to` omitted = everything so far).
     #[serde(alias = "mark_read")]

@@ -41,6 +41,11 @@ pub struct MessageDto {
     /// once the message is deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentDto>,
+    /// `true` for an internal note: written by staff for staff, never shown to the room's
+    /// customer (not in history, previews, unread counts, search or live frames; the customer
+    /// sees a gap in `seq`). Absent on messages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub note: bool,
 }
 
 /// Body of `POST /chat/{room_id}/messages`.
@@ -60,6 +65,10 @@ pub struct SendMessageBody {
     /// original message instead of storing a second one.
     #[schema(value_type = Option<ExternalId>, example = "3f1c2b7e-0d4a-4d55-9d0e-1c0a2b3c4d5e")]
     pub client_id: Option<String>,
+    /// Admins: `true` writes an internal note, which the room's customer never sees. Text only
+    /// (no attachments); not an answer to the customer (the room keeps waiting for staff).
+    #[serde(default)]
+    pub note: bool,
 }
 
 /// Query of `GET /chat/{room_id}/messages`.

@@ -36,6 +36,17 @@ pub enum WebhookEventType {
     /// A message was deleted. `data`: `{message}`, its tombstone.
     #[serde(rename = "message.deleted")]
     MessageDeleted,
+    /// Staff wrote an internal note (never shown to the customer). `data`: `{message}` with
+    /// `note: true`. Apart from `message.created` so that an integration that passes messages
+    /// on to customers never passes on a note.
+    #[serde(rename = "note.created")]
+    NoteCreated,
+    /// An internal note was edited. `data`: `{message}` as it is now.
+    #[serde(rename = "note.edited")]
+    NoteEdited,
+    /// An internal note was deleted. `data`: `{message}`, its tombstone.
+    #[serde(rename = "note.deleted")]
+    NoteDeleted,
     /// A member who is away has unread messages. `data`: `{room, user_id, unread, message}`, the newest unread message.
     #[serde(rename = "notification.due")]
     NotificationDue,
@@ -43,7 +54,7 @@ pub enum WebhookEventType {
 
 impl WebhookEventType {
     /// Every type, in catalogue order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::RoomCreated,
         Self::RoomClosed,
         Self::RoomReopened,
@@ -52,6 +63,9 @@ impl WebhookEventType {
         Self::MessageCreated,
         Self::MessageEdited,
         Self::MessageDeleted,
+        Self::NoteCreated,
+        Self::NoteEdited,
+        Self::NoteDeleted,
         Self::NotificationDue,
     ];
 
@@ -66,6 +80,9 @@ impl WebhookEventType {
             Self::MessageCreated => "message.created",
             Self::MessageEdited => "message.edited",
             Self::MessageDeleted => "message.deleted",
+            Self::NoteCreated => "note.created",
+            Self::NoteEdited => "note.edited",
+            Self::NoteDeleted => "note.deleted",
             Self::NotificationDue => "notification.due",
         }
     }

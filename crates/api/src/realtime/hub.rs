@@ -40,6 +40,8 @@ pub enum PreparedEvent {
         seq: Seq,
         /// Its `room` frame as sent to clients.
         text: ByteString,
+        /// It is about an internal note: a customer's session skips its seq without a frame.
+        staff_only: bool,
     },
     /// A frame every session forwards as is.
     Frame {
@@ -78,6 +80,7 @@ impl PreparedEvent {
                 Some(seq) => Self::Entry {
                     seq,
                     text: serialized(&frame),
+                    staff_only: frame.staff_only(),
                 },
                 None => Self::Frame {
                     text: serialized(&frame),

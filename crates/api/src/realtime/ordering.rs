@@ -209,6 +209,7 @@ impl OrderingGate {
                     out.push(Passed::Event(text));
                 }
             }
+            Entry::Hidden => self.last_seq = self.last_seq.max(arrival.seq),
         }
     }
 
@@ -285,6 +286,7 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             attachments: Vec::new(),
+            note: false,
         }
     }
 
@@ -321,6 +323,21 @@ mod tests {
         // Again, as a gap fill would read it: the client has it already.
         assert_eq!(gate.admit(from_hub(2, "other", None), &mut out), Gap::None);
         assert_eq!(written(&out), ["m1", "m2", "e3"]);
+        assert_eq!(gate.last_seq(), 3);
+        assert!(gate.settled());
+    }
+
+    #[test]
+    fn a_hidden_seq_passes_nothing_and_lets_the_entries_after_it_go() {
+        let mut gate = OrderingGate::new("me".to_owned());
+        let mut out = Vec::new();
+        gate.admit(from_hub(1, "other", None), &mut out);
+        assert_eq!(gate.admit(from_hub(3, "other", None), &mut out), Gap::Wait);
+        // Seq 2 is a note, and the reader a customer: it takes its place, writes nothing.
+        assert_eq!(gate.admit(Arrival::hidden(2), &mut out), Gap::None);
+        // A gap fill that reads it again changes nothing.
+        assert_eq!(gate.admit(Arrival::hidden(2), &mut out), Gap::None);
+        assert_eq!(written(&out), ["m1", "m3"]);
         assert_eq!(gate.last_seq(), 3);
         assert!(gate.settled());
     }

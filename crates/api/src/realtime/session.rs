@@ -26,6 +26,7 @@ use room_chats_types::{ErrorCode, MessageDto, Seq};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use room_chats_core::access;
 use room_chats_core::auth::TokenVerifier;
 use room_chats_core::chat::{
     Chat, Join, JoinPoint, MessageDraft, Opening, Sent, TIMELINE_PAGE, VisibleRoom,
@@ -86,6 +87,9 @@ pub struct ChatSession {
     from: JoinPoint,
     /// Every timeline entry goes out through it: in seq order, once, acks included.
     gate: OrderingGate,
+    /// Whether the caller may see internal notes (staff); a customer's session passes their
+    /// seqs without a frame.
+    sees_notes: bool,
     /// What the gate let out, on its way to the socket: kept (empty) between entries, so a
     /// delivery allocates nothing.
     passed: Vec<Passed>,
@@ -142,6 +146,7 @@ impl ChatSession {
         Self {
             connection,
             gate: OrderingGate::new(start.join.room.caller().user_id.clone()),
+            sees_notes: access::sees_notes(start.join.room.caller()),
             passed: Vec::new(),
             gap_timer: None,
             restart_pending: false,
@@ -330,10 +335,20 @@ impl ChatSession {
 
     fn on_event(&mut self, event: &PreparedEvent, ctx: &mut <Self as Actor>::Context) {
         match event {
+            // An internal note (or an event about one) reaches a customer's session only as
+            // a taken seq: nothing of it is written to the client.
+            PreparedEvent::Message { message, .. } if message.note && !self.sees_notes => {
+                self.admit(Arrival::hidden(message.seq), ctx);
+            }
             PreparedEvent::Message { message, text } => {
                 self.deliver(message.clone(), Some(text.clone()), None, ctx);
             }
-            PreparedEvent::Entry { seq, text } => {
+            PreparedEvent::Entry {
+                seq, staff_only, ..
+            } if *staff_only && !self.sees_notes => {
+                self.admit(Arrival::hidden(*seq), ctx);
+            }
+            PreparedEvent::Entry { seq, text, .. } => {
                 self.admit(Arrival::event(*seq, text.clone()), ctx);
             }
             // Other frames (read, typing, presence) go out as they are; whether
@@ -370,11 +385,13 @@ impl ChatSession {
                 client_id,
                 content,
                 attachment_ids,
+                note,
             } => {
                 let draft = MessageDraft {
                     content,
                     client_id: Some(client_id.clone()),
                     attachment_ids,
+                    note,
                 };
                 self.on_message(client_id, draft, ctx);
             }
@@ -634,6 +651,8 @@ impl ChatSession {
                     // Sent after the history frames before it.
                     events.push((frames.len(), text));
                 }
+                // Not the caller's to see; the gate has its seq already.
+                Entry::Hidden => {}
             }
         }
         // The last frame is always a `history` frame, empty if need be.

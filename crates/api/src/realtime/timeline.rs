@@ -21,6 +21,9 @@ pub(crate) enum Entry {
     },
     /// A room event: its `room` frame as sent to clients.
     Event { text: ByteString },
+    /// A place the client may not see (an internal note, for a customer): it passes nothing,
+    /// but the entries after it need not wait for it.
+    Hidden,
 }
 
 /// A timeline entry on its way to the client. Early ones wait in the session until the seqs
@@ -53,6 +56,13 @@ impl Arrival {
             entry: Entry::Event { text },
         }
     }
+
+    pub(crate) fn hidden(seq: Seq) -> Self {
+        Self {
+            seq,
+            entry: Entry::Hidden,
+        }
+    }
 }
 
 impl From<TimelineEntry> for Arrival {
@@ -60,6 +70,7 @@ impl From<TimelineEntry> for Arrival {
         match entry {
             TimelineEntry::Message(message) => Self::message(message, None, None),
             TimelineEntry::Event { seq, frame } => Self::event(seq, frame.into()),
+            TimelineEntry::Hidden(seq) => Self::hidden(seq),
         }
     }
 }

@@ -43,11 +43,13 @@ pub async fn send_message(
         content,
         client_id,
         attachment_ids,
+        note,
     } = body.into_inner();
     let draft = MessageDraft {
         content,
         client_id,
         attachment_ids,
+        note,
     };
     let room = state
         .chat

@@ -5,7 +5,7 @@ use room_chats_store::edits::{self, Change, Delete, Edit};
 use room_chats_types::{MessageDto, RevisionDto, RoomId};
 
 use super::{Announcement, Chat, VisibleRoom, check_client_id};
-use crate::access::require_admin;
+use crate::access::{audience, require_admin};
 use crate::error::ApiError;
 
 impl Chat {
@@ -22,6 +22,7 @@ impl Chat {
         self.check_content(&content)?;
         check_client_id(client_id.as_deref())?;
         let (room_id, editor) = (room.id(), room.caller().user_id.clone());
+        let audience = audience(room.caller());
         // Edits and deletes draw from the sender's budget, like sends.
         self.send_budget.take(&editor)?;
         let window_micros = i64::try_from(self.edit_window.as_micros()).unwrap_or(i64::MAX);
@@ -32,6 +33,7 @@ impl Chat {
                     room_id,
                     message_id,
                     editor: &editor,
+                    audience,
                     content: &content,
                     client_id: client_id.as_deref(),
                     window_micros,

@@ -9,6 +9,8 @@ use room_chats_types::rules::MAX_ATTACHMENTS_PER_MESSAGE;
 use room_chats_types::{MessageDto, ReadMarkerDto, Seq};
 
 use super::{Announcement, Chat, VisibleRoom, check_client_id};
+use crate::access;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// What a send did.
@@ -39,6 +41,8 @@ pub struct MessageDraft {
     pub client_id: Option<String>,
     /// The sender's uploads in the room to send with it.
     pub attachment_ids: Vec<i64>,
+    /// An internal note (staff only, text only).
+    pub note: bool,
 }
 
 impl Chat {
@@ -56,7 +60,11 @@ impl Chat {
             content,
             client_id,
             attachment_ids,
+            note,
         } = draft;
+        if note {
+            check_note(caller, &attachment_ids)?;
+        }
         check_attachment_ids(&attachment_ids)?;
         let content = content.unwrap_or_default();
         // Files alone make a message; words, when given, follow the rules.
@@ -72,6 +80,7 @@ impl Chat {
             content,
             client_id,
             attachment_ids,
+            note,
         })
     }
 
@@ -142,6 +151,20 @@ impl Chat {
         });
         Ok(marker)
     }
+}
+
+/// Only staff write internal notes, and a note is text: a file's download would reach anyone
+/// who may read the room.
+fn check_note(caller: &Caller, attachment_ids: &[i64]) -> Result<(), ApiError> {
+    if !access::sees_notes(caller) {
+        return Err(ApiError::Forbidden("only staff write internal notes"));
+    }
+    if !attachment_ids.is_empty() {
+        return Err(ApiError::Validation(
+            "an internal note is text only: attachment_ids must be empty".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// At most [`MAX_ATTACHMENTS_PER_MESSAGE`] files, each named once.

@@ -6,7 +6,7 @@ use room_chats_store::{StoreError, members};
 use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId, Seq};
 
 use super::{Chat, HistoryRequest, VisibleRoom, check_field};
-use crate::access::require_chat_role;
+use crate::access::{audience, require_chat_role};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -39,9 +39,10 @@ impl Chat {
         request: HistoryRequest,
     ) -> Result<MessagePage, ApiError> {
         let (room_id, page, limit) = (room.id(), request.page, request.limit);
+        let audience = audience(room.caller());
         Ok(self
             .db
-            .run(move |conn| messages::history(conn, room_id, page, limit))
+            .run(move |conn| messages::history(conn, room_id, page, limit, audience))
             .await?)
     }
 
@@ -53,13 +54,20 @@ impl Chat {
         page_size: i64,
     ) -> Result<RoomDetailDto, ApiError> {
         let (room_id, user_id) = (room.id(), room.caller().user_id.clone());
+        let audience = audience(room.caller());
         let (members, marker, page) = self
             .db
             .run(move |conn| {
                 Ok::<_, StoreError>((
                     members::members(conn, room_id)?,
                     members::read_marker(conn, room_id, &user_id)?,
-                    messages::history(conn, room_id, HistoryPage::Before(i64::MAX), page_size)?,
+                    messages::history(
+                        conn,
+                        room_id,
+                        HistoryPage::Before(i64::MAX),
+                        page_size,
+                        audience,
+                    )?,
                 ))
             })
             .await?;

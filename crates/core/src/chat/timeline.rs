@@ -3,10 +3,11 @@
 //! broker reconnected.
 
 use room_chats_store::messages::{self, HistoryPage};
-use room_chats_store::{DbConnection, StoreError, members, rooms, timeline};
-use room_chats_types::{MessageDto, RoomId, Seq};
+use room_chats_store::{StoreError, members, rooms, timeline};
+use room_chats_types::{MessageDto, Seq};
 
 use super::{Chat, JoinPoint, VisibleRoom};
+use crate::access::audience;
 use crate::error::ApiError;
 
 /// Timeline entries read per database round trip.
@@ -25,6 +26,9 @@ pub enum TimelineEntry {
         seq: Seq,
         frame: String,
     },
+    /// A seq the reader may not see (an internal note or an event about one, read for a
+    /// customer): nothing of it is sent, but live delivery must know the seq is taken.
+    Hidden(Seq),
 }
 
 impl TimelineEntry {
@@ -32,7 +36,7 @@ impl TimelineEntry {
     pub fn seq(&self) -> Seq {
         match self {
             Self::Message(message) => message.seq,
-            Self::Event { seq, .. } => *seq,
+            Self::Event { seq, .. } | Self::Hidden(seq) => *seq,
         }
     }
 }
@@ -62,6 +66,7 @@ impl Chat {
         let room_id = room.id();
         let user_id = caller.user_id.clone();
         let name = caller.name.clone();
+        let audience = audience(&caller);
         let (current, unread, page) = self
             .db
             .run(move |conn| {
@@ -78,6 +83,7 @@ impl Chat {
                         room_id,
                         HistoryPage::Before(i64::MAX),
                         history,
+                        audience,
                     )?),
                 };
                 Ok::<_, StoreError>((room, unread, page))
@@ -124,6 +130,7 @@ impl Chat {
         after: Seq,
         up_to: Option<Seq>,
     ) -> Result<Vec<TimelineEntry>, ApiError> {
+        let audience = audience(room.caller());
         let room = room.id();
         let last = up_to.unwrap_or(Seq::MAX);
         let mut loaded = Vec::new();
@@ -132,14 +139,23 @@ impl Chat {
             let (page, events) = self
                 .db
                 .run(move |conn| {
-                    let page =
-                        messages::history(conn, room, HistoryPage::After(cursor), TIMELINE_PAGE)?;
-                    // The events up to the page's last message, or to `last` after the last page.
+                    let after = HistoryPage::After(cursor);
+                    let page = messages::history(conn, room, after, TIMELINE_PAGE, audience)?;
+                    // The events (and, for a customer, the notes' places) up to the page's last
+                    // message, or to `last` after the last page.
                     let events_to = match page.next_cursor {
                         Some(_) => page.items.last().map_or(last, |message| message.seq),
                         None => last,
                     };
-                    let events = events_before(conn, room, cursor, events_to.min(last))?;
+                    let up_to = events_to.min(last);
+                    let mut events = every_page(cursor, |after| {
+                        timeline::room_events(conn, room, after, up_to, TIMELINE_PAGE, audience)
+                    })?;
+                    if !audience.sees_notes() {
+                        events.extend(every_page(cursor, |after| {
+                            timeline::note_places(conn, room, after, up_to, TIMELINE_PAGE)
+                        })?);
+                    }
                     Ok::<_, StoreError>((page, events))
                 })
                 .await?;
@@ -151,9 +167,12 @@ impl Chat {
                 .into_iter()
                 .filter(|message| message.seq <= last)
                 .map(TimelineEntry::Message)
-                .chain(events.into_iter().map(|event| TimelineEntry::Event {
-                    seq: event.seq,
-                    frame: event.frame,
+                .chain(events.into_iter().map(|event| match event.frame {
+                    Some(frame) => TimelineEntry::Event {
+                        seq: event.seq,
+                        frame,
+                    },
+                    None => TimelineEntry::Hidden(event.seq),
                 }))
                 .collect();
             entries.sort_unstable_by_key(TimelineEntry::seq);
@@ -176,24 +195,23 @@ fn room_error(error: StoreError) -> ApiError {
     }
 }
 
-/// Every room event with a seq in `(after, up_to]`, oldest first.
-fn events_before(
-    conn: &mut DbConnection,
-    room: RoomId,
+/// Every entry a paged read (`page`, given the seq to read after) gives, oldest first: read
+/// until a page comes back short.
+fn every_page(
     after: Seq,
-    up_to: Seq,
+    mut page: impl FnMut(Seq) -> Result<Vec<timeline::StoredEvent>, StoreError>,
 ) -> Result<Vec<timeline::StoredEvent>, StoreError> {
-    let mut events = Vec::new();
+    let mut entries = Vec::new();
     let mut cursor = after;
     loop {
-        let page = timeline::room_events(conn, room, cursor, up_to, TIMELINE_PAGE)?;
-        let full = page.len() as i64 == TIMELINE_PAGE;
-        if let Some(last) = page.last() {
+        let read = page(cursor)?;
+        let full = read.len() as i64 == TIMELINE_PAGE;
+        if let Some(last) = read.last() {
             cursor = last.seq;
         }
-        events.extend(page);
+        entries.extend(read);
         if !full {
-            return Ok(events);
+            return Ok(entries);
         }
     }
 }

@@ -469,7 +469,8 @@ fn from_where(statement: &mut Statement, search: &MessageSearch) {
         [],
     );
     if let Some(customer) = &search.only_customer {
-        statement.push(" AND o.customer_id = $", [text(customer)]);
+        // A customer's search never finds an internal note (staff's finds them, marked).
+        statement.push(" AND o.customer_id = $ AND NOT m.note", [text(customer)]);
     }
     if let Some(room) = search.room_id {
         statement.push(" AND m.room_id = $", [Value::BigInt(Some(room))]);

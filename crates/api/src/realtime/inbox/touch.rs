@@ -95,9 +95,13 @@ impl Gathered {
     pub(crate) fn add(&mut self, announcement: Announcement<'_>) -> bool {
         match announcement {
             Announcement::MessageStored(message) => {
-                self.room(message.room_id)
-                    .messages
-                    .push((message.seq, message.sender_id.clone()));
+                let touch = self.room(message.room_id);
+                // A note touches the room (its activity) but is nobody's unread message.
+                if !message.note {
+                    touch
+                        .messages
+                        .push((message.seq, message.sender_id.clone()));
+                }
                 false
             }
             Announcement::ReadMoved {

@@ -140,6 +140,7 @@ mod tests {
                 deleted_at: None,
                 deleted_by: None,
                 attachments: Vec::new(),
+                note: false,
             }),
             unread: 0,
             assigned_admins: vec!["\"unread\":0".to_owned()],
