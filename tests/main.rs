@@ -25,6 +25,7 @@ mod notes;
 mod notifications;
 mod one_error_table;
 mod openapi;
+mod order_events;
 mod outage;
 mod overload;
 mod push;

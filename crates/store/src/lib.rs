@@ -13,6 +13,7 @@ mod error;
 pub mod members;
 pub mod messages;
 pub mod notifications;
+pub mod order_events;
 pub mod orders;
 mod outbox;
 pub mod push;

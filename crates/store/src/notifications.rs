@@ -229,6 +229,7 @@ fn notify(
             message: Some(notification.message.clone()),
             user_id: Some(notification.user_id.clone()),
             unread: Some(notification.unread),
+            order_event: None,
         },
     };
     outbox::record(conn, || Some(event))?;

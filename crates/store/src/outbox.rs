@@ -104,6 +104,13 @@ impl OutboxEvent {
                 };
                 (*seq, kind, data)
             }
+            ServerFrame::OrderEvent { seq, order_event } => {
+                let data = WebhookEventData {
+                    order_event: Some(order_event.clone()),
+                    ..empty_data()
+                };
+                (*seq, WebhookEventType::OrderEvent, data)
+            }
             ServerFrame::MessageEdited { seq, message } => {
                 let kind = match message.note {
                     true => WebhookEventType::NoteEdited,
@@ -148,6 +155,7 @@ pub(crate) fn empty_data() -> WebhookEventData {
         message: None,
         user_id: None,
         unread: None,
+        order_event: None,
     }
 }
 

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, SingleValue, SqlType, Text};
 use room_chats_types::spelling::UnknownSpelling;
 use room_chats_types::{
-    AttachmentDto, MessageDto, OrderDto, Role, RoomDto, RoomStatus, Waiting, WaitingFor,
+    AttachmentDto, MessageDto, OrderDto, OrderStatus, Role, RoomDto, RoomStatus, Waiting,
+    WaitingFor,
 };
 use serde::de::DeserializeOwned;
 
@@ -138,6 +139,12 @@ impl From<Spelled<Role>> for Role {
     }
 }
 
+impl From<Spelled<OrderStatus>> for OrderStatus {
+    fn from(spelled: Spelled<OrderStatus>) -> Self {
+        spelled.0
+    }
+}
+
 impl From<Spelled<RoomStatus>> for RoomStatus {
     fn from(spelled: Spelled<RoomStatus>) -> Self {
         spelled.0
@@ -261,6 +268,10 @@ pub(crate) struct OrderRow {
     created_at: DateTime<Utc>,
     #[diesel(deserialize_as = StoredTime)]
     updated_at: DateTime<Utc>,
+    #[diesel(deserialize_as = OrNone<Spelled<OrderStatus>>)]
+    status: Option<OrderStatus>,
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    status_at: Option<DateTime<Utc>>,
 }
 
 impl From<OrderRow> for OrderDto {
@@ -271,6 +282,8 @@ impl From<OrderRow> for OrderDto {
             reference: row.reference,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            status: row.status,
+            status_at: row.status_at,
         }
     }
 }

@@ -7,6 +7,22 @@ diesel::table! {
         reference -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        status -> Nullable<Text>,
+        status_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    order_events (id) {
+        id -> BigInt,
+        order_id -> Text,
+        status -> Text,
+        text -> Nullable<Text>,
+        tracking_url -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        created_at -> BigInt,
+        room_id -> Nullable<BigInt>,
+        seq -> Nullable<BigInt>,
     }
 }
 
@@ -213,6 +229,7 @@ diesel::joinable!(message_revisions -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orders,
+    order_events,
     chat_rooms,
     rooms_awaiting_staff,
     room_members,

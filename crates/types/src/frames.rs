@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::schema::{ExternalId, MessageContent};
-use crate::{ErrorCode, MessageDto, Role, RoomDto, RoomId, Seq};
+use crate::{ErrorCode, MessageDto, OrderEventDto, Role, RoomDto, RoomId, Seq};
 
 /// The subprotocol a browser offers (beside `bearer.<jwt>`) and the server selects.
 pub const SUBPROTOCOL: &str = "room-chats.v1";
@@ -122,6 +122,14 @@ pub enum ServerFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         user_id: Option<String>,
     },
+    /// The platform reported what happened to the room's order (paid, shipped, delivered …).
+    /// Durable: `seq` is its place in the timeline; both sides see it.
+    OrderEvent {
+        /// Its position in the room's timeline.
+        seq: Seq,
+        /// What happened.
+        order_event: OrderEventDto,
+    },
     /// A message was edited: `message` as it is now. Durable: `seq` is the edit's place in
     /// the timeline (the message keeps its own `message.seq`).
     MessageEdited {
@@ -169,6 +177,7 @@ impl ServerFrame {
     pub fn timeline_seq(&self) -> Option<Seq> {
         match self {
             Self::Room { seq, .. }
+            | Self::OrderEvent { seq, .. }
             | Self::MessageEdited { seq, .. }
             | Self::MessageDeleted { seq, .. } => Some(*seq),
             _ => None,

@@ -11,6 +11,7 @@ pub mod frames;
 pub mod ids;
 pub mod message;
 pub mod order;
+pub mod order_event;
 pub mod push;
 pub mod role;
 pub mod room;
@@ -31,6 +32,7 @@ pub use message::{
     RevisionDto, RevisionReason, SendMessageBody,
 };
 pub use order::{OrderDto, UpsertOrderBody};
+pub use order_event::{OrderEventBody, OrderEventDto, OrderStatus};
 pub use push::{
     PushSubscriptionBody, PushSubscriptionDto, PushSubscriptionKeys, VapidPublicKeyDto,
 };

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::OrderStatus;
 use crate::schema::ExternalId;
 
 /// Body of `PUT /orders/{order_id}`.
@@ -32,4 +33,8 @@ pub struct OrderDto {
     pub created_at: DateTime<Utc>,
     /// When the order was last changed.
     pub updated_at: DateTime<Utc>,
+    /// The newest status the platform reported (`POST /orders/{order_id}/events`), if any.
+    pub status: Option<OrderStatus>,
+    /// When that status was reported.
+    pub status_at: Option<DateTime<Utc>>,
 }

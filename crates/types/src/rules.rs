@@ -89,6 +89,8 @@ pub enum RuleViolation {
     TooLong { limit: usize },
     /// Holds a NUL or another control character that has no place in text.
     ControlCharacter,
+    /// Not an `http://` or `https://` URL with a host.
+    NotHttpUrl,
 }
 
 impl std::fmt::Display for RuleViolation {
@@ -99,9 +101,18 @@ impl std::fmt::Display for RuleViolation {
             Self::ControlCharacter => {
                 f.write_str("must not contain NUL or control characters other than tab and newline")
             }
+            Self::NotHttpUrl => f.write_str(
+                "must be an http:// or https:// URL with a host, without spaces or control characters",
+            ),
         }
     }
 }
+
+/// Longest line of an order event, in characters.
+pub const MAX_ORDER_EVENT_TEXT_CHARS: usize = 500;
+/// An order's tracking link: `http(s)://`, a host, then anything but whitespace and controls.
+pub const TRACKING_URL_PATTERN: &str =
+    "^https?://[^\\s/?#\\x00-\\x1F\\x7F]+[^\\s\\x00-\\x1F\\x7F]*$";
 
 /// Most files one message may carry.
 pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
@@ -141,6 +152,32 @@ pub fn check_canned_shortcut(shortcut: &str) -> bool {
     first_ok
         && shortcut.len() <= MAX_CANNED_SHORTCUT_CHARS
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Checks the line of an order event: not empty, at most [`MAX_ORDER_EVENT_TEXT_CHARS`], no
+/// whitespace at either end and no control characters.
+pub fn check_order_event_text(text: &str) -> Result<(), RuleViolation> {
+    check_label(text, MAX_ORDER_EVENT_TEXT_CHARS)
+}
+
+/// Checks an order's tracking link against [`TRACKING_URL_PATTERN`], at most
+/// [`MAX_URL_CHARS`] characters.
+pub fn check_tracking_url(url: &str) -> Result<(), RuleViolation> {
+    if url.chars().nth(MAX_URL_CHARS).is_some() {
+        return Err(RuleViolation::TooLong {
+            limit: MAX_URL_CHARS,
+        });
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or(RuleViolation::NotHttpUrl)?;
+    let host_ends = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let clean = |c: char| !c.is_whitespace() && !c.is_control();
+    if host_ends == 0 || !rest.chars().all(clean) {
+        return Err(RuleViolation::NotHttpUrl);
+    }
+    Ok(())
 }
 
 /// Checks an external identifier (user id, order id, `client_id`): non-empty, at most

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::schema::{EndpointDescription, EndpointUrl};
 use crate::spelling::UnknownSpelling;
-use crate::{MessageDto, RoomDto, RoomId};
+use crate::{MessageDto, OrderEventDto, RoomDto, RoomId};
 
 /// What happened, as named in an event's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -47,6 +47,10 @@ pub enum WebhookEventType {
     /// An internal note was deleted. `data`: `{message}`, its tombstone.
     #[serde(rename = "note.deleted")]
     NoteDeleted,
+    /// The platform reported what happened to an order that has a room. `data`:
+    /// `{order_event}` (with its `room_id` and `seq`).
+    #[serde(rename = "order.event")]
+    OrderEvent,
     /// A member who is away has unread messages. `data`: `{room, user_id, unread, message}`, the newest unread message.
     #[serde(rename = "notification.due")]
     NotificationDue,
@@ -54,7 +58,7 @@ pub enum WebhookEventType {
 
 impl WebhookEventType {
     /// Every type, in catalogue order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::RoomCreated,
         Self::RoomClosed,
         Self::RoomReopened,
@@ -66,6 +70,7 @@ impl WebhookEventType {
         Self::NoteCreated,
         Self::NoteEdited,
         Self::NoteDeleted,
+        Self::OrderEvent,
         Self::NotificationDue,
     ];
 
@@ -83,6 +88,7 @@ impl WebhookEventType {
             Self::NoteCreated => "note.created",
             Self::NoteEdited => "note.edited",
             Self::NoteDeleted => "note.deleted",
+            Self::OrderEvent => "order.event",
             Self::NotificationDue => "notification.due",
         }
     }
@@ -133,6 +139,9 @@ pub struct WebhookEventData {
     /// How many messages the member has not read (`notification.due`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread: Option<i64>,
+    /// What happened to the order (`order.event`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_event: Option<OrderEventDto>,
 }
 
 /// A URL that receives events.

@@ -9,6 +9,7 @@ mod message_change;
 mod messages_history;
 mod messages_send;
 pub(crate) mod metrics;
+mod order_events;
 mod orders_upsert;
 mod push_subscriptions;
 mod read_marker;
@@ -35,6 +36,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(health::readyz)
         .service(metrics::metrics)
         .service(orders_upsert::upsert_order)
+        .service(order_events::record_order_event)
         .service(rooms_list::list_rooms)
         .service(search_messages::search_messages)
         .service(room_create::create_or_get_room)

@@ -14,6 +14,7 @@ mod inbox;
 mod join;
 mod messages;
 mod mute;
+mod order_events;
 mod paging;
 mod reads;
 mod rooms;

@@ -1,0 +1,19 @@
+CREATE TABLE room_events_new (
+    room_id    BIGINT NOT NULL REFERENCES chat_rooms (id) ON DELETE CASCADE,
+    seq        BIGINT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('closed', 'reopened', 'member_added', 'member_removed',
+                                             'order_changed', 'message_edited', 'message_deleted')),
+    message_id BIGINT,
+    frame      TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    staff_only BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (room_id, seq)
+);
+INSERT INTO room_events_new (room_id, seq, kind, message_id, frame, created_at, staff_only)
+    SELECT room_id, seq, kind, message_id, frame, created_at, staff_only FROM room_events
+    WHERE kind <> 'order_event';
+DROP TABLE room_events;
+ALTER TABLE room_events_new RENAME TO room_events;
+DROP TABLE order_events;
+ALTER TABLE orders DROP COLUMN status_at;
+ALTER TABLE orders DROP COLUMN status;
