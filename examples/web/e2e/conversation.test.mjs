@@ -209,6 +209,71 @@ test("an admin takes a room and answers with a saved reply", async () => {
   });
 });
 
+test("an internal note stays with staff: the customer's page never shows it", async () => {
+  await registerOrder("1046", "customer-5");
+  await withPages("note", async (staff, buyer) => {
+    await buyer.goto(`${site}/customer.html#api=${api}&token=${token("customer-5", "client")}&order=1046`);
+    await buyer.getByTestId("room-title").filter({ hasText: "Order #1046" }).waitFor();
+    await buyer.getByTestId("composer").fill("Can I still change the address?");
+    await buyer.getByTestId("composer").press("Enter");
+    await buyer.locator("li.mine:not(.pending)", { hasText: "change the address" }).waitFor();
+
+    await staff.goto(`${site}/admin.html#api=${api}&token=${token("staff-5", "admin")}`);
+    await staff.getByText("Live").waitFor();
+    const inboxRoom = staff.locator('li.room[data-order="1046"]');
+    await inboxRoom.click();
+    await staff.locator('.conversation[data-connection="open"]').waitFor();
+
+    // The note is written from the same composer, and shown apart from the conversation.
+    await staff.getByTestId("note-toggle").check();
+    await staff.getByTestId("composer").fill("Warehouse has not packed it yet");
+    await staff.getByTestId("composer").press("Enter");
+    const note = staff.getByTestId("note").filter({ hasText: "Warehouse has not packed it yet" });
+    await note.waitFor();
+    assert.match(await note.locator(".sender").textContent(), /Internal note/);
+    // A note is not an answer: the customer still waits.
+    await inboxRoom.getByTestId("waiting").filter({ hasText: "Waiting for you since" }).waitFor();
+
+    await staff.getByTestId("note-toggle").uncheck();
+    await staff.getByTestId("composer").fill("Yes, send us the new address");
+    await staff.getByTestId("composer").press("Enter");
+    // The answer reaches the customer live; the note, written before it, never did.
+    await buyer.locator("li.theirs", { hasText: "send us the new address" }).waitFor();
+    assert.equal(await buyer.getByText("Warehouse has not packed it yet").count(), 0);
+    // Nor does it come with the history of a fresh page.
+    await buyer.reload();
+    await buyer.locator("li.theirs", { hasText: "send us the new address" }).waitFor();
+    assert.equal(await buyer.getByText("Warehouse has not packed it yet").count(), 0);
+    assert.equal(await buyer.getByTestId("note-toggle").isVisible(), false);
+    await inboxRoom.getByTestId("waiting").waitFor({ state: "detached" });
+  });
+});
+
+test("both sides see the order ship, with its tracking link", async () => {
+  await registerOrder("1047", "customer-6");
+  await withPages("order-event", async (staff, buyer) => {
+    await buyer.goto(`${site}/customer.html#api=${api}&token=${token("customer-6", "client")}&order=1047`);
+    await buyer.getByTestId("room-title").filter({ hasText: "Order #1047" }).waitFor();
+    await staff.goto(`${site}/admin.html#api=${api}&token=${token("staff-6", "admin")}`);
+    await staff.getByText("Live").waitFor();
+    await staff.locator('li.room[data-order="1047"]').click();
+    await staff.locator('.conversation[data-connection="open"]').waitFor();
+    await buyer.locator('.conversation[data-connection="open"], [data-connection="open"]').first().waitFor();
+
+    const shipped = await fetch(`${api}/orders/1047/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token("platform", "service")}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ status: "shipped", text: "Handed to the carrier", tracking_url: "https://track.example.com/p/1047" }),
+    });
+    assert.equal(shipped.status, 201, "event recorded");
+    for (const page of [staff, buyer]) {
+      const entry = page.getByTestId("order-event").filter({ hasText: "Order shipped — Handed to the carrier" });
+      await entry.waitFor();
+      assert.equal(await entry.locator("a").getAttribute("href"), "https://track.example.com/p/1047");
+    }
+  });
+});
+
 async function converse(staff, buyer, admin, customer) {
   await staff.goto(`${site}/admin.html#api=${api}&token=${admin}`);
   await staff.getByText("Live").waitFor();

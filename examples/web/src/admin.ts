@@ -219,10 +219,16 @@ class Dashboard {
       );
     });
     pane.replaceChildren(h("div", { class: "actions" }, close, reopen, assign, this.cannedPicker()), conversation);
-    this.open = new ChatView(conversation, this.api, roomId, (room) => {
-      close.hidden = room.status === "closed";
-      reopen.hidden = room.status !== "closed";
-    });
+    this.open = new ChatView(
+      conversation,
+      this.api,
+      roomId,
+      (room) => {
+        close.hidden = room.status === "closed";
+        reopen.hidden = room.status !== "closed";
+      },
+      true,
+    );
     this.render();
   }
 

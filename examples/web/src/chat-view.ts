@@ -1,7 +1,7 @@
 // One conversation: its messages in seq order, a composer, the other side's typing and read
 // receipts, the room's status. Customer and admin pages both mount it.
 
-import type { Message, Room, RoomChatsApi } from "./api.js";
+import type { Message, Room, RoomChatsApi, Schemas } from "./api.js";
 import { h } from "./dom.js";
 import type { RoomFrame } from "./protocol.js";
 import { RoomSocket, type SocketState } from "./socket.js";
@@ -12,6 +12,8 @@ const TYPING_REPEAT_MS = 2_000;
 export class ChatView {
   private readonly socket: RoomSocket;
   private readonly messages = new Map<number, Message>();
+  /** What the platform reported about the order (shipped, delivered …), by seq. */
+  private readonly orderEvents = new Map<number, Schemas["OrderEventDto"]>();
   private readonly typingUsers = new Set<string>();
   private me = "";
   private room: Room | null = null;
@@ -25,15 +27,30 @@ export class ChatView {
   private readonly list = h("ol", { class: "messages", "data-testid": "messages" });
   private readonly typingLine = h("p", { class: "typing", "data-testid": "typing" });
   private readonly input = h("input", { name: "content", autocomplete: "off", placeholder: "Write a message", "data-testid": "composer" });
-  private readonly form = h("form", { class: "composer" }, this.input, h("button", { type: "submit" }, "Send"));
+  /** Staff only: the next message is an internal note, which the customer never sees. */
+  private readonly noteToggle = h("input", { type: "checkbox", "data-testid": "note-toggle" });
+  private readonly form = h(
+    "form",
+    { class: "composer" },
+    this.input,
+    h("label", { class: "note-toggle" }, this.noteToggle, "Internal note"),
+    h("button", { type: "submit" }, "Send"),
+  );
 
   constructor(
     private readonly root: HTMLElement,
     api: RoomChatsApi,
     readonly roomId: number,
     private readonly onRoom: (room: Room) => void = () => {},
+    /** Staff write internal notes too (the admin page). */
+    writesNotes = false,
   ) {
     root.replaceChildren(this.title, this.status, this.list, this.typingLine, this.form);
+    (this.noteToggle.parentElement as HTMLElement).hidden = !writesNotes;
+    this.noteToggle.addEventListener("change", () => {
+      this.form.classList.toggle("writing-note", this.noteToggle.checked);
+      this.input.placeholder = this.noteToggle.checked ? "Write a note for staff (the customer never sees it)" : "Write a message";
+    });
     this.socket = new RoomSocket(api, roomId, {
       frame: (frame) => this.apply(frame),
       state: (state, detail) => this.connection(state, detail),
@@ -42,13 +59,15 @@ export class ChatView {
       event.preventDefault();
       const content = this.input.value.trim();
       if (!content) return;
-      this.socket.send(content);
+      this.socket.send(content, this.noteToggle.checked);
       this.socket.typing(false);
       this.lastTypingSent = 0;
       this.input.value = "";
       this.render();
     });
     this.input.addEventListener("input", () => {
+      // A note is for staff: the customer is not told someone types it.
+      if (this.noteToggle.checked) return;
       const now = Date.now();
       if (now - this.lastTypingSent > TYPING_REPEAT_MS) {
         this.socket.typing(true);
@@ -97,6 +116,9 @@ export class ChatView {
       case "room":
         this.setRoom(frame.room);
         break;
+      case "order_event":
+        this.orderEvents.set(frame.seq, frame.order_event);
+        break;
       case "error":
         this.status.textContent = `${frame.code}: ${frame.message}`;
         return;
@@ -141,24 +163,53 @@ export class ChatView {
       this.input.disabled = room.status === "closed";
     }
     const ordered = [...this.messages.values()].sort((a, b) => a.seq - b.seq);
-    const lastMine = ordered.filter((message) => message.sender_id === this.me).at(-1);
-    const items = ordered.map((message) => {
+    const lastMine = ordered.filter((message) => message.sender_id === this.me && !message.note).at(-1);
+    const messageItems = ordered.map((message) => {
       const mine = message.sender_id === this.me;
+      const sender = mine ? "You" : message.sender_id;
       const item = h(
         "li",
-        { class: mine ? "mine" : "theirs", "data-seq": String(message.seq) },
-        h("span", { class: "sender" }, mine ? "You" : message.sender_id),
+        { class: `${mine ? "mine" : "theirs"}${message.note ? " note" : ""}`, "data-seq": String(message.seq) },
+        h("span", { class: "sender" }, message.note ? `Internal note · ${sender}` : sender),
         h("span", { class: "content" }, message.deleted_at ? "(deleted)" : message.content),
       );
+      if (message.note) item.dataset["testid"] = "note";
       if (message === lastMine && message.seq <= this.theirReadUpTo) {
         item.append(h("span", { class: "receipt", "data-testid": "seen" }, "Seen"));
       }
       return item;
     });
-    for (const [, content] of this.socket.pending()) {
-      items.push(h("li", { class: "mine pending" }, h("span", { class: "sender" }, "You"), h("span", { class: "content" }, content), h("span", { class: "receipt" }, "sending…")));
+    // The order's events sit among the messages, in seq order.
+    const entries: [number, HTMLElement][] = [
+      ...ordered.map((message, index): [number, HTMLElement] => [message.seq, messageItems[index] as HTMLElement]),
+      ...[...this.orderEvents.entries()].map(([seq, event]): [number, HTMLElement] => [seq, orderEventItem(seq, event)]),
+    ];
+    const items = entries.sort(([a], [b]) => a - b).map(([, item]) => item);
+    for (const [, { content, note }] of this.socket.pending()) {
+      items.push(
+        h(
+          "li",
+          { class: `mine pending${note ? " note" : ""}` },
+          h("span", { class: "sender" }, note ? "Internal note · You" : "You"),
+          h("span", { class: "content" }, content),
+          h("span", { class: "receipt" }, "sending…"),
+        ),
+      );
     }
     this.list.replaceChildren(...items);
     this.typingLine.textContent = this.typingUsers.size > 0 ? `${[...this.typingUsers].join(", ")} is typing…` : "";
   }
+}
+
+/** The order's status change as a line of the conversation, for both sides. */
+function orderEventItem(seq: number, event: Schemas["OrderEventDto"]): HTMLElement {
+  const item = h(
+    "li",
+    { class: "system", "data-seq": String(seq), "data-testid": "order-event" },
+    h("span", { class: "content" }, `Order ${event.status}${event.text ? ` — ${event.text}` : ""}`),
+  );
+  if (event.tracking_url) {
+    item.append(h("a", { href: event.tracking_url, target: "_blank", rel: "noopener noreferrer" }, "Track the parcel"));
+  }
+  return item;
 }

@@ -14,6 +14,7 @@ export type RoomFrame =
   | { type: "presence"; user_id: string; online: boolean }
   | { type: "room"; seq: number; event: string; room: Room; user_id?: string }
   | { type: "message_edited" | "message_deleted"; seq: number; message: Message }
+  | { type: "order_event"; seq: number; order_event: Schemas["OrderEventDto"] }
   | { type: "error"; code: Schemas["ErrorCode"]; message: string; ref?: string; retry_after?: number }
   | { type: "pong" | "updated" };
 

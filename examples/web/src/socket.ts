@@ -7,6 +7,12 @@ import { FINAL_CLOSE_CODES, type RoomFrame } from "./protocol.js";
 
 export type SocketState = "connecting" | "open" | "offline" | "refused";
 
+/** A message on its way: its words, and whether it is an internal note. */
+export interface Outgoing {
+  content: string;
+  note: boolean;
+}
+
 export interface RoomSocketEvents {
   frame(frame: RoomFrame): void;
   state(state: SocketState, detail?: string): void;
@@ -18,7 +24,7 @@ export class RoomSocket {
   private retryDelay = 250;
   private stopped = false;
   /** Sent messages without an `ack`, by `client_id`, in sending order. */
-  private readonly unacked = new Map<string, string>();
+  private readonly unacked = new Map<string, Outgoing>();
 
   constructor(
     private readonly api: RoomChatsApi,
@@ -36,11 +42,12 @@ export class RoomSocket {
     socket.onclose = (event) => this.closed(event.code, event.reason);
   }
 
-  /** Sends a message; it is sent again after a reconnect until acked. Returns its client id. */
-  send(content: string): string {
+  /** Sends a message (staff: an internal note with `note`); it is sent again after a
+   * reconnect until acked. Returns its client id. */
+  send(content: string, note = false): string {
     const clientId = crypto.randomUUID();
-    this.unacked.set(clientId, content);
-    this.write({ type: "message", client_id: clientId, content });
+    this.unacked.set(clientId, { content, note });
+    this.write({ type: "message", client_id: clientId, content, note });
     return clientId;
   }
 
@@ -53,7 +60,7 @@ export class RoomSocket {
   }
 
   /** Messages sent and not acked yet, oldest first (shown as "sending…"). */
-  pending(): [string, string][] {
+  pending(): [string, Outgoing][] {
     return [...this.unacked.entries()];
   }
 
@@ -76,8 +83,8 @@ export class RoomSocket {
         for (const message of frame.messages) this.seen(message.seq);
         // Caught up: whatever was sent before the drop and not acked goes again.
         if (!frame.has_more) {
-          for (const [clientId, content] of this.unacked) {
-            this.write({ type: "message", client_id: clientId, content });
+          for (const [clientId, { content, note }] of this.unacked) {
+            this.write({ type: "message", client_id: clientId, content, note });
           }
         }
         break;
@@ -89,6 +96,7 @@ export class RoomSocket {
         this.seen(frame.message.seq);
         break;
       case "room":
+      case "order_event":
       case "message_edited":
       case "message_deleted":
         this.seen(frame.seq);
