@@ -8,6 +8,7 @@ mod support;
 mod attachments;
 mod auth;
 mod authorization;
+mod auto_close;
 mod bad_input;
 mod broker_faults;
 mod canned_replies;

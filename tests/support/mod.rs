@@ -29,7 +29,7 @@ use room_chats_core::webhooks::WebhookSettings;
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use room_chats_types::{ErrorBody, ErrorCode, MessageDto, MessagePage};
-use room_chats_workers::NotificationSettings;
+use room_chats_workers::{AutoCloseSettings, NotificationSettings};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -118,6 +118,8 @@ pub struct NodeOptions {
     pub send_queue_budget: std::time::Duration,
     pub webhooks: WebhookSettings,
     pub notifications: NotificationSettings,
+    /// Rooms that close themselves.
+    pub auto_close: AutoCloseSettings,
     pub push: PushSettings,
     pub attachments: AttachmentSettings,
     /// Where attachments go; `None`: a temporary directory of the node's own.
@@ -151,6 +153,7 @@ impl Default for NodeOptions {
                 ..WebhookSettings::DEFAULT
             },
             notifications: NotificationSettings::DEFAULT,
+            auto_close: AutoCloseSettings::DEFAULT,
             push: PushSettings::OFF,
             attachments: AttachmentSettings::default(),
             storage: None,
@@ -310,6 +313,7 @@ impl TestApp {
             limits: limits.clone(),
             webhooks: options.webhooks,
             notifications: options.notifications,
+            auto_close: options.auto_close,
             push: options.push,
             attachments: options.attachments,
             storage,

@@ -18,7 +18,7 @@ use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
 use room_chats_store::search;
 use room_chats_store::{DatabaseUrl, PoolSettings};
-use room_chats_workers::NotificationSettings;
+use room_chats_workers::{AutoCloseSettings, NotificationSettings};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use crate::config_error::ConfigError;
@@ -357,6 +357,46 @@ pub struct ServeArgs {
     pub webhooks: WebhookArgs,
     #[command(flatten)]
     pub attachments: AttachmentArgs,
+    #[command(flatten)]
+    pub auto_close: AutoCloseArgs,
+}
+
+/// Rooms that close themselves (docs/SUPPORT.md).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Support workflow")]
+pub struct AutoCloseArgs {
+    /// Close open rooms nobody wrote in for this many hours, when they wait for the customer
+    /// or for no one (never when the customer waits for staff); 0: never. The customer's next
+    /// message reopens such a room.
+    #[arg(long, env = "AUTO_CLOSE_IDLE_HOURS", default_value_t = hours(AutoCloseSettings::DEFAULT.idle), value_parser = clap::value_parser!(u64).range(0..=8_760))]
+    pub auto_close_idle_hours: u64,
+    /// Close open rooms this many hours after their order was delivered or cancelled, when
+    /// idle as long and not waiting for staff; 0: never.
+    #[arg(long, env = "AUTO_CLOSE_AFTER_ORDER_HOURS", default_value_t = hours(AutoCloseSettings::DEFAULT.after_order), value_parser = clap::value_parser!(u64).range(0..=8_760))]
+    pub auto_close_after_order_hours: u64,
+    /// Seconds between two sweeps of a node for rooms to close (when a policy is on).
+    #[arg(long, env = "AUTO_CLOSE_SWEEP_SECS", default_value_t = AutoCloseSettings::DEFAULT.sweep_every.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub auto_close_sweep_secs: u64,
+}
+
+/// A policy's idle time in whole hours, 0 for off.
+const fn hours(idle: Option<Duration>) -> u64 {
+    match idle {
+        Some(idle) => idle.as_secs() / 3_600,
+        None => 0,
+    }
+}
+
+impl AutoCloseArgs {
+    /// The policies.
+    pub fn settings(&self) -> AutoCloseSettings {
+        let policy = |hours: u64| (hours > 0).then(|| Duration::from_secs(hours * 3_600));
+        AutoCloseSettings {
+            idle: policy(self.auto_close_idle_hours),
+            after_order: policy(self.auto_close_after_order_hours),
+            sweep_every: Duration::from_secs(self.auto_close_sweep_secs),
+        }
+    }
 }
 
 /// Where attachments are stored, and their limits.

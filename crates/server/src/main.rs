@@ -190,6 +190,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         limits: args.limits()?,
         webhooks: args.webhooks.settings()?,
         notifications: args.webhooks.notifications(),
+        auto_close: args.auto_close.settings(),
         push: args.webhooks.push(&args.storage.database)?,
         attachments: args.attachments.settings()?,
         storage: args.attachments.storage(&args.storage.database),

@@ -20,6 +20,7 @@ use room_chats_core::webhooks::{WebhookSettings, Webhooks};
 use room_chats_core::{ApiError, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
+use room_chats_workers::auto_closer::{self, AutoCloseSettings};
 use room_chats_workers::notifier::{self, NotificationSettings};
 use room_chats_workers::{WebhookDispatch, attachment_collector, preview_maker, search_indexer};
 use tokio::sync::mpsc;
@@ -67,6 +68,8 @@ pub struct ServiceConfig {
     pub webhooks: WebhookSettings,
     /// When members who are away are notified.
     pub notifications: NotificationSettings,
+    /// Rooms that close themselves.
+    pub auto_close: AutoCloseSettings,
     /// Web Push.
     pub push: PushSettings,
     /// Attachment limits.
@@ -295,6 +298,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         ],
     );
     room_chats_api::realtime::sweep::start(&hub, chat.clone(), config.realtime.timeline_sweep);
+    auto_closer::start(chat.clone(), config.auto_close);
     let attachments = Attachments::new(files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),

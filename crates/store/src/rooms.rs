@@ -107,6 +107,8 @@ pub fn set_room_status(
                 chat_rooms::status.eq(status.as_str()),
                 chat_rooms::closed_at.eq(closed_at),
                 chat_rooms::closed_by.eq(closed_by),
+                // Staff's close is staff's: the customer's message does not reopen it.
+                chat_rooms::closed_by_policy.eq(None::<&str>),
                 chat_rooms::last_activity_at.eq(now),
                 chat_rooms::activity_bucket.eq(activity_bucket(now)),
                 // Closed, it waits for no one; reopened, for whoever the next message asks.

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, SingleValue, SqlType, Text};
 use room_chats_types::spelling::UnknownSpelling;
 use room_chats_types::{
-    AttachmentDto, MessageDto, OrderDto, OrderStatus, Role, RoomDto, RoomStatus, Waiting,
-    WaitingFor,
+    AttachmentDto, ClosePolicy, MessageDto, OrderDto, OrderStatus, Role, RoomDto, RoomStatus,
+    Waiting, WaitingFor,
 };
 use serde::de::DeserializeOwned;
 
@@ -139,6 +139,12 @@ impl From<Spelled<Role>> for Role {
     }
 }
 
+impl From<Spelled<ClosePolicy>> for ClosePolicy {
+    fn from(spelled: Spelled<ClosePolicy>) -> Self {
+        spelled.0
+    }
+}
+
 impl From<Spelled<OrderStatus>> for OrderStatus {
     fn from(spelled: Spelled<OrderStatus>) -> Self {
         spelled.0
@@ -167,6 +173,8 @@ pub(crate) struct RoomRow {
     #[diesel(deserialize_as = OrNone<StoredTime>)]
     closed_at: Option<DateTime<Utc>>,
     closed_by: Option<String>,
+    #[diesel(deserialize_as = OrNone<Spelled<ClosePolicy>>)]
+    closed_by_policy: Option<ClosePolicy>,
     #[diesel(deserialize_as = OrNone<Spelled<WaitingFor>>)]
     waiting_for: Option<WaitingFor>,
     #[diesel(deserialize_as = OrNone<StoredTime>)]
@@ -204,6 +212,7 @@ impl From<RoomRow> for RoomDto {
             last_activity_at: row.last_activity_at,
             closed_at: row.closed_at,
             closed_by: row.closed_by,
+            closed_by_policy: row.closed_by_policy,
             waiting: row
                 .waiting_for
                 .zip(row.waiting_since)

@@ -39,6 +39,7 @@ diesel::table! {
         closed_by -> Nullable<Text>,
         waiting_for -> Nullable<Text>,
         waiting_since -> Nullable<BigInt>,
+        closed_by_policy -> Nullable<Text>,
     }
 }
 

@@ -127,12 +127,52 @@ pub struct RoomDto {
     pub last_activity_at: DateTime<Utc>,
     /// When the room was closed, if it is closed.
     pub closed_at: Option<DateTime<Utc>>,
-    /// Who closed it, if it is closed.
+    /// Who closed it, if staff closed it.
     pub closed_by: Option<String>,
+    /// The policy that closed it, if it closed itself (`closed_by` is then null): the
+    /// customer's next message reopens such a room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by_policy: Option<ClosePolicy>,
     /// Whom the room waits for and since when; `null` when it waits for no one (nothing said
     /// yet, or closed). Rooms stored before this field existed show it from their next
     /// message.
     pub waiting: Option<Waiting>,
+}
+
+/// Why a room closed itself (`AUTO_CLOSE_IDLE_HOURS`, `AUTO_CLOSE_AFTER_ORDER_HOURS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosePolicy {
+    /// No one wrote for the idle time, and the customer was not waiting for staff.
+    Idle,
+    /// Its order was delivered or cancelled that long ago, and the room was idle since.
+    OrderDone,
+}
+
+impl ClosePolicy {
+    /// The policy as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::OrderDone => "order_done",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Idle, Self::OrderDone]
+            .into_iter()
+            .find(|policy| policy.as_str() == value)
+    }
+}
+
+/// The stored spelling, read back from the database.
+impl TryFrom<String> for ClosePolicy {
+    type Error = UnknownSpelling;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        UnknownSpelling::parse("close policy", value, Self::parse)
+    }
 }
 
 /// A room in the caller's list, with what the list view needs.

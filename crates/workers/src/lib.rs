@@ -6,11 +6,13 @@
 //! - [`notifier`] tells members who are away that they have unread messages;
 //! - [`attachment_collector`] removes files nobody can reach any more;
 //! - [`preview_maker`] makes the previews of uploaded images;
-//! - [`search_indexer`] indexes for search the messages the write path did not.
+//! - [`search_indexer`] indexes for search the messages the write path did not;
+//! - [`auto_closer`] closes rooms by the operator's policies (idle, order done).
 //!
 //! Each adapts the core's use cases and rules (room-chats-core); none knows actix.
 
 pub mod attachment_collector;
+pub mod auto_closer;
 pub mod notifier;
 pub mod preview_maker;
 pub mod push_sender;
@@ -18,5 +20,6 @@ pub mod search_indexer;
 pub mod webhook_dispatcher;
 pub mod webhook_sender;
 
+pub use auto_closer::AutoCloseSettings;
 pub use notifier::NotificationSettings;
 pub use webhook_dispatcher::WebhookDispatch;

@@ -2,11 +2,13 @@
 
 use std::future::Future;
 
+use room_chats_store::StoreError;
+use room_chats_store::auto_close::{self, Reopen};
 use room_chats_store::batch::OwnedMessage;
 use room_chats_store::members;
 use room_chats_store::messages::Stored;
 use room_chats_types::rules::MAX_ATTACHMENTS_PER_MESSAGE;
-use room_chats_types::{MessageDto, ReadMarkerDto, Seq};
+use room_chats_types::{MessageDto, ReadMarkerDto, Role, Seq};
 
 use super::{Announcement, Chat, VisibleRoom, check_client_id};
 use crate::access;
@@ -86,13 +88,44 @@ impl Chat {
 
     /// Queues an admitted message at once, in call order (so one connection's messages are
     /// stored in the order it sent them); the future answers after its batch committed. The
-    /// writer announces every new message.
+    /// writer announces every new message. A customer's message to a room a policy closed
+    /// reopens it and is stored after the `reopened` event.
     pub fn submit_message(
         &self,
         message: OwnedMessage,
     ) -> Result<impl Future<Output = Result<Sent, ApiError>> + use<>, ApiError> {
+        // Kept only for a customer's message: the one whose refusal may reopen the room.
+        let reopen = (message.sender_role == Role::Client).then(|| (self.clone(), message.clone()));
         let stored = self.writer.submit(message)?;
-        Ok(async move { stored.await.map(Sent::from).map_err(ApiError::from) })
+        Ok(async move {
+            match (stored.await, reopen) {
+                (Err(StoreError::RoomClosed), Some((chat, message))) => {
+                    chat.reopen_and_send(message).await
+                }
+                (answer, _) => answer.map(Sent::from).map_err(ApiError::from),
+            }
+        })
+    }
+
+    /// The customer's message found its room closed: if a policy closed it, the room opens
+    /// again (announced like any reopening) and the message is sent; a room staff closed
+    /// stays closed.
+    async fn reopen_and_send(&self, message: OwnedMessage) -> Result<Sent, ApiError> {
+        let room_id = message.room_id;
+        let reopen = self
+            .db
+            .run(move |conn| auto_close::reopen_for_customer(conn, room_id))
+            .await?;
+        match reopen {
+            Reopen::Reopened(event) => self.announcer.announce(Announcement::RoomEvent {
+                room_id,
+                frame: &event,
+            }),
+            Reopen::Open => {}
+            Reopen::Closed => return Err(ApiError::RoomClosed),
+        }
+        let stored = self.writer.submit(message)?;
+        stored.await.map(Sent::from).map_err(ApiError::from)
     }
 
     /// Checks the direct uploads among the files `draft` names (the sender's, in `room`), so

@@ -9,6 +9,7 @@
 //! changed through the one [`Announcer`].
 
 mod announce;
+mod auto_close;
 mod edits;
 mod inbox;
 mod join;

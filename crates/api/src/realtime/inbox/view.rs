@@ -334,6 +334,7 @@ mod tests {
                 last_activity_at: Utc::now(),
                 closed_at: None,
                 closed_by: None,
+                closed_by_policy: None,
                 waiting: None,
             },
             last_message: None,

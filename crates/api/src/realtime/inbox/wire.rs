@@ -125,6 +125,7 @@ mod tests {
                 last_activity_at: Utc::now(),
                 closed_at: None,
                 closed_by: None,
+                closed_by_policy: None,
                 waiting: None,
             },
             last_message: Some(MessageDto {
