@@ -20,6 +20,8 @@ class Dashboard {
   private readonly rooms = new Map<number, RoomSummary>();
   private view = VIEWS[0]!;
   private cursor: string | null = null;
+  /** The stream's frames, applied in order, each after the previous one finished. */
+  private applying: Promise<void> = Promise.resolve();
   private me = "";
   private open: ChatView | null = null;
   private retryDelay = 250;
@@ -135,7 +137,12 @@ class Dashboard {
   private connect(): void {
     const query = this.cursor ? `?cursor=${this.cursor}` : "";
     const socket = new WebSocket(this.api.socketUrl(`/ws/${query}`), this.api.socketProtocols());
-    socket.onmessage = (event) => void this.apply(JSON.parse(String(event.data)) as StreamFrame);
+    // One frame at a time: a `reload` (awaited REST call) must not clear the list after an
+    // inbox frame that came meanwhile was applied, or that room is lost until it changes again.
+    socket.onmessage = (event) => {
+      const frame = JSON.parse(String(event.data)) as StreamFrame;
+      this.applying = this.applying.then(() => this.apply(frame)).catch((error: unknown) => console.error(error));
+    };
     socket.onclose = (event) => {
       byId("stream").textContent = "Inbox offline, reconnecting…";
       if (FINAL_CLOSE_CODES.has(event.code)) return;
