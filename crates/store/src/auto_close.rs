@@ -15,10 +15,13 @@ use diesel::sql_types::{BigInt, HasSqlType, Text};
 use room_chats_types::ClosePolicy;
 use room_chats_types::frames::{RoomChange, ServerFrame};
 
+use std::collections::HashMap;
+
 use crate::connection::write_transaction;
+use crate::room_lookup::find_rooms;
 use crate::schema::chat_rooms;
 use crate::time::{activity_bucket, now_micros};
-use crate::timeline::append_room_event;
+use crate::timeline::{append_room_event, record_events};
 use crate::{DbConnection, StoreError};
 
 /// Which rooms a policy closes: open, idle since `idle_before` (micros), not waiting for staff,
@@ -41,33 +44,53 @@ struct DueRoom {
 
 /// Closes one batch of the rooms `due` names; each closed room with its `closed` event to
 /// announce (fewer than `due.batch`: nothing more is due right now, on this node's view).
+/// A handful of statements per batch, whatever its size: the close, its event and its
+/// webhook rows are written for all the batch's rooms at once.
 pub fn close_due(
     conn: &mut DbConnection,
     due: DueRooms,
 ) -> Result<Vec<(i64, ServerFrame)>, StoreError> {
     write_transaction(conn, |conn| {
         let ids = due_rooms(conn, due)?;
-        let now = now_micros();
-        let mut events = Vec::with_capacity(ids.len());
-        for id in ids {
-            let closed = diesel::update(
-                chat_rooms::table
-                    .find(id)
-                    .filter(chat_rooms::status.eq("open")),
-            )
-            .set((
-                chat_rooms::status.eq("closed"),
-                chat_rooms::closed_at.eq(Some(now)),
-                chat_rooms::closed_by.eq(None::<&str>),
-                chat_rooms::closed_by_policy.eq(Some(due.policy.as_str())),
-                chat_rooms::waiting_for.eq(None::<&str>),
-                chat_rooms::waiting_since.eq(None::<i64>),
-            ))
-            .execute(conn)?;
-            if closed == 1 {
-                events.push((id, append_room_event(conn, id, RoomChange::Closed, None)?));
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
+        let now = now_micros();
+        // Closed by the policy, at each room's next seq: the seq of its `closed` event.
+        let closed: Vec<(i64, i64)> = diesel::update(
+            chat_rooms::table
+                .filter(chat_rooms::id.eq_any(&ids))
+                .filter(chat_rooms::status.eq("open")),
+        )
+        .set((
+            chat_rooms::status.eq("closed"),
+            chat_rooms::closed_at.eq(Some(now)),
+            chat_rooms::closed_by.eq(None::<&str>),
+            chat_rooms::closed_by_policy.eq(Some(due.policy.as_str())),
+            chat_rooms::waiting_for.eq(None::<&str>),
+            chat_rooms::waiting_since.eq(None::<i64>),
+            chat_rooms::last_seq.eq(chat_rooms::last_seq + 1),
+            chat_rooms::last_activity_at.eq(now),
+            chat_rooms::activity_bucket.eq(activity_bucket(now)),
+        ))
+        .returning((chat_rooms::id, chat_rooms::last_seq))
+        .get_results(conn)?;
+        let seqs: HashMap<i64, i64> = closed.into_iter().collect();
+        let room_ids: Vec<i64> = seqs.keys().copied().collect();
+        let events: Vec<(i64, ServerFrame)> = find_rooms(conn, &room_ids)?
+            .into_iter()
+            .filter_map(|room| {
+                let (id, seq) = (room.id, *seqs.get(&room.id)?);
+                let frame = ServerFrame::Room {
+                    seq,
+                    event: RoomChange::Closed,
+                    room,
+                    user_id: None,
+                };
+                Some((id, frame))
+            })
+            .collect();
+        record_events(conn, &events, RoomChange::Closed, now)?;
         Ok(events)
     })
 }

@@ -19,6 +19,19 @@ pub fn find_room(conn: &mut DbConnection, room_id: i64) -> Result<Option<RoomDto
     Ok(row.map(Into::into))
 }
 
+/// Looks rooms up by id; those that do not exist are left out.
+pub(crate) fn find_rooms(
+    conn: &mut DbConnection,
+    room_ids: &[i64],
+) -> Result<Vec<RoomDto>, StoreError> {
+    let rows: Vec<RoomRow> = chat_rooms::table
+        .inner_join(orders::table)
+        .filter(chat_rooms::id.eq_any(room_ids))
+        .select(RoomRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 /// Looks the room of an order up.
 pub fn find_room_by_order(
     conn: &mut DbConnection,

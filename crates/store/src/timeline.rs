@@ -80,6 +80,53 @@ pub(crate) fn append_event(
     Ok(frame)
 }
 
+/// Records the events of a change made to many rooms at once (each room's `last_seq` already
+/// advanced to the event's seq, in the same transaction): their timeline rows and webhook rows,
+/// one statement each for all of them.
+pub(crate) fn record_events(
+    conn: &mut DbConnection,
+    events: &[(RoomId, ServerFrame)],
+    change: RoomChange,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::with_capacity(events.len());
+    for (room_id, frame) in events {
+        let Some(seq) = frame.timeline_seq() else {
+            continue;
+        };
+        rows.push((
+            room_events::room_id.eq(*room_id),
+            room_events::seq.eq(seq),
+            room_events::kind.eq(change.as_str()),
+            room_events::message_id.eq(None::<i64>),
+            room_events::frame.eq(frame_text(frame)?),
+            room_events::created_at.eq(now),
+            room_events::staff_only.eq(frame.staff_only()),
+        ));
+    }
+    match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::insert_into(room_events::table)
+                .values(&rows)
+                .execute(pg)?;
+        }
+        // SQLite runs in-process: a statement per row costs no round trip.
+        DbConnection::Sqlite(sqlite) => {
+            for row in &rows {
+                diesel::insert_into(room_events::table)
+                    .values(row.clone())
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    outbox::record(conn, || {
+        events
+            .iter()
+            .filter_map(|(room_id, frame)| OutboxEvent::of_frame(*room_id, frame))
+            .collect::<Vec<_>>()
+    })
+}
+
 /// A frame as stored and sent.
 pub(crate) fn frame_text(frame: &ServerFrame) -> Result<String, StoreError> {
     serde_json::to_string(frame)
