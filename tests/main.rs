@@ -30,6 +30,7 @@ mod order_events;
 mod outage;
 mod overload;
 mod push;
+mod rating;
 mod realtime;
 mod realtime_cluster;
 mod redis_tls;

@@ -88,7 +88,10 @@ impl RoomState {
                     RoomChange::MemberRemoved => {
                         self.admins.remove(&admin());
                     }
-                    RoomChange::Closed | RoomChange::Reopened | RoomChange::OrderChanged => {}
+                    RoomChange::Closed
+                    | RoomChange::Reopened
+                    | RoomChange::OrderChanged
+                    | RoomChange::Rated => {}
                 }
                 self.changes.push((event, user_id));
                 self.seqs.push(seq);

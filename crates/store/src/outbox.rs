@@ -93,6 +93,7 @@ impl OutboxEvent {
                 let kind = match event {
                     RoomChange::Closed => WebhookEventType::RoomClosed,
                     RoomChange::Reopened => WebhookEventType::RoomReopened,
+                    RoomChange::Rated => WebhookEventType::RoomRated,
                     RoomChange::MemberAdded => WebhookEventType::RoomMemberAdded,
                     RoomChange::MemberRemoved => WebhookEventType::RoomMemberRemoved,
                     RoomChange::OrderChanged => return None,

@@ -125,6 +125,46 @@ pub fn set_room_status(
     })
 }
 
+/// Records the customer's rating of a closed room, once, with its `rated` event. `NotFound`
+/// for no such room; `Conflict` when the room is open or was rated already.
+pub fn rate_room(
+    conn: &mut DbConnection,
+    room_id: i64,
+    score: i16,
+    comment: Option<&str>,
+) -> Result<(RoomDto, ServerFrame), StoreError> {
+    write_transaction(conn, |conn| {
+        let now = now_micros();
+        let rated = diesel::update(
+            chat_rooms::table
+                .find(room_id)
+                .filter(chat_rooms::status.eq(RoomStatus::Closed.as_str()))
+                .filter(chat_rooms::rating_score.is_null()),
+        )
+        .set((
+            chat_rooms::rating_score.eq(Some(score)),
+            chat_rooms::rating_comment.eq(comment),
+            chat_rooms::rated_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+        if rated == 0 {
+            let status: Option<String> = chat_rooms::table
+                .find(room_id)
+                .select(chat_rooms::status)
+                .first(conn)
+                .optional()?;
+            return Err(match status.as_deref() {
+                None => StoreError::NotFound,
+                Some("open") => StoreError::Conflict("a room is rated once it is closed"),
+                Some(_) => StoreError::Conflict("this room was rated already"),
+            });
+        }
+        let event = append_room_event(conn, room_id, RoomChange::Rated, None)?;
+        let room = find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
+        Ok((room, event))
+    })
+}
+
 /// Who is asking for a room list, and what they may see.
 #[derive(Debug, Clone)]
 pub struct RoomListScope<'a> {

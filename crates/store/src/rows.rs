@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, SingleValue, SqlType, Text};
 use room_chats_types::spelling::UnknownSpelling;
 use room_chats_types::{
-    AttachmentDto, ClosePolicy, MessageDto, OrderDto, OrderStatus, Role, RoomDto, RoomStatus,
-    Waiting, WaitingFor,
+    AttachmentDto, ClosePolicy, MessageDto, OrderDto, OrderStatus, RatingDto, Role, RoomDto,
+    RoomStatus, Waiting, WaitingFor,
 };
 use serde::de::DeserializeOwned;
 
@@ -175,6 +175,10 @@ pub(crate) struct RoomRow {
     closed_by: Option<String>,
     #[diesel(deserialize_as = OrNone<Spelled<ClosePolicy>>)]
     closed_by_policy: Option<ClosePolicy>,
+    rating_score: Option<i16>,
+    rating_comment: Option<String>,
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    rated_at: Option<DateTime<Utc>>,
     #[diesel(deserialize_as = OrNone<Spelled<WaitingFor>>)]
     waiting_for: Option<WaitingFor>,
     #[diesel(deserialize_as = OrNone<StoredTime>)]
@@ -213,6 +217,14 @@ impl From<RoomRow> for RoomDto {
             closed_at: row.closed_at,
             closed_by: row.closed_by,
             closed_by_policy: row.closed_by_policy,
+            rating: row
+                .rating_score
+                .zip(row.rated_at)
+                .map(|(score, at)| RatingDto {
+                    score,
+                    comment: row.rating_comment,
+                    at,
+                }),
             waiting: row
                 .waiting_for
                 .zip(row.waiting_since)

@@ -40,6 +40,9 @@ diesel::table! {
         waiting_for -> Nullable<Text>,
         waiting_since -> Nullable<BigInt>,
         closed_by_policy -> Nullable<Text>,
+        rating_score -> Nullable<SmallInt>,
+        rating_comment -> Nullable<Text>,
+        rated_at -> Nullable<BigInt>,
     }
 }
 

@@ -36,6 +36,8 @@ pub enum RoomChange {
     MemberRemoved,
     /// The room's order changed: its reference, or its customer (who then lost access).
     OrderChanged,
+    /// The customer rated the closed room (`room.rating`).
+    Rated,
 }
 
 impl RoomChange {
@@ -47,6 +49,7 @@ impl RoomChange {
             Self::MemberAdded => "member_added",
             Self::MemberRemoved => "member_removed",
             Self::OrderChanged => "order_changed",
+            Self::Rated => "rated",
         }
     }
 }
@@ -322,6 +325,7 @@ mod tests {
             RoomChange::MemberAdded,
             RoomChange::MemberRemoved,
             RoomChange::OrderChanged,
+            RoomChange::Rated,
         ] {
             let json = serde_json::to_value(change).unwrap_or_default();
             assert_eq!(json, serde_json::Value::from(change.as_str()));

@@ -133,10 +133,38 @@ pub struct RoomDto {
     /// customer's next message reopens such a room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_by_policy: Option<ClosePolicy>,
+    /// The customer's rating, once given (`POST /chat/{room_id}/rating`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingDto>,
     /// Whom the room waits for and since when; `null` when it waits for no one (nothing said
     /// yet, or closed). Rooms stored before this field existed show it from their next
     /// message.
     pub waiting: Option<Waiting>,
+}
+
+/// The customer's satisfaction with a closed room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RatingDto {
+    /// 1 (bad) to 5 (very good).
+    #[schema(minimum = 1, maximum = 5)]
+    pub score: i16,
+    /// What the customer added, if anything.
+    pub comment: Option<String>,
+    /// When the customer rated.
+    pub at: DateTime<Utc>,
+}
+
+/// Body of `POST /chat/{room_id}/rating`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingBody {
+    /// 1 (bad) to 5 (very good).
+    #[schema(minimum = 1, maximum = 5)]
+    pub score: i64,
+    /// Optional words: 1 to 1,000 characters, not only whitespace, no control characters but
+    /// tab and newlines.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 1000)]
+    pub comment: Option<String>,
 }
 
 /// Why a room closed itself (`AUTO_CLOSE_IDLE_HOURS`, `AUTO_CLOSE_AFTER_ORDER_HOURS`).

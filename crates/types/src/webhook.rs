@@ -21,6 +21,9 @@ pub enum WebhookEventType {
     /// An admin reopened a room. `data`: `{room}`.
     #[serde(rename = "room.reopened")]
     RoomReopened,
+    /// The customer rated a closed room. `data`: `{room}` with its `rating`.
+    #[serde(rename = "room.rated")]
+    RoomRated,
     /// An admin was assigned to a room. `data`: `{room, user_id}`.
     #[serde(rename = "room.member_added")]
     RoomMemberAdded,
@@ -58,10 +61,11 @@ pub enum WebhookEventType {
 
 impl WebhookEventType {
     /// Every type, in catalogue order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::RoomCreated,
         Self::RoomClosed,
         Self::RoomReopened,
+        Self::RoomRated,
         Self::RoomMemberAdded,
         Self::RoomMemberRemoved,
         Self::MessageCreated,
@@ -80,6 +84,7 @@ impl WebhookEventType {
             Self::RoomCreated => "room.created",
             Self::RoomClosed => "room.closed",
             Self::RoomReopened => "room.reopened",
+            Self::RoomRated => "room.rated",
             Self::RoomMemberAdded => "room.member_added",
             Self::RoomMemberRemoved => "room.member_removed",
             Self::MessageCreated => "message.created",

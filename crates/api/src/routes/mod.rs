@@ -17,6 +17,7 @@ mod room_admins;
 mod room_create;
 mod room_detail;
 mod room_notifications;
+mod room_rating;
 mod room_status;
 mod rooms_list;
 mod search_messages;
@@ -41,6 +42,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(search_messages::search_messages)
         .service(room_create::create_or_get_room)
         .service(room_detail::room_detail)
+        .service(room_rating::rate_room)
         .service(room_status::close_room)
         .service(room_status::reopen_room)
         .service(room_admins::assign_admin)

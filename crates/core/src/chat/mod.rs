@@ -17,6 +17,7 @@ mod messages;
 mod mute;
 mod order_events;
 mod paging;
+mod rating;
 mod reads;
 mod rooms;
 mod search;

@@ -282,7 +282,8 @@ impl InboxView {
                 room_chats_types::frames::RoomChange::Closed => {
                     self.filter.status == Some(RoomStatus::Closed)
                 }
-                room_chats_types::frames::RoomChange::OrderChanged => false,
+                room_chats_types::frames::RoomChange::OrderChanged
+                | room_chats_types::frames::RoomChange::Rated => false,
             },
         });
         if appeared {
@@ -335,6 +336,7 @@ mod tests {
                 closed_at: None,
                 closed_by: None,
                 closed_by_policy: None,
+                rating: None,
                 waiting: None,
             },
             last_message: None,

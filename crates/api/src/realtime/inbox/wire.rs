@@ -126,6 +126,7 @@ mod tests {
                 closed_at: None,
                 closed_by: None,
                 closed_by_policy: None,
+                rating: None,
                 waiting: None,
             },
             last_message: Some(MessageDto {
