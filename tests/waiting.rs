@@ -10,7 +10,8 @@ use crate::support::{Backend, NodeOptions, TestApp};
 on_both_backends!(
     a_room_waits_for_whoever_did_not_speak_last,
     staff_filter_the_list_by_who_waits,
-    staff_see_who_waited_longest_first
+    staff_see_who_waited_longest_first,
+    rooms_stored_before_the_waiting_state_get_it_from_their_messages
 );
 
 /// The room's `waiting` as the room detail and the room list show it (they must agree).
@@ -257,4 +258,93 @@ async fn staff_see_who_waited_longest_first(app: TestApp) {
     app.call("GET", &format!("/chat?cursor={cursor}"), Some(&admin), None)
         .await
         .assert_error(400, "bad_request");
+}
+
+/// Runs `sql` on the node's database behind the service's back, on either backend.
+fn execute(app: &TestApp, sql: &str) {
+    match app.backend() {
+        Backend::Postgres => {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(sql)
+                .execute(&mut app.postgres())
+                .expect("statement");
+        }
+        Backend::Sqlite => app.sqlite_execute(sql),
+    }
+}
+
+/// Rooms stored before the waiting state existed (their state NULL, the backfill's mark above
+/// them, as the migration leaves them): the backfill works out each one from its messages — the
+/// side of the newest message's sender waits for the other, since the first message of that
+/// side's run — and leaves alone a room whose newest entry is an event (reopened: no one
+/// waits until the next message), a closed room and a room where nothing was said.
+async fn rooms_stored_before_the_waiting_state_get_it_from_their_messages(app: TestApp) {
+    use room_chats_store::waiting_backfill::{BackfillStep, fill_next_range};
+
+    let staff = app.tokens.admin("staff-b");
+    let asking = app.room("B-ask", "cust-b1").await;
+    let answered = app.room("B-ans", "cust-b2").await;
+    let reopened = app.room("B-reo", "cust-b3").await;
+    let quiet = app.room("B-quiet", "cust-b4").await;
+    let closed = app.room("B-closed", "cust-b5").await;
+    let customer = |n: &str| app.tokens.client(&format!("cust-b{n}"));
+    app.send(asking, &customer("1"), "Hi").await;
+    app.send(asking, &staff, "Hello!").await;
+    let first_of_run = app.send(asking, &customer("1"), "Where is it?").await;
+    app.send(asking, &customer("1"), "Hello??").await;
+    app.send(answered, &customer("2"), "Thanks").await;
+    let answer = app.send(answered, &staff, "You are welcome").await;
+    app.send(reopened, &customer("3"), "One question").await;
+    app.send(closed, &customer("5"), "Bye").await;
+    for (room, action) in [(reopened, "close"), (reopened, "reopen"), (closed, "close")] {
+        let changed = app
+            .call(
+                "POST",
+                &format!("/chat/{room}/{action}"),
+                Some(&staff),
+                None,
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{changed:?}");
+    }
+
+    execute(
+        &app,
+        "UPDATE chat_rooms SET waiting_for = NULL, waiting_since = NULL",
+    );
+    execute(
+        &app,
+        "UPDATE waiting_backfill SET below = (SELECT max(id) + 1 FROM chat_rooms)",
+    );
+    let db = app.database();
+    loop {
+        let step = db.run(fill_next_range).await.expect("a step");
+        if step == BackfillStep::Done {
+            break;
+        }
+    }
+
+    expect(
+        &waiting(&app, asking, &staff).await,
+        "staff",
+        first_of_run.created_at,
+    );
+    expect(
+        &waiting(&app, answered, &staff).await,
+        "customer",
+        answer.created_at,
+    );
+    for room in [reopened, quiet, closed] {
+        assert!(waiting(&app, room, &staff).await.is_null(), "room {room}");
+    }
+    let queue = app
+        .call("GET", "/chat?sort=waiting_longest", Some(&staff), None)
+        .await;
+    let queued: Vec<i64> = queue.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["id"].as_i64())
+        .collect();
+    assert_eq!(queued, [asking], "the side table follows the backfill");
 }

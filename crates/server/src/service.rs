@@ -22,7 +22,9 @@ use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
 use room_chats_workers::auto_closer::{self, AutoCloseSettings};
 use room_chats_workers::notifier::{self, NotificationSettings};
-use room_chats_workers::{WebhookDispatch, attachment_collector, preview_maker, search_indexer};
+use room_chats_workers::{
+    WebhookDispatch, attachment_collector, preview_maker, search_indexer, waiting_backfill,
+};
 use tokio::sync::mpsc;
 
 /// Room events from the broker waiting for the hub.
@@ -285,6 +287,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         AttachmentStore::new(db.clone(), storage, config.attachments.clone());
     attachment_collector::start(files.clone());
     search_indexer::start(db.clone());
+    waiting_backfill::start(db.clone());
     preview_maker::start(files.clone(), preview_requests);
     let chat = chat_core(
         &config,

@@ -26,6 +26,7 @@ mod schema;
 pub mod search;
 mod time;
 pub mod timeline;
+pub mod waiting_backfill;
 pub mod webhooks;
 
 pub use audience::Audience;

@@ -47,6 +47,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    waiting_backfill (id) {
+        id -> Integer,
+        below -> BigInt,
+    }
+}
+
+diesel::table! {
     rooms_awaiting_staff (room_id) {
         room_id -> BigInt,
         since -> BigInt,

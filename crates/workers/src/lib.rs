@@ -7,7 +7,8 @@
 //! - [`attachment_collector`] removes files nobody can reach any more;
 //! - [`preview_maker`] makes the previews of uploaded images;
 //! - [`search_indexer`] indexes for search the messages the write path did not;
-//! - [`auto_closer`] closes rooms by the operator's policies (idle, order done).
+//! - [`auto_closer`] closes rooms by the operator's policies (idle, order done);
+//! - [`waiting_backfill`] works out whom rooms stored before the waiting state wait for.
 //!
 //! Each adapts the core's use cases and rules (room-chats-core); none knows actix.
 
@@ -17,6 +18,7 @@ pub mod notifier;
 pub mod preview_maker;
 pub mod push_sender;
 pub mod search_indexer;
+pub mod waiting_backfill;
 pub mod webhook_dispatcher;
 pub mod webhook_sender;
 
