@@ -43,7 +43,7 @@ export class ChatView {
     readonly roomId: number,
     private readonly onRoom: (room: Room) => void = () => {},
     /** Staff write internal notes too (the admin page). */
-    writesNotes = false,
+    private readonly writesNotes = false,
   ) {
     root.replaceChildren(this.title, this.status, this.list, this.typingLine, this.form);
     (this.noteToggle.parentElement as HTMLElement).hidden = !writesNotes;
@@ -158,9 +158,18 @@ export class ChatView {
     const room = this.room;
     if (room) {
       this.title.textContent = `Order ${room.order_reference ?? room.order_id}`;
-      this.status.textContent = room.status === "closed" ? "This conversation is closed." : "Open";
+      // A room a policy closed opens again with the customer's next message: its composer
+      // stays on (staff's own messages to it are refused, as to any closed room).
+      const reopensOnWrite = room.status === "closed" && room.closed_by_policy != null && !this.writesNotes;
+      this.status.textContent =
+        room.status === "open"
+          ? "Open"
+          : reopensOnWrite
+            ? "This conversation was closed automatically. Write to open it again."
+            : "This conversation is closed.";
       this.root.dataset["status"] = room.status;
-      this.input.disabled = room.status === "closed";
+      this.input.disabled = room.status === "closed" && !reopensOnWrite;
+      if (room.rating) this.status.textContent += ` Rated ${room.rating.score}/5.`;
     }
     const ordered = [...this.messages.values()].sort((a, b) => a.seq - b.seq);
     const lastMine = ordered.filter((message) => message.sender_id === this.me && !message.note).at(-1);
