@@ -7,6 +7,8 @@
 //! its lock is granted, and is left out — and closes each with its `closed` event, in one
 //! transaction per batch. SQLite has one writer: batches run one after the other.
 
+use std::collections::HashMap;
+
 use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
@@ -14,8 +16,6 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
 use room_chats_types::ClosePolicy;
 use room_chats_types::frames::{RoomChange, ServerFrame};
-
-use std::collections::HashMap;
 
 use crate::connection::write_transaction;
 use crate::room_lookup::find_rooms;
