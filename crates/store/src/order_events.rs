@@ -61,11 +61,18 @@ fn try_record(conn: &mut DbConnection, new: &NewOrderEvent<'_>) -> Result<Record
         if let Some(event) = recorded_before(conn, new)? {
             return Ok(Recorded::Replayed(event));
         }
-        let known: i64 = orders::table.find(new.order_id).count().get_result(conn)?;
+        let now = now_micros();
+        // The order's row first, as `orders::upsert_order` takes it before the room's: two
+        // changes of one order never wait for each other's rows in opposite orders.
+        let known = diesel::update(orders::table.find(new.order_id))
+            .set((
+                orders::status.eq(Some(new.status.as_str())),
+                orders::status_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
         if known == 0 {
             return Err(StoreError::NotFound);
         }
-        let now = now_micros();
         let room_id: Option<i64> = chat_rooms::table
             .filter(chat_rooms::order_id.eq(new.order_id))
             .select(chat_rooms::id)
@@ -106,12 +113,6 @@ fn try_record(conn: &mut DbConnection, new: &NewOrderEvent<'_>) -> Result<Record
                 order_events::created_at.eq(now),
                 order_events::room_id.eq(room_id),
                 order_events::seq.eq(event.seq),
-            ))
-            .execute(conn)?;
-        diesel::update(orders::table.find(new.order_id))
-            .set((
-                orders::status.eq(Some(new.status.as_str())),
-                orders::status_at.eq(Some(now)),
             ))
             .execute(conn)?;
         Ok(Recorded::New { event, frame })
