@@ -297,6 +297,10 @@ async function converse(staff, buyer, admin, customer) {
   await staff.locator("li.theirs", { hasText: "My parcel arrived damaged" }).waitFor();
   await inboxRoom.getByTestId("unread").waitFor({ state: "detached" });
   await buyer.getByTestId("seen").waitFor();
+  // "Seen" holds after a reload: the page reads the members' markers on load, not only live.
+  await buyer.reload();
+  await buyer.locator("li.mine", { hasText: "My parcel arrived damaged" }).getByTestId("seen").waitFor();
+  await buyer.locator('[data-connection="open"]').first().waitFor();
   await staff.getByTestId("composer").pressSequentially("Sorry", { delay: 20 });
   await buyer.getByTestId("typing").filter({ hasText: "staff-1 is typing" }).waitFor();
   await staff.getByTestId("composer").fill("Sorry about that, a replacement is on its way");

@@ -70,6 +70,11 @@ export class RoomChatsApi {
     return this.call("GET", `/search/messages?q=${encodeURIComponent(q)}&limit=20`);
   }
 
+  /** The room with its members and their read markers. */
+  roomDetail(roomId: number): Promise<Schemas["RoomDetailDto"]> {
+    return this.call("GET", `/chat/${roomId}`);
+  }
+
   /** Messages before `before` (older history than the socket's first page). */
   history(roomId: number, before?: number): Promise<Schemas["MessagePage"]> {
     const query = before === undefined ? "" : `?before=${before}`;

@@ -19,6 +19,8 @@ export class ChatView {
   private room: Room | null = null;
   /** The highest seq another member has read (for "Seen" under my messages). */
   private theirReadUpTo = 0;
+  /** Every member's read marker as the room detail gave it when the view opened. */
+  private readonly loadedMarkers = new Map<string, number>();
   private myReadUpTo = 0;
   private lastTypingSent = 0;
 
@@ -76,6 +78,7 @@ export class ChatView {
     });
     document.addEventListener("visibilitychange", () => this.markRead());
     this.socket.connect();
+    void this.loadReadMarkers(api);
   }
 
   close(): void {
@@ -127,6 +130,24 @@ export class ChatView {
     }
     this.render();
     this.markRead();
+  }
+
+  /** "Seen" on load: how far each member had read before this page opened (the socket tells
+   * only of markers that move from now on). */
+  private async loadReadMarkers(api: RoomChatsApi): Promise<void> {
+    try {
+      const detail = await api.roomDetail(this.roomId);
+      for (const member of detail.members) this.loadedMarkers.set(member.user_id, member.last_read_seq);
+      this.render();
+    } catch {
+      // Without them "Seen" waits for the next read frame; the chat works the same.
+    }
+  }
+
+  /** The highest seq another member has read, loaded or live. */
+  private othersReadUpTo(): number {
+    const loaded = [...this.loadedMarkers].filter(([user]) => user !== this.me).map(([, seq]) => seq);
+    return Math.max(this.theirReadUpTo, ...loaded);
   }
 
   private setRoom(room: Room): void {
@@ -183,7 +204,7 @@ export class ChatView {
         h("span", { class: "content" }, message.deleted_at ? "(deleted)" : message.content),
       );
       if (message.note) item.dataset["testid"] = "note";
-      if (message === lastMine && message.seq <= this.theirReadUpTo) {
+      if (message === lastMine && message.seq <= this.othersReadUpTo()) {
         item.append(h("span", { class: "receipt", "data-testid": "seen" }, "Seen"));
       }
       return item;
