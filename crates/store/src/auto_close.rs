@@ -19,7 +19,7 @@ use room_chats_types::frames::{RoomChange, ServerFrame};
 
 use crate::connection::write_transaction;
 use crate::room_lookup::find_rooms;
-use crate::schema::chat_rooms;
+use crate::schema::{chat_rooms, orders};
 use crate::time::{activity_bucket, now_micros};
 use crate::timeline::{append_room_event, record_events};
 use crate::{DbConnection, StoreError};
@@ -160,14 +160,23 @@ pub enum Reopen {
 }
 
 /// Reopens the room for its customer's message if a policy closed it (one staff closed stays
-/// closed). The update takes the room's lock, so a sweep and this never both act.
-pub fn reopen_for_customer(conn: &mut DbConnection, room_id: i64) -> Result<Reopen, StoreError> {
+/// closed) and `customer_id` is still its order's customer (a former customer opens nothing).
+/// The update takes the room's lock, so a sweep and this never both act.
+pub fn reopen_for_customer(
+    conn: &mut DbConnection,
+    room_id: i64,
+    customer_id: &str,
+) -> Result<Reopen, StoreError> {
     write_transaction(conn, |conn| {
+        let their_orders = orders::table
+            .filter(orders::customer_id.eq(customer_id.to_owned()))
+            .select(orders::id);
         let reopened = diesel::update(
             chat_rooms::table
                 .find(room_id)
                 .filter(chat_rooms::status.eq("closed"))
-                .filter(chat_rooms::closed_by_policy.is_not_null()),
+                .filter(chat_rooms::closed_by_policy.is_not_null())
+                .filter(chat_rooms::order_id.eq_any(their_orders)),
         )
         .set((
             chat_rooms::status.eq("open"),

@@ -111,10 +111,10 @@ impl Chat {
     /// again (announced like any reopening) and the message is sent; a room staff closed
     /// stays closed.
     async fn reopen_and_send(&self, message: OwnedMessage) -> Result<Sent, ApiError> {
-        let room_id = message.room_id;
+        let (room_id, customer) = (message.room_id, message.sender_id.clone());
         let reopen = self
             .db
-            .run(move |conn| auto_close::reopen_for_customer(conn, room_id))
+            .run(move |conn| auto_close::reopen_for_customer(conn, room_id, &customer))
             .await?;
         match reopen {
             Reopen::Reopened(event) => self.announcer.announce(Announcement::RoomEvent {
