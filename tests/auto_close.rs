@@ -8,20 +8,28 @@ use diesel::RunQueryDsl;
 use diesel::sql_types::BigInt;
 use serde_json::{Value, json};
 
+use room_chats_core::webhooks::WebhookSettings;
 use room_chats_workers::AutoCloseSettings;
 
+use crate::support::receiver::{Mode, Receiver};
 use crate::support::{Backend, NodeOptions, TestApp};
 
 /// Rooms idle this long are due: short, so a test waits for the sweep's event, not hours.
 const IDLE: Duration = Duration::from_millis(700);
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// A node with these policies, sweeping every 50 ms, whose webhooks go out at once.
 fn policies(idle: Option<Duration>, after_order: Option<Duration>) -> NodeOptions {
     NodeOptions {
         auto_close: AutoCloseSettings {
             idle,
             after_order,
             sweep_every: Duration::from_millis(50),
+        },
+        webhooks: WebhookSettings {
+            poll_interval: Duration::from_millis(50),
+            allow_private_urls: true,
+            ..WebhookSettings::DEFAULT
         },
         ..NodeOptions::default()
     }
@@ -57,10 +65,22 @@ async fn next_room_event(socket: &mut crate::support::ws::WsClient, event: &str)
 }
 
 /// A room where staff answered (the customer's turn) closes after the idle time — its
-/// customer sees the `closed` event with `closed_by_policy: idle` — and so does a room where
-/// nothing was said; a room whose customer asked and got no answer stays open.
+/// customer sees the `closed` event with `closed_by_policy: idle`, integrations get
+/// `room.closed` — and so does a room where nothing was said; a room whose customer asked and
+/// got no answer stays open.
 async fn idle_rooms_close_themselves_but_never_on_a_waiting_customer(backend: Backend) {
     let app = TestApp::start_node(backend, policies(Some(IDLE), None)).await;
+    let receiver = Receiver::start(Mode::Accept).await;
+    let registered = app
+        .call(
+            "POST",
+            "/webhooks/endpoints",
+            Some(&app.tokens.admin("ops")),
+            Some(json!({ "url": receiver.url(), "event_types": ["room.closed"] })),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    receiver.set_secret(registered.json["secret"].as_str().expect("secret"));
     let answered = app.room("AC-1", "cust-1").await;
     let quiet = app.room("AC-2", "cust-2").await;
     let asking = app.room("AC-3", "cust-3").await;
@@ -85,6 +105,23 @@ async fn idle_rooms_close_themselves_but_never_on_a_waiting_customer(backend: Ba
     let asking_state = room_state(&app, asking).await;
     assert_eq!(asking_state["status"], "open", "{asking_state}");
     assert_eq!(asking_state["waiting"]["for"], "staff");
+
+    // One `room.closed` per closed room, written with the batch's close.
+    let got = receiver.wait_for_accepted(2, PATIENCE).await;
+    let mut closed_rooms: Vec<i64> = got
+        .iter()
+        .map(|delivery| {
+            assert_eq!(delivery.event["type"], "room.closed");
+            assert_eq!(delivery.event["data"]["room"]["closed_by_policy"], "idle");
+            delivery.event["data"]["room"]["id"]
+                .as_i64()
+                .unwrap_or_default()
+        })
+        .collect();
+    closed_rooms.sort_unstable();
+    let mut expected = vec![answered, quiet];
+    expected.sort_unstable();
+    assert_eq!(closed_rooms, expected);
 }
 
 /// The customer writes to the room the policy closed: it opens again (a `reopened` event
