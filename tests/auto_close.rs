@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use room_chats_core::webhooks::WebhookSettings;
 use room_chats_workers::AutoCloseSettings;
 
-use crate::support::receiver::{Mode, Receiver};
 use crate::support::{Backend, NodeOptions, TestApp};
 
 /// Rooms idle this long are due: short, so a test waits for the sweep's event, not hours.
@@ -70,17 +69,7 @@ async fn next_room_event(socket: &mut crate::support::ws::WsClient, event: &str)
 /// got no answer stays open.
 async fn idle_rooms_close_themselves_but_never_on_a_waiting_customer(backend: Backend) {
     let app = TestApp::start_node(backend, policies(Some(IDLE), None)).await;
-    let receiver = Receiver::start(Mode::Accept).await;
-    let registered = app
-        .call(
-            "POST",
-            "/webhooks/endpoints",
-            Some(&app.tokens.admin("ops")),
-            Some(json!({ "url": receiver.url(), "event_types": ["room.closed"] })),
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{registered:?}");
-    receiver.set_secret(registered.json["secret"].as_str().expect("secret"));
+    let receiver = app.webhook_receiver(&["room.closed"]).await;
     let answered = app.room("AC-1", "cust-1").await;
     let quiet = app.room("AC-2", "cust-2").await;
     let asking = app.room("AC-3", "cust-3").await;

@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
-use crate::support::receiver::{Mode, Receiver};
 use crate::support::ws::Carrier;
 
 /// A word only the notes hold: any trace of it in what a customer gets is a leak.
@@ -41,19 +40,11 @@ async fn note(app: &TestApp, room: i64, admin: &str, content: &str) -> Value {
     response.json
 }
 
-/// The next frame of the room's timeline (a message or an event), skipping presence, typing
-/// and read frames, none of which may show a note either.
+/// The next frame of the room's timeline on a customer's socket, checked for leaks.
 async fn next_entry(socket: &mut crate::support::ws::WsClient) -> Value {
-    loop {
-        let frame = socket.next_json().await;
-        assert_no_secret("the live socket", &frame);
-        if !matches!(
-            frame["type"].as_str(),
-            Some("presence" | "typing" | "read" | "pong")
-        ) {
-            return frame;
-        }
-    }
+    let frame = socket.next_entry().await;
+    assert_no_secret("the live socket", &frame);
+    frame
 }
 
 fn assert_no_secret(what: &str, value: &impl ToString) {
@@ -66,17 +57,7 @@ fn assert_no_secret(what: &str, value: &impl ToString) {
 /// nothing of the notes. Staff see them, marked, everywhere; webhooks send them only as
 /// `note.created`, never as `message.created`.
 async fn a_customer_sees_no_note_through_any_api(app: TestApp) {
-    let receiver = Receiver::start(Mode::Accept).await;
-    let registered = app
-        .call(
-            "POST",
-            "/webhooks/endpoints",
-            Some(&app.tokens.admin("ops")),
-            Some(json!({ "url": receiver.url() })),
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{registered:?}");
-    receiver.set_secret(registered.json["secret"].as_str().expect("secret"));
+    let receiver = app.webhook_receiver(&[]).await;
 
     let room = app.room("NOTE-1", "cust-n").await;
     let customer = app.tokens.client("cust-n");
@@ -262,12 +243,12 @@ async fn notes_are_edited_and_deleted_like_messages_out_of_the_customers_sight(a
     assert_eq!(deleted.json["note"], true, "{deleted:?}");
 
     // Staff got the note, its edit and its deletion live.
-    let written_live = next_entry_of_staff(&mut staff_live).await;
+    let written_live = staff_live.next_entry().await;
     assert_eq!(written_live["message"]["note"], true, "{written_live}");
-    let change = next_entry_of_staff(&mut staff_live).await;
+    let change = staff_live.next_entry().await;
     assert_eq!(change["type"], "message_edited", "{change}");
     assert_eq!(change["message"]["note"], true, "{change}");
-    let change = next_entry_of_staff(&mut staff_live).await;
+    let change = staff_live.next_entry().await;
     assert_eq!(change["type"], "message_deleted", "{change}");
     assert_eq!(change["message"]["note"], true, "{change}");
 
@@ -354,18 +335,4 @@ async fn a_note_is_not_an_answer(app: TestApp) {
         .call("GET", &format!("/chat/{room}"), Some(&admin), None)
         .await;
     assert_eq!(detail.json["waiting"]["for"], "customer");
-}
-
-/// The next timeline frame a staff socket gets (notes and all), skipping presence, typing
-/// and read frames.
-async fn next_entry_of_staff(socket: &mut crate::support::ws::WsClient) -> Value {
-    loop {
-        let frame = socket.next_json().await;
-        if !matches!(
-            frame["type"].as_str(),
-            Some("presence" | "typing" | "read" | "pong")
-        ) {
-            return frame;
-        }
-    }
 }

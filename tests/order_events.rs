@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
-use crate::support::receiver::{Mode, Receiver};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -27,34 +26,11 @@ async fn report(app: &TestApp, order: &str, body: Value) -> crate::support::Resp
     .await
 }
 
-/// The next timeline frame (skipping presence, typing and read frames).
-async fn next_entry(socket: &mut crate::support::ws::WsClient) -> Value {
-    loop {
-        let frame = socket.next_json().await;
-        if !matches!(
-            frame["type"].as_str(),
-            Some("presence" | "typing" | "read" | "pong")
-        ) {
-            return frame;
-        }
-    }
-}
-
 /// `shipped` with a line and a tracking link: both sides get the `order_event` frame live, a
 /// client resuming gets it in place, an integration gets `order.event`, and the room's seq
 /// takes it like any entry.
 async fn both_sides_see_what_happened_to_the_order(app: TestApp) {
-    let receiver = Receiver::start(Mode::Accept).await;
-    let registered = app
-        .call(
-            "POST",
-            "/webhooks/endpoints",
-            Some(&app.tokens.admin("ops")),
-            Some(json!({ "url": receiver.url(), "event_types": ["order.event"] })),
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{registered:?}");
-    receiver.set_secret(registered.json["secret"].as_str().expect("secret"));
+    let receiver = app.webhook_receiver(&["order.event"]).await;
 
     let room = app.room("O-1", "cust-o").await;
     let customer = app.tokens.client("cust-o");
@@ -82,7 +58,7 @@ async fn both_sides_see_what_happened_to_the_order(app: TestApp) {
     assert_eq!(event["seq"], asked.seq + 1, "the room's next seq");
 
     for socket in [&mut buyer, &mut staff] {
-        let frame = next_entry(socket).await;
+        let frame = socket.next_entry().await;
         assert_eq!(frame["type"], "order_event", "{frame}");
         assert_eq!(frame["seq"], event["seq"], "{frame}");
         assert_eq!(frame["order_event"], *event, "{frame}");

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
-use crate::support::receiver::{Mode, Receiver};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -30,17 +29,7 @@ async fn rate(app: &TestApp, room: i64, token: &str, body: Value) -> crate::supp
 /// detail carry the rating, staff get the `rated` event live, integrations `room.rated`; a
 /// second rating is refused.
 async fn a_customer_rates_a_closed_room_once(app: TestApp) {
-    let receiver = Receiver::start(Mode::Accept).await;
-    let registered = app
-        .call(
-            "POST",
-            "/webhooks/endpoints",
-            Some(&app.tokens.admin("ops")),
-            Some(json!({ "url": receiver.url(), "event_types": ["room.rated"] })),
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{registered:?}");
-    receiver.set_secret(registered.json["secret"].as_str().expect("secret"));
+    let receiver = app.webhook_receiver(&["room.rated"]).await;
 
     let room = app.room("R-1", "cust-r").await;
     let customer = app.tokens.client("cust-r");

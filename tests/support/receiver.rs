@@ -286,3 +286,26 @@ fn chrono_now() -> i64 {
         .map(|elapsed| elapsed.as_secs() as i64)
         .unwrap_or_default()
 }
+
+impl crate::support::TestApp {
+    /// A receiver that accepts every delivery, registered (by an admin) for `event_types` —
+    /// every type when empty — with its secret set, so each delivery is verified.
+    pub async fn webhook_receiver(&self, event_types: &[&str]) -> Receiver {
+        let receiver = Receiver::start(Mode::Accept).await;
+        let mut body = serde_json::json!({ "url": receiver.url() });
+        if !event_types.is_empty() {
+            body["event_types"] = serde_json::json!(event_types);
+        }
+        let registered = self
+            .call(
+                "POST",
+                "/webhooks/endpoints",
+                Some(&self.tokens.admin("ops")),
+                Some(body),
+            )
+            .await;
+        assert_eq!(registered.status, 201, "{registered:?}");
+        receiver.set_secret(registered.json["secret"].as_str().expect("secret"));
+        receiver
+    }
+}

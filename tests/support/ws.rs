@@ -248,6 +248,20 @@ impl WsClient {
         }
     }
 
+    /// The next frame of the room's timeline (a message, an ack, a room event, an edit …),
+    /// skipping presence, typing, read and pong frames.
+    pub async fn next_entry(&mut self) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            if !matches!(
+                frame["type"].as_str(),
+                Some("presence" | "typing" | "read" | "pong")
+            ) {
+                return frame;
+            }
+        }
+    }
+
     /// Reads `ready` and the history frames; returns (ready, all history messages).
     pub async fn handshake(&mut self) -> (Value, Vec<Value>) {
         let ready = self.next_json().await;
