@@ -34,6 +34,7 @@ mod rating;
 mod realtime;
 mod realtime_cluster;
 mod redis_tls;
+mod response_times;
 mod room_search;
 mod search;
 mod search_language;

@@ -91,7 +91,8 @@ impl RoomState {
                     RoomChange::Closed
                     | RoomChange::Reopened
                     | RoomChange::OrderChanged
-                    | RoomChange::Rated => {}
+                    | RoomChange::Rated
+                    | RoomChange::SlaBreached => {}
                 }
                 self.changes.push((event, user_id));
                 self.seqs.push(seq);

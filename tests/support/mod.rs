@@ -29,7 +29,7 @@ use room_chats_core::webhooks::WebhookSettings;
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use room_chats_types::{ErrorBody, ErrorCode, MessageDto, MessagePage};
-use room_chats_workers::{AutoCloseSettings, NotificationSettings};
+use room_chats_workers::{AutoCloseSettings, NotificationSettings, ResponseClockSettings};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -120,6 +120,7 @@ pub struct NodeOptions {
     pub notifications: NotificationSettings,
     /// Rooms that close themselves.
     pub auto_close: AutoCloseSettings,
+    pub response_clocks: ResponseClockSettings,
     pub push: PushSettings,
     pub attachments: AttachmentSettings,
     /// Where attachments go; `None`: a temporary directory of the node's own.
@@ -154,6 +155,7 @@ impl Default for NodeOptions {
             },
             notifications: NotificationSettings::DEFAULT,
             auto_close: AutoCloseSettings::DEFAULT,
+            response_clocks: ResponseClockSettings::DEFAULT,
             push: PushSettings::OFF,
             attachments: AttachmentSettings::default(),
             storage: None,
@@ -314,6 +316,7 @@ impl TestApp {
             webhooks: options.webhooks,
             notifications: options.notifications,
             auto_close: options.auto_close,
+            response_clocks: options.response_clocks.clone(),
             push: options.push,
             attachments: options.attachments,
             storage,

@@ -19,6 +19,7 @@ pub mod push;
 pub mod retry_after;
 pub mod search;
 pub mod send_budget;
+pub mod sla;
 pub mod visible_room;
 pub mod webhooks;
 

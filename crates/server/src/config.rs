@@ -13,12 +13,13 @@ use room_chats_broker::RedisSettings;
 use room_chats_core::attachments::{AttachmentSettings, DEFAULT_TYPES, StorageLocation};
 use room_chats_core::auth::MAX_LEEWAY_SECS;
 use room_chats_core::push::{self, PushSettings, Vapid};
+use room_chats_core::sla::{BusinessHours, ResponseTargets};
 use room_chats_core::webhooks::{RetrySchedule, WebhookSettings};
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
 use room_chats_store::search;
 use room_chats_store::{DatabaseUrl, PoolSettings};
-use room_chats_workers::{AutoCloseSettings, NotificationSettings};
+use room_chats_workers::{AutoCloseSettings, NotificationSettings, ResponseClockSettings};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use crate::config_error::ConfigError;
@@ -359,6 +360,64 @@ pub struct ServeArgs {
     pub attachments: AttachmentArgs,
     #[command(flatten)]
     pub auto_close: AutoCloseArgs,
+    #[command(flatten)]
+    pub response_targets: ResponseTargetArgs,
+}
+
+/// Response-time targets (docs/SUPPORT.md).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Support workflow")]
+pub struct ResponseTargetArgs {
+    /// Longest a customer's first message since the room opened (or reopened) may wait for a
+    /// staff answer, in seconds (business seconds when `SLA_BUSINESS_HOURS` is set); 0: no
+    /// target. A miss marks the room breached and sends `room.sla_breached`.
+    #[arg(long, env = "SLA_FIRST_RESPONSE_SECS", default_value_t = seconds(ResponseClockSettings::DEFAULT.targets.first_response), value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
+    pub sla_first_response_secs: u64,
+    /// The same for each later wait (the customer wrote again after staff answered); 0: no
+    /// target.
+    #[arg(long, env = "SLA_NEXT_RESPONSE_SECS", default_value_t = seconds(ResponseClockSettings::DEFAULT.targets.next_response), value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
+    pub sla_next_response_secs: u64,
+    /// Count targets and waits only in these hours, e.g. `mon-fri 09:00-17:00; sat
+    /// 10:00-14:00` (in `SLA_TIME_ZONE`); empty: around the clock.
+    #[arg(long, env = "SLA_BUSINESS_HOURS", default_value = "")]
+    pub sla_business_hours: String,
+    /// The IANA time zone of `SLA_BUSINESS_HOURS` (daylight saving included).
+    #[arg(long, env = "SLA_TIME_ZONE", default_value = "UTC")]
+    pub sla_time_zone: String,
+    /// Milliseconds between two response-time sweeps of a node: a breach is noticed within
+    /// this of its deadline.
+    #[arg(long, env = "SLA_SWEEP_MILLIS", default_value_t = ResponseClockSettings::DEFAULT.sweep_every.as_millis() as u64, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub sla_sweep_millis: u64,
+}
+
+/// A target in whole seconds, 0 for none.
+const fn seconds(target: Option<Duration>) -> u64 {
+    match target {
+        Some(target) => target.as_secs(),
+        None => 0,
+    }
+}
+
+impl ResponseTargetArgs {
+    /// The targets; an error names a malformed schedule or time zone.
+    pub fn settings(&self) -> Result<ResponseClockSettings, ConfigError> {
+        let target = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        let business_hours =
+            match self.sla_business_hours.trim() {
+                "" => None,
+                schedule => Some(BusinessHours::parse(schedule, &self.sla_time_zone).map_err(
+                    |error| ConfigError::Invalid(format!("SLA_BUSINESS_HOURS: {error}")),
+                )?),
+            };
+        Ok(ResponseClockSettings {
+            targets: ResponseTargets {
+                first_response: target(self.sla_first_response_secs),
+                next_response: target(self.sla_next_response_secs),
+                business_hours,
+            },
+            sweep_every: Duration::from_millis(self.sla_sweep_millis),
+        })
+    }
 }
 
 /// Rooms that close themselves (docs/SUPPORT.md).

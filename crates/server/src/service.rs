@@ -22,6 +22,7 @@ use room_chats_store::batch::MessageWriter;
 use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
 use room_chats_workers::auto_closer::{self, AutoCloseSettings};
 use room_chats_workers::notifier::{self, NotificationSettings};
+use room_chats_workers::response_clock_sweeper::{self, ResponseClockSettings};
 use room_chats_workers::{
     WebhookDispatch, attachment_collector, preview_maker, search_indexer, waiting_backfill,
 };
@@ -72,6 +73,8 @@ pub struct ServiceConfig {
     pub notifications: NotificationSettings,
     /// Rooms that close themselves.
     pub auto_close: AutoCloseSettings,
+    /// Response-time targets and the sweep.
+    pub response_clocks: ResponseClockSettings,
     /// Web Push.
     pub push: PushSettings,
     /// Attachment limits.
@@ -302,6 +305,11 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     );
     room_chats_api::realtime::sweep::start(&hub, chat.clone(), config.realtime.timeline_sweep);
     auto_closer::start(chat.clone(), config.auto_close);
+    response_clock_sweeper::start(
+        chat.clone(),
+        config.response_clocks.clone(),
+        metrics.clone(),
+    );
     let attachments = Attachments::new(files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),

@@ -61,6 +61,12 @@ impl StoreError {
     }
 }
 
+impl From<room_chats_types::spelling::UnknownSpelling> for StoreError {
+    fn from(unknown: room_chats_types::spelling::UnknownSpelling) -> Self {
+        Self::Unreadable(unknown.to_string())
+    }
+}
+
 impl From<DieselError> for StoreError {
     fn from(error: DieselError) -> Self {
         match error {

@@ -19,6 +19,7 @@ pub mod orders;
 mod outbox;
 pub mod push;
 mod read_through;
+pub mod response_clocks;
 mod room_lookup;
 pub mod rooms;
 mod rows;

@@ -94,6 +94,7 @@ impl OutboxEvent {
                     RoomChange::Closed => WebhookEventType::RoomClosed,
                     RoomChange::Reopened => WebhookEventType::RoomReopened,
                     RoomChange::Rated => WebhookEventType::RoomRated,
+                    RoomChange::SlaBreached => WebhookEventType::RoomSlaBreached,
                     RoomChange::MemberAdded => WebhookEventType::RoomMemberAdded,
                     RoomChange::MemberRemoved => WebhookEventType::RoomMemberRemoved,
                     RoomChange::OrderChanged => return None,

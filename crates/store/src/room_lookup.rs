@@ -5,13 +5,14 @@ use diesel::prelude::*;
 use room_chats_types::RoomDto;
 
 use crate::rows::RoomRow;
-use crate::schema::{chat_rooms, orders};
+use crate::schema::{chat_rooms, orders, rooms_awaiting_staff};
 use crate::{DbConnection, StoreError};
 
 /// Looks a room up by id.
 pub fn find_room(conn: &mut DbConnection, room_id: i64) -> Result<Option<RoomDto>, StoreError> {
     let row = chat_rooms::table
         .inner_join(orders::table)
+        .left_join(rooms_awaiting_staff::table)
         .filter(chat_rooms::id.eq(room_id))
         .select(RoomRow::as_select())
         .first(conn)
@@ -26,6 +27,7 @@ pub(crate) fn find_rooms(
 ) -> Result<Vec<RoomDto>, StoreError> {
     let rows: Vec<RoomRow> = chat_rooms::table
         .inner_join(orders::table)
+        .left_join(rooms_awaiting_staff::table)
         .filter(chat_rooms::id.eq_any(room_ids))
         .select(RoomRow::as_select())
         .load(conn)?;
@@ -39,6 +41,7 @@ pub fn find_room_by_order(
 ) -> Result<Option<RoomDto>, StoreError> {
     let row = chat_rooms::table
         .inner_join(orders::table)
+        .left_join(rooms_awaiting_staff::table)
         .filter(chat_rooms::order_id.eq(order_id))
         .select(RoomRow::as_select())
         .first(conn)

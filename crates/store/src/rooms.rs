@@ -233,8 +233,7 @@ pub fn list_rooms(
     scope: &RoomListScope<'_>,
     filter: &RoomListFilter,
 ) -> Result<RoomListing, StoreError> {
-    // The join of `rooms_awaiting_staff` is left out by both planners when the sort does not
-    // read it (a left join on its primary key, no column used).
+    // `rooms_awaiting_staff` holds the rooms' response clocks and the waiting order.
     let mut query = chat_rooms::table
         .inner_join(orders::table)
         .left_join(
@@ -387,6 +386,7 @@ pub fn room_snapshots(
                 .and(messages::seq.eq(chat_rooms::last_seq))
                 .and(messages::note.eq(false))),
         )
+        .left_join(rooms_awaiting_staff::table)
         .filter(chat_rooms::id.eq_any(room_ids))
         .select((RoomRow::as_select(), Option::<MessageRow>::as_select()))
         .load(conn)?;

@@ -7,14 +7,14 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, SingleValue, SqlType, Text};
 use room_chats_types::spelling::UnknownSpelling;
 use room_chats_types::{
-    AttachmentDto, ClosePolicy, MessageDto, OrderDto, OrderStatus, RatingDto, Role, RoomDto,
-    RoomStatus, Waiting, WaitingFor,
+    AttachmentDto, ClosePolicy, MessageDto, OrderDto, OrderStatus, RatingDto, ResponseClock, Role,
+    RoomDto, RoomStatus, SlaClock, Waiting, WaitingFor,
 };
 use serde::de::DeserializeOwned;
 
 use crate::StoreError;
 use crate::read_through::read_through_from_sql;
-use crate::schema::{chat_rooms, messages, orders};
+use crate::schema::{chat_rooms, messages, orders, rooms_awaiting_staff};
 use crate::time::StoredTime;
 
 /// An enum stored as its spelling (`role`, `status`), read back strictly: a value this build
@@ -133,6 +133,12 @@ impl From<StoredJson<Vec<AttachmentDto>>> for Vec<AttachmentDto> {
     }
 }
 
+impl From<Spelled<ResponseClock>> for ResponseClock {
+    fn from(spelled: Spelled<ResponseClock>) -> Self {
+        spelled.0
+    }
+}
+
 impl From<Spelled<Role>> for Role {
     fn from(spelled: Spelled<Role>) -> Self {
         spelled.0
@@ -175,10 +181,8 @@ pub(crate) struct RoomRow {
     closed_by: Option<String>,
     #[diesel(deserialize_as = OrNone<Spelled<ClosePolicy>>)]
     closed_by_policy: Option<ClosePolicy>,
-    rating_score: Option<i16>,
-    rating_comment: Option<String>,
-    #[diesel(deserialize_as = OrNone<StoredTime>)]
-    rated_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    rating: RatingRow,
     #[diesel(deserialize_as = OrNone<Spelled<WaitingFor>>)]
     waiting_for: Option<WaitingFor>,
     #[diesel(deserialize_as = OrNone<StoredTime>)]
@@ -187,6 +191,34 @@ pub(crate) struct RoomRow {
     reference: Option<String>,
     #[diesel(select_expression = orders::customer_id)]
     customer_id: String,
+    #[diesel(embed)]
+    clock: ClockRow,
+}
+
+/// The customer's rating of a room, if given.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = chat_rooms)]
+pub(crate) struct RatingRow {
+    rating_score: Option<i16>,
+    rating_comment: Option<String>,
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    rated_at: Option<DateTime<Utc>>,
+}
+
+/// A room's response clock: every query of rooms left-joins `rooms_awaiting_staff`, so each
+/// column may be NULL (the room does not wait for staff).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = rooms_awaiting_staff)]
+pub(crate) struct ClockRow {
+    #[diesel(select_expression = rooms_awaiting_staff::clock.nullable())]
+    #[diesel(deserialize_as = OrNone<Spelled<ResponseClock>>)]
+    clock: Option<ResponseClock>,
+    #[diesel(select_expression = rooms_awaiting_staff::due_at.nullable())]
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    due_at: Option<DateTime<Utc>>,
+    #[diesel(select_expression = rooms_awaiting_staff::breached_at.nullable())]
+    #[diesel(deserialize_as = OrNone<StoredTime>)]
+    breached_at: Option<DateTime<Utc>>,
 }
 
 impl RoomRow {
@@ -218,17 +250,28 @@ impl From<RoomRow> for RoomDto {
             closed_by: row.closed_by,
             closed_by_policy: row.closed_by_policy,
             rating: row
+                .rating
                 .rating_score
-                .zip(row.rated_at)
+                .zip(row.rating.rated_at)
                 .map(|(score, at)| RatingDto {
                     score,
-                    comment: row.rating_comment,
+                    comment: row.rating.rating_comment,
                     at,
                 }),
             waiting: row
                 .waiting_for
                 .zip(row.waiting_since)
                 .map(|(party, since)| Waiting { party, since }),
+            sla: row
+                .clock
+                .clock
+                .zip(row.waiting_since)
+                .map(|(clock, started_at)| SlaClock {
+                    clock,
+                    started_at,
+                    due_at: row.clock.due_at,
+                    breached_at: row.clock.breached_at,
+                }),
         }
     }
 }

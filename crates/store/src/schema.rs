@@ -57,6 +57,27 @@ diesel::table! {
     rooms_awaiting_staff (room_id) {
         room_id -> BigInt,
         since -> BigInt,
+        clock -> Text,
+        timed -> Bool,
+        due_at -> Nullable<BigInt>,
+        breached_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    response_times (id) {
+        id -> BigInt,
+        room_id -> BigInt,
+        clock -> Text,
+        timed -> Bool,
+        started_at -> BigInt,
+        due_at -> Nullable<BigInt>,
+        breached_at -> Nullable<BigInt>,
+        answered_at -> Nullable<BigInt>,
+        answered_seq -> Nullable<BigInt>,
+        ended_at -> BigInt,
+        responder_id -> Nullable<Text>,
+        response_micros -> Nullable<BigInt>,
     }
 }
 
@@ -234,11 +255,13 @@ diesel::joinable!(attachments -> chat_rooms (room_id));
 diesel::joinable!(webhook_outbox -> webhook_endpoints (endpoint_id));
 diesel::joinable!(room_members -> chat_rooms (room_id));
 diesel::joinable!(rooms_awaiting_staff -> chat_rooms (room_id));
+diesel::joinable!(response_times -> chat_rooms (room_id));
 diesel::joinable!(messages -> chat_rooms (room_id));
 diesel::joinable!(room_events -> chat_rooms (room_id));
 diesel::joinable!(message_revisions -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    response_times,
     orders,
     order_events,
     chat_rooms,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::connection::write_transaction;
-use crate::schema::waiting_backfill;
+use crate::schema::{rooms_awaiting_staff, waiting_backfill};
 use crate::{DbConnection, StoreError};
 
 /// Room ids one step looks at.
@@ -41,7 +41,15 @@ UPDATE chat_rooms SET \
 FROM messages m \
 WHERE chat_rooms.id >= {lo} AND chat_rooms.id < {hi} AND chat_rooms.status = 'open' \
   AND chat_rooms.waiting_for IS NULL AND chat_rooms.last_seq > 0 \
-  AND m.room_id = chat_rooms.id AND m.seq = chat_rooms.last_seq AND NOT m.note";
+  AND m.room_id = chat_rooms.id AND m.seq = chat_rooms.last_seq AND NOT m.note \
+RETURNING chat_rooms.id";
+
+/// A room the fill gave its state.
+#[derive(QueryableByName)]
+struct FilledRoom {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
 
 /// Fills the next range of rooms below the backfill's mark and moves the mark down, in one
 /// short transaction. On Postgres the mark's row is taken `SKIP LOCKED`: nodes take turns.
@@ -70,10 +78,20 @@ pub fn fill_next_range(conn: &mut DbConnection) -> Result<BackfillStep, StoreErr
             DbConnection::Postgres(_) => ("$1", "$2"),
             DbConnection::Sqlite(_) => ("?1", "?2"),
         };
-        let rooms = diesel::sql_query(FILL_SQL.replace("{lo}", lo).replace("{hi}", hi))
-            .bind::<BigInt, _>(from)
-            .bind::<BigInt, _>(below)
-            .execute(conn)?;
+        let filled: Vec<FilledRoom> =
+            diesel::sql_query(FILL_SQL.replace("{lo}", lo).replace("{hi}", hi))
+                .bind::<BigInt, _>(from)
+                .bind::<BigInt, _>(below)
+                .load(conn)?;
+        let filled: Vec<i64> = filled.into_iter().map(|room| room.id).collect();
+        // The trigger started a response clock for each room found waiting for staff; they
+        // waited since before the service kept clocks, so no target applies to them.
+        diesel::update(
+            rooms_awaiting_staff::table.filter(rooms_awaiting_staff::room_id.eq_any(&filled)),
+        )
+        .set(rooms_awaiting_staff::timed.eq(false))
+        .execute(conn)?;
+        let rooms = filled.len();
         diesel::update(waiting_backfill::table)
             .set(waiting_backfill::below.eq(from))
             .execute(conn)?;

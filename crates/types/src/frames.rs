@@ -38,6 +38,9 @@ pub enum RoomChange {
     OrderChanged,
     /// The customer rated the closed room (`room.rating`).
     Rated,
+    /// The room's response-time target was missed (`room.sla.breached_at`). Staff only: customers never
+    /// receive it, and see its seq as a gap.
+    SlaBreached,
 }
 
 impl RoomChange {
@@ -50,6 +53,7 @@ impl RoomChange {
             Self::MemberRemoved => "member_removed",
             Self::OrderChanged => "order_changed",
             Self::Rated => "rated",
+            Self::SlaBreached => "sla_breached",
         }
     }
 }
@@ -196,6 +200,7 @@ impl ServerFrame {
             | Self::MessageEdited { message, .. }
             | Self::MessageDeleted { message, .. }
             | Self::Updated { message, .. } => message.note,
+            Self::Room { event, .. } => *event == RoomChange::SlaBreached,
             _ => false,
         }
     }

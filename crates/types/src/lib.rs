@@ -38,9 +38,9 @@ pub use push::{
 };
 pub use role::Role;
 pub use room::{
-    AssignedFilter, ClosePolicy, MemberDto, RatingBody, RatingDto, RoomDetailDto, RoomDto,
-    RoomListQuery, RoomNotificationsBody, RoomNotificationsDto, RoomPage, RoomSort, RoomStatus,
-    RoomSummaryDto, Waiting, WaitingFilter, WaitingFor,
+    AssignedFilter, ClosePolicy, MemberDto, RatingBody, RatingDto, ResponseClock, RoomDetailDto,
+    RoomDto, RoomListQuery, RoomNotificationsBody, RoomNotificationsDto, RoomPage, RoomSort,
+    RoomStatus, RoomSummaryDto, SlaClock, Waiting, WaitingFilter, WaitingFor,
 };
 pub use search::{
     FilenameMatch, MessageSearchQuery, SearchHitDto, SearchPage, SearchSort, TextRange,

@@ -105,6 +105,60 @@ pub struct Waiting {
     pub since: DateTime<Utc>,
 }
 
+/// Which response-time target a room's clock measures against (`SLA_FIRST_RESPONSE_SECS`,
+/// `SLA_NEXT_RESPONSE_SECS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseClock {
+    /// The customer's first message since the room opened (or reopened) waits for an answer.
+    FirstResponse,
+    /// The customer wrote again after staff had answered.
+    NextResponse,
+}
+
+impl ResponseClock {
+    /// Both clocks.
+    pub const ALL: [Self; 2] = [Self::FirstResponse, Self::NextResponse];
+
+    /// The spelling as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FirstResponse => "first_response",
+            Self::NextResponse => "next_response",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|clock| clock.as_str() == value)
+    }
+}
+
+/// The stored spelling, read back from the database.
+impl TryFrom<String> for ResponseClock {
+    type Error = UnknownSpelling;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        UnknownSpelling::parse("response clock", value, Self::parse)
+    }
+}
+
+/// The running response-time clock of a room waiting for staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SlaClock {
+    /// The target it runs against.
+    pub clock: ResponseClock,
+    /// When it started: `waiting.since`.
+    pub started_at: DateTime<Utc>,
+    /// When the target is missed (counted in business hours when they are set); null when no
+    /// target is set for this clock, for the first second after it started (the sweep sets
+    /// it), and for rooms that were waiting before the service had targets.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When the service noticed the miss (a `sla_breached` room event, the
+    /// `room.sla_breached` webhook); null while the target can still be met.
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
 /// A chat room and the order it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RoomDto {
@@ -140,6 +194,11 @@ pub struct RoomDto {
     /// yet, or closed). Rooms stored before this field existed show it from their next
     /// message.
     pub waiting: Option<Waiting>,
+    /// The response-time clock, while the room waits for staff (`waiting.for` = `staff`);
+    /// null otherwise. Part of the room as every member reads it, as `waiting` is (a customer
+    /// app may say by when an answer is due); the `sla_breached` event goes to staff only.
+    #[serde(default)]
+    pub sla: Option<SlaClock>,
 }
 
 /// The customer's satisfaction with a closed room.

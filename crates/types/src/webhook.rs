@@ -24,6 +24,10 @@ pub enum WebhookEventType {
     /// The customer rated a closed room. `data`: `{room}` with its `rating`.
     #[serde(rename = "room.rated")]
     RoomRated,
+    /// A room's response-time target was missed. `data`: `{room}`, its `sla` clock with
+    /// `breached_at`.
+    #[serde(rename = "room.sla_breached")]
+    RoomSlaBreached,
     /// An admin was assigned to a room. `data`: `{room, user_id}`.
     #[serde(rename = "room.member_added")]
     RoomMemberAdded,
@@ -61,11 +65,12 @@ pub enum WebhookEventType {
 
 impl WebhookEventType {
     /// Every type, in catalogue order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::RoomCreated,
         Self::RoomClosed,
         Self::RoomReopened,
         Self::RoomRated,
+        Self::RoomSlaBreached,
         Self::RoomMemberAdded,
         Self::RoomMemberRemoved,
         Self::MessageCreated,
@@ -85,6 +90,7 @@ impl WebhookEventType {
             Self::RoomClosed => "room.closed",
             Self::RoomReopened => "room.reopened",
             Self::RoomRated => "room.rated",
+            Self::RoomSlaBreached => "room.sla_breached",
             Self::RoomMemberAdded => "room.member_added",
             Self::RoomMemberRemoved => "room.member_removed",
             Self::MessageCreated => "message.created",

@@ -17,6 +17,7 @@ pub mod auto_closer;
 pub mod notifier;
 pub mod preview_maker;
 pub mod push_sender;
+pub mod response_clock_sweeper;
 pub mod search_indexer;
 pub mod waiting_backfill;
 pub mod webhook_dispatcher;
@@ -24,4 +25,5 @@ pub mod webhook_sender;
 
 pub use auto_closer::AutoCloseSettings;
 pub use notifier::NotificationSettings;
+pub use response_clock_sweeper::ResponseClockSettings;
 pub use webhook_dispatcher::WebhookDispatch;

@@ -19,6 +19,7 @@ mod order_events;
 mod paging;
 mod rating;
 mod reads;
+mod response_clocks;
 mod rooms;
 mod search;
 mod timeline;
@@ -36,6 +37,7 @@ pub use inbox::{InboxRooms, UnreadBaseline};
 pub use join::{HistoryRules, Join, JoinPoint};
 pub use messages::{MessageDraft, Sent};
 pub use paging::{HistoryRequest, RoomListRequest};
+pub use response_clocks::SweepReport;
 pub use timeline::{Opening, TIMELINE_PAGE, TimelineEntry};
 
 use crate::attachments::AttachmentStore;

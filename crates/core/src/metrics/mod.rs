@@ -77,6 +77,13 @@ pub struct ResultLabels {
     pub result: &'static str,
 }
 
+/// The response-time target a figure is about.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClockLabels {
+    /// `first_response` or `next_response`.
+    pub clock: &'static str,
+}
+
 /// Histograms of a duration in seconds, from 0.5 ms to ~16 s.
 fn seconds() -> Histogram {
     Histogram::new(exponential_buckets(0.000_5, 2.0, 16))
@@ -116,6 +123,8 @@ pub struct Metrics {
     pub push_deliveries: Family<ResultLabels, Counter>,
     /// Handlers that panicked (a bug): answered 500, or the socket closed with 1011.
     pub panics: Family<TransportLabels, Counter>,
+    /// Response-time targets missed (counted by the node whose sweep noticed).
+    pub sla_breaches: Family<ClockLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -135,6 +144,7 @@ impl Default for Metrics {
             webhook_lag: seconds(),
             push_deliveries: Family::default(),
             panics: Family::default(),
+            sla_breaches: Family::default(),
         }
     }
 }
@@ -165,6 +175,15 @@ impl Metrics {
             .to_std()
             .unwrap_or(Duration::ZERO);
         histogram.observe(lag.as_secs_f64());
+    }
+
+    /// A response-time target of `clock` was missed.
+    pub fn sla_breached(&self, clock: room_chats_types::ResponseClock) {
+        self.sla_breaches
+            .get_or_create(&ClockLabels {
+                clock: clock.as_str(),
+            })
+            .inc();
     }
 
     /// A counter of `family` for `result`.
@@ -255,6 +274,11 @@ impl Exposition {
             "panics",
             "Handlers that panicked, by transport (a bug: answered 500 or closed 1011)",
             metrics.panics.clone(),
+        );
+        registry.register(
+            "sla_breaches",
+            "Response-time targets missed, by clock (first_response, next_response)",
+            metrics.sla_breaches.clone(),
         );
         registry.register_collector(Box::new(NodeState::new(db, broker)));
         Self { registry }

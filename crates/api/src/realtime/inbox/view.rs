@@ -283,7 +283,8 @@ impl InboxView {
                     self.filter.status == Some(RoomStatus::Closed)
                 }
                 room_chats_types::frames::RoomChange::OrderChanged
-                | room_chats_types::frames::RoomChange::Rated => false,
+                | room_chats_types::frames::RoomChange::Rated
+                | room_chats_types::frames::RoomChange::SlaBreached => false,
             },
         });
         if appeared {
@@ -338,6 +339,7 @@ mod tests {
                 closed_by_policy: None,
                 rating: None,
                 waiting: None,
+                sla: None,
             },
             last_message: None,
             unread: 0,

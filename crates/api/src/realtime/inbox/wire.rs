@@ -128,6 +128,7 @@ mod tests {
                 closed_by_policy: None,
                 rating: None,
                 waiting: None,
+                sla: None,
             },
             last_message: Some(MessageDto {
                 id: 12,
