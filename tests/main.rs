@@ -39,6 +39,7 @@ mod room_search;
 mod search;
 mod search_language;
 mod stored_data;
+mod support_report;
 mod timeline;
 mod use_case_access;
 mod waiting;

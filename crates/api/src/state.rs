@@ -9,6 +9,7 @@ use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::Chat;
 use room_chats_core::metrics::{Exposition, Metrics};
 use room_chats_core::push::WebPush;
+use room_chats_core::support_report::SupportReports;
 use room_chats_core::webhooks::Webhooks;
 
 use crate::realtime::{Hub, Inbox, RealtimeSettings};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub webhooks: Webhooks,
     /// The admins' saved replies.
     pub canned: CannedReplies,
+    /// The staff report.
+    pub reports: SupportReports,
     /// Web Push subscriptions.
     pub push: WebPush,
     /// Uploads and downloads of files.

@@ -20,6 +20,7 @@ pub mod retry_after;
 pub mod search;
 pub mod send_budget;
 pub mod sla;
+pub mod support_report;
 pub mod visible_room;
 pub mod webhooks;
 

@@ -16,6 +16,7 @@ use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
 use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
 use room_chats_core::push::{PushSettings, WebPush};
+use room_chats_core::support_report::SupportReports;
 use room_chats_core::webhooks::{WebhookSettings, Webhooks};
 use room_chats_core::{ApiError, Chat, Limits, TokenVerifier, VerifierSettings};
 use room_chats_store::batch::MessageWriter;
@@ -320,6 +321,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         chat,
         webhooks: Webhooks::new(db.clone(), &config.webhooks),
         canned: CannedReplies::new(db.clone(), config.limits.max_content_chars),
+        reports: SupportReports::new(db.clone()),
         push: WebPush::new(db, config.push.clone()),
         limits: config.limits,
         hub: Arc::clone(&hub),

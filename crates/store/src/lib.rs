@@ -25,6 +25,7 @@ pub mod rooms;
 mod rows;
 mod schema;
 pub mod search;
+pub mod support_report;
 mod time;
 pub mod timeline;
 pub mod waiting_backfill;

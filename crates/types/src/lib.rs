@@ -13,6 +13,7 @@ pub mod message;
 pub mod order;
 pub mod order_event;
 pub mod push;
+pub mod report;
 pub mod role;
 pub mod room;
 pub mod rules;
@@ -35,6 +36,10 @@ pub use order::{OrderDto, UpsertOrderBody};
 pub use order_event::{OrderEventBody, OrderEventDto, OrderStatus};
 pub use push::{
     PushSubscriptionBody, PushSubscriptionDto, PushSubscriptionKeys, VapidPublicKeyDto,
+};
+pub use report::{
+    AdminFiguresDto, ResponseTimeFigures, SatisfactionFigures, SupportFiguresDto, SupportReportDto,
+    SupportReportQuery,
 };
 pub use role::Role;
 pub use room::{

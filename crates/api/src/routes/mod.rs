@@ -21,6 +21,7 @@ mod room_rating;
 mod room_status;
 mod rooms_list;
 mod search_messages;
+mod support_report;
 mod webhook_endpoints;
 mod ws_chat;
 mod ws_refusal;
@@ -69,6 +70,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(canned_replies::get_reply)
         .service(canned_replies::replace_reply)
         .service(canned_replies::delete_reply)
+        .service(support_report::support_report)
         .service(webhook_endpoints::create_endpoint)
         .service(webhook_endpoints::list_endpoints)
         .service(webhook_endpoints::get_endpoint)
