@@ -76,7 +76,7 @@ fn dto(figures: &Figures) -> SupportFiguresDto {
     SupportFiguresDto {
         rooms_closed: figures.rooms_closed,
         first_response: waits(figures.first_response),
-        response: waits(figures.response),
+        next_response: waits(figures.next_response),
         breaches: figures.breaches,
         satisfaction: SatisfactionFigures {
             count: figures.ratings,

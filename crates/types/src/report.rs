@@ -42,8 +42,9 @@ pub struct SupportFiguresDto {
     pub rooms_closed: i64,
     /// Waits for the first answer of a conversation (an admin's: the first answers it gave).
     pub first_response: ResponseTimeFigures,
-    /// Waits for every answer, first ones included.
-    pub response: ResponseTimeFigures,
+    /// Waits for each later answer (the customer wrote again after staff answered; an
+    /// admin's: the later answers it gave).
+    pub next_response: ResponseTimeFigures,
     /// Response-time targets missed in the range (an admin's: answers it gave late).
     pub breaches: i64,
     /// Ratings given in the range (an admin's: of rooms it closed).

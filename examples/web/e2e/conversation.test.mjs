@@ -53,7 +53,15 @@ async function untilReady(url) {
 /** Starts the service on `port` (again, after a restart) and waits until it is ready. */
 async function startServer() {
   server = spawn(bin, ["serve"], {
-    env: { ...process.env, DATA_DIR: dataDir, BIND: `127.0.0.1:${port}`, ALLOWED_ORIGINS: site, RUST_LOG: "warn" },
+    // A first-response target short enough to be missed while a test watches.
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      BIND: `127.0.0.1:${port}`,
+      ALLOWED_ORIGINS: site,
+      RUST_LOG: "warn",
+      SLA_FIRST_RESPONSE_SECS: "2",
+    },
     stdio: ["ignore", "inherit", "inherit"],
   });
   await untilReady(`${api}/readyz`);
@@ -271,6 +279,31 @@ test("both sides see the order ship, with its tracking link", async () => {
       await entry.waitFor();
       assert.equal(await entry.locator("a").getAttribute("href"), "https://track.example.com/p/1047");
     }
+  });
+});
+
+test("a customer left waiting past the response target shows as overdue until staff answer", async () => {
+  await registerOrder("1048", "customer-7");
+  await withPages("overdue", async (staff, buyer) => {
+    await staff.goto(`${site}/admin.html#api=${api}&token=${token("staff-7", "admin")}`);
+    await staff.getByText("Live").waitFor();
+    await buyer.goto(`${site}/customer.html#api=${api}&token=${token("customer-7", "client")}&order=1048`);
+    await buyer.getByTestId("room-title").filter({ hasText: "Order #1048" }).waitFor();
+    await buyer.getByTestId("composer").fill("Is anyone there?");
+    await buyer.getByTestId("composer").press("Enter");
+
+    // SLA_FIRST_RESPONSE_SECS=2: the deadline shows with the wait, then the miss, live.
+    const inboxRoom = staff.locator('li.room[data-order="1048"]');
+    await inboxRoom.getByTestId("waiting").filter({ hasText: "answer due" }).waitFor();
+    await inboxRoom.getByTestId("breached").waitFor({ timeout: 15_000 });
+    assert.equal(await buyer.getByText("overdue", { exact: false }).count(), 0);
+
+    await inboxRoom.click();
+    await staff.locator('.conversation[data-connection="open"]').waitFor();
+    await staff.getByTestId("composer").fill("Sorry, here now");
+    await staff.getByTestId("composer").press("Enter");
+    await inboxRoom.getByTestId("breached").waitFor({ state: "detached" });
+    await buyer.locator("li.theirs", { hasText: "Sorry, here now" }).waitFor();
   });
 });
 

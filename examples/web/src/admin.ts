@@ -186,7 +186,14 @@ class Dashboard {
       );
       if (room.waiting?.for === "staff") {
         const since = room.waiting.since;
-        item.append(h("span", { class: "waiting", "data-testid": "waiting", title: since }, `Waiting for you since ${shortTime(since)}`));
+        const due = room.sla?.due_at;
+        const waiting = `Waiting for you since ${shortTime(since)}${due ? ` · answer due ${shortTime(due)}` : ""}`;
+        item.append(h("span", { class: "waiting", "data-testid": "waiting", title: since }, waiting));
+      }
+      // The response-time target was missed (SLA_*_RESPONSE_SECS): the clock runs until staff answer.
+      const breachedAt = room.sla?.breached_at;
+      if (breachedAt) {
+        item.append(h("span", { class: "breached", "data-testid": "breached", title: breachedAt }, "Response overdue"));
       }
       if (room.unread > 0) item.append(h("span", { class: "badge", "data-testid": "unread" }, String(room.unread)));
       item.addEventListener("click", () => this.select(room.id));

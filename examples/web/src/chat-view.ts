@@ -117,6 +117,8 @@ export class ChatView {
         else this.typingUsers.delete(frame.user_id);
         break;
       case "room":
+        // A breach noticed after the answer carries the missed clock, not the room's current one.
+        if (frame.event === "sla_breached" && frame.room.waiting?.for !== "staff") break;
         this.setRoom(frame.room);
         break;
       case "order_event":

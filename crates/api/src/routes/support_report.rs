@@ -8,7 +8,7 @@ use crate::error::HttpError;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 
-/// Rooms opened and closed, first-response and response-time percentiles, targets missed and
+/// Rooms opened and closed, first- and next-response percentiles, targets missed and
 /// satisfaction for `[from, to)` — overall and per admin (docs/SUPPORT.md#the-staff-report).
 #[utoipa::path(
     tag = "reports",

@@ -1,0 +1,2 @@
+DROP INDEX response_times_admin_wait_idx;
+DROP INDEX response_times_clock_wait_idx;
