@@ -42,6 +42,18 @@ pub fn schedule(
     due_of: &dyn Fn(&Unscheduled) -> i64,
 ) -> Result<usize, StoreError> {
     let spellings: Vec<&str> = clocks.iter().map(|clock| clock.as_str()).collect();
+    // Most sweeps find nothing: a read through the partial index, and no write transaction
+    // (on SQLite one would take the write lock every sweep).
+    let waiting: Option<i64> = rooms_awaiting_staff::table
+        .filter(rooms_awaiting_staff::due_at.is_null())
+        .filter(rooms_awaiting_staff::timed.eq(true))
+        .filter(rooms_awaiting_staff::clock.eq_any(&spellings))
+        .select(rooms_awaiting_staff::room_id)
+        .first(conn)
+        .optional()?;
+    if waiting.is_none() {
+        return Ok(0);
+    }
     write_transaction(conn, |conn| {
         let query = rooms_awaiting_staff::table
             .filter(rooms_awaiting_staff::due_at.is_null())
@@ -85,17 +97,19 @@ pub fn breach_due(
     now: i64,
     batch: i64,
 ) -> Result<Vec<(RoomId, ServerFrame)>, StoreError> {
+    // Read outside the transaction: most sweeps find nothing. What is found is checked again
+    // under the rooms' locks.
+    let due: Vec<i64> = rooms_awaiting_staff::table
+        .filter(rooms_awaiting_staff::breached_at.is_null())
+        .filter(rooms_awaiting_staff::due_at.lt(now))
+        .order(rooms_awaiting_staff::due_at)
+        .select(rooms_awaiting_staff::room_id)
+        .limit(batch)
+        .load(conn)?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
     write_transaction(conn, |conn| {
-        let due: Vec<i64> = rooms_awaiting_staff::table
-            .filter(rooms_awaiting_staff::breached_at.is_null())
-            .filter(rooms_awaiting_staff::due_at.lt(now))
-            .order(rooms_awaiting_staff::due_at)
-            .select(rooms_awaiting_staff::room_id)
-            .limit(batch)
-            .load(conn)?;
-        if due.is_empty() {
-            return Ok(Vec::new());
-        }
         let rooms = chat_rooms::table
             .filter(chat_rooms::id.eq_any(&due))
             .order(chat_rooms::id)
@@ -183,6 +197,15 @@ pub fn measure_answers(
         Option<i64>,
         Option<i64>,
     );
+    let unmeasured: Option<i64> = response_times::table
+        .filter(response_times::answered_at.is_not_null())
+        .filter(response_times::response_micros.is_null())
+        .select(response_times::id)
+        .first(conn)
+        .optional()?;
+    if unmeasured.is_none() {
+        return Ok((0, Vec::new()));
+    }
     write_transaction(conn, |conn| {
         let query = response_times::table
             .filter(response_times::answered_at.is_not_null())
