@@ -52,6 +52,7 @@ crate::on_both_backends!(
     backend: a_missed_first_response_is_marked_once_and_announced_to_staff,
     a_closed_room_stops_its_clock_and_a_reopened_one_starts_a_first_response_clock,
     business_hours_move_a_deadline_past_the_closed_days,
+    an_answer_after_the_deadline_that_beat_the_sweep_is_a_breach_too,
 );
 
 /// The room detail as an admin reads it.
@@ -245,6 +246,80 @@ async fn business_hours_move_a_deadline_past_the_closed_days(backend: Backend) {
         .and_utc();
     assert_eq!(time_of(&clock["due_at"]), expected, "{clock}");
     assert!(clock["breached_at"].is_null());
+}
+
+/// The room's clock once the sweep gave it its deadline.
+async fn scheduled_clock(app: &TestApp, room: i64) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let clock = room_state(app, room).await["sla"].clone();
+        if !clock["due_at"].is_null() {
+            return clock;
+        }
+        assert!(Instant::now() < deadline, "no deadline: {clock}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Staff answer after the deadline but before the sweep came round to mark the clock: the
+/// answer is recorded late (its `breached_at` is the answer's time) and the next sweep
+/// announces the breach — one event for staff, one `room.sla_breached` with the missed clock.
+/// Timing: sweeps every 2 s, a 3 s target; the question is asked just after a sweep (seen on a
+/// first room), so the next sweep gives it its deadline and the one after would mark it.
+async fn an_answer_after_the_deadline_that_beat_the_sweep_is_a_breach_too(backend: Backend) {
+    let targets = ResponseTargets {
+        first_response: Some(Duration::from_secs(3)),
+        next_response: None,
+        business_hours: None,
+    };
+    let app = TestApp::start_node(
+        backend,
+        NodeOptions {
+            response_clocks: ResponseClockSettings {
+                targets,
+                sweep_every: Duration::from_secs(2),
+            },
+            ..with_targets(ResponseTargets::OFF)
+        },
+    )
+    .await;
+    let receiver = app.webhook_receiver(&["room.sla_breached"]).await;
+    let pacer = app.room("SLA-P", "cust-p").await;
+    app.send(pacer, &app.tokens.client("cust-p"), "Hello?")
+        .await;
+    scheduled_clock(&app, pacer).await;
+
+    let room = app.room("SLA-L", "cust-l").await;
+    let staff = app.tokens.admin("agent");
+    let mut staff_socket = app.ws(room, &staff).await;
+    staff_socket.handshake().await;
+    app.send(room, &app.tokens.client("cust-l"), "Still there?")
+        .await;
+    let clock = scheduled_clock(&app, room).await;
+    let due = time_of(&clock["due_at"]);
+    assert!(clock["breached_at"].is_null(), "{clock}");
+    let until_due = (due - Utc::now() + TimeDelta::milliseconds(300))
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(until_due).await;
+    let answer = app.send(room, &staff, "Sorry, just saw this").await;
+
+    let breach = next_room_event(&mut staff_socket, "sla_breached").await;
+    let missed = &breach["room"]["sla"];
+    assert_eq!(time_of(&missed["due_at"]), due, "{breach}");
+    assert_eq!(
+        time_of(&missed["breached_at"]),
+        answer.created_at,
+        "marked by the answer, not by a sweep: {breach}"
+    );
+    assert!(breach["seq"].as_i64() > Some(answer.seq), "{breach}");
+    let delivered = receiver.wait_for_accepted(2, PATIENCE).await;
+    let rooms: Vec<&Value> = delivered
+        .iter()
+        .map(|delivery| &delivery.event["data"]["room"]["id"])
+        .collect();
+    assert!(rooms.contains(&&Value::from(room)), "{rooms:?}");
+    assert!(room_state(&app, room).await["sla"].is_null());
 }
 
 /// The rooms of an app's database with their count of `sla_breached` events.

@@ -572,6 +572,17 @@ fn write_sqlite(
     inserts: &[MessageInsert<'_>],
     now: i64,
 ) -> QueryResult<StoredIds> {
+    let mut ids = StoredIds::with_capacity(inserts.len());
+    for insert in inserts {
+        let id = diesel::insert_into(messages::table)
+            .values(insert)
+            .returning(messages::id)
+            .get_result(sqlite)?;
+        ids.insert((insert.room_id, insert.seq), id);
+    }
+    // The rooms after their messages: the waiting-state trigger records who answered from
+    // the room's newest staff message, as on Postgres, where it fires at the end of the one
+    // statement that stores both.
     let waiting = waiting_after(inserts);
     for (id, room) in rooms {
         let party = waiting.get(id).map(|party| party.as_str());
@@ -592,14 +603,6 @@ fn write_sqlite(
         .bind::<BigInt, _>(*id)
         .bind::<BigInt, _>(room.last_seq)
         .execute(sqlite)?;
-    }
-    let mut ids = StoredIds::with_capacity(inserts.len());
-    for insert in inserts {
-        let id = diesel::insert_into(messages::table)
-            .values(insert)
-            .returning(messages::id)
-            .get_result(sqlite)?;
-        ids.insert((insert.room_id, insert.seq), id);
     }
     for marker in newest_per_sender(inserts, now) {
         diesel::insert_into(room_members::table)

@@ -2,8 +2,9 @@
 //!
 //! A room waiting for staff has a running clock, its row of `rooms_awaiting_staff`, started and
 //! stopped by the waiting-state trigger (migration `response_times`) whatever statement changed
-//! the room; a stopped clock moves to `response_times`. The store knows no targets: the caller
-//! passes the deadline and the measure, worked out from its settings (business hours).
+//! the room; a stopped clock moves to `response_times`, measured and with who answered (the
+//! trigger writes the whole row: the sweep never revisits an answer). The store knows no
+//! targets: the caller passes the deadline, worked out from its settings (business hours).
 //!
 //! Every node sweeps. Each step is one short transaction that takes its rows `FOR UPDATE SKIP
 //! LOCKED` on Postgres, so nodes sweeping at once take different rows and never wait for each
@@ -17,7 +18,7 @@ use room_chats_types::{ResponseClock, RoomId, SlaClock};
 
 use crate::connection::write_transaction;
 use crate::room_lookup::find_room;
-use crate::schema::{chat_rooms, messages, response_times, rooms_awaiting_staff};
+use crate::schema::{chat_rooms, response_times, rooms_awaiting_staff};
 use crate::time::to_datetime;
 use crate::timeline::append_event;
 use crate::{DbConnection, StoreError};
@@ -148,77 +149,31 @@ pub fn breach_due(
     })
 }
 
-/// A stopped clock the sweep has not measured yet: staff answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Answered {
-    /// The room.
-    pub room_id: RoomId,
-    /// The target it ran against.
-    pub clock: ResponseClock,
-    /// Whether a target applies (false for a room waiting since before clocks existed).
-    pub timed: bool,
-    /// When it started (micros).
-    pub started_at: i64,
-    /// When staff answered (micros).
-    pub answered_at: i64,
-    /// Its deadline, if the sweep had given it one before the answer.
-    pub due_at: Option<i64>,
-    /// When it was marked breached, if it was.
-    pub breached_at: Option<i64>,
-}
-
-/// What the caller's settings make of an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Measure {
-    /// The wait (micros), in business hours when they are set.
-    pub response_micros: i64,
-    /// Its deadline (micros), if a target applies.
-    pub due_at: Option<i64>,
-}
-
-/// Measures up to `batch` answered clocks: the wait, who answered (the newest staff message
-/// at or below the answer's seq), and whether the answer came after the deadline — an answer
-/// that beat the sweep to a passed deadline is a breach too, with its `sla_breached` event to
-/// announce. How many it measured, and the events.
-pub fn measure_answers(
+/// Announces up to `batch` answers that came after their deadline before the sweep had
+/// marked the clock breached: the trigger that recorded the answer marked it breached and
+/// left it unannounced. Each gets its `sla_breached` event, to announce.
+pub fn announce_late_answers(
     conn: &mut DbConnection,
-    now: i64,
     batch: i64,
-    measure: &dyn Fn(&Answered) -> Measure,
-) -> Result<(usize, Vec<(RoomId, ServerFrame)>), StoreError> {
-    type Row = (
-        i64,
-        i64,
-        String,
-        bool,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-    );
-    let unmeasured: Option<i64> = response_times::table
-        .filter(response_times::answered_at.is_not_null())
-        .filter(response_times::response_micros.is_null())
+) -> Result<Vec<(RoomId, ServerFrame)>, StoreError> {
+    let late: Option<i64> = response_times::table
+        .filter(response_times::announced.eq(false))
         .select(response_times::id)
         .first(conn)
         .optional()?;
-    if unmeasured.is_none() {
-        return Ok((0, Vec::new()));
+    if late.is_none() {
+        return Ok(Vec::new());
     }
+    type Row = (i64, i64, String, i64, Option<i64>, Option<i64>);
     write_transaction(conn, |conn| {
         let query = response_times::table
-            .filter(response_times::answered_at.is_not_null())
-            .filter(response_times::response_micros.is_null())
+            .filter(response_times::announced.eq(false))
             .order(response_times::id)
             .select((
                 response_times::id,
                 response_times::room_id,
                 response_times::clock,
-                response_times::timed,
                 response_times::started_at,
-                response_times::answered_at,
-                response_times::answered_seq,
                 response_times::due_at,
                 response_times::breached_at,
             ))
@@ -227,53 +182,20 @@ pub fn measure_answers(
             DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
             DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
         };
-        let measured = rows.len();
-        let mut events = Vec::new();
-        for (id, room_id, clock, timed, started_at, answered_at, seq, due_at, breached_at) in rows {
-            let answer = Answered {
-                room_id,
-                clock: ResponseClock::try_from(clock)?,
-                timed,
-                started_at,
-                answered_at: answered_at.unwrap_or(started_at),
-                due_at,
-                breached_at,
-            };
-            let Measure {
-                response_micros,
-                due_at,
-            } = measure(&answer);
-            let responder: Option<String> = messages::table
-                .filter(messages::room_id.eq(room_id))
-                .filter(messages::seq.le(seq.unwrap_or(i64::MAX)))
-                .filter(messages::sender_role.eq("admin"))
-                .filter(messages::note.eq(false))
-                .order(messages::seq.desc())
-                .select(messages::sender_id)
-                .first(conn)
-                .optional()?;
-            let late =
-                answer.breached_at.is_none() && due_at.is_some_and(|due| answer.answered_at > due);
-            let breached_at = if late { Some(now) } else { answer.breached_at };
+        let mut events = Vec::with_capacity(rows.len());
+        for (id, room_id, clock, started_at, due_at, breached_at) in rows {
             diesel::update(response_times::table.find(id))
-                .set((
-                    response_times::response_micros.eq(response_micros.max(0)),
-                    response_times::responder_id.eq(responder),
-                    response_times::due_at.eq(due_at),
-                    response_times::breached_at.eq(breached_at),
-                ))
+                .set(response_times::announced.eq(true))
                 .execute(conn)?;
-            if let (true, Some(due_at)) = (late, due_at) {
-                let missed = Missed {
-                    clock: answer.clock,
-                    started_at,
-                    due_at: Some(due_at),
-                    breached_at: now,
-                };
-                events.push((room_id, append_breach(conn, room_id, missed)?));
-            }
+            let missed = Missed {
+                clock: ResponseClock::try_from(clock)?,
+                started_at,
+                due_at,
+                breached_at: breached_at.unwrap_or(started_at),
+            };
+            events.push((room_id, append_breach(conn, room_id, missed)?));
         }
-        Ok((measured, events))
+        Ok(events)
     })
 }
 

@@ -78,6 +78,7 @@ diesel::table! {
         ended_at -> BigInt,
         responder_id -> Nullable<Text>,
         response_micros -> Nullable<BigInt>,
+        announced -> Bool,
     }
 }
 

@@ -14,8 +14,9 @@ pub struct SupportReportQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// How long customers waited for answers of one kind, in seconds (in business hours when
-/// `SLA_BUSINESS_HOURS` is set). Percentiles by nearest rank; null without answers.
+/// How long customers waited for answers of one kind, in seconds of calendar time (business
+/// hours move deadlines, not recorded waits). Percentiles by nearest rank; null without
+/// answers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ResponseTimeFigures {
     /// Answers counted.

@@ -1,10 +1,8 @@
 //! The response-time sweep: gives running clocks their deadline, marks the missed ones
-//! breached, and measures the answered ones — each durable change announced once.
+//! breached, and announces answers that came late — each durable change announced once.
 
 use chrono::{DateTime, Utc};
-use room_chats_store::response_clocks::{
-    self, Answered, Measure, Unscheduled, breach_due, measure_answers,
-};
+use room_chats_store::response_clocks::{self, Unscheduled, announce_late_answers, breach_due};
 use room_chats_types::frames::{RoomChange, ServerFrame};
 use room_chats_types::{ResponseClock, RoomId};
 
@@ -21,65 +19,60 @@ pub struct SweepReport {
     /// Clocks given their deadline.
     pub scheduled: usize,
     /// Targets missed, by clock: running clocks past their deadline, and answers that came
-    /// after it.
+    /// after it before the sweep saw the clock breached.
     pub breaches: Vec<ResponseClock>,
-    /// Answers measured.
-    pub measured: usize,
 }
 
 impl Chat {
-    /// One pass of the response-time sweep under `targets`. Safe on many nodes at once: each
-    /// row is handled by one (see `room_chats_store::response_clocks`).
+    /// One pass of the response-time sweep under `targets` (nothing to do without one). Safe
+    /// on many nodes at once: each row is handled by one (see
+    /// `room_chats_store::response_clocks`).
     pub async fn sweep_response_clocks(
         &self,
         targets: &ResponseTargets,
     ) -> Result<SweepReport, ApiError> {
         let mut report = SweepReport::default();
         let timed = targets.timed_clocks();
-        if !timed.is_empty() {
-            loop {
-                let owned = targets.clone();
-                let clocks = timed.clone();
-                let scheduled = self
-                    .db
-                    .run(move |conn| {
-                        let due_of = |clock: &Unscheduled| {
-                            deadline(&owned, clock.clock, clock.started_at).unwrap_or(i64::MAX)
-                        };
-                        response_clocks::schedule(conn, &clocks, SWEEP_BATCH, &due_of)
-                    })
-                    .await?;
-                report.scheduled += scheduled;
-                if (scheduled as i64) < SWEEP_BATCH {
-                    break;
-                }
-            }
-            loop {
-                let now = Utc::now().timestamp_micros();
-                let events = self
-                    .db
-                    .run(move |conn| breach_due(conn, now, SWEEP_BATCH))
-                    .await?;
-                let full = events.len() as i64 >= SWEEP_BATCH;
-                self.announce_breaches(&events, &mut report);
-                if !full {
-                    break;
-                }
+        if timed.is_empty() {
+            return Ok(report);
+        }
+        loop {
+            let owned = targets.clone();
+            let clocks = timed.clone();
+            let scheduled = self
+                .db
+                .run(move |conn| {
+                    let due_of = |clock: &Unscheduled| {
+                        deadline(&owned, clock.clock, clock.started_at).unwrap_or(i64::MAX)
+                    };
+                    response_clocks::schedule(conn, &clocks, SWEEP_BATCH, &due_of)
+                })
+                .await?;
+            report.scheduled += scheduled;
+            if (scheduled as i64) < SWEEP_BATCH {
+                break;
             }
         }
         loop {
             let now = Utc::now().timestamp_micros();
-            let owned = targets.clone();
-            let (measured, events) = self
+            let events = self
                 .db
-                .run(move |conn| {
-                    let measure = |answer: &Answered| measure(&owned, answer);
-                    measure_answers(conn, now, SWEEP_BATCH, &measure)
-                })
+                .run(move |conn| breach_due(conn, now, SWEEP_BATCH))
                 .await?;
-            report.measured += measured;
+            let full = events.len() as i64 >= SWEEP_BATCH;
             self.announce_breaches(&events, &mut report);
-            if (measured as i64) < SWEEP_BATCH {
+            if !full {
+                break;
+            }
+        }
+        loop {
+            let events = self
+                .db
+                .run(move |conn| announce_late_answers(conn, SWEEP_BATCH))
+                .await?;
+            let full = events.len() as i64 >= SWEEP_BATCH;
+            self.announce_breaches(&events, &mut report);
+            if !full {
                 break;
             }
         }
@@ -111,31 +104,4 @@ fn deadline(targets: &ResponseTargets, clock: ResponseClock, started_micros: i64
     targets
         .due_at(clock, started)
         .map(|due| due.timestamp_micros())
-}
-
-/// An answer's wait and deadline under `targets`. A room waiting since before clocks existed
-/// (`timed` false) has no deadline; the deadline the sweep gave the clock stands.
-fn measure(targets: &ResponseTargets, answer: &Answered) -> Measure {
-    let (Some(started), Some(answered)) = (
-        DateTime::from_timestamp_micros(answer.started_at),
-        DateTime::from_timestamp_micros(answer.answered_at),
-    ) else {
-        return Measure {
-            response_micros: answer.answered_at - answer.started_at,
-            due_at: answer.due_at,
-        };
-    };
-    let due_at = match answer.timed {
-        true => answer
-            .due_at
-            .or_else(|| deadline(targets, answer.clock, answer.started_at)),
-        false => None,
-    };
-    Measure {
-        response_micros: targets
-            .wait(started, answered)
-            .num_microseconds()
-            .unwrap_or(i64::MAX),
-        due_at,
-    }
 }

@@ -1,6 +1,6 @@
 //! Response-time targets (SLA): how long a customer waiting for staff may wait, optionally
 //! counted in business hours. The clocks are rows (`room_chats_store::response_clocks`); these
-//! settings give them their deadlines and measure their waits.
+//! settings give them their deadlines.
 
 mod business_hours;
 
@@ -24,7 +24,7 @@ pub struct ResponseTargets {
 }
 
 impl ResponseTargets {
-    /// The default, defined once: no targets (waits are still measured for the report).
+    /// The default, defined once: no targets (waits are still recorded for the report).
     pub const OFF: Self = Self {
         first_response: None,
         next_response: None,
@@ -56,14 +56,6 @@ impl ResponseTargets {
                 .checked_add_signed(target)
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
         })
-    }
-
-    /// The wait from `from` to `to`, in business hours when they are set.
-    pub fn wait(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TimeDelta {
-        match &self.business_hours {
-            Some(hours) => hours.between(from, to),
-            None => (to - from).max(TimeDelta::zero()),
-        }
     }
 }
 
