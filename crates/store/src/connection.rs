@@ -366,6 +366,22 @@ impl Database {
     }
 }
 
+/// `sql` with each of `names` (`{from}`, say; each may appear several times) written as the
+/// backend's numbered placeholder of its position: `$1`, `$2`… on Postgres, `?1`, `?2`… on
+/// SQLite. For raw statements that bind the same value in several places.
+pub(crate) fn numbered_placeholders(conn: &DbConnection, sql: &str, names: &[&str]) -> String {
+    let sigil = match conn {
+        DbConnection::Postgres(_) => '$',
+        DbConnection::Sqlite(_) => '?',
+    };
+    names
+        .iter()
+        .enumerate()
+        .fold(sql.to_owned(), |sql, (at, name)| {
+            sql.replace(name, &format!("{sigil}{}", at + 1))
+        })
+}
+
 /// Runs `work` in a transaction that takes the write lock with its first statement.
 ///
 /// SQLite starts transactions deferred: one that reads first and writes later cannot wait for

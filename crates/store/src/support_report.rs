@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
+use crate::connection::numbered_placeholders;
 use crate::schema::user_names;
 use crate::{DbConnection, StoreError};
 
@@ -211,21 +212,12 @@ impl SupportFigures {
     }
 }
 
-/// `sql` with the range's bounds in the backend's placeholders.
-fn in_dialect(conn: &DbConnection, sql: &str) -> String {
-    let (from, to) = match conn {
-        DbConnection::Postgres(_) => ("$1", "$2"),
-        DbConnection::Sqlite(_) => ("?1", "?2"),
-    };
-    sql.replace("{from}", from).replace("{to}", to)
-}
-
 /// Runs `sql` over `[from, to)`.
 fn load<T>(conn: &mut DbConnection, sql: &str, from: i64, to: i64) -> Result<Vec<T>, StoreError>
 where
     T: QueryableByName<<DbConnection as diesel::Connection>::Backend> + 'static,
 {
-    let sql = in_dialect(conn, sql);
+    let sql = numbered_placeholders(conn, sql, &["{from}", "{to}"]);
     Ok(diesel::sql_query(sql)
         .bind::<BigInt, _>(from)
         .bind::<BigInt, _>(to)

@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use crate::connection::write_transaction;
+use crate::connection::{numbered_placeholders, write_transaction};
 use crate::schema::{rooms_awaiting_staff, waiting_backfill};
 use crate::{DbConnection, StoreError};
 
@@ -74,15 +74,11 @@ pub fn fill_next_range(conn: &mut DbConnection) -> Result<BackfillStep, StoreErr
             return Ok(BackfillStep::Done);
         }
         let from = (below - BACKFILL_RANGE).max(1);
-        let (lo, hi) = match conn {
-            DbConnection::Postgres(_) => ("$1", "$2"),
-            DbConnection::Sqlite(_) => ("?1", "?2"),
-        };
-        let filled: Vec<FilledRoom> =
-            diesel::sql_query(FILL_SQL.replace("{lo}", lo).replace("{hi}", hi))
-                .bind::<BigInt, _>(from)
-                .bind::<BigInt, _>(below)
-                .load(conn)?;
+        let sql = numbered_placeholders(conn, FILL_SQL, &["{lo}", "{hi}"]);
+        let filled: Vec<FilledRoom> = diesel::sql_query(sql)
+            .bind::<BigInt, _>(from)
+            .bind::<BigInt, _>(below)
+            .load(conn)?;
         let filled: Vec<i64> = filled.into_iter().map(|room| room.id).collect();
         // The trigger started a response clock for each room found waiting for staff; they
         // waited since before the service kept clocks, so no target applies to them.
