@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
 use diesel::sql_types::BigInt;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use room_chats_core::webhooks::WebhookSettings;
 use room_chats_workers::AutoCloseSettings;
@@ -40,29 +40,6 @@ crate::on_both_backends!(
     a_done_order_closes_its_idle_room,
 );
 
-async fn room_state(app: &TestApp, room: i64) -> Value {
-    let detail = app
-        .call(
-            "GET",
-            &format!("/chat/{room}"),
-            Some(&app.tokens.admin("ops")),
-            None,
-        )
-        .await;
-    assert_eq!(detail.status, 200, "{detail:?}");
-    detail.json
-}
-
-/// The next `room` frame of `event` on a socket.
-async fn next_room_event(socket: &mut crate::support::ws::WsClient, event: &str) -> Value {
-    loop {
-        let frame = socket.next_json().await;
-        if frame["type"] == "room" && frame["event"] == event {
-            return frame;
-        }
-    }
-}
-
 /// A room where staff answered (the customer's turn) closes after the idle time — its
 /// customer sees the `closed` event with `closed_by_policy: idle`, integrations get
 /// `room.closed` — and so does a room where nothing was said; a room whose customer asked and
@@ -82,16 +59,16 @@ async fn idle_rooms_close_themselves_but_never_on_a_waiting_customer(backend: Ba
     app.send(answered, &app.tokens.admin("staff"), "Yes, two left")
         .await;
 
-    let closed = next_room_event(&mut socket, "closed").await;
+    let closed = socket.next_room_event("closed").await;
     assert_eq!(closed["room"]["status"], "closed", "{closed}");
     assert_eq!(closed["room"]["closed_by_policy"], "idle", "{closed}");
     assert!(closed["room"]["closed_by"].is_null(), "{closed}");
     assert!(closed["room"]["waiting"].is_null(), "{closed}");
 
-    let quiet_state = room_state(&app, quiet).await;
+    let quiet_state = app.room_detail(quiet).await;
     assert_eq!(quiet_state["status"], "closed", "{quiet_state}");
     assert_eq!(quiet_state["closed_by_policy"], "idle");
-    let asking_state = room_state(&app, asking).await;
+    let asking_state = app.room_detail(asking).await;
     assert_eq!(asking_state["status"], "open", "{asking_state}");
     assert_eq!(asking_state["waiting"]["for"], "staff");
 
@@ -133,11 +110,11 @@ async fn the_customers_message_reopens_only_a_room_a_policy_closed(backend: Back
         )
         .await;
     assert_eq!(staff_closed.status, 200, "{staff_closed:?}");
-    next_room_event(&mut socket, "closed").await;
+    socket.next_room_event("closed").await;
 
     // Over the same socket that saw the close.
     socket.say("again-1", "I have one more question").await;
-    let reopened = next_room_event(&mut socket, "reopened").await;
+    let reopened = socket.next_room_event("reopened").await;
     assert_eq!(reopened["room"]["status"], "open", "{reopened}");
     assert!(reopened["room"]["closed_by_policy"].is_null(), "{reopened}");
     let ack = socket.next_of("ack").await;
@@ -146,7 +123,7 @@ async fn the_customers_message_reopens_only_a_room_a_policy_closed(backend: Back
         ack["message"]["seq"].as_i64() > reopened["seq"].as_i64(),
         "the message comes after the reopening: {ack} {reopened}"
     );
-    let state = room_state(&app, auto).await;
+    let state = app.room_detail(auto).await;
     assert_eq!(state["status"], "open");
     assert_eq!(state["waiting"]["for"], "staff");
 
@@ -159,7 +136,7 @@ async fn the_customers_message_reopens_only_a_room_a_policy_closed(backend: Back
         )
         .await;
     refused.assert_error(409, "room_closed");
-    let state = room_state(&app, by_staff).await;
+    let state = app.room_detail(by_staff).await;
     assert_eq!(state["status"], "closed");
     assert_eq!(state["closed_by"], "staff");
 }
@@ -196,7 +173,7 @@ async fn a_done_order_closes_its_idle_room(backend: Backend) {
     }
     let deadline = Instant::now() + PATIENCE;
     let delivered = loop {
-        let state = room_state(&app, rooms[0]).await;
+        let state = app.room_detail(rooms[0]).await;
         if state["status"] == "closed" {
             break state;
         }
@@ -204,8 +181,8 @@ async fn a_done_order_closes_its_idle_room(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(delivered["closed_by_policy"], "order_done", "{delivered}");
-    assert_eq!(room_state(&app, rooms[1]).await["status"], "open");
-    assert_eq!(room_state(&app, rooms[2]).await["status"], "open");
+    assert_eq!(app.room_detail(rooms[1]).await["status"], "open");
+    assert_eq!(app.room_detail(rooms[2]).await["status"], "open");
 }
 
 /// Two nodes sweep the same rooms at once, every 50 ms: each room is closed once — one

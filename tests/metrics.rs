@@ -14,14 +14,14 @@ on_both_backends!(
 );
 
 /// A scrape: every sample line as `name{labels}` → value.
-struct Scrape {
+pub(crate) struct Scrape {
     text: String,
     samples: BTreeMap<String, f64>,
 }
 
 impl Scrape {
     /// The value of the sample named exactly `key` (`name{labels}` as exposed), 0 if absent.
-    fn value(&self, key: &str) -> f64 {
+    pub(crate) fn value(&self, key: &str) -> f64 {
         self.samples.get(key).copied().unwrap_or(0.0)
     }
 }
@@ -56,7 +56,7 @@ async fn scrape_at(app: &TestApp, url: String) -> Scrape {
     Scrape { text, samples }
 }
 
-async fn scrape(app: &TestApp) -> Scrape {
+pub(crate) async fn scrape(app: &TestApp) -> Scrape {
     scrape_at(app, app.url("/metrics")).await
 }
 

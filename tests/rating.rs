@@ -57,12 +57,7 @@ async fn a_customer_rates_a_closed_room_once(app: TestApp) {
     assert_eq!(rated.json["rating"]["score"], 5);
     assert_eq!(rated.json["rating"]["comment"], "Quick and kind");
 
-    let event = loop {
-        let frame = staff.next_json().await;
-        if frame["type"] == "room" && frame["event"] == "rated" {
-            break frame;
-        }
-    };
+    let event = staff.next_room_event("rated").await;
     assert_eq!(event["room"]["rating"], rated.json["rating"], "{event}");
     let detail = app
         .call("GET", &format!("/chat/{room}"), Some(&admin), None)

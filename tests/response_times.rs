@@ -14,7 +14,6 @@ use room_chats_core::sla::{BusinessHours, ResponseTargets};
 use room_chats_core::webhooks::WebhookSettings;
 use room_chats_workers::ResponseClockSettings;
 
-use crate::support::ws::WsClient;
 use crate::support::{Backend, NodeOptions, TestApp};
 
 /// Short targets, so that a test waits for the sweep, not for minutes.
@@ -55,20 +54,6 @@ crate::on_both_backends!(
     an_answer_after_the_deadline_that_beat_the_sweep_is_a_breach_too,
 );
 
-/// The room detail as an admin reads it.
-async fn room_state(app: &TestApp, room: i64) -> Value {
-    let detail = app
-        .call(
-            "GET",
-            &format!("/chat/{room}"),
-            Some(&app.tokens.admin("lead")),
-            None,
-        )
-        .await;
-    assert_eq!(detail.status, 200, "{detail:?}");
-    detail.json
-}
-
 fn time_of(value: &Value) -> DateTime<Utc> {
     value
         .as_str()
@@ -76,31 +61,11 @@ fn time_of(value: &Value) -> DateTime<Utc> {
         .unwrap_or_else(|| panic!("no time in {value}"))
 }
 
-/// The next `room` frame of `event` on a socket.
-async fn next_room_event(socket: &mut WsClient, event: &str) -> Value {
-    loop {
-        let frame = socket.next_json().await;
-        if frame["type"] == "room" && frame["event"] == event {
-            return frame;
-        }
-    }
-}
-
 /// `room_chats_sla_breaches_total{clock=…}` on a node.
 async fn breaches_counted(app: &TestApp, clock: &str) -> f64 {
-    let mut response = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape");
-    let body = response.body().limit(4 * 1024 * 1024).await.expect("body");
-    let text = String::from_utf8(body.to_vec()).expect("UTF-8");
-    let key = format!("room_chats_sla_breaches_total{{clock=\"{clock}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&key))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0.0)
+    crate::metrics::scrape(app).await.value(&format!(
+        "room_chats_sla_breaches_total{{clock=\"{clock}\"}}"
+    ))
 }
 
 /// The customer asks and nobody answers: the clock (`first_response`, due [`FIRST`] after the
@@ -121,12 +86,12 @@ async fn a_missed_first_response_is_marked_once_and_announced_to_staff(backend: 
     customer_socket.handshake().await;
 
     let question = app.send(room, &customer, "Where is my parcel?").await;
-    let clock = room_state(&app, room).await["sla"].clone();
+    let clock = app.room_detail(room).await["sla"].clone();
     assert_eq!(clock["clock"], "first_response", "{clock}");
     assert_eq!(time_of(&clock["started_at"]), question.created_at);
     assert!(clock["breached_at"].is_null(), "{clock}");
 
-    let breach = next_room_event(&mut staff_socket, "sla_breached").await;
+    let breach = staff_socket.next_room_event("sla_breached").await;
     let missed = &breach["room"]["sla"];
     assert_eq!(missed["clock"], "first_response", "{breach}");
     let due = time_of(&missed["due_at"]);
@@ -139,7 +104,7 @@ async fn a_missed_first_response_is_marked_once_and_announced_to_staff(backend: 
         noticed > due && noticed - due < NOTICED_WITHIN,
         "due {due}, noticed {noticed}"
     );
-    assert_eq!(room_state(&app, room).await["sla"], *missed);
+    assert_eq!(app.room_detail(room).await["sla"], *missed);
 
     let answer = app.send(room, &staff, "It ships today").await;
     loop {
@@ -153,7 +118,7 @@ async fn a_missed_first_response_is_marked_once_and_announced_to_staff(backend: 
         answer.seq > breach["seq"].as_i64().expect("seq"),
         "the answer comes after the breach"
     );
-    let answered = room_state(&app, room).await;
+    let answered = app.room_detail(room).await;
     assert!(answered["sla"].is_null(), "{answered}");
     assert_eq!(answered["waiting"]["for"], "customer");
 
@@ -164,7 +129,7 @@ async fn a_missed_first_response_is_marked_once_and_announced_to_staff(backend: 
     assert_eq!(breaches_counted(&app, "first_response").await, 1.0);
 
     app.send(room, &customer, "Thanks! And the invoice?").await;
-    let next = room_state(&app, room).await["sla"].clone();
+    let next = app.room_detail(room).await["sla"].clone();
     assert_eq!(next["clock"], "next_response", "{next}");
     // Once and only once: the sweep went on running after the breach.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -186,10 +151,7 @@ async fn a_closed_room_stops_its_clock_and_a_reopened_one_starts_a_first_respons
     app.send(room, &customer, "Hello?").await;
     app.send(room, &staff, "Hello!").await;
     app.send(room, &customer, "Can I return it?").await;
-    assert_eq!(
-        room_state(&app, room).await["sla"]["clock"],
-        "next_response"
-    );
+    assert_eq!(app.room_detail(room).await["sla"]["clock"], "next_response");
     let closed = app
         .call("POST", &format!("/chat/{room}/close"), Some(&staff), None)
         .await;
@@ -208,10 +170,10 @@ async fn a_closed_room_stops_its_clock_and_a_reopened_one_starts_a_first_respons
         .await;
     assert_eq!(reopened.status, 200, "{reopened:?}");
     app.send(room, &customer, "One more thing").await;
-    let clock = room_state(&app, room).await["sla"].clone();
+    let clock = app.room_detail(room).await["sla"].clone();
     assert_eq!(clock["clock"], "first_response", "{clock}");
     app.send(room, &staff, "Sure").await;
-    assert!(room_state(&app, room).await["sla"].is_null());
+    assert!(app.room_detail(room).await["sla"].is_null());
     assert_eq!(receiver.accepted().len(), 1, "only the other room breached");
 }
 
@@ -232,7 +194,7 @@ async fn business_hours_move_a_deadline_past_the_closed_days(backend: Backend) {
     app.send(room, &app.tokens.client("cust-4"), "Hello?").await;
     let deadline = Instant::now() + PATIENCE;
     let clock = loop {
-        let clock = room_state(&app, room).await["sla"].clone();
+        let clock = app.room_detail(room).await["sla"].clone();
         if !clock["due_at"].is_null() {
             break clock;
         }
@@ -252,7 +214,7 @@ async fn business_hours_move_a_deadline_past_the_closed_days(backend: Backend) {
 async fn scheduled_clock(app: &TestApp, room: i64) -> Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let clock = room_state(app, room).await["sla"].clone();
+        let clock = app.room_detail(room).await["sla"].clone();
         if !clock["due_at"].is_null() {
             return clock;
         }
@@ -304,7 +266,7 @@ async fn an_answer_after_the_deadline_that_beat_the_sweep_is_a_breach_too(backen
     tokio::time::sleep(until_due).await;
     let answer = app.send(room, &staff, "Sorry, just saw this").await;
 
-    let breach = next_room_event(&mut staff_socket, "sla_breached").await;
+    let breach = staff_socket.next_room_event("sla_breached").await;
     let missed = &breach["room"]["sla"];
     assert_eq!(time_of(&missed["due_at"]), due, "{breach}");
     assert_eq!(
@@ -319,7 +281,7 @@ async fn an_answer_after_the_deadline_that_beat_the_sweep_is_a_breach_too(backen
         .map(|delivery| &delivery.event["data"]["room"]["id"])
         .collect();
     assert!(rooms.contains(&&Value::from(room)), "{rooms:?}");
-    assert!(room_state(&app, room).await["sla"].is_null());
+    assert!(app.room_detail(room).await["sla"].is_null());
 }
 
 /// The rooms of an app's database with their count of `sla_breached` events.
@@ -396,7 +358,7 @@ async fn a_clock_outlives_the_node_that_started_it() {
         .await;
     let deadline = Instant::now() + PATIENCE;
     let due = loop {
-        let clock = room_state(&doomed, room).await["sla"].clone();
+        let clock = doomed.room_detail(room).await["sla"].clone();
         if !clock["due_at"].is_null() {
             break time_of(&clock["due_at"]);
         }
@@ -405,7 +367,7 @@ async fn a_clock_outlives_the_node_that_started_it() {
     };
     drop(doomed);
     assert!(Utc::now() < due, "the node died before the deadline");
-    assert!(room_state(&app, room).await["sla"]["breached_at"].is_null());
+    assert!(app.room_detail(room).await["sla"]["breached_at"].is_null());
 
     let survivor = app.start_peer(with_targets(target)).await;
     let delivered = receiver.wait_for_accepted(1, PATIENCE).await;

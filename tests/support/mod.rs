@@ -519,6 +519,20 @@ impl TestApp {
         response.json["id"].as_i64().expect("room id")
     }
 
+    /// `GET /chat/{room_id}` as an admin: the room detail's JSON.
+    pub async fn room_detail(&self, room_id: i64) -> Value {
+        let detail = self
+            .call(
+                "GET",
+                &format!("/chat/{room_id}"),
+                Some(&self.tokens.admin("ops")),
+                None,
+            )
+            .await;
+        assert_eq!(detail.status, 200, "{detail:?}");
+        detail.json
+    }
+
     /// The room's stored messages (up to 200, oldest first) as `token` sees them.
     pub async fn history(&self, room_id: i64, token: &str) -> Vec<MessageDto> {
         let response = self

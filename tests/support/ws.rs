@@ -248,6 +248,16 @@ impl WsClient {
         }
     }
 
+    /// The next `room` frame of `event` (`closed`, `sla_breached` …), skipping every other.
+    pub async fn next_room_event(&mut self, event: &str) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            if frame["type"] == "room" && frame["event"] == event {
+                return frame;
+            }
+        }
+    }
+
     /// The next frame of the room's timeline (a message, an ack, a room event, an edit …),
     /// skipping presence, typing, read and pong frames.
     pub async fn next_entry(&mut self) -> Value {
