@@ -14,6 +14,7 @@ use room_chats_core::sla::{BusinessHours, ResponseTargets};
 use room_chats_core::webhooks::WebhookSettings;
 use room_chats_workers::ResponseClockSettings;
 
+use crate::support::receiver::Receiver;
 use crate::support::{Backend, NodeOptions, TestApp};
 
 /// Short targets, so that a test waits for the sweep, not for minutes.
@@ -52,6 +53,7 @@ crate::on_both_backends!(
     a_closed_room_stops_its_clock_and_a_reopened_one_starts_a_first_response_clock,
     business_hours_move_a_deadline_past_the_closed_days,
     an_answer_after_the_deadline_that_beat_the_sweep_is_a_breach_too,
+    rooms_that_miss_their_targets_together_each_get_one_breach_at_their_next_seq,
 );
 
 fn time_of(value: &Value) -> DateTime<Utc> {
@@ -59,6 +61,18 @@ fn time_of(value: &Value) -> DateTime<Utc> {
         .as_str()
         .and_then(|text| text.parse().ok())
         .unwrap_or_else(|| panic!("no time in {value}"))
+}
+
+/// The rooms of the `room.sla_breached` webhooks `receiver` accepted, in id order (a room
+/// twice if it came twice).
+fn breached_rooms(receiver: &Receiver) -> Vec<i64> {
+    let mut rooms: Vec<i64> = receiver
+        .accepted()
+        .iter()
+        .map(|delivery| delivery.event["data"]["room"]["id"].as_i64().unwrap_or(0))
+        .collect();
+    rooms.sort_unstable();
+    rooms
 }
 
 /// `room_chats_sla_breaches_total{clock=…}` on a node.
@@ -135,6 +149,39 @@ async fn a_missed_first_response_is_marked_once_and_announced_to_staff(backend: 
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.accepted().len(), 1);
     assert_eq!(breaches_counted(&app, "first_response").await, 1.0);
+}
+
+/// Customers of several rooms ask at once: the sweep marks their clocks in one pass (their
+/// events written together), and each room gets exactly one breach, at its own next seq, with
+/// its own missed clock.
+async fn rooms_that_miss_their_targets_together_each_get_one_breach_at_their_next_seq(
+    backend: Backend,
+) {
+    let app = TestApp::start_node(backend, with_targets(first_response_target())).await;
+    let receiver = app.webhook_receiver(&["room.sla_breached"]).await;
+    let mut questions = Vec::new();
+    for n in 0..6 {
+        let customer = format!("cust-together-{n}");
+        let room = app.room(&format!("SLA-G{n}"), &customer).await;
+        let question = app
+            .send(room, &app.tokens.client(&customer), "Hello?")
+            .await;
+        questions.push((room, question));
+    }
+    receiver.wait_for_accepted(questions.len(), PATIENCE).await;
+    let rooms: Vec<i64> = questions.iter().map(|(room, _)| *room).collect();
+    assert_eq!(breached_rooms(&receiver), rooms, "one webhook per room");
+    for (room, question) in &questions {
+        let detail = app.room_detail(*room).await;
+        assert_eq!(detail["last_seq"], question.seq + 1, "{detail}");
+        assert_eq!(detail["sla"]["clock"], "first_response", "{detail}");
+        assert_eq!(time_of(&detail["sla"]["started_at"]), question.created_at);
+        assert!(!detail["sla"]["breached_at"].is_null(), "{detail}");
+    }
+    assert_eq!(
+        breaches_counted(&app, "first_response").await,
+        questions.len() as f64
+    );
 }
 
 /// A room closed while its customer waits stops the clock: no breach when the deadline passes.
@@ -323,13 +370,7 @@ async fn two_nodes_mark_each_breach_once() {
     receiver.wait_for_accepted(rooms.len(), PATIENCE).await;
     // Both nodes keep sweeping: nothing more may come.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let mut delivered: Vec<i64> = receiver
-        .accepted()
-        .iter()
-        .map(|delivery| delivery.event["data"]["room"]["id"].as_i64().unwrap_or(0))
-        .collect();
-    delivered.sort_unstable();
-    assert_eq!(delivered, rooms, "one webhook per room");
+    assert_eq!(breached_rooms(&receiver), rooms, "one webhook per room");
     assert_eq!(
         breach_events(&app),
         rooms.iter().map(|room| (*room, 1)).collect::<Vec<_>>(),
