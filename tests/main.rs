@@ -6,6 +6,7 @@
 mod support;
 
 mod attachments;
+mod audit;
 mod auth;
 mod authorization;
 mod auto_close;

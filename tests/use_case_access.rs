@@ -67,6 +67,7 @@ fn caller(user_id: &str, role: Role) -> Caller {
         role,
         name: None,
         expires_at: i64::MAX,
+        request_id: None,
     }
 }
 

@@ -5,12 +5,13 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use room_chats_core::auth::{Caller, TokenVerifier};
 use room_chats_core::error::ApiError;
 use room_chats_types::frames::BEARER_PROTOCOL_PREFIX;
 
 use crate::error::HttpError;
+use crate::request_id::RequestId;
 
 /// Finds the token of a request: `Authorization: Bearer …` first, then a `bearer.<jwt>` entry
 /// of `Sec-WebSocket-Protocol` (browsers cannot set headers on WebSockets), then `?token=`.
@@ -61,5 +62,10 @@ fn authenticate(request: &HttpRequest) -> Result<Caller, ApiError> {
         .app_data::<web::Data<TokenVerifier>>()
         .ok_or_else(|| ApiError::Internal("token verifier is not configured".to_owned()))?;
     let token = bearer_token(request).ok_or(ApiError::Unauthorized("no bearer token"))?;
-    verifier.verify(&token)
+    let mut caller = verifier.verify(&token)?;
+    caller.request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone());
+    Ok(caller)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use room_chats_core::Limits;
 
 use room_chats_core::attachments::Attachments;
+use room_chats_core::audit::AuditTrail;
 use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::Chat;
 use room_chats_core::metrics::{Exposition, Metrics};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub canned: CannedReplies,
     /// The staff report.
     pub reports: SupportReports,
+    /// The audit trail.
+    pub audit: AuditTrail,
     /// Web Push subscriptions.
     pub push: WebPush,
     /// Uploads and downloads of files.

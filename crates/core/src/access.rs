@@ -55,6 +55,7 @@ mod tests {
             role,
             name: None,
             expires_at: 0,
+            request_id: None,
         }
     }
 

@@ -104,6 +104,7 @@ impl TokenVerifier {
             role,
             name,
             expires_at,
+            request_id: None,
         })
     }
 }
@@ -119,4 +120,7 @@ pub struct Caller {
     pub name: Option<String>,
     /// When the token expires (`exp`, Unix seconds): live connections end then.
     pub expires_at: i64,
+    /// The id of the request the caller made (`X-Request-Id`), for the audit trail; for a
+    /// live connection, the id of its opening request.
+    pub request_id: Option<String>,
 }

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod canned_replies;
 pub mod chat;

@@ -12,6 +12,7 @@ use room_chats_broker::{Broker, BrokerError, InProcessBus, RedisBroker, RedisSet
 use room_chats_core::attachments::{
     AttachmentSettings, AttachmentStore, Attachments, Storage, StorageError, StorageLocation,
 };
+use room_chats_core::audit::AuditTrail;
 use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
 use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
@@ -322,6 +323,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         webhooks: Webhooks::new(db.clone(), &config.webhooks),
         canned: CannedReplies::new(db.clone(), config.limits.max_content_chars),
         reports: SupportReports::new(db.clone()),
+        audit: AuditTrail::new(db.clone()),
         push: WebPush::new(db, config.push.clone()),
         limits: config.limits,
         hub: Arc::clone(&hub),

@@ -5,6 +5,7 @@
 
 pub mod attachments;
 mod audience;
+pub mod audit;
 pub mod auto_close;
 pub mod batch;
 pub mod canned_replies;

@@ -261,6 +261,21 @@ diesel::joinable!(messages -> chat_rooms (room_id));
 diesel::joinable!(room_events -> chat_rooms (room_id));
 diesel::joinable!(message_revisions -> messages (message_id));
 
+diesel::table! {
+    audit_entries (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor_id -> Text,
+        actor_role -> Text,
+        action -> Text,
+        room_id -> Nullable<BigInt>,
+        user_id -> Nullable<Text>,
+        message_id -> Nullable<BigInt>,
+        webhook_endpoint_id -> Nullable<BigInt>,
+        request_id -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     response_times,
     orders,

@@ -5,6 +5,7 @@
 //! can be read (and reused by clients) without pulling in the database or the web server.
 
 pub mod attachment;
+pub mod audit;
 pub mod canned;
 pub mod error;
 pub mod frames;
@@ -25,6 +26,7 @@ pub mod webhook;
 pub mod whole;
 
 pub use attachment::{AttachmentDto, DirectUploadBody, DirectUploadDto};
+pub use audit::{AuditAction, AuditEntryDto, AuditPage, AuditQuery};
 pub use canned::{CannedReplyBody, CannedReplyDto};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};

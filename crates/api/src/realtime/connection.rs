@@ -345,7 +345,12 @@ impl Connection {
                 if refreshed.user_id == self.caller.user_id
                     && refreshed.role == self.caller.role =>
             {
-                self.caller = refreshed;
+                // Still the session its opening request started.
+                let request_id = self.caller.request_id.take();
+                self.caller = Caller {
+                    request_id,
+                    ..refreshed
+                };
                 self.schedule_expiry(ctx);
             }
             Ok(_) => self.send_error(

@@ -2,6 +2,7 @@
 
 mod attachments;
 mod attachments_direct;
+mod audit_trail;
 mod canned_replies;
 mod health;
 mod json_body;
@@ -71,6 +72,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(canned_replies::replace_reply)
         .service(canned_replies::delete_reply)
         .service(support_report::support_report)
+        .service(audit_trail::audit_trail)
         .service(webhook_endpoints::create_endpoint)
         .service(webhook_endpoints::list_endpoints)
         .service(webhook_endpoints::get_endpoint)

@@ -1,11 +1,13 @@
 //! Editing and deleting messages, and their revisions for admins.
 
 use room_chats_store::StoreError;
+use room_chats_store::audit::{self as trail, AuditRecord, with_trail};
 use room_chats_store::edits::{self, Change, Delete, Edit};
-use room_chats_types::{MessageDto, RevisionDto, RoomId};
+use room_chats_types::{AuditAction, MessageDto, RevisionDto, RoomId};
 
 use super::{Announcement, Chat, VisibleRoom, check_client_id};
 use crate::access::{audience, require_admin};
+use crate::audit;
 use crate::error::ApiError;
 
 impl Chat {
@@ -57,6 +59,11 @@ impl Chat {
         let (room_id, by, by_role) = (room.id(), room.caller().user_id.clone(), room.caller().role);
         self.send_budget.take(&by)?;
         let keep_content = self.keep_deleted_content;
+        let record = AuditRecord {
+            room_id: Some(room_id),
+            message_id: Some(message_id),
+            ..audit::entry(room.caller(), AuditAction::MessageDeleted)
+        };
         let change = self
             .db
             .run(move |conn| {
@@ -68,7 +75,20 @@ impl Chat {
                     client_id: client_id.as_deref(),
                     keep_content,
                 };
-                edits::delete_message(conn, &delete)
+                with_trail(conn, |conn| {
+                    let change = edits::delete_message(conn, &delete)?;
+                    // Someone else's message: staff acting on what a person wrote.
+                    if let Change::Applied { message, .. } = &change
+                        && message.sender_id != by
+                    {
+                        let record = AuditRecord {
+                            user_id: Some(message.sender_id.clone()),
+                            ..record
+                        };
+                        trail::record(conn, &record)?;
+                    }
+                    Ok(change)
+                })
             })
             .await
             .map_err(message_error)?;
@@ -83,8 +103,19 @@ impl Chat {
     ) -> Result<Vec<RevisionDto>, ApiError> {
         require_admin(room.caller())?;
         let room_id = room.id();
+        let record = AuditRecord {
+            room_id: Some(room_id),
+            message_id: Some(message_id),
+            ..audit::entry(room.caller(), AuditAction::RevisionsRead)
+        };
         self.db
-            .run(move |conn| edits::revisions(conn, room_id, message_id))
+            .run(move |conn| {
+                with_trail(conn, |conn| {
+                    let revisions = edits::revisions(conn, room_id, message_id)?;
+                    trail::record(conn, &record)?;
+                    Ok(revisions)
+                })
+            })
             .await
             .map_err(message_error)
     }

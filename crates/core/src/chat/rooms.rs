@@ -1,12 +1,16 @@
 //! Seeing a room, closing and reopening it, assigning admins, and the orders rooms belong to.
 
+use room_chats_store::audit::{self as trail, AuditRecord, with_trail};
 use room_chats_store::orders::{self, Upsert};
 use room_chats_store::{StoreError, members, rooms};
 use room_chats_types::frames::ServerFrame;
-use room_chats_types::{MemberDto, OrderDto, Role, RoomDto, RoomId, RoomStatus, UpsertOrderBody};
+use room_chats_types::{
+    AuditAction, MemberDto, OrderDto, Role, RoomDto, RoomId, RoomStatus, UpsertOrderBody,
+};
 
 use super::{Announcement, Chat, VisibleRoom, check_field};
 use crate::access::{may_see, require_admin, require_chat_role};
+use crate::audit;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -67,9 +71,25 @@ impl Chat {
         // 403 about a room it cannot see.
         require_admin(room.caller())?;
         let (room_id, by) = (room.id(), room.caller().user_id.clone());
+        let action = match status {
+            RoomStatus::Closed => AuditAction::RoomClosed,
+            RoomStatus::Open => AuditAction::RoomReopened,
+        };
+        let record = AuditRecord {
+            room_id: Some(room_id),
+            ..audit::entry(room.caller(), action)
+        };
         let (room, event) = self
             .db
-            .run(move |conn| rooms::set_room_status(conn, room_id, status, &by))
+            .run(move |conn| {
+                with_trail(conn, |conn| {
+                    let changed = rooms::set_room_status(conn, room_id, status, &by)?;
+                    if changed.1.is_some() {
+                        trail::record(conn, &record)?;
+                    }
+                    Ok(changed)
+                })
+            })
             .await?;
         self.announce_room_event(room_id, event.as_ref());
         Ok(room)
@@ -84,10 +104,21 @@ impl Chat {
         require_admin(room.caller())?;
         check_field("user_id", &user_id)?;
         let (room_id, customer_id) = (room.id(), room.room().customer_id.clone());
+        let record = AuditRecord {
+            room_id: Some(room_id),
+            user_id: Some(user_id.clone()),
+            ..audit::entry(room.caller(), AuditAction::AdminAssigned)
+        };
         let (event, members) = self
             .db
             .run(move |conn| {
-                let event = members::assign_admin(conn, room_id, &user_id, &customer_id)?;
+                let event = with_trail(conn, |conn| {
+                    let event = members::assign_admin(conn, room_id, &user_id, &customer_id)?;
+                    if event.is_some() {
+                        trail::record(conn, &record)?;
+                    }
+                    Ok(event)
+                })?;
                 Ok::<_, StoreError>((event, members::members(conn, room_id)?))
             })
             .await?;
@@ -104,9 +135,22 @@ impl Chat {
         require_admin(room.caller())?;
         check_field("user_id", &user_id)?;
         let room_id = room.id();
+        let record = AuditRecord {
+            room_id: Some(room_id),
+            user_id: Some(user_id.clone()),
+            ..audit::entry(room.caller(), AuditAction::AdminUnassigned)
+        };
         let event = self
             .db
-            .run(move |conn| members::unassign_admin(conn, room_id, &user_id))
+            .run(move |conn| {
+                with_trail(conn, |conn| {
+                    let event = members::unassign_admin(conn, room_id, &user_id)?;
+                    if event.is_some() {
+                        trail::record(conn, &record)?;
+                    }
+                    Ok(event)
+                })
+            })
             .await?;
         self.announce_room_event(room_id, event.as_ref());
         Ok(())

@@ -9,14 +9,16 @@ pub mod url_guard;
 use std::time::Duration;
 
 use room_chats_store::Database;
+use room_chats_store::audit::{self as trail, AuditRecord, with_trail};
 use room_chats_store::webhooks::{self as store, EndpointChange, NewEndpoint};
 use room_chats_types::{
-    CreateWebhookEndpointBody, DeadLetterPage, DeadLetterQuery, ReplayBody, ReplayDto, Role,
-    UpdateWebhookEndpointBody, WebhookEndpointDto,
+    AuditAction, CreateWebhookEndpointBody, DeadLetterPage, DeadLetterQuery, ReplayBody, ReplayDto,
+    Role, UpdateWebhookEndpointBody, WebhookEndpointDto,
 };
 
 pub use schedule::RetrySchedule;
 
+use crate::audit;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::webhooks::url_guard::check_endpoint_url;
@@ -99,6 +101,7 @@ impl Webhooks {
         check_description(&body.description)?;
         let secret = signature::generate_secret()
             .map_err(|error| ApiError::Internal(format!("no randomness for a secret: {error}")))?;
+        let record = audit::entry(caller, AuditAction::WebhookEndpointCreated);
         let endpoint = self
             .db
             .run(move |conn| {
@@ -108,7 +111,15 @@ impl Webhooks {
                     description: &body.description,
                     event_types: &body.event_types,
                 };
-                store::create_endpoint(conn, new, MAX_ENDPOINTS)
+                with_trail(conn, |conn| {
+                    let endpoint = store::create_endpoint(conn, new, MAX_ENDPOINTS)?;
+                    let record = AuditRecord {
+                        webhook_endpoint_id: Some(endpoint.id),
+                        ..record
+                    };
+                    trail::record(conn, &record)?;
+                    Ok(endpoint)
+                })
             })
             .await?;
         tracing::info!(endpoint_id = endpoint.id, by = %caller.user_id, "webhook endpoint created");
@@ -146,6 +157,7 @@ impl Webhooks {
         if let Some(description) = &body.description {
             check_description(description)?;
         }
+        let record = endpoint_entry(caller, AuditAction::WebhookEndpointUpdated, id);
         let endpoint = self
             .db
             .run(move |conn| {
@@ -155,7 +167,11 @@ impl Webhooks {
                     event_types: body.event_types.as_deref(),
                     enabled: body.enabled,
                 };
-                store::update_endpoint(conn, id, change)
+                with_trail(conn, |conn| {
+                    let endpoint = store::update_endpoint(conn, id, change)?;
+                    trail::record(conn, &record)?;
+                    Ok(endpoint)
+                })
             })
             .await
             .map_err(not_found)?;
@@ -166,8 +182,14 @@ impl Webhooks {
     /// Deletes an endpoint and what is queued for it.
     pub async fn delete(&self, caller: &Caller, id: i64) -> Result<(), ApiError> {
         authorize(caller)?;
+        let record = endpoint_entry(caller, AuditAction::WebhookEndpointDeleted, id);
         self.db
-            .run(move |conn| store::delete_endpoint(conn, id))
+            .run(move |conn| {
+                with_trail(conn, |conn| {
+                    store::delete_endpoint(conn, id)?;
+                    trail::record(conn, &record)
+                })
+            })
             .await
             .map_err(not_found)?;
         tracing::info!(endpoint_id = id, by = %caller.user_id, "webhook endpoint deleted");
@@ -212,9 +234,16 @@ impl Webhooks {
                 "ids may name at most {MAX_REPLAY_IDS} dead letters; omit it to replay all"
             )));
         }
+        let record = endpoint_entry(caller, AuditAction::DeadLettersReplayed, id);
         let replayed = self
             .db
-            .run(move |conn| store::replay_dead_letters(conn, id, body.ids.as_deref()))
+            .run(move |conn| {
+                with_trail(conn, |conn| {
+                    let replayed = store::replay_dead_letters(conn, id, body.ids.as_deref())?;
+                    trail::record(conn, &record)?;
+                    Ok(replayed)
+                })
+            })
             .await
             .map_err(not_found)?;
         tracing::info!(endpoint_id = id, replayed, by = %caller.user_id, "dead letters replayed");
@@ -229,6 +258,14 @@ impl Webhooks {
 }
 
 /// Only staff and the main platform manage webhooks.
+/// The entry recording that `caller` did `action` to endpoint `id`.
+fn endpoint_entry(caller: &Caller, action: AuditAction, id: i64) -> AuditRecord {
+    AuditRecord {
+        webhook_endpoint_id: Some(id),
+        ..audit::entry(caller, action)
+    }
+}
+
 fn authorize(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
         Role::Admin | Role::Service => Ok(()),

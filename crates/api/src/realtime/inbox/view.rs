@@ -320,6 +320,7 @@ mod tests {
             role,
             name: None,
             expires_at: i64::MAX,
+            request_id: None,
         }
     }
 
