@@ -260,19 +260,6 @@ async fn staff_see_who_waited_longest_first(app: TestApp) {
         .assert_error(400, "bad_request");
 }
 
-/// Runs `sql` on the node's database behind the service's back, on either backend.
-fn execute(app: &TestApp, sql: &str) {
-    match app.backend() {
-        Backend::Postgres => {
-            use diesel::RunQueryDsl;
-            diesel::sql_query(sql)
-                .execute(&mut app.postgres())
-                .expect("statement");
-        }
-        Backend::Sqlite => app.sqlite_execute(sql),
-    }
-}
-
 /// Rooms stored before the waiting state existed (their state NULL, the backfill's mark above
 /// them, as the migration leaves them): the backfill works out each one from its messages — the
 /// side of the newest message's sender waits for the other, since the first message of that
@@ -308,14 +295,8 @@ async fn rooms_stored_before_the_waiting_state_get_it_from_their_messages(app: T
         assert_eq!(changed.status, 200, "{changed:?}");
     }
 
-    execute(
-        &app,
-        "UPDATE chat_rooms SET waiting_for = NULL, waiting_since = NULL",
-    );
-    execute(
-        &app,
-        "UPDATE waiting_backfill SET below = (SELECT max(id) + 1 FROM chat_rooms)",
-    );
+    app.execute_sql("UPDATE chat_rooms SET waiting_for = NULL, waiting_since = NULL");
+    app.execute_sql("UPDATE waiting_backfill SET below = (SELECT max(id) + 1 FROM chat_rooms)");
     let db = app.database();
     loop {
         let step = db.run(fill_next_range).await.expect("a step");

@@ -29,7 +29,9 @@ use room_chats_core::webhooks::WebhookSettings;
 use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::{DatabaseUrl, PoolSettings};
 use room_chats_types::{ErrorBody, ErrorCode, MessageDto, MessagePage};
-use room_chats_workers::{AutoCloseSettings, NotificationSettings, ResponseClockSettings};
+use room_chats_workers::{
+    AutoCloseSettings, NotificationSettings, ResponseClockSettings, RetentionSettings,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -121,6 +123,8 @@ pub struct NodeOptions {
     /// Rooms that close themselves.
     pub auto_close: AutoCloseSettings,
     pub response_clocks: ResponseClockSettings,
+    /// How long data is kept.
+    pub retention: RetentionSettings,
     pub push: PushSettings,
     pub attachments: AttachmentSettings,
     /// Where attachments go; `None`: a temporary directory of the node's own.
@@ -156,6 +160,7 @@ impl Default for NodeOptions {
             notifications: NotificationSettings::DEFAULT,
             auto_close: AutoCloseSettings::DEFAULT,
             response_clocks: ResponseClockSettings::DEFAULT,
+            retention: RetentionSettings::DEFAULT,
             push: PushSettings::OFF,
             attachments: AttachmentSettings::default(),
             storage: None,
@@ -317,6 +322,7 @@ impl TestApp {
             notifications: options.notifications,
             auto_close: options.auto_close,
             response_clocks: options.response_clocks.clone(),
+            retention: options.retention,
             push: options.push,
             attachments: options.attachments,
             storage,
@@ -374,6 +380,19 @@ impl TestApp {
             acquire_timeout: std::time::Duration::from_secs(10),
         };
         room_chats_store::Database::connect(url, &settings).expect("a pool")
+    }
+
+    /// Runs `sql` on this node's database behind the service's back, on either backend.
+    pub fn execute_sql(&self, sql: &str) {
+        match self.backend() {
+            Backend::Postgres => {
+                use diesel::RunQueryDsl;
+                diesel::sql_query(sql)
+                    .execute(&mut self.postgres())
+                    .expect("statement");
+            }
+            Backend::Sqlite => self.sqlite_execute(sql),
+        }
     }
 
     /// Runs `sql` on this node's SQLite database behind the service's back.

@@ -2,6 +2,9 @@
 //! revealed data, and its list for admins. The use cases that do such things record them in
 //! the transaction of the change, through [`entry`]; this module reads them back.
 
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
 use room_chats_store::Database;
 use room_chats_store::audit::{self as store, AuditFilter, AuditRecord};
 use room_chats_types::rules::check_id;
@@ -10,6 +13,9 @@ use room_chats_types::{AuditAction, AuditPage, AuditQuery};
 use crate::access::require_admin;
 use crate::auth::Caller;
 use crate::error::ApiError;
+
+/// Entries one purge transaction deletes at most: a short transaction, whatever the backlog.
+const PURGE_BATCH: i64 = 1_000;
 
 /// Entries per page when the query does not say (the schema says so too).
 const PAGE_DEFAULT: i64 = 50;
@@ -40,6 +46,23 @@ impl AuditTrail {
     /// The trail kept in `db`.
     pub fn new(db: Database) -> Self {
         Self { db }
+    }
+
+    /// Deletes the entries older than `age`, a short transaction at a time; how many.
+    pub async fn purge_older_than(&self, age: Duration) -> Result<usize, ApiError> {
+        let age = TimeDelta::from_std(age).unwrap_or(TimeDelta::MAX);
+        let before = (Utc::now() - age).timestamp_micros();
+        let mut purged = 0;
+        loop {
+            let deleted = self
+                .db
+                .run(move |conn| store::purge_before(conn, before, PURGE_BATCH))
+                .await?;
+            purged += deleted;
+            if (deleted as i64) < PURGE_BATCH {
+                return Ok(purged);
+            }
+        }
     }
 
     /// A page of the entries `query` asks for, newest first (admins).

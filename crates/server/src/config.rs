@@ -19,7 +19,9 @@ use room_chats_core::{Limits, VerifierSettings};
 use room_chats_store::batch::DEFAULT_SEND_QUEUE_BUDGET;
 use room_chats_store::search;
 use room_chats_store::{DatabaseUrl, PoolSettings};
-use room_chats_workers::{AutoCloseSettings, NotificationSettings, ResponseClockSettings};
+use room_chats_workers::{
+    AutoCloseSettings, NotificationSettings, ResponseClockSettings, RetentionSettings,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use crate::config_error::ConfigError;
@@ -362,6 +364,39 @@ pub struct ServeArgs {
     pub auto_close: AutoCloseArgs,
     #[command(flatten)]
     pub response_targets: ResponseTargetArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+/// How long data is kept (docs/DATA-PROTECTION.md).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Data protection")]
+pub struct RetentionArgs {
+    /// Delete audit trail entries older than this many days; 0: keep them for ever.
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = days(RetentionSettings::DEFAULT.audit), value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub audit_retention_days: u64,
+    /// Seconds between two retention sweeps of a node (when a retention is set).
+    #[arg(long, env = "RETENTION_SWEEP_SECS", default_value_t = RetentionSettings::DEFAULT.sweep_every.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub retention_sweep_secs: u64,
+}
+
+/// A retention in whole days, 0 for "kept for ever".
+const fn days(kept: Option<Duration>) -> u64 {
+    match kept {
+        Some(kept) => kept.as_secs() / 86_400,
+        None => 0,
+    }
+}
+
+impl RetentionArgs {
+    /// The retention settings.
+    pub fn settings(&self) -> RetentionSettings {
+        RetentionSettings {
+            audit: (self.audit_retention_days > 0)
+                .then(|| Duration::from_secs(self.audit_retention_days * 86_400)),
+            sweep_every: Duration::from_secs(self.retention_sweep_secs),
+        }
+    }
 }
 
 /// Response-time targets (docs/SUPPORT.md).

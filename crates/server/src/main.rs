@@ -192,6 +192,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         notifications: args.webhooks.notifications(),
         auto_close: args.auto_close.settings(),
         response_clocks: args.response_targets.settings()?,
+        retention: args.retention.settings(),
         push: args.webhooks.push(&args.storage.database)?,
         attachments: args.attachments.settings()?,
         storage: args.attachments.storage(&args.storage.database),

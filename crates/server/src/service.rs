@@ -25,6 +25,7 @@ use room_chats_store::{Database, DatabaseUrl, PoolSettings, StoreError};
 use room_chats_workers::auto_closer::{self, AutoCloseSettings};
 use room_chats_workers::notifier::{self, NotificationSettings};
 use room_chats_workers::response_clock_sweeper::{self, ResponseClockSettings};
+use room_chats_workers::retention_sweeper::{self, RetentionSettings};
 use room_chats_workers::{
     WebhookDispatch, attachment_collector, preview_maker, search_indexer, waiting_backfill,
 };
@@ -77,6 +78,8 @@ pub struct ServiceConfig {
     pub auto_close: AutoCloseSettings,
     /// Response-time targets and the sweep.
     pub response_clocks: ResponseClockSettings,
+    /// How long data is kept.
+    pub retention: RetentionSettings,
     /// Web Push.
     pub push: PushSettings,
     /// Attachment limits.
@@ -312,6 +315,8 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.response_clocks.clone(),
         metrics.clone(),
     );
+    let audit = AuditTrail::new(db.clone());
+    retention_sweeper::start(audit.clone(), config.retention, metrics.clone());
     let attachments = Attachments::new(files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),
@@ -323,7 +328,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         webhooks: Webhooks::new(db.clone(), &config.webhooks),
         canned: CannedReplies::new(db.clone(), config.limits.max_content_chars),
         reports: SupportReports::new(db.clone()),
-        audit: AuditTrail::new(db.clone()),
+        audit,
         push: WebPush::new(db, config.push.clone()),
         limits: config.limits,
         hub: Arc::clone(&hub),

@@ -146,3 +146,24 @@ pub fn list(
     let rows: Vec<AuditRow> = query.load(conn)?;
     Ok(rows.into_iter().map(AuditEntryDto::from).collect())
 }
+
+/// Deletes up to `batch` of the oldest entries recorded before `before` (micros); how many it
+/// deleted (fewer than `batch`: none is left). On Postgres the rows are taken `FOR UPDATE SKIP
+/// LOCKED`, so nodes purging at once take different ones.
+pub fn purge_before(conn: &mut DbConnection, before: i64, batch: i64) -> Result<usize, StoreError> {
+    write_transaction(conn, |conn| {
+        let query = audit_entries::table
+            .filter(audit_entries::at.lt(before))
+            .order(audit_entries::id)
+            .select(audit_entries::id)
+            .limit(batch);
+        let ids: Vec<i64> = match conn {
+            DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
+        };
+        Ok(
+            diesel::delete(audit_entries::table.filter(audit_entries::id.eq_any(&ids)))
+                .execute(conn)?,
+        )
+    })
+}

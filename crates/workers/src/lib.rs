@@ -8,7 +8,9 @@
 //! - [`preview_maker`] makes the previews of uploaded images;
 //! - [`search_indexer`] indexes for search the messages the write path did not;
 //! - [`auto_closer`] closes rooms by the operator's policies (idle, order done);
-//! - [`waiting_backfill`] works out whom rooms stored before the waiting state wait for.
+//! - [`waiting_backfill`] works out whom rooms stored before the waiting state wait for;
+//! - [`response_clock_sweeper`] marks missed response-time targets;
+//! - [`retention_sweeper`] deletes what is older than the operator keeps it.
 //!
 //! Each adapts the core's use cases and rules (room-chats-core); none knows actix.
 
@@ -18,6 +20,7 @@ pub mod notifier;
 pub mod preview_maker;
 pub mod push_sender;
 pub mod response_clock_sweeper;
+pub mod retention_sweeper;
 pub mod search_indexer;
 pub mod waiting_backfill;
 pub mod webhook_dispatcher;
@@ -26,4 +29,5 @@ pub mod webhook_sender;
 pub use auto_closer::AutoCloseSettings;
 pub use notifier::NotificationSettings;
 pub use response_clock_sweeper::ResponseClockSettings;
+pub use retention_sweeper::RetentionSettings;
 pub use webhook_dispatcher::WebhookDispatch;

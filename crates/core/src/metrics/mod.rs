@@ -84,6 +84,13 @@ pub struct ClockLabels {
     pub clock: &'static str,
 }
 
+/// The kind of data a retention figure is about.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DataLabels {
+    /// `audit_entries`.
+    pub data: &'static str,
+}
+
 /// Histograms of a duration in seconds, from 0.5 ms to ~16 s.
 fn seconds() -> Histogram {
     Histogram::new(exponential_buckets(0.000_5, 2.0, 16))
@@ -125,6 +132,8 @@ pub struct Metrics {
     pub panics: Family<TransportLabels, Counter>,
     /// Response-time targets missed (counted by the node whose sweep noticed).
     pub sla_breaches: Family<ClockLabels, Counter>,
+    /// Rows the retention sweep deleted, by what they were.
+    pub retention_purged: Family<DataLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -145,6 +154,7 @@ impl Default for Metrics {
             push_deliveries: Family::default(),
             panics: Family::default(),
             sla_breaches: Family::default(),
+            retention_purged: Family::default(),
         }
     }
 }
@@ -184,6 +194,13 @@ impl Metrics {
                 clock: clock.as_str(),
             })
             .inc();
+    }
+
+    /// The retention sweep deleted `rows` of `data`.
+    pub fn purged(&self, data: &'static str, rows: usize) {
+        self.retention_purged
+            .get_or_create(&DataLabels { data })
+            .inc_by(u64::try_from(rows).unwrap_or(u64::MAX));
     }
 
     /// A counter of `family` for `result`.
@@ -279,6 +296,11 @@ impl Exposition {
             "sla_breaches",
             "Response-time targets missed, by clock (first_response, next_response)",
             metrics.sla_breaches.clone(),
+        );
+        registry.register(
+            "retention_purged",
+            "Rows the retention sweep deleted, by data (audit_entries)",
+            metrics.retention_purged.clone(),
         );
         registry.register_collector(Box::new(NodeState::new(db, broker)));
         Self { registry }
