@@ -2,18 +2,14 @@
 //! reveals data leaves one entry — who, what, on what, the request — and never the words of a
 //! message; admins list it with filters and a cursor; nobody else reads it.
 
-use std::time::{Duration, Instant};
-
-use room_chats_workers::RetentionSettings;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, NodeOptions, Response, TestApp};
+use crate::support::{Backend, Response, TestApp};
 
 crate::on_both_backends!(
     backend: each_action_leaves_one_entry_naming_who_what_and_the_request,
     a_change_that_changes_nothing_and_a_customer_acting_on_their_own_leave_none,
     admins_page_and_filter_the_trail_and_no_one_else_reads_it,
-    entries_older_than_the_retention_are_deleted_and_no_others,
 );
 
 /// Sends a request carrying `request_id` as its `X-Request-Id`.
@@ -56,7 +52,7 @@ async fn page(app: &TestApp, query: &str) -> Value {
 }
 
 /// The entries of one page of the trail, newest first.
-async fn trail(app: &TestApp, query: &str) -> Vec<Value> {
+pub(crate) async fn trail(app: &TestApp, query: &str) -> Vec<Value> {
     page(app, query).await["items"]
         .as_array()
         .expect("items")
@@ -317,46 +313,4 @@ async fn admins_page_and_filter_the_trail_and_no_one_else_reads_it(backend: Back
     }
     let anonymous = app.call("GET", "/audit", None, None).await;
     assert_eq!(anonymous.status, 401, "{anonymous:?}");
-}
-
-/// With a retention of one day, the sweep deletes the entries recorded more than a day ago —
-/// and only those — and counts them.
-async fn entries_older_than_the_retention_are_deleted_and_no_others(backend: Backend) {
-    let options = NodeOptions {
-        retention: RetentionSettings {
-            audit: Some(Duration::from_secs(86_400)),
-            sweep_every: Duration::from_millis(100),
-        },
-        ..NodeOptions::default()
-    };
-    let app = TestApp::start_node(backend, options).await;
-    let room = app.room("AUD-R", "cust-r").await;
-    let staff = app.tokens.admin("agent-1");
-    for path in ["close", "reopen", "close"] {
-        let answer = app
-            .call("POST", &format!("/chat/{room}/{path}"), Some(&staff), None)
-            .await;
-        assert_eq!(answer.status, 200, "{answer:?}");
-    }
-    let two_days: i64 = 2 * 86_400 * 1_000_000;
-    app.execute_sql(&format!(
-        "UPDATE audit_entries SET at = at - {two_days} \
-             WHERE action = 'room_reopened' OR id = (SELECT min(id) FROM audit_entries)"
-    ));
-    // The sweep counts what it deleted once it committed: the count is the event to wait for.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let purged = crate::metrics::scrape(&app)
-            .await
-            .value("room_chats_retention_purged_total{data=\"audit_entries\"}");
-        if purged > 0.0 {
-            assert_eq!(purged, 2.0, "the two old entries, at once");
-            break;
-        }
-        assert!(Instant::now() < deadline, "nothing was purged");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let kept = trail(&app, "").await;
-    assert_eq!(kept.len(), 1, "{kept:?}");
-    assert_eq!(kept[0]["action"], "room_closed");
 }

@@ -36,6 +36,7 @@ mod realtime;
 mod realtime_cluster;
 mod redis_tls;
 mod response_times;
+mod retention;
 mod room_search;
 mod search;
 mod search_language;

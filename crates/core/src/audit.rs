@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
 use room_chats_store::Database;
 use room_chats_store::audit::{self as store, AuditFilter, AuditRecord};
 use room_chats_types::rules::check_id;
@@ -13,9 +12,7 @@ use room_chats_types::{AuditAction, AuditPage, AuditQuery};
 use crate::access::require_admin;
 use crate::auth::Caller;
 use crate::error::ApiError;
-
-/// Entries one purge transaction deletes at most: a short transaction, whatever the backlog.
-const PURGE_BATCH: i64 = 1_000;
+use crate::retention;
 
 /// Entries per page when the query does not say (the schema says so too).
 const PAGE_DEFAULT: i64 = 50;
@@ -50,19 +47,7 @@ impl AuditTrail {
 
     /// Deletes the entries older than `age`, a short transaction at a time; how many.
     pub async fn purge_older_than(&self, age: Duration) -> Result<usize, ApiError> {
-        let age = TimeDelta::from_std(age).unwrap_or(TimeDelta::MAX);
-        let before = (Utc::now() - age).timestamp_micros();
-        let mut purged = 0;
-        loop {
-            let deleted = self
-                .db
-                .run(move |conn| store::purge_before(conn, before, PURGE_BATCH))
-                .await?;
-            purged += deleted;
-            if (deleted as i64) < PURGE_BATCH {
-                return Ok(purged);
-            }
-        }
+        retention::purge_older_than(&self.db, age, store::purge_before).await
     }
 
     /// A page of the entries `query` asks for, newest first (admins).

@@ -17,6 +17,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod push;
+mod retention;
 pub mod retry_after;
 pub mod search;
 pub mod send_budget;

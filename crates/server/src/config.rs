@@ -375,6 +375,10 @@ pub struct RetentionArgs {
     /// Delete audit trail entries older than this many days; 0: keep them for ever.
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = days(RetentionSettings::DEFAULT.audit), value_parser = clap::value_parser!(u64).range(0..=36_500))]
     pub audit_retention_days: u64,
+    /// Delete webhook dead letters that died more than this many days ago; 0: keep them for
+    /// ever (they carry message words).
+    #[arg(long, env = "DEAD_LETTER_RETENTION_DAYS", default_value_t = days(RetentionSettings::DEFAULT.dead_letters), value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub dead_letter_retention_days: u64,
     /// Seconds between two retention sweeps of a node (when a retention is set).
     #[arg(long, env = "RETENTION_SWEEP_SECS", default_value_t = RetentionSettings::DEFAULT.sweep_every.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub retention_sweep_secs: u64,
@@ -391,9 +395,10 @@ const fn days(kept: Option<Duration>) -> u64 {
 impl RetentionArgs {
     /// The retention settings.
     pub fn settings(&self) -> RetentionSettings {
+        let kept_for = |days: u64| (days > 0).then(|| Duration::from_secs(days * 86_400));
         RetentionSettings {
-            audit: (self.audit_retention_days > 0)
-                .then(|| Duration::from_secs(self.audit_retention_days * 86_400)),
+            audit: kept_for(self.audit_retention_days),
+            dead_letters: kept_for(self.dead_letter_retention_days),
             sweep_every: Duration::from_secs(self.retention_sweep_secs),
         }
     }

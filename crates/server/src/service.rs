@@ -316,7 +316,12 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         metrics.clone(),
     );
     let audit = AuditTrail::new(db.clone());
-    retention_sweeper::start(audit.clone(), config.retention, metrics.clone());
+    let endpoints = Webhooks::new(db.clone(), &config.webhooks);
+    let kept = retention_sweeper::Kept {
+        audit: audit.clone(),
+        webhooks: endpoints.clone(),
+    };
+    retention_sweeper::start(kept, config.retention, metrics.clone());
     let attachments = Attachments::new(files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),
@@ -325,7 +330,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let state = web::Data::new(AppState {
         attachments,
         chat,
-        webhooks: Webhooks::new(db.clone(), &config.webhooks),
+        webhooks: endpoints,
         canned: CannedReplies::new(db.clone(), config.limits.max_content_chars),
         reports: SupportReports::new(db.clone()),
         audit,

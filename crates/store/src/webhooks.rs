@@ -328,6 +328,31 @@ pub fn dead_letters(
     Ok(DeadLetterPage { items, next_after })
 }
 
+/// Deletes up to `batch` of the dead letters that died before `before` (micros), oldest
+/// first; how many (fewer than `batch`: none is left). Rows are taken `FOR UPDATE SKIP LOCKED`
+/// on Postgres, so nodes purging at once take different ones.
+pub fn purge_dead_letters(
+    conn: &mut DbConnection,
+    before: i64,
+    batch: i64,
+) -> Result<usize, StoreError> {
+    write_transaction(conn, |conn| {
+        let query = webhook_outbox::table
+            .filter(webhook_outbox::dead_at.lt(before))
+            .order(webhook_outbox::id)
+            .select(webhook_outbox::id)
+            .limit(batch);
+        let ids: Vec<i64> = match conn {
+            DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
+        };
+        Ok(
+            diesel::delete(webhook_outbox::table.filter(webhook_outbox::id.eq_any(&ids)))
+                .execute(conn)?,
+        )
+    })
+}
+
 /// Puts an endpoint's dead letters (those of `ids`, or all) back in their queues, to be
 /// delivered as soon as possible with a fresh retry period. Answers how many.
 pub fn replay_dead_letters(

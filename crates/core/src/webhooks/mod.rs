@@ -217,6 +217,12 @@ impl Webhooks {
             .map_err(not_found)
     }
 
+    /// Deletes the dead letters that died longer than `age` ago (the retention sweep); how
+    /// many.
+    pub async fn purge_dead_letters_older_than(&self, age: Duration) -> Result<usize, ApiError> {
+        crate::retention::purge_older_than(&self.db, age, store::purge_dead_letters).await
+    }
+
     /// Puts dead letters back in their queues.
     pub async fn replay(
         &self,
