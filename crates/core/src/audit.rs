@@ -1,6 +1,6 @@
 //! The audit trail (issue 29): the record of what staff and the platform did that changed or
 //! revealed data, and its list for admins. The use cases that do such things record them in
-//! the transaction of the change, through [`entry`]; this module reads them back.
+//! the transaction of the change, through [`entry`]; this module lists and purges them.
 
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ pub(crate) fn entry(caller: &Caller, action: AuditAction) -> AuditRecord {
     }
 }
 
-/// The audit trail's list use case.
+/// The audit trail's use cases: its list for admins, and its retention.
 #[derive(Clone)]
 pub struct AuditTrail {
     db: Database,

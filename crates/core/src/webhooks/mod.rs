@@ -263,7 +263,6 @@ impl Webhooks {
     }
 }
 
-/// Only staff and the main platform manage webhooks.
 /// The entry recording that `caller` did `action` to endpoint `id`.
 fn endpoint_entry(caller: &Caller, action: AuditAction, id: i64) -> AuditRecord {
     AuditRecord {
@@ -272,6 +271,7 @@ fn endpoint_entry(caller: &Caller, action: AuditAction, id: i64) -> AuditRecord 
     }
 }
 
+/// Only staff and the main platform manage webhooks.
 fn authorize(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
         Role::Admin | Role::Service => Ok(()),
