@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use room_chats_store::Database;
 use room_chats_store::audit::{self as store, AuditFilter, AuditRecord};
-use room_chats_types::rules::check_id;
 use room_chats_types::{AuditAction, AuditPage, AuditQuery};
 
 use crate::access::require_admin;
 use crate::auth::Caller;
+use crate::chat::check_field;
 use crate::error::ApiError;
 use crate::retention;
 
@@ -61,7 +61,7 @@ impl AuditTrail {
         }
         for (field, id) in [("actor_id", &query.actor_id), ("user_id", &query.user_id)] {
             if let Some(id) = id {
-                check_id(id).map_err(|why| ApiError::Validation(format!("{field} {why}")))?;
+                check_field(field, id)?;
             }
         }
         if query.room_id.is_some_and(|room_id| room_id < 1) {

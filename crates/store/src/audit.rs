@@ -1,5 +1,5 @@
 //! The audit trail's rows (issue 29): what staff and the platform did that changed or revealed
-//! data. An entry is written in the transaction of the action it records ([`with_trail`]), so
+//! data. An entry is written in the transaction of the action it records ([`recorded`]), so
 //! an action that committed has its entry and one that failed has none. Entries name what was
 //! acted on, never the words of a message.
 
@@ -26,17 +26,25 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
 }
 
-/// Runs `work` — an action and the [`record`] of it — in one write transaction (an action's
-/// own transaction inside it becomes a savepoint).
-pub fn with_trail<T>(
+/// Runs `action` and records the entry `entry` makes of its outcome — `None` when the action
+/// changed and revealed nothing — in one write transaction (the action's own transaction
+/// inside it becomes a savepoint).
+pub fn recorded<T>(
     conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    action: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    entry: impl FnOnce(&T) -> Option<AuditRecord>,
 ) -> Result<T, StoreError> {
-    write_transaction(conn, work)
+    write_transaction(conn, |conn| {
+        let outcome = action(conn)?;
+        if let Some(entry) = entry(&outcome) {
+            record(conn, &entry)?;
+        }
+        Ok(outcome)
+    })
 }
 
 /// Writes one entry, stamped now.
-pub fn record(conn: &mut DbConnection, entry: &AuditRecord) -> Result<(), StoreError> {
+fn record(conn: &mut DbConnection, entry: &AuditRecord) -> Result<(), StoreError> {
     diesel::insert_into(audit_entries::table)
         .values((
             audit_entries::at.eq(now_micros()),

@@ -1,7 +1,7 @@
 //! Editing and deleting messages, and their revisions for admins.
 
 use room_chats_store::StoreError;
-use room_chats_store::audit::{self as trail, AuditRecord, with_trail};
+use room_chats_store::audit::{AuditRecord, recorded};
 use room_chats_store::edits::{self, Change, Delete, Edit};
 use room_chats_types::{AuditAction, MessageDto, RevisionDto, RoomId};
 
@@ -75,20 +75,20 @@ impl Chat {
                     client_id: client_id.as_deref(),
                     keep_content,
                 };
-                with_trail(conn, |conn| {
-                    let change = edits::delete_message(conn, &delete)?;
+                recorded(
+                    conn,
+                    |conn| edits::delete_message(conn, &delete),
                     // Someone else's message: staff acting on what a person wrote.
-                    if let Change::Applied { message, .. } = &change
-                        && message.sender_id != by
-                    {
-                        let record = AuditRecord {
-                            user_id: Some(message.sender_id.clone()),
-                            ..record
-                        };
-                        trail::record(conn, &record)?;
-                    }
-                    Ok(change)
-                })
+                    |change| match change {
+                        Change::Applied { message, .. } if message.sender_id != by => {
+                            Some(AuditRecord {
+                                user_id: Some(message.sender_id.clone()),
+                                ..record
+                            })
+                        }
+                        _ => None,
+                    },
+                )
             })
             .await
             .map_err(message_error)?;
@@ -110,11 +110,11 @@ impl Chat {
         };
         self.db
             .run(move |conn| {
-                with_trail(conn, |conn| {
-                    let revisions = edits::revisions(conn, room_id, message_id)?;
-                    trail::record(conn, &record)?;
-                    Ok(revisions)
-                })
+                recorded(
+                    conn,
+                    |conn| edits::revisions(conn, room_id, message_id),
+                    |_| Some(record),
+                )
             })
             .await
             .map_err(message_error)

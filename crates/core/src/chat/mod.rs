@@ -97,7 +97,7 @@ impl Chat {
 }
 
 /// Checks an external id (`field` names it in the error): user, order, reference, client id.
-fn check_field(field: &str, id: &str) -> Result<(), ApiError> {
+pub(crate) fn check_field(field: &str, id: &str) -> Result<(), ApiError> {
     check_id(id).map_err(|why| ApiError::Validation(format!("{field} {why}")))
 }
 

@@ -1,6 +1,6 @@
 //! Seeing a room, closing and reopening it, assigning admins, and the orders rooms belong to.
 
-use room_chats_store::audit::{self as trail, AuditRecord, with_trail};
+use room_chats_store::audit::{AuditRecord, recorded};
 use room_chats_store::orders::{self, Upsert};
 use room_chats_store::{StoreError, members, rooms};
 use room_chats_types::frames::ServerFrame;
@@ -82,13 +82,11 @@ impl Chat {
         let (room, event) = self
             .db
             .run(move |conn| {
-                with_trail(conn, |conn| {
-                    let changed = rooms::set_room_status(conn, room_id, status, &by)?;
-                    if changed.1.is_some() {
-                        trail::record(conn, &record)?;
-                    }
-                    Ok(changed)
-                })
+                recorded(
+                    conn,
+                    |conn| rooms::set_room_status(conn, room_id, status, &by),
+                    |(_, event)| event.is_some().then_some(record),
+                )
             })
             .await?;
         self.announce_room_event(room_id, event.as_ref());
@@ -112,13 +110,11 @@ impl Chat {
         let (event, members) = self
             .db
             .run(move |conn| {
-                let event = with_trail(conn, |conn| {
-                    let event = members::assign_admin(conn, room_id, &user_id, &customer_id)?;
-                    if event.is_some() {
-                        trail::record(conn, &record)?;
-                    }
-                    Ok(event)
-                })?;
+                let event = recorded(
+                    conn,
+                    |conn| members::assign_admin(conn, room_id, &user_id, &customer_id),
+                    |event| event.is_some().then_some(record),
+                )?;
                 Ok::<_, StoreError>((event, members::members(conn, room_id)?))
             })
             .await?;
@@ -143,13 +139,11 @@ impl Chat {
         let event = self
             .db
             .run(move |conn| {
-                with_trail(conn, |conn| {
-                    let event = members::unassign_admin(conn, room_id, &user_id)?;
-                    if event.is_some() {
-                        trail::record(conn, &record)?;
-                    }
-                    Ok(event)
-                })
+                recorded(
+                    conn,
+                    |conn| members::unassign_admin(conn, room_id, &user_id),
+                    |event| event.is_some().then_some(record),
+                )
             })
             .await?;
         self.announce_room_event(room_id, event.as_ref());

@@ -9,7 +9,7 @@ pub mod url_guard;
 use std::time::Duration;
 
 use room_chats_store::Database;
-use room_chats_store::audit::{self as trail, AuditRecord, with_trail};
+use room_chats_store::audit::{AuditRecord, recorded};
 use room_chats_store::webhooks::{self as store, EndpointChange, NewEndpoint};
 use room_chats_types::{
     AuditAction, CreateWebhookEndpointBody, DeadLetterPage, DeadLetterQuery, ReplayBody, ReplayDto,
@@ -111,15 +111,16 @@ impl Webhooks {
                     description: &body.description,
                     event_types: &body.event_types,
                 };
-                with_trail(conn, |conn| {
-                    let endpoint = store::create_endpoint(conn, new, MAX_ENDPOINTS)?;
-                    let record = AuditRecord {
-                        webhook_endpoint_id: Some(endpoint.id),
-                        ..record
-                    };
-                    trail::record(conn, &record)?;
-                    Ok(endpoint)
-                })
+                recorded(
+                    conn,
+                    |conn| store::create_endpoint(conn, new, MAX_ENDPOINTS),
+                    |endpoint| {
+                        Some(AuditRecord {
+                            webhook_endpoint_id: Some(endpoint.id),
+                            ..record
+                        })
+                    },
+                )
             })
             .await?;
         tracing::info!(endpoint_id = endpoint.id, by = %caller.user_id, "webhook endpoint created");
@@ -167,11 +168,11 @@ impl Webhooks {
                     event_types: body.event_types.as_deref(),
                     enabled: body.enabled,
                 };
-                with_trail(conn, |conn| {
-                    let endpoint = store::update_endpoint(conn, id, change)?;
-                    trail::record(conn, &record)?;
-                    Ok(endpoint)
-                })
+                recorded(
+                    conn,
+                    |conn| store::update_endpoint(conn, id, change),
+                    |_| Some(record),
+                )
             })
             .await
             .map_err(not_found)?;
@@ -185,10 +186,11 @@ impl Webhooks {
         let record = endpoint_entry(caller, AuditAction::WebhookEndpointDeleted, id);
         self.db
             .run(move |conn| {
-                with_trail(conn, |conn| {
-                    store::delete_endpoint(conn, id)?;
-                    trail::record(conn, &record)
-                })
+                recorded(
+                    conn,
+                    |conn| store::delete_endpoint(conn, id),
+                    |_| Some(record),
+                )
             })
             .await
             .map_err(not_found)?;
@@ -244,11 +246,11 @@ impl Webhooks {
         let replayed = self
             .db
             .run(move |conn| {
-                with_trail(conn, |conn| {
-                    let replayed = store::replay_dead_letters(conn, id, body.ids.as_deref())?;
-                    trail::record(conn, &record)?;
-                    Ok(replayed)
-                })
+                recorded(
+                    conn,
+                    |conn| store::replay_dead_letters(conn, id, body.ids.as_deref()),
+                    |_| Some(record),
+                )
             })
             .await
             .map_err(not_found)?;
