@@ -48,8 +48,10 @@ pub fn schedule(
     due_of: &dyn Fn(&Unscheduled) -> i64,
 ) -> Result<usize, StoreError> {
     let spellings: Vec<&str> = clocks.iter().map(|clock| clock.as_str()).collect();
-    // Most sweeps find nothing: a read through the partial index, and no write transaction
-    // (on SQLite one would take the write lock every sweep).
+    // Most sweeps find nothing: a read, and no write transaction (on SQLite one would take the
+    // write lock every sweep). No index leads to these clocks (a message batch that starts one
+    // would pay for it, targets or not): the read scans the clocks running now, the rooms
+    // waiting for staff.
     let waiting: Option<i64> = rooms_awaiting_staff::table
         .filter(rooms_awaiting_staff::due_at.is_null())
         .filter(rooms_awaiting_staff::timed.eq(true))
