@@ -44,6 +44,7 @@ use crate::routes;
         (name = "canned replies", description = "The admins' shared saved answers, inserted into a conversation by the dashboard"),
         (name = "reports", description = "The support team's figures for a time range (docs/SUPPORT.md)"),
         (name = "audit", description = "What staff and the platform did that changed or revealed data (docs/DATA-PROTECTION.md)"),
+        (name = "data protection", description = "Retention of conversations and legal holds (docs/DATA-PROTECTION.md)"),
         (name = "webhooks", description = "Receivers of signed event deliveries (docs/NOTIFICATIONS.md); the body of every delivery is the `WebhookEvent` schema"),
         (name = "push", description = "Web Push to the browsers of members who are away (docs/NOTIFICATIONS.md)"),
         (name = "realtime", description = "The WebSocket protocol v1 (frames in docs/REALTIME.md)"),

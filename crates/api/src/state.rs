@@ -10,6 +10,7 @@ use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::Chat;
 use room_chats_core::metrics::{Exposition, Metrics};
 use room_chats_core::push::WebPush;
+use room_chats_core::retention::Retention;
 use room_chats_core::support_report::SupportReports;
 use room_chats_core::webhooks::Webhooks;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub reports: SupportReports,
     /// The audit trail.
     pub audit: AuditTrail,
+    /// Retention settings and legal holds.
+    pub retention: Retention,
     /// Web Push subscriptions.
     pub push: WebPush,
     /// Uploads and downloads of files.

@@ -12,7 +12,7 @@ use crate::access::require_admin;
 use crate::auth::Caller;
 use crate::chat::check_field;
 use crate::error::ApiError;
-use crate::retention;
+use crate::purge;
 
 /// Entries per page when the query does not say (the schema says so too).
 const PAGE_DEFAULT: i64 = 50;
@@ -47,7 +47,7 @@ impl AuditTrail {
 
     /// Deletes the entries older than `age`, a short transaction at a time; how many.
     pub async fn purge_older_than(&self, age: Duration) -> Result<usize, ApiError> {
-        retention::purge_older_than(&self.db, age, store::purge_before).await
+        purge::purge_older_than(&self.db, age, store::purge_before).await
     }
 
     /// A page of the entries `query` asks for, newest first (admins).

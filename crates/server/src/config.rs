@@ -13,6 +13,7 @@ use room_chats_broker::RedisSettings;
 use room_chats_core::attachments::{AttachmentSettings, DEFAULT_TYPES, StorageLocation};
 use room_chats_core::auth::MAX_LEEWAY_SECS;
 use room_chats_core::push::{self, PushSettings, Vapid};
+use room_chats_core::retention::ConversationPolicy;
 use room_chats_core::sla::{BusinessHours, ResponseTargets};
 use room_chats_core::webhooks::{RetrySchedule, WebhookSettings};
 use room_chats_core::{Limits, VerifierSettings};
@@ -372,6 +373,14 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Data protection")]
 pub struct RetentionArgs {
+    /// Delete a room's messages (with their revisions and files) and room events older than
+    /// this many days, unless the room sets its own retention or is held; 0: keep for ever.
+    #[arg(long, env = "HISTORY_RETENTION_DAYS", default_value_t = whole_days(RetentionSettings::DEFAULT.conversations.history_days), value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub history_retention_days: u32,
+    /// Delete closed rooms idle for more than this many days, with everything in them (their
+    /// order too), unless held; 0: keep them for ever.
+    #[arg(long, env = "CLOSED_ROOM_RETENTION_DAYS", default_value_t = whole_days(RetentionSettings::DEFAULT.conversations.closed_room_days), value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub closed_room_retention_days: u32,
     /// Delete audit trail entries older than this many days; 0: keep them for ever.
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = days(RetentionSettings::DEFAULT.audit), value_parser = clap::value_parser!(u64).range(0..=36_500))]
     pub audit_retention_days: u64,
@@ -382,6 +391,14 @@ pub struct RetentionArgs {
     /// Seconds between two retention sweeps of a node (when a retention is set).
     #[arg(long, env = "RETENTION_SWEEP_SECS", default_value_t = RetentionSettings::DEFAULT.sweep_every.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub retention_sweep_secs: u64,
+}
+
+/// A retention of days, 0 for "kept for ever".
+const fn whole_days(kept: Option<u32>) -> u32 {
+    match kept {
+        Some(days) => days,
+        None => 0,
+    }
 }
 
 /// A retention in whole days, 0 for "kept for ever".
@@ -396,7 +413,12 @@ impl RetentionArgs {
     /// The retention settings.
     pub fn settings(&self) -> RetentionSettings {
         let kept_for = |days: u64| (days > 0).then(|| Duration::from_secs(days * 86_400));
+        let days = |days: u32| (days > 0).then_some(days);
         RetentionSettings {
+            conversations: ConversationPolicy {
+                history_days: days(self.history_retention_days),
+                closed_room_days: days(self.closed_room_retention_days),
+            },
             audit: kept_for(self.audit_retention_days),
             dead_letters: kept_for(self.dead_letter_retention_days),
             sweep_every: Duration::from_secs(self.retention_sweep_secs),

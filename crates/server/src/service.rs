@@ -17,6 +17,7 @@ use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
 use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
 use room_chats_core::push::{PushSettings, WebPush};
+use room_chats_core::retention::Retention;
 use room_chats_core::support_report::SupportReports;
 use room_chats_core::webhooks::{WebhookSettings, Webhooks};
 use room_chats_core::{ApiError, Chat, Limits, TokenVerifier, VerifierSettings};
@@ -317,9 +318,11 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     );
     let audit = AuditTrail::new(db.clone());
     let endpoints = Webhooks::new(db.clone(), &config.webhooks);
+    let retention = Retention::new(db.clone(), config.retention.conversations);
     let kept = retention_sweeper::Kept {
         audit: audit.clone(),
         webhooks: endpoints.clone(),
+        conversations: retention.clone(),
     };
     retention_sweeper::start(kept, config.retention, metrics.clone());
     let attachments = Attachments::new(files);
@@ -334,6 +337,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         canned: CannedReplies::new(db.clone(), config.limits.max_content_chars),
         reports: SupportReports::new(db.clone()),
         audit,
+        retention,
         push: WebPush::new(db, config.push.clone()),
         limits: config.limits,
         hub: Arc::clone(&hub),

@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Text};
 use room_chats_types::{AttachmentDto, RoomId};
 
 use crate::schema::attachments;
+use crate::storage_deletions::{StoredKeys, object_keys};
 use crate::time::{StoredTime, now_micros};
 use crate::{DbConnection, StoreError};
 
@@ -352,7 +353,7 @@ pub fn collect(
         (UNSENT_SQL, cutoffs.unsent_before),
         (OF_DELETED_SQL, cutoffs.deleted_before),
     ] {
-        let rows: Vec<CollectedKeys> = match conn {
+        let rows: Vec<StoredKeys> = match conn {
             DbConnection::Postgres(pg) => diesel::sql_query(sql)
                 .bind::<BigInt, _>(before)
                 .bind::<BigInt, _>(limit)
@@ -362,12 +363,8 @@ pub fn collect(
                 .bind::<BigInt, _>(limit)
                 .load(sqlite)?,
         };
-        for row in rows {
-            // A checked direct upload has two objects: the copy and what the client put.
-            keys.extend(row.upload_key.filter(|key| *key != row.storage_key));
-            keys.extend(row.preview_key);
-            keys.push(row.storage_key);
-        }
+        // A checked direct upload has two objects: the copy and what the client put.
+        keys.extend(object_keys(&rows));
     }
     let put_by_clients: Vec<(i64, Option<String>)> = attachments::table
         .filter(attachments::upload_key.is_not_null())
@@ -384,14 +381,4 @@ pub fn collect(
         keys.extend(put_by_clients.into_iter().filter_map(|(_, key)| key));
     }
     Ok(keys)
-}
-
-#[derive(QueryableByName)]
-struct CollectedKeys {
-    #[diesel(sql_type = Text)]
-    storage_key: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    upload_key: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    preview_key: Option<String>,
 }

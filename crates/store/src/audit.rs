@@ -26,17 +26,17 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
 }
 
-/// Runs `action` and records the entry `entry` makes of its outcome — `None` when the action
-/// changed and revealed nothing — in one write transaction (the action's own transaction
-/// inside it becomes a savepoint).
-pub fn recorded<T>(
+/// Runs `action` and records the entries `entries` makes of its outcome — none when the
+/// action changed and revealed nothing — in one write transaction (the action's own
+/// transaction inside it becomes a savepoint).
+pub fn recorded<T, Entries: IntoIterator<Item = AuditRecord>>(
     conn: &mut DbConnection,
     action: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
-    entry: impl FnOnce(&T) -> Option<AuditRecord>,
+    entries: impl FnOnce(&T) -> Entries,
 ) -> Result<T, StoreError> {
     write_transaction(conn, |conn| {
         let outcome = action(conn)?;
-        if let Some(entry) = entry(&outcome) {
+        for entry in entries(&outcome) {
             record(conn, &entry)?;
         }
         Ok(outcome)

@@ -276,7 +276,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    room_retention (room_id) {
+        room_id -> BigInt,
+        history_days -> Nullable<Integer>,
+        legal_hold -> Bool,
+        hold_reason -> Nullable<Text>,
+        purged_through -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_legal_holds (user_id) {
+        user_id -> Text,
+        reason -> Nullable<Text>,
+        placed_at -> BigInt,
+        placed_by -> Text,
+    }
+}
+
+diesel::table! {
+    storage_deletions (object_key) {
+        object_key -> Text,
+        queued_at -> BigInt,
+    }
+}
+
+diesel::joinable!(room_retention -> chat_rooms (room_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    room_retention,
+    user_legal_holds,
     response_times,
     orders,
     order_events,

@@ -32,11 +32,18 @@ pub enum AuditAction {
     WebhookEndpointDeleted,
     /// Dead letters of a webhook endpoint were put back in their queues.
     DeadLettersReplayed,
+    /// An admin changed a room's own retention (`history_days`).
+    RoomRetentionChanged,
+    /// A legal hold was placed on a room (`room_id`) or a person (`user_id`), or its reason
+    /// changed.
+    LegalHoldPlaced,
+    /// A legal hold on a room or a person was lifted.
+    LegalHoldLifted,
 }
 
 impl AuditAction {
     /// Every action, in the order of the schema.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
         Self::RoomClosed,
         Self::RoomReopened,
         Self::AdminAssigned,
@@ -47,6 +54,9 @@ impl AuditAction {
         Self::WebhookEndpointUpdated,
         Self::WebhookEndpointDeleted,
         Self::DeadLettersReplayed,
+        Self::RoomRetentionChanged,
+        Self::LegalHoldPlaced,
+        Self::LegalHoldLifted,
     ];
 
     /// The action as stored and sent.
@@ -62,6 +72,9 @@ impl AuditAction {
             Self::WebhookEndpointUpdated => "webhook_endpoint_updated",
             Self::WebhookEndpointDeleted => "webhook_endpoint_deleted",
             Self::DeadLettersReplayed => "dead_letters_replayed",
+            Self::RoomRetentionChanged => "room_retention_changed",
+            Self::LegalHoldPlaced => "legal_hold_placed",
+            Self::LegalHoldLifted => "legal_hold_lifted",
         }
     }
 

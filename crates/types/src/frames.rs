@@ -81,6 +81,14 @@ pub enum ServerFrame {
         /// follow (with `since`).
         has_more: bool,
     },
+    /// Sent on a resume (`since`) from below the room's purge boundary, before the history:
+    /// the room's timeline at or below `through_seq` was deleted under its retention policy
+    /// (docs/DATA-PROTECTION.md). What follows starts above it; nothing at or below it will
+    /// ever come.
+    HistoryPurged {
+        /// The highest purged seq.
+        through_seq: Seq,
+    },
     /// A message somebody else sent.
     Message {
         /// The message.

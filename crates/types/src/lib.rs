@@ -15,6 +15,7 @@ pub mod order;
 pub mod order_event;
 pub mod push;
 pub mod report;
+pub mod retention;
 pub mod role;
 pub mod room;
 pub mod rules;
@@ -42,6 +43,9 @@ pub use push::{
 pub use report::{
     AdminFiguresDto, ResponseTimeFigures, SatisfactionFigures, SupportFiguresDto, SupportReportDto,
     SupportReportQuery,
+};
+pub use retention::{
+    MAX_RETENTION_DAYS, RoomRetentionBody, RoomRetentionDto, UserLegalHoldBody, UserLegalHoldDto,
 };
 pub use role::Role;
 pub use room::{

@@ -160,6 +160,15 @@ pub fn check_order_event_text(text: &str) -> Result<(), RuleViolation> {
     check_label(text, MAX_ORDER_EVENT_TEXT_CHARS)
 }
 
+/// Longest reason of a legal hold, in characters.
+pub const MAX_HOLD_REASON_CHARS: usize = 500;
+
+/// Checks the reason of a legal hold: not empty, at most [`MAX_HOLD_REASON_CHARS`], no
+/// whitespace at either end and no control characters.
+pub fn check_hold_reason(reason: &str) -> Result<(), RuleViolation> {
+    check_label(reason, MAX_HOLD_REASON_CHARS)
+}
+
 /// Checks an order's tracking link against [`TRACKING_URL_PATTERN`], at most
 /// [`MAX_URL_CHARS`] characters.
 pub fn check_tracking_url(url: &str) -> Result<(), RuleViolation> {

@@ -11,10 +11,10 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::rules::{
     CANNED_SHORTCUT_PATTERN, CANNED_TITLE_PATTERN, CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS,
     ENDPOINT_URL_PATTERN, ID_PATTERN, MAX_CANNED_SHORTCUT_CHARS, MAX_CANNED_TITLE_CHARS,
-    MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_ORDER_EVENT_TEXT_CHARS,
-    MAX_ROOM_SEARCH_CHARS, MAX_SEARCH_QUERY_CHARS, MAX_URL_CHARS, MEDIA_TYPE_PATTERN,
-    PLAIN_TEXT_PATTERN, PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN,
-    TRACKING_URL_PATTERN,
+    MAX_DESCRIPTION_CHARS, MAX_HOLD_REASON_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS,
+    MAX_ORDER_EVENT_TEXT_CHARS, MAX_ROOM_SEARCH_CHARS, MAX_SEARCH_QUERY_CHARS, MAX_URL_CHARS,
+    MEDIA_TYPE_PATTERN, PLAIN_TEXT_PATTERN, PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN,
+    SEARCH_CURSOR_PATTERN, TRACKING_URL_PATTERN,
 };
 
 /// A string schema with length bounds, a pattern and, when given, an example.
@@ -64,6 +64,18 @@ named_string_schema!(
         "An id of the main platform (user, order), an order reference or a `client_id`: 1 to \
          128 characters, no control characters, no whitespace at either end.",
         Some("order-1042"),
+    )
+);
+
+named_string_schema!(
+    /// Why a legal hold is set.
+    HoldReason = string_schema(
+        1,
+        Some(MAX_HOLD_REASON_CHARS),
+        ID_PATTERN,
+        "Why a legal hold is set: 1 to 500 characters, no control characters, no whitespace at \
+         either end.",
+        Some("Case 2026-114, court order of 3 December"),
     )
 );
 

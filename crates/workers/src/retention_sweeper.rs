@@ -1,11 +1,12 @@
-//! Retention: deletes what is older than the operator keeps it — the audit trail
+//! Retention: deletes what is older than the operator keeps it — conversations
+//! (`HISTORY_RETENTION_DAYS`: a room's old history; `CLOSED_ROOM_RETENTION_DAYS`: closed rooms
+//! left idle; a room's own retention; never what a legal hold keeps), the audit trail
 //! (`AUDIT_RETENTION_DAYS`, off by default: entries are kept for ever) and webhook dead letters
-//! (`DEAD_LETTER_RETENTION_DAYS`, 30 by default: they carry message words). The rest of issue
-//! 29's retention policy joins this sweep.
+//! (`DEAD_LETTER_RETENTION_DAYS`, 30 by default: they carry message words).
 //!
 //! Every node sweeps every `RETENTION_SWEEP_SECS`, in short transactions of at most a thousand
-//! rows taken `SKIP LOCKED`, so nodes sweeping at once delete different rows and nothing else
-//! ever waits for a sweep.
+//! rows (one room's history at a time), taken so that nodes sweeping at once delete different
+//! rows and nothing else ever waits for a sweep: sends go on in a room being purged.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,12 +14,15 @@ use std::time::{Duration, Instant};
 use room_chats_core::ApiError;
 use room_chats_core::audit::AuditTrail;
 use room_chats_core::metrics::Metrics;
+use room_chats_core::retention::{ConversationPolicy, HistoryPurge, Retention};
 use room_chats_core::webhooks::Webhooks;
 
-/// How long data is kept (`AUDIT_RETENTION_DAYS`, `DEAD_LETTER_RETENTION_DAYS`,
-/// `RETENTION_SWEEP_SECS`).
+/// How long data is kept (`HISTORY_RETENTION_DAYS`, `CLOSED_ROOM_RETENTION_DAYS`,
+/// `AUDIT_RETENTION_DAYS`, `DEAD_LETTER_RETENTION_DAYS`, `RETENTION_SWEEP_SECS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionSettings {
+    /// How long conversations are kept (both off by default).
+    pub conversations: ConversationPolicy,
     /// Audit entries older than this are deleted; `None`: kept for ever.
     pub audit: Option<Duration>,
     /// Dead letters that died longer ago than this are deleted; `None`: kept for ever.
@@ -28,9 +32,13 @@ pub struct RetentionSettings {
 }
 
 impl RetentionSettings {
-    /// The defaults, defined once: the audit trail kept for ever, dead letters for 30 days, an
-    /// hourly sweep.
+    /// The defaults, defined once: conversations and the audit trail kept for ever, dead
+    /// letters for 30 days, an hourly sweep.
     pub const DEFAULT: Self = Self {
+        conversations: ConversationPolicy {
+            history_days: None,
+            closed_room_days: None,
+        },
         audit: None,
         dead_letters: Some(Duration::from_secs(30 * 86_400)),
         sweep_every: Duration::from_secs(3_600),
@@ -50,15 +58,23 @@ pub struct Kept {
     pub audit: AuditTrail,
     /// The webhooks (their dead letters).
     pub webhooks: Webhooks,
+    /// The conversations, under the settings' policy.
+    pub conversations: Retention,
 }
 
-/// Starts the sweep on the current runtime, if a retention is set.
+/// Starts the sweep on the current runtime. It always runs: a room may have a retention or
+/// a hold of its own whatever the settings, and dead letters have one by default.
 pub fn start(kept: Kept, settings: RetentionSettings, metrics: Arc<Metrics>) {
-    if settings.audit.is_none() && settings.dead_letters.is_none() {
-        return;
-    }
     tokio::task::spawn_local(async move {
         loop {
+            let started = Instant::now();
+            match kept.conversations.purge_history().await {
+                Ok(purged) => report_history(&purged, started, &metrics),
+                Err(error) => tracing::warn!(%error, "retention: history pass failed"),
+            }
+            let started = Instant::now();
+            let rooms = kept.conversations.purge_closed_rooms().await;
+            report("closed_rooms", rooms, started, &metrics);
             if let Some(age) = settings.audit {
                 let started = Instant::now();
                 let purged = kept.audit.purge_older_than(age).await;
@@ -72,6 +88,33 @@ pub fn start(kept: Kept, settings: RetentionSettings, metrics: Arc<Metrics>) {
             tokio::time::sleep(settings.sweep_every).await;
         }
     });
+}
+
+/// What one pass of the history purge did, to the log and the metrics.
+fn report_history(purged: &HistoryPurge, started: Instant, metrics: &Metrics) {
+    let counts = [
+        ("messages", purged.messages),
+        ("room_events", purged.room_events),
+        ("attachments", purged.attachments),
+        ("deliveries", purged.deliveries),
+    ];
+    if counts.iter().all(|(_, count)| *count == 0) {
+        return;
+    }
+    for (data, count) in counts {
+        if count > 0 {
+            metrics.purged(data, count);
+        }
+    }
+    tracing::info!(
+        rooms = purged.rooms,
+        messages = purged.messages,
+        room_events = purged.room_events,
+        attachments = purged.attachments,
+        deliveries = purged.deliveries,
+        took_ms = started.elapsed().as_millis() as u64,
+        "retention: history purged"
+    );
 }
 
 /// What one purge did, to the log and the metrics.

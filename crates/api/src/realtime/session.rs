@@ -596,6 +596,7 @@ impl ChatSession {
             unread,
             entries,
             has_more,
+            purged_through,
         } = opening;
         let last_seq = room.room().last_seq;
         // Without `since` the history ends at the newest message; with it, everything after
@@ -619,6 +620,9 @@ impl ChatSession {
             room: ready_room,
         };
         self.send_frame(&ready, ctx);
+        if let Some(through_seq) = purged_through {
+            self.send_frame(&ServerFrame::HistoryPurged { through_seq }, ctx);
+        }
         self.send_history(entries, has_more, ctx);
         self.announce_presence(1, ctx);
     }

@@ -6,6 +6,7 @@ mod audit_trail;
 mod canned_replies;
 mod health;
 mod json_body;
+mod legal_holds;
 mod message_change;
 mod messages_history;
 mod messages_send;
@@ -19,6 +20,7 @@ mod room_create;
 mod room_detail;
 mod room_notifications;
 mod room_rating;
+mod room_retention;
 mod room_status;
 mod rooms_list;
 mod search_messages;
@@ -73,6 +75,11 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(canned_replies::delete_reply)
         .service(support_report::support_report)
         .service(audit_trail::audit_trail)
+        .service(room_retention::room_retention)
+        .service(room_retention::set_room_retention)
+        .service(legal_holds::user_legal_hold)
+        .service(legal_holds::place_user_legal_hold)
+        .service(legal_holds::lift_user_legal_hold)
         .service(webhook_endpoints::create_endpoint)
         .service(webhook_endpoints::list_endpoints)
         .service(webhook_endpoints::get_endpoint)

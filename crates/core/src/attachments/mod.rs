@@ -24,6 +24,7 @@ use futures_util::stream::Fuse;
 use futures_util::{Stream, StreamExt};
 use room_chats_store::Database;
 use room_chats_store::attachments::{self, NewAttachment, StoredAttachment};
+use room_chats_store::storage_deletions;
 use room_chats_types::{AttachmentDto, RoomId, RoomStatus};
 use sha2::{Digest, Sha256};
 
@@ -286,9 +287,10 @@ impl AttachmentStore {
     }
 
     /// One round of collection: uploads never sent within `unsent_ttl`, the files of messages
-    /// deleted `deleted_retention` ago and direct uploads whose URL expired unused. Answers how
-    /// many files it removed (at most [`COLLECT_BATCH`]). Every node collects; each row is
-    /// removed once, and deleting an object twice is harmless.
+    /// deleted `deleted_retention` ago, direct uploads whose URL expired unused, and the
+    /// objects retention purges queued. Answers the larger of the two counts of files removed
+    /// (each at most [`COLLECT_BATCH`]: a full batch means go on at once). Every node collects;
+    /// each row is removed once, and deleting an object twice is harmless.
     pub async fn collect(&self) -> usize {
         let now = chrono::Utc::now().timestamp_micros();
         let age = |duration: Duration| i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2);
@@ -320,7 +322,49 @@ impl AttachmentStore {
                 "attachments removed (unsent or of deleted messages)"
             );
         }
-        keys.len()
+        keys.len().max(self.delete_queued().await)
+    }
+
+    /// Deletes up to [`COLLECT_BATCH`] objects queued by a purge (their rows went in the
+    /// purge's transaction), each key forgotten only once its object is gone: an object that
+    /// fails to delete stays queued for the next round. How many it deleted.
+    async fn delete_queued(&self) -> usize {
+        let queued = match self
+            .db
+            .run(|conn| storage_deletions::queued(conn, COLLECT_BATCH as i64))
+            .await
+        {
+            Ok(queued) => queued,
+            Err(error) => {
+                tracing::warn!(%error, "attachment collection: cannot read the deletion queue");
+                return 0;
+            }
+        };
+        let mut deleted = Vec::with_capacity(queued.len());
+        for key in queued {
+            match self.storage.delete(&key).await {
+                Ok(()) => deleted.push(key),
+                Err(error) => {
+                    tracing::warn!(%error, key, "attachment collection: a purged object stays queued");
+                }
+            }
+        }
+        if deleted.is_empty() {
+            return 0;
+        }
+        let count = deleted.len();
+        match self
+            .db
+            .run(move |conn| storage_deletions::forget(conn, &deleted))
+            .await
+        {
+            Ok(_) => tracing::info!(removed = count, "purged attachments' objects deleted"),
+            // Deleted again at the next round: harmless.
+            Err(error) => {
+                tracing::warn!(%error, "attachment collection: deleted objects stay queued")
+            }
+        }
+        count
     }
 }
 

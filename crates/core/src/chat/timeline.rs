@@ -3,7 +3,7 @@
 //! broker reconnected.
 
 use room_chats_store::messages::{self, HistoryPage};
-use room_chats_store::{StoreError, members, rooms, timeline};
+use room_chats_store::{StoreError, members, retention, rooms, timeline};
 use room_chats_types::{MessageDto, Seq};
 
 use super::{Chat, JoinPoint, VisibleRoom};
@@ -52,6 +52,9 @@ pub struct Opening {
     pub entries: Vec<TimelineEntry>,
     /// Without `since`: older messages exist.
     pub has_more: bool,
+    /// With a `since` below the room's purge boundary: the highest purged seq (the entries
+    /// after `since` up to it are gone for good).
+    pub purged_through: Option<Seq>,
 }
 
 impl Chat {
@@ -67,7 +70,7 @@ impl Chat {
         let user_id = caller.user_id.clone();
         let name = caller.name.clone();
         let audience = audience(&caller);
-        let (current, unread, page) = self
+        let (current, unread, page, purged_through) = self
             .db
             .run(move |conn| {
                 if let Some(name) = &name {
@@ -76,17 +79,18 @@ impl Chat {
                 let room = rooms::find_room(conn, room_id)?.ok_or(StoreError::NotFound)?;
                 let read = members::last_read_seq(conn, room_id, &user_id)?;
                 let unread = messages::unread_count(conn, room_id, &user_id, read, room.last_seq)?;
-                let page = match since {
-                    Some(_) => None,
-                    None => Some(messages::history(
-                        conn,
-                        room_id,
-                        HistoryPage::Before(i64::MAX),
-                        history,
-                        audience,
-                    )?),
+                let (page, purged_through) = match since {
+                    Some(since) => {
+                        let purged = retention::purged_through(conn, room_id)?;
+                        (None, (since < purged).then_some(purged))
+                    }
+                    None => {
+                        let before = HistoryPage::Before(i64::MAX);
+                        let page = messages::history(conn, room_id, before, history, audience)?;
+                        (Some(page), None)
+                    }
                 };
-                Ok::<_, StoreError>((room, unread, page))
+                Ok::<_, StoreError>((room, unread, page, purged_through))
             })
             .await
             .map_err(room_error)?;
@@ -107,6 +111,7 @@ impl Chat {
             unread,
             entries,
             has_more,
+            purged_through,
         })
     }
 

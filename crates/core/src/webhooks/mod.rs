@@ -222,7 +222,7 @@ impl Webhooks {
     /// Deletes the dead letters that died longer than `age` ago (the retention sweep); how
     /// many.
     pub async fn purge_dead_letters_older_than(&self, age: Duration) -> Result<usize, ApiError> {
-        crate::retention::purge_older_than(&self.db, age, store::purge_dead_letters).await
+        crate::purge::purge_older_than(&self.db, age, store::purge_dead_letters).await
     }
 
     /// Puts dead letters back in their queues.
