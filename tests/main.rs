@@ -18,6 +18,7 @@ mod direct_uploads;
 mod document_rules;
 mod edits;
 mod endpoints;
+mod erasure;
 mod hostile_uploads;
 mod image_previews;
 mod inbox;

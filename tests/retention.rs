@@ -154,7 +154,7 @@ async fn history_older_than_its_retention_is_purged_and_a_resume_across_it_is_to
     let room = app.room("RET-H", "cust-h").await;
     let customer = app.tokens.client("cust-h");
     let staff = app.tokens.admin("agent-h");
-    for words in ["old one", "old two", "old three"] {
+    for words in ["pastword one", "pastword two", "pastword three"] {
         app.send(room, &customer, words).await;
     }
     for path in ["close", "reopen"] {
@@ -176,6 +176,11 @@ async fn history_older_than_its_retention_is_purged_and_a_resume_across_it_is_to
     let kept = vec![(6, "new one".to_owned()), (7, "new two".to_owned())];
     assert_eq!(words(&app, room, &customer).await, kept);
     assert_eq!(words(&app, room, &staff).await, kept);
+    assert_eq!(
+        app.tables_containing("pastword"),
+        Vec::<String>::new(),
+        "no table, the search index included, holds a purged word"
+    );
     let retention = retention_of(&app, room).await;
     assert_eq!(retention["purged_through"], 5, "{retention}");
     assert_eq!(retention["effective_history_days"], 1, "{retention}");

@@ -395,6 +395,94 @@ impl TestApp {
         }
     }
 
+    /// The tables of this node's database (either backend) with a row whose text holds
+    /// `needle` anywhere — every column, every table, the search index's own included.
+    pub fn tables_containing(&self, needle: &str) -> Vec<String> {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::{BigInt, Text};
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = Text)]
+            name: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let pattern = format!("%{needle}%");
+        let bytes = needle.to_owned();
+        let mut found = Vec::new();
+        match &self.database {
+            TestDatabase::Sqlite { _dir: dir } => {
+                use diesel::Connection;
+                let path = dir.path().join("chat.db");
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .expect("SQLite connection");
+                let tables: Vec<Name> =
+                    diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'table'")
+                        .load(&mut conn)
+                        .expect("tables");
+                for table in tables {
+                    let columns: Vec<Name> = diesel::sql_query(format!(
+                        "SELECT name FROM pragma_table_info('{}')",
+                        table.name
+                    ))
+                    .load(&mut conn)
+                    .expect("columns");
+                    let tests: Vec<String> = columns
+                        .iter()
+                        // Byte by byte: the search index's segments are blobs with NULs.
+                        .map(|column| {
+                            format!(
+                                "instr(CAST(\"{}\" AS BLOB), CAST(? AS BLOB)) > 0",
+                                column.name
+                            )
+                        })
+                        .collect();
+                    if tests.is_empty() {
+                        continue;
+                    }
+                    let mut query = diesel::sql_query(format!(
+                        "SELECT count(*) AS n FROM \"{}\" WHERE {}",
+                        table.name,
+                        tests.join(" OR ")
+                    ))
+                    .into_boxed();
+                    for _ in &columns {
+                        query = query.bind::<Text, _>(bytes.clone());
+                    }
+                    let count: Count = query.get_result(&mut conn).expect("count");
+                    if count.n > 0 {
+                        found.push(table.name);
+                    }
+                }
+            }
+            TestDatabase::Postgres { .. } | TestDatabase::Shared { .. } => {
+                let mut conn = self.postgres();
+                let tables: Vec<Name> = diesel::sql_query(
+                    "SELECT table_name AS name FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                )
+                .load(&mut conn)
+                .expect("tables");
+                for table in tables {
+                    let count: Count = diesel::sql_query(format!(
+                        "SELECT count(*) AS n FROM \"{}\" AS t WHERE t::text LIKE $1",
+                        table.name
+                    ))
+                    .bind::<Text, _>(&pattern)
+                    .get_result(&mut conn)
+                    .expect("count");
+                    if count.n > 0 {
+                        found.push(table.name);
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// Runs `sql` on this node's SQLite database behind the service's back.
     pub fn sqlite_execute(&self, sql: &str) {
         use diesel::Connection;

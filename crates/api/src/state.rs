@@ -8,6 +8,7 @@ use room_chats_core::attachments::Attachments;
 use room_chats_core::audit::AuditTrail;
 use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::Chat;
+use room_chats_core::erasure::Erasures;
 use room_chats_core::metrics::{Exposition, Metrics};
 use room_chats_core::push::WebPush;
 use room_chats_core::retention::Retention;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub audit: AuditTrail,
     /// Retention settings and legal holds.
     pub retention: Retention,
+    /// Erasures of people.
+    pub erasures: Erasures,
     /// Web Push subscriptions.
     pub push: WebPush,
     /// Uploads and downloads of files.

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod canned_replies;
 pub mod chat;
+pub mod erasure;
 pub mod error;
 pub mod limits;
 pub mod metrics;

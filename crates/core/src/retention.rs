@@ -8,7 +8,7 @@ use room_chats_store::audit::recorded;
 use room_chats_store::retention::{
     self as store, HistoryPolicy, PurgeableRoom, RoomRetention, RoomRetentionSetting,
 };
-use room_chats_store::{Database, StoreError};
+use room_chats_store::{Database, StoreError, search};
 use room_chats_types::rules::check_hold_reason;
 use room_chats_types::{
     AuditAction, MAX_RETENTION_DAYS, Role, RoomId, RoomRetentionBody, RoomRetentionDto,
@@ -236,6 +236,9 @@ impl Retention {
         if let Some(age) = ConversationPolicy::days(self.policy.history_days) {
             purged.deliveries = purge_older_than(&self.db, age, store::purge_outbox_before).await?;
         }
+        if purged.messages > 0 {
+            self.db.run(search::compact).await?;
+        }
         Ok(purged)
     }
 
@@ -278,6 +281,9 @@ impl Retention {
                 .await?;
             purged += deleted;
             if (deleted as i64) < ROOM_BATCH {
+                if purged > 0 {
+                    self.db.run(search::compact).await?;
+                }
                 return Ok(purged);
             }
         }

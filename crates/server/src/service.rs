@@ -15,6 +15,7 @@ use room_chats_core::attachments::{
 use room_chats_core::audit::AuditTrail;
 use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
+use room_chats_core::erasure::Erasures;
 use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
 use room_chats_core::push::{PushSettings, WebPush};
 use room_chats_core::retention::Retention;
@@ -28,7 +29,7 @@ use room_chats_workers::notifier::{self, NotificationSettings};
 use room_chats_workers::response_clock_sweeper::{self, ResponseClockSettings};
 use room_chats_workers::retention_sweeper::{self, RetentionSettings};
 use room_chats_workers::{
-    WebhookDispatch, attachment_collector, preview_maker, search_indexer, waiting_backfill,
+    WebhookDispatch, attachment_collector, eraser, preview_maker, search_indexer, waiting_backfill,
 };
 use tokio::sync::mpsc;
 
@@ -325,6 +326,8 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         conversations: retention.clone(),
     };
     retention_sweeper::start(kept, config.retention, metrics.clone());
+    let erasures = Erasures::new(db.clone());
+    eraser::start(erasures.clone());
     let attachments = Attachments::new(files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),
@@ -338,6 +341,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         reports: SupportReports::new(db.clone()),
         audit,
         retention,
+        erasures,
         push: WebPush::new(db, config.push.clone()),
         limits: config.limits,
         hub: Arc::clone(&hub),

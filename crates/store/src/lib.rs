@@ -3,6 +3,9 @@
 //! connection or one inside a transaction) and return wire types; [`Database::run`] calls them
 //! off the async executor.
 
+#[macro_use]
+mod raw_sql;
+
 pub mod attachments;
 mod audience;
 pub mod audit;
@@ -11,6 +14,7 @@ pub mod batch;
 pub mod canned_replies;
 mod connection;
 pub mod edits;
+pub mod erasure;
 mod error;
 pub mod members;
 pub mod messages;

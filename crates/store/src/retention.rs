@@ -26,21 +26,6 @@ use crate::{DbConnection, StoreError};
 /// A microsecond count of one day.
 const DAY_MICROS: i64 = 86_400_000_000;
 
-/// Runs raw SQL written with Postgres placeholders (`$1` …; SQLite reads them as `?1` …) on
-/// either backend, with the binds given.
-macro_rules! raw_sql {
-    ($conn:expr, $sql:expr, $run:ident $(, $ty:ty => $value:expr)* $(,)?) => {
-        match $conn {
-            DbConnection::Postgres(pg) => {
-                diesel::sql_query($sql)$(.bind::<$ty, _>($value))*.$run(pg)
-            }
-            DbConnection::Sqlite(sqlite) => {
-                diesel::sql_query($sql.replace('$', "?"))$(.bind::<$ty, _>($value))*.$run(sqlite)
-            }
-        }
-    };
-}
-
 /// A room's own retention setting and hold, and how far its history was purged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoomRetention {

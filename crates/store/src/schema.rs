@@ -303,11 +303,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    erasures (user_id) {
+        user_id -> Text,
+        requested_at -> BigInt,
+        requested_by -> Text,
+        finished_at -> Nullable<BigInt>,
+        events_after_room -> BigInt,
+        events_after_seq -> BigInt,
+        deliveries_after -> BigInt,
+    }
+}
+
 diesel::joinable!(room_retention -> chat_rooms (room_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     room_retention,
     user_legal_holds,
+    erasures,
     response_times,
     orders,
     order_events,

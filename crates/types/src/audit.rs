@@ -39,11 +39,13 @@ pub enum AuditAction {
     LegalHoldPlaced,
     /// A legal hold on a room or a person was lifted.
     LegalHoldLifted,
+    /// The platform asked for a person (`user_id`) to be erased.
+    ErasureRequested,
 }
 
 impl AuditAction {
     /// Every action, in the order of the schema.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::RoomClosed,
         Self::RoomReopened,
         Self::AdminAssigned,
@@ -57,6 +59,7 @@ impl AuditAction {
         Self::RoomRetentionChanged,
         Self::LegalHoldPlaced,
         Self::LegalHoldLifted,
+        Self::ErasureRequested,
     ];
 
     /// The action as stored and sent.
@@ -75,6 +78,7 @@ impl AuditAction {
             Self::RoomRetentionChanged => "room_retention_changed",
             Self::LegalHoldPlaced => "legal_hold_placed",
             Self::LegalHoldLifted => "legal_hold_lifted",
+            Self::ErasureRequested => "erasure_requested",
         }
     }
 

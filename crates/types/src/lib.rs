@@ -7,6 +7,7 @@
 pub mod attachment;
 pub mod audit;
 pub mod canned;
+pub mod erasure;
 pub mod error;
 pub mod frames;
 pub mod ids;
@@ -29,6 +30,7 @@ pub mod whole;
 pub use attachment::{AttachmentDto, DirectUploadBody, DirectUploadDto};
 pub use audit::{AuditAction, AuditEntryDto, AuditPage, AuditQuery};
 pub use canned::{CannedReplyBody, CannedReplyDto};
+pub use erasure::{ERASED_NAME, ErasureDto, ErasureStatus};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};
 pub use message::{

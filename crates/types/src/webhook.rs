@@ -61,11 +61,15 @@ pub enum WebhookEventType {
     /// A member who is away has unread messages. `data`: `{room, user_id, unread, message}`, the newest unread message.
     #[serde(rename = "notification.due")]
     NotificationDue,
+    /// A person was erased (docs/DATA-PROTECTION.md): do the same downstream. `data`:
+    /// `{user_id}`. Sent once the erasure is done, in a queue of its own (no room).
+    #[serde(rename = "user.erased")]
+    UserErased,
 }
 
 impl WebhookEventType {
     /// Every type, in catalogue order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::RoomCreated,
         Self::RoomClosed,
         Self::RoomReopened,
@@ -81,6 +85,7 @@ impl WebhookEventType {
         Self::NoteDeleted,
         Self::OrderEvent,
         Self::NotificationDue,
+        Self::UserErased,
     ];
 
     /// The type as sent and stored.
@@ -101,6 +106,7 @@ impl WebhookEventType {
             Self::NoteDeleted => "note.deleted",
             Self::OrderEvent => "order.event",
             Self::NotificationDue => "notification.due",
+            Self::UserErased => "user.erased",
         }
     }
 

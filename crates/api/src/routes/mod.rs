@@ -4,6 +4,7 @@ mod attachments;
 mod attachments_direct;
 mod audit_trail;
 mod canned_replies;
+mod erasures;
 mod health;
 mod json_body;
 mod legal_holds;
@@ -80,6 +81,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(legal_holds::user_legal_hold)
         .service(legal_holds::place_user_legal_hold)
         .service(legal_holds::lift_user_legal_hold)
+        .service(erasures::request_erasure)
+        .service(erasures::erasure_status)
         .service(webhook_endpoints::create_endpoint)
         .service(webhook_endpoints::list_endpoints)
         .service(webhook_endpoints::get_endpoint)

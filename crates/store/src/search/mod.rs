@@ -90,6 +90,18 @@ pub(crate) fn unindex(conn: &mut DbConnection, message_id: i64) -> QueryResult<(
     Ok(())
 }
 
+/// Makes what left the index unreadable on disk too. SQLite's FTS5 keeps a removed entry's
+/// terms in its segments (beside a delete marker) until they are merged: `optimize` merges
+/// them all, at a cost that grows with the index — run it after a purge or an erasure, not
+/// per message. Postgres's index entries go with the rows' old versions, at the vacuum.
+pub fn compact(conn: &mut DbConnection) -> Result<(), crate::StoreError> {
+    if let DbConnection::Sqlite(sqlite) = conn {
+        diesel::sql_query("INSERT INTO message_search (message_search) VALUES ('optimize')")
+            .execute(sqlite)?;
+    }
+    Ok(())
+}
+
 /// What one indexer step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexStep {
