@@ -19,6 +19,7 @@ mod document_rules;
 mod edits;
 mod endpoints;
 mod erasure;
+mod exports;
 mod hostile_uploads;
 mod image_previews;
 mod inbox;

@@ -125,6 +125,8 @@ pub struct NodeOptions {
     pub response_clocks: ResponseClockSettings,
     /// How long data is kept.
     pub retention: RetentionSettings,
+    /// How long an export's download link works.
+    pub export_link_ttl: std::time::Duration,
     pub push: PushSettings,
     pub attachments: AttachmentSettings,
     /// Where attachments go; `None`: a temporary directory of the node's own.
@@ -161,6 +163,7 @@ impl Default for NodeOptions {
             auto_close: AutoCloseSettings::DEFAULT,
             response_clocks: ResponseClockSettings::DEFAULT,
             retention: RetentionSettings::DEFAULT,
+            export_link_ttl: room_chats_core::exports::DEFAULT_LINK_TTL,
             push: PushSettings::OFF,
             attachments: AttachmentSettings::default(),
             storage: None,
@@ -323,6 +326,7 @@ impl TestApp {
             auto_close: options.auto_close,
             response_clocks: options.response_clocks.clone(),
             retention: options.retention,
+            export_link_ttl: options.export_link_ttl,
             push: options.push,
             attachments: options.attachments,
             storage,

@@ -9,6 +9,7 @@ use room_chats_core::audit::AuditTrail;
 use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::Chat;
 use room_chats_core::erasure::Erasures;
+use room_chats_core::exports::Exports;
 use room_chats_core::metrics::{Exposition, Metrics};
 use room_chats_core::push::WebPush;
 use room_chats_core::retention::Retention;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub retention: Retention,
     /// Erasures of people.
     pub erasures: Erasures,
+    /// Exports of people's data.
+    pub exports: Exports,
     /// Web Push subscriptions.
     pub push: WebPush,
     /// Uploads and downloads of files.

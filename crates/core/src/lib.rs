@@ -15,6 +15,7 @@ pub mod canned_replies;
 pub mod chat;
 pub mod erasure;
 pub mod error;
+pub mod exports;
 pub mod limits;
 pub mod metrics;
 mod purge;

@@ -12,6 +12,7 @@ use room_chats_api::realtime::{AllowedOrigins, RealtimeSettings};
 use room_chats_broker::RedisSettings;
 use room_chats_core::attachments::{AttachmentSettings, DEFAULT_TYPES, StorageLocation};
 use room_chats_core::auth::MAX_LEEWAY_SECS;
+use room_chats_core::exports::DEFAULT_LINK_TTL;
 use room_chats_core::push::{self, PushSettings, Vapid};
 use room_chats_core::retention::ConversationPolicy;
 use room_chats_core::sla::{BusinessHours, ResponseTargets};
@@ -388,6 +389,9 @@ pub struct RetentionArgs {
     /// ever (they carry message words).
     #[arg(long, env = "DEAD_LETTER_RETENTION_DAYS", default_value_t = days(RetentionSettings::DEFAULT.dead_letters), value_parser = clap::value_parser!(u64).range(0..=36_500))]
     pub dead_letter_retention_days: u64,
+    /// Hours an export's download link works; then the archive is deleted.
+    #[arg(long, env = "EXPORT_TTL_HOURS", default_value_t = DEFAULT_LINK_TTL.as_secs() / 3_600, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub export_ttl_hours: u64,
     /// Seconds between two retention sweeps of a node (when a retention is set).
     #[arg(long, env = "RETENTION_SWEEP_SECS", default_value_t = RetentionSettings::DEFAULT.sweep_every.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub retention_sweep_secs: u64,
@@ -410,6 +414,11 @@ const fn days(kept: Option<Duration>) -> u64 {
 }
 
 impl RetentionArgs {
+    /// How long an export's download link works.
+    pub fn export_link_ttl(&self) -> Duration {
+        Duration::from_secs(self.export_ttl_hours * 3_600)
+    }
+
     /// The retention settings.
     pub fn settings(&self) -> RetentionSettings {
         let kept_for = |days: u64| (days > 0).then(|| Duration::from_secs(days * 86_400));

@@ -193,6 +193,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         auto_close: args.auto_close.settings(),
         response_clocks: args.response_targets.settings()?,
         retention: args.retention.settings(),
+        export_link_ttl: args.retention.export_link_ttl(),
         push: args.webhooks.push(&args.storage.database)?,
         attachments: args.attachments.settings()?,
         storage: args.attachments.storage(&args.storage.database),

@@ -16,6 +16,7 @@ use room_chats_core::audit::AuditTrail;
 use room_chats_core::canned_replies::CannedReplies;
 use room_chats_core::chat::{Announcement, Announcer, InboxRooms, Listener};
 use room_chats_core::erasure::Erasures;
+use room_chats_core::exports::Exports;
 use room_chats_core::metrics::{Exposition, Metrics, TransportLabels};
 use room_chats_core::push::{PushSettings, WebPush};
 use room_chats_core::retention::Retention;
@@ -29,7 +30,8 @@ use room_chats_workers::notifier::{self, NotificationSettings};
 use room_chats_workers::response_clock_sweeper::{self, ResponseClockSettings};
 use room_chats_workers::retention_sweeper::{self, RetentionSettings};
 use room_chats_workers::{
-    WebhookDispatch, attachment_collector, eraser, preview_maker, search_indexer, waiting_backfill,
+    WebhookDispatch, attachment_collector, eraser, exporter, preview_maker, search_indexer,
+    waiting_backfill,
 };
 use tokio::sync::mpsc;
 
@@ -82,6 +84,8 @@ pub struct ServiceConfig {
     pub response_clocks: ResponseClockSettings,
     /// How long data is kept.
     pub retention: RetentionSettings,
+    /// How long an export's download link works (`EXPORT_TTL_HOURS`).
+    pub export_link_ttl: Duration,
     /// Web Push.
     pub push: PushSettings,
     /// Attachment limits.
@@ -328,6 +332,8 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     retention_sweeper::start(kept, config.retention, metrics.clone());
     let erasures = Erasures::new(db.clone());
     eraser::start(erasures.clone());
+    let exports = Exports::new(files.clone(), config.export_link_ttl);
+    exporter::start(exports.clone());
     let attachments = Attachments::new(files);
     let metrics_server = match config.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, Arc::clone(&exposition))?),
@@ -342,6 +348,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         audit,
         retention,
         erasures,
+        exports,
         push: WebPush::new(db, config.push.clone()),
         limits: config.limits,
         hub: Arc::clone(&hub),

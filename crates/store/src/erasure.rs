@@ -23,8 +23,9 @@ use serde_json::Value;
 
 use crate::connection::write_transaction;
 use crate::outbox::{self, OutboxEvent, empty_data};
+use crate::persons;
 use crate::schema::{
-    chat_rooms, erasures, message_revisions, messages, orders, push_outbox, push_subscriptions,
+    chat_rooms, erasures, message_revisions, messages, push_outbox, push_subscriptions,
     room_events, room_members, user_names, webhook_outbox,
 };
 use crate::search;
@@ -262,21 +263,14 @@ struct PersonsRooms {
 
 impl PersonsRooms {
     fn of(conn: &mut DbConnection, user_id: &str) -> Result<Self, StoreError> {
-        let as_customer: Vec<i64> = chat_rooms::table
-            .inner_join(orders::table)
-            .filter(orders::customer_id.eq(user_id))
-            .select(chat_rooms::id)
-            .load(conn)?;
-        let as_member: Vec<i64> = room_members::table
-            .filter(room_members::user_id.eq(user_id))
-            .select(room_members::room_id)
-            .load(conn)?;
-        let mut all: Vec<i64> = as_customer.iter().chain(&as_member).copied().collect();
-        all.sort_unstable();
-        all.dedup();
+        let rooms = persons::persons_rooms(conn, user_id)?;
         Ok(Self {
-            all,
-            as_customer: as_customer.into_iter().collect(),
+            all: rooms.iter().map(|room| room.room_id).collect(),
+            as_customer: rooms
+                .iter()
+                .filter(|room| room.as_customer)
+                .map(|room| room.room_id)
+                .collect(),
         })
     }
 }

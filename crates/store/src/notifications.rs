@@ -230,6 +230,7 @@ fn notify(
             user_id: Some(notification.user_id.clone()),
             unread: Some(notification.unread),
             order_event: None,
+            export: None,
         },
     };
     outbox::record(conn, || Some(event))?;

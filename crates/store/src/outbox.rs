@@ -158,6 +158,7 @@ pub(crate) fn empty_data() -> WebhookEventData {
         user_id: None,
         unread: None,
         order_event: None,
+        export: None,
     }
 }
 

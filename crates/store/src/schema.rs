@@ -315,12 +315,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    exports (id) {
+        id -> BigInt,
+        user_id -> Text,
+        requested_by -> Text,
+        requested_at -> BigInt,
+        status -> Text,
+        lease_until -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+        object_key -> Nullable<Text>,
+        size_bytes -> Nullable<BigInt>,
+        download_key -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(room_retention -> chat_rooms (room_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     room_retention,
     user_legal_holds,
     erasures,
+    exports,
     response_times,
     orders,
     order_events,

@@ -41,11 +41,13 @@ pub enum AuditAction {
     LegalHoldLifted,
     /// The platform asked for a person (`user_id`) to be erased.
     ErasureRequested,
+    /// An export of a person's (`user_id`) data was asked for.
+    ExportRequested,
 }
 
 impl AuditAction {
     /// Every action, in the order of the schema.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::RoomClosed,
         Self::RoomReopened,
         Self::AdminAssigned,
@@ -60,6 +62,7 @@ impl AuditAction {
         Self::LegalHoldPlaced,
         Self::LegalHoldLifted,
         Self::ErasureRequested,
+        Self::ExportRequested,
     ];
 
     /// The action as stored and sent.
@@ -79,6 +82,7 @@ impl AuditAction {
             Self::LegalHoldPlaced => "legal_hold_placed",
             Self::LegalHoldLifted => "legal_hold_lifted",
             Self::ErasureRequested => "erasure_requested",
+            Self::ExportRequested => "export_requested",
         }
     }
 

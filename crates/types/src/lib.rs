@@ -30,7 +30,7 @@ pub mod whole;
 pub use attachment::{AttachmentDto, DirectUploadBody, DirectUploadDto};
 pub use audit::{AuditAction, AuditEntryDto, AuditPage, AuditQuery};
 pub use canned::{CannedReplyBody, CannedReplyDto};
-pub use erasure::{ERASED_NAME, ErasureDto, ErasureStatus};
+pub use erasure::{ERASED_NAME, ErasureDto, ErasureStatus, ExportDto, ExportStatus};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{OrderId, RoomId, Seq, UserId};
 pub use message::{

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::schema::{EndpointDescription, EndpointUrl};
 use crate::spelling::UnknownSpelling;
-use crate::{MessageDto, OrderEventDto, RoomDto, RoomId};
+use crate::{ExportDto, MessageDto, OrderEventDto, RoomDto, RoomId};
 
 /// What happened, as named in an event's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -65,11 +65,15 @@ pub enum WebhookEventType {
     /// `{user_id}`. Sent once the erasure is done, in a queue of its own (no room).
     #[serde(rename = "user.erased")]
     UserErased,
+    /// An export of a person's data is ready to download. `data`: `{user_id, export}` with
+    /// its `download_url`. In a queue of its own (no room).
+    #[serde(rename = "export.ready")]
+    ExportReady,
 }
 
 impl WebhookEventType {
     /// Every type, in catalogue order.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::RoomCreated,
         Self::RoomClosed,
         Self::RoomReopened,
@@ -86,6 +90,7 @@ impl WebhookEventType {
         Self::OrderEvent,
         Self::NotificationDue,
         Self::UserErased,
+        Self::ExportReady,
     ];
 
     /// The type as sent and stored.
@@ -107,6 +112,7 @@ impl WebhookEventType {
             Self::OrderEvent => "order.event",
             Self::NotificationDue => "notification.due",
             Self::UserErased => "user.erased",
+            Self::ExportReady => "export.ready",
         }
     }
 
@@ -159,6 +165,9 @@ pub struct WebhookEventData {
     /// What happened to the order (`order.event`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_event: Option<OrderEventDto>,
+    /// The export that is ready (`export.ready`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportDto>,
 }
 
 /// A URL that receives events.

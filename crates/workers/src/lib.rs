@@ -11,13 +11,15 @@
 //! - [`waiting_backfill`] works out whom rooms stored before the waiting state wait for;
 //! - [`response_clock_sweeper`] marks missed response-time targets;
 //! - [`retention_sweeper`] deletes what is older than the operator keeps it;
-//! - [`eraser`] erases the people the platform asks it to.
+//! - [`eraser`] erases the people the platform asks it to;
+//! - [`exporter`] writes the archives of people's data they or the platform ask for.
 //!
 //! Each adapts the core's use cases and rules (room-chats-core); none knows actix.
 
 pub mod attachment_collector;
 pub mod auto_closer;
 pub mod eraser;
+pub mod exporter;
 pub mod notifier;
 pub mod preview_maker;
 pub mod push_sender;

@@ -5,6 +5,7 @@ mod attachments_direct;
 mod audit_trail;
 mod canned_replies;
 mod erasures;
+mod exports;
 mod health;
 mod json_body;
 mod legal_holds;
@@ -83,6 +84,9 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(legal_holds::lift_user_legal_hold)
         .service(erasures::request_erasure)
         .service(erasures::erasure_status)
+        .service(exports::request_export)
+        .service(exports::export_status)
+        .service(exports::export_archive)
         .service(webhook_endpoints::create_endpoint)
         .service(webhook_endpoints::list_endpoints)
         .service(webhook_endpoints::get_endpoint)

@@ -272,6 +272,16 @@ impl AttachmentStore {
         )))
     }
 
+    /// Where files (and export archives) are kept.
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The database the files' rows are in.
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// How long the collector waits between rounds that found less than a batch.
     pub fn collect_every(&self) -> Duration {
         self.settings.collect_every
@@ -708,7 +718,7 @@ fn storage_key(area: &str, room_id: RoomId) -> Result<String, ApiError> {
     Ok(format!("{area}/{room_id}/{}", hex(&random)))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
         .iter()
