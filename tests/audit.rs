@@ -181,8 +181,9 @@ async fn each_action_leaves_one_entry_naming_who_what_and_the_request(backend: B
     assert_eq!(hook_entry["actor_role"], "service");
     assert!(hook_entry["room_id"].is_null(), "{hook_entry}");
     let text = serde_json::to_string(&entries).expect("serializes");
+    // The whole phrase: a timestamp's microseconds may well hold "4111".
     assert!(
-        !text.contains("4111"),
+        !text.contains("card number") && !text.contains("4111 1111"),
         "the trail holds message words: {text}"
     );
 }
