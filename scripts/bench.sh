@@ -10,6 +10,7 @@
 #   scripts/bench.sh dashboard              # 20 admins on /ws/ follow 1,000 rooms' inboxes
 #   scripts/bench.sh uploads                # 50 concurrent 10 MiB uploads during steady traffic
 #   scripts/bench.sh search                 # 1,000,000 messages seeded, 20 searches/s during steady
+#   scripts/bench.sh export                 # one customer: 100,000 messages, 1 GiB of files; export
 #   NODES=2 scripts/bench.sh multi-node     # two nodes sharing Postgres and Redis
 #   BACKEND=embedded scripts/bench.sh steady   # the zero-configuration default (SQLite)
 #   SERVER_BIN=/tmp/room-chats-old scripts/bench.sh saturate   # compare another build
@@ -125,6 +126,9 @@ if [ "$backend" = postgres ]; then
 fi
 # The embedded database and uploaded files (`uploads`) live in the run's own directory.
 common_env+=(DATA_DIR="$work/data")
+# `export` uploads 1 GiB as one customer: past the default per-user upload rate and daily quota.
+[ "$scenario" = export ] && common_env+=(ATTACHMENT_UPLOADS_PER_MINUTE=1000
+  ATTACHMENT_DAILY_QUOTA_BYTES=4294967296)
 
 # This machine's disk is ext4 mounted with online `discard`: the blocks of deleted files (the
 # last run's data, the WAL warm-up's table) are trimmed at a later journal commit, which an

@@ -2,6 +2,7 @@
 //! over its public API only: REST to prepare orders and rooms, WebSockets to chat.
 
 mod connection;
+mod export;
 mod pool;
 mod report;
 mod rss;
@@ -137,6 +138,20 @@ enum Scenario {
         /// takes it.
         #[arg(long)]
         upload_mbps: Option<f64>,
+    },
+    /// One customer with `rooms × per-room` messages and `files` files of `file-mib` MiB,
+    /// seeded through the API; an export of their data, timed until ready, downloaded, with
+    /// the server's memory sampled (issue 29: 100,000 messages and 1 GiB under 60 s).
+    Export {
+        #[arg(long, default_value_t = 20)]
+        rooms: usize,
+        #[arg(long, default_value_t = 5_000)]
+        per_room: usize,
+        #[arg(long, default_value_t = 43)]
+        files: usize,
+        /// MiB per file (24: under the default 25 MiB file limit).
+        #[arg(long, default_value_t = 24)]
+        file_mib: u64,
     },
     /// Seeds `rooms × per-room` messages of Zipf-distributed words through the API, then
     /// searches `rate` times a second (one, two and three words, phrases, prefixes; as
@@ -336,6 +351,20 @@ async fn run(cli: Cli) -> Result<bool, BenchError> {
                 bytes_per_sec: upload_mbps.map(|mbps| mbps * 1e6),
             };
             (scenarios::uploads(&common, &shape).await?, false)
+        }
+        Scenario::Export {
+            rooms,
+            per_room,
+            files,
+            file_mib,
+        } => {
+            let shape = export::ExportShape {
+                rooms,
+                per_room,
+                files,
+                file_bytes: file_mib * 1024 * 1024,
+            };
+            (export::run(&common, &shape).await?, false)
         }
         Scenario::Search {
             rooms,

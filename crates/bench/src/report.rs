@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::export::ExportRun;
 use crate::search::SearchRun;
 use crate::stats::{Percentiles, Stats};
 use crate::uploads::UploadRun;
@@ -109,6 +110,8 @@ pub struct Report {
     pub uploads: Option<UploadRun>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchRun>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportRun>,
 }
 
 impl Report {
@@ -157,6 +160,7 @@ impl Report {
             dashboard: None,
             webhook: None,
             uploads: None,
+            export: None,
             search: None,
         }
     }
@@ -296,6 +300,25 @@ impl Report {
                 webhook
                     .drained_secs
                     .map_or("NOT within the wait".to_owned(), |secs| format!("{secs:.1} s after the load")),
+            ));
+        }
+        if let Some(export) = &self.export {
+            let growth = match (export.rss_before_bytes, export.rss_peak_bytes) {
+                (Some(before), Some(peak)) => format!(
+                    "server RSS {:.0} MiB before, peak {:.0} MiB",
+                    before as f64 / 1048576.0,
+                    peak as f64 / 1048576.0
+                ),
+                _ => "server RSS not sampled (no --pid)".to_owned(),
+            };
+            lines.push(format!(
+                "export of {} messages and {} files ({:.0} MiB): ready in {:.1}s, archive {:.0} MiB downloaded in {:.1}s; {growth}",
+                export.messages,
+                export.files,
+                (export.files as u64 * export.file_bytes) as f64 / 1048576.0,
+                export.export_secs,
+                export.archive_bytes as f64 / 1048576.0,
+                export.download_secs,
             ));
         }
         if let Some(uploads) = &self.uploads {

@@ -142,7 +142,7 @@ pub async fn register_webhook(base: &str, signer: &Signer, url: &str) -> Result<
     .map(drop)
 }
 
-async fn request(
+pub(crate) async fn request(
     client: &awc::Client,
     method: &str,
     url: &str,

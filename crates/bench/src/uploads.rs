@@ -88,7 +88,7 @@ pub async fn run(
     let mut stored = 0;
     for result in &results {
         match result {
-            Ok(took) => {
+            Ok((took, _)) => {
                 stored += 1;
                 // Microseconds, like every latency histogram of the tool.
                 let _ = durations.record(took.as_micros().max(1) as u64);
@@ -115,13 +115,13 @@ pub async fn run(
 }
 
 /// Streams one file of `file_bytes` to `url`, at `bytes_per_sec` if given; answers how long
-/// it took, or why it failed.
-async fn upload_one(
+/// it took and the stored attachment, or why it failed.
+pub(crate) async fn upload_one(
     url: String,
     token: String,
     file_bytes: u64,
     bytes_per_sec: Option<f64>,
-) -> Result<Duration, String> {
+) -> Result<(Duration, serde_json::Value), String> {
     let chunks = file_bytes.div_ceil(CHUNK_BYTES as u64);
     let paced_from = tokio::time::Instant::now();
     let body = stream::iter(0..chunks).then(move |index| async move {
@@ -142,16 +142,20 @@ async fn upload_one(
         .timeout(Duration::from_secs(300))
         .finish();
     let started = Instant::now();
-    let response = client
+    let mut response = client
         .post(&url)
         .bearer_auth(&token)
         .content_type("image/png")
         .send_stream(body)
         .await
         .map_err(|error| format!("upload failed: {error}"))?;
-    if response.status().as_u16() == 201 {
-        Ok(started.elapsed())
-    } else {
-        Err(format!("upload answered {}", response.status()))
+    if response.status().as_u16() != 201 {
+        return Err(format!("upload answered {}", response.status()));
     }
+    let took = started.elapsed();
+    let stored = response
+        .json()
+        .await
+        .map_err(|error| format!("upload answer unreadable: {error}"))?;
+    Ok((took, stored))
 }
