@@ -163,6 +163,24 @@ async fn an_erased_person_leaves_no_word_or_name_behind(backend: Backend) {
         )
         .await;
     assert_eq!(muted.status, 200, "{muted:?}");
+    // An archive of their data, made before: it holds their file's bytes as they are.
+    let export = app
+        .call(
+            "POST",
+            "/users/cust-erase/exports",
+            Some(&app.tokens.service()),
+            None,
+        )
+        .await;
+    assert_eq!(export.status, 202, "{export:?}");
+    let archive = files
+        .path()
+        .join(format!("exports/{}.zip", export.json["id"]));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !archive.exists() {
+        assert!(Instant::now() < deadline, "no archive");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let seqs_before: Vec<i64> = app
         .history(room, &staff)
         .await
@@ -196,6 +214,15 @@ async fn an_erased_person_leaves_no_word_or_name_behind(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    let withdrawn = app
+        .call(
+            "GET",
+            &format!("/exports/{}", export.json["id"]),
+            Some(&app.tokens.service()),
+            None,
+        )
+        .await;
+    assert_eq!(withdrawn.json["status"], "expired", "{withdrawn:?}");
     let history = app.history(room, &staff).await;
     let seqs_after: Vec<i64> = history.iter().map(|m| m.seq).collect();
     assert_eq!(seqs_after, seqs_before, "every seq stays");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use room_chats_core::attachments::StorageLocation;
+use room_chats_core::attachments::{AttachmentSettings, StorageLocation};
 use serde_json::{Value, json};
 
 use crate::attachments::{send_with, upload_raw};
@@ -22,6 +22,10 @@ async fn start(backend: Backend) -> (TestApp, tempfile::TempDir) {
     let files = tempfile::tempdir().expect("temp dir");
     let options = NodeOptions {
         storage: Some(StorageLocation::Directory(files.path().to_owned())),
+        attachments: AttachmentSettings {
+            collect_every: Duration::from_millis(100),
+            ..AttachmentSettings::default()
+        },
         ..NodeOptions::default()
     };
     (TestApp::start_node(backend, options).await, files)
@@ -260,7 +264,7 @@ async fn a_staff_member_s_export_holds_their_own_messages_only(backend: Backend)
 
 /// A link opens only with its own key, on its own export, and no more once it expired.
 async fn export_links_open_with_their_own_key_until_they_expire(backend: Backend) {
-    let (app, _files) = start(backend).await;
+    let (app, files) = start(backend).await;
     let service = app.tokens.service();
     app.room("EXP-L", "cust-link").await;
     let first = request_export(&app, "cust-link", &service).await;
@@ -305,4 +309,27 @@ async fn export_links_open_with_their_own_key_until_they_expire(backend: Backend
         )
         .await;
     assert_eq!(expired.json["download_url"], Value::Null, "{expired:?}");
+
+    // The exporter's next look marks it expired and the collector deletes its archive; the
+    // other export's stays.
+    let archive = |id: &Value| files.path().join(format!("exports/{id}.zip"));
+    assert!(
+        archive(&second["id"]).exists(),
+        "archives live in the store"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while archive(&first["id"]).exists() {
+        assert!(Instant::now() < deadline, "the expired archive stays");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expired = app
+        .call(
+            "GET",
+            &format!("/exports/{}", first["id"]),
+            Some(&service),
+            None,
+        )
+        .await;
+    assert_eq!(expired.json["status"], "expired", "{expired:?}");
+    assert!(archive(&second["id"]).exists());
 }

@@ -22,6 +22,7 @@ use room_chats_types::{
 use serde_json::Value;
 
 use crate::connection::write_transaction;
+use crate::exports;
 use crate::outbox::{self, OutboxEvent, empty_data};
 use crate::persons;
 use crate::schema::{
@@ -168,6 +169,10 @@ pub fn erase_step(
         let settings = forget_settings(conn, user_id, &rooms)?;
         if settings > 0 {
             return Ok(Step::Worked(settings));
+        }
+        let archives = exports::withdraw(conn, user_id)?;
+        if archives > 0 {
+            return Ok(Step::Worked(archives));
         }
         finish(conn, user_id, now, event_id)?;
         Ok(Step::Done)

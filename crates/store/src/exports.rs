@@ -12,6 +12,7 @@ use room_chats_types::{ExportDto, ExportStatus, RoomId, WebhookEventData, Webhoo
 use crate::connection::write_transaction;
 use crate::outbox::{self, OutboxEvent, empty_data};
 use crate::schema::{exports, push_subscriptions, room_members, user_names};
+use crate::storage_deletions;
 use crate::time::{StoredTime, now_micros};
 use crate::{DbConnection, StoreError};
 
@@ -214,9 +215,9 @@ pub fn mark_failed(conn: &mut DbConnection, id: i64, error: &str) -> Result<(), 
     Ok(())
 }
 
-/// Marks up to `limit` ready exports whose link expired before `now` expired; the keys of
-/// their archives, to delete.
-pub fn expire(conn: &mut DbConnection, now: i64, limit: i64) -> Result<Vec<String>, StoreError> {
+/// Marks up to `limit` ready exports whose link expired before `now` expired and queues their
+/// archives for deletion (the attachment collector deletes them); how many.
+pub fn expire(conn: &mut DbConnection, now: i64, limit: i64) -> Result<usize, StoreError> {
     write_transaction(conn, |conn| {
         let due: Vec<(i64, Option<String>)> = exports::table
             .filter(exports::status.eq(ExportStatus::Ready.as_str()))
@@ -231,8 +232,33 @@ pub fn expire(conn: &mut DbConnection, now: i64, limit: i64) -> Result<Vec<Strin
                 exports::object_key.eq(None::<String>),
             ))
             .execute(conn)?;
-        Ok(due.into_iter().filter_map(|(_, key)| key).collect())
+        let keys: Vec<String> = due.into_iter().filter_map(|(_, key)| key).collect();
+        storage_deletions::queue(conn, &keys)?;
+        Ok(ids.len())
     })
+}
+
+/// Withdraws every archive of `user_id`'s data (an erasure: the archives hold their words):
+/// each export is marked expired and its archive queued for deletion. How many.
+pub fn withdraw(conn: &mut DbConnection, user_id: &str) -> Result<usize, StoreError> {
+    let archives: Vec<(i64, Option<String>)> = exports::table
+        .filter(exports::user_id.eq(user_id))
+        .filter(exports::object_key.is_not_null())
+        .select((exports::id, exports::object_key))
+        .load(conn)?;
+    if archives.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = archives.iter().map(|(id, _)| *id).collect();
+    let keys: Vec<String> = archives.into_iter().filter_map(|(_, key)| key).collect();
+    storage_deletions::queue(conn, &keys)?;
+    diesel::update(exports::table.filter(exports::id.eq_any(&ids)))
+        .set((
+            exports::status.eq(ExportStatus::Expired.as_str()),
+            exports::object_key.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(ids.len())
 }
 
 /// What the service keeps of the person beside their rooms.
