@@ -186,6 +186,28 @@ async fn history_older_than_its_retention_is_purged_and_a_resume_across_it_is_to
     assert_eq!(retention["effective_history_days"], 1, "{retention}");
     assert_eq!(retention["history_days"], Value::Null, "{retention}");
 
+    // Over REST too: a page reaching below the boundary says where it is; one above it not.
+    for (query, told) in [
+        ("after=2", json!(5)),
+        ("", json!(5)),
+        ("after=5", Value::Null),
+        ("before=8&limit=1", Value::Null),
+    ] {
+        let page = app
+            .call(
+                "GET",
+                &format!("/chat/{room}/messages?{query}"),
+                Some(&customer),
+                None,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{page:?}");
+        assert_eq!(
+            page.json["history_purged_through"], told,
+            "{query}: {page:?}"
+        );
+    }
+
     let mut resumed = app.resume(room, 2, &customer).await;
     let frames = resumed.until_caught_up().await;
     let kinds: Vec<&str> = frames

@@ -88,7 +88,11 @@ pub fn history(
             items.last().map(|message| message.seq)
         }
     };
-    Ok(MessagePage { items, next_cursor })
+    Ok(MessagePage {
+        items,
+        next_cursor,
+        history_purged_through: None,
+    })
 }
 
 /// How many messages of others `user_id` has not read: those after its marker `read`. Room

@@ -96,6 +96,12 @@ pub struct MessagePage {
     /// The seq to pass as the same parameter (`before` or `after`) for the next page, or null
     /// when there is nothing more in that direction.
     pub next_cursor: Option<Seq>,
+    /// Set when the room's history up to and including this seq was deleted under its
+    /// retention policy and the page reaches down to it (`after` a seq below it, or the
+    /// oldest page there is): what lay there will never come. Null otherwise
+    /// (docs/DATA-PROTECTION.md#conversations).
+    #[serde(default)]
+    pub history_purged_through: Option<Seq>,
 }
 
 /// Body of `POST /chat/{room_id}/read`.

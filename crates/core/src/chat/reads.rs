@@ -2,7 +2,7 @@
 
 use room_chats_store::messages::{self, HistoryPage};
 use room_chats_store::rooms::{self, RoomListFilter, RoomListScope, RoomListing};
-use room_chats_store::{StoreError, members};
+use room_chats_store::{StoreError, members, retention};
 use room_chats_types::{MessagePage, Role, RoomDetailDto, RoomId, Seq};
 
 use super::{Chat, HistoryRequest, VisibleRoom, check_field};
@@ -40,10 +40,22 @@ impl Chat {
     ) -> Result<MessagePage, ApiError> {
         let (room_id, page, limit) = (room.id(), request.page, request.limit);
         let audience = audience(room.caller());
-        Ok(self
+        let (mut found, purged) = self
             .db
-            .run(move |conn| messages::history(conn, room_id, page, limit, audience))
-            .await?)
+            .run(move |conn| {
+                let found = messages::history(conn, room_id, page, limit, audience)?;
+                Ok::<_, StoreError>((found, retention::purged_through(conn, room_id)?))
+            })
+            .await?;
+        // The lowest seq the request reaches: a page after a seq, or the oldest page there is.
+        let reaches_down_to = match page {
+            HistoryPage::After(after) | HistoryPage::Between { after, .. } => Some(after),
+            HistoryPage::Before(_) => found.next_cursor.is_none().then_some(0),
+        };
+        if reaches_down_to.is_some_and(|lowest| lowest < purged) {
+            found.history_purged_through = Some(purged);
+        }
+        Ok(found)
     }
 
     /// The room with its members, the caller's unread count and its newest `page_size`
