@@ -233,6 +233,17 @@ pub fn purgeable_rooms(
     )?)
 }
 
+/// Whether some room has a retention of its own: without one, and without a global one, a
+/// history purge has nothing to look for.
+pub fn any_own_retention(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    let one: Option<i64> = room_retention::table
+        .filter(room_retention::history_days.is_not_null())
+        .select(room_retention::room_id)
+        .first(conn)
+        .optional()?;
+    Ok(one.is_some())
+}
+
 /// The highest room id (0 without rooms): where a walk of [`purgeable_rooms`] ends.
 pub fn last_room_id(conn: &mut DbConnection) -> Result<RoomId, StoreError> {
     let last: Option<i64> = chat_rooms::table
