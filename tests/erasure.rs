@@ -4,14 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use room_chats_core::attachments::{AttachmentSettings, StorageLocation};
+use room_chats_core::attachments::AttachmentSettings;
 use room_chats_core::erasure::Erasures;
 use room_chats_store::erasure::{self, Step};
 use serde_json::{Value, json};
 
 use crate::attachments::{files_under, send_with, upload_raw};
 use crate::support::receiver::Mode;
-use crate::support::{Backend, NodeOptions, TestApp};
+use crate::support::{Backend, TestApp};
 
 crate::on_both_backends!(
     backend: an_erased_person_leaves_no_word_or_name_behind,
@@ -25,16 +25,12 @@ const NAME: &str = "Zelda Quixote";
 
 /// A node whose files go to a directory the test looks into, collected every 100 ms.
 async fn start(backend: Backend) -> (TestApp, tempfile::TempDir) {
-    let files = tempfile::tempdir().expect("temp dir");
-    let options = NodeOptions {
-        storage: Some(StorageLocation::Directory(files.path().to_owned())),
-        attachments: AttachmentSettings {
-            collect_every: Duration::from_millis(100),
-            ..AttachmentSettings::default()
-        },
-        ..NodeOptions::default()
+    let settings = AttachmentSettings {
+        collect_every: Duration::from_millis(100),
+        ..AttachmentSettings::default()
     };
-    (TestApp::start_node(backend, options).await, files)
+    let node = crate::attachments::start(backend, settings).await;
+    (node.app, node.files)
 }
 
 /// A client token of `sub` that carries the display name.

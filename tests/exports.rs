@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use room_chats_core::attachments::{AttachmentSettings, StorageLocation};
+use room_chats_core::attachments::AttachmentSettings;
 use serde_json::{Value, json};
 
 use crate::attachments::{send_with, upload_raw};
-use crate::support::{Backend, NodeOptions, TestApp};
+use crate::support::{Backend, TestApp};
 
 crate::on_both_backends!(
     backend: a_customer_s_export_holds_what_they_see_and_nothing_else,
@@ -19,16 +19,12 @@ crate::on_both_backends!(
 );
 
 async fn start(backend: Backend) -> (TestApp, tempfile::TempDir) {
-    let files = tempfile::tempdir().expect("temp dir");
-    let options = NodeOptions {
-        storage: Some(StorageLocation::Directory(files.path().to_owned())),
-        attachments: AttachmentSettings {
-            collect_every: Duration::from_millis(100),
-            ..AttachmentSettings::default()
-        },
-        ..NodeOptions::default()
+    let settings = AttachmentSettings {
+        collect_every: Duration::from_millis(100),
+        ..AttachmentSettings::default()
     };
-    (TestApp::start_node(backend, options).await, files)
+    let node = crate::attachments::start(backend, settings).await;
+    (node.app, node.files)
 }
 
 /// Asks for an export of `user_id` with `token`; the export.

@@ -9,6 +9,7 @@ use room_chats_store::erasure::{self as store, Step};
 use room_chats_types::{AuditAction, ErasureDto, Role};
 use sha2::{Digest, Sha256};
 
+use crate::attachments::hex;
 use crate::audit::entry;
 use crate::auth::Caller;
 use crate::chat::check_field;
@@ -122,9 +123,5 @@ fn event_id(user_id: &str, requested_at: i64) -> String {
         .chain_update(user_id.as_bytes())
         .chain_update(requested_at.to_be_bytes())
         .finalize();
-    let hex: String = digest[..16]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("evt_erased_{hex}")
+    format!("evt_erased_{}", hex(&digest[..16]))
 }

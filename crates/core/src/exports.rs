@@ -24,7 +24,7 @@ use room_chats_store::audit::recorded;
 use room_chats_store::exports::{self as store, StoredExport};
 use room_chats_store::messages::{self, HistoryPage};
 use room_chats_store::persons::{PersonsRoom, persons_rooms};
-use room_chats_store::{Audience, Database, StoreError, attachments, rooms, timeline};
+use room_chats_store::{Audience, Database, StoreError, attachments, push, rooms, timeline};
 use room_chats_types::{AuditAction, ExportDto, ExportStatus, Role};
 use serde_json::json;
 use zip::write::SimpleFileOptions;
@@ -375,14 +375,15 @@ impl ArchiveWriter {
         for (room_id, _, _, muted) in &settings.memberships {
             write_line(&mut zip, &json!({ "room_id": room_id, "muted": muted }))?;
         }
+        // What `GET /push/subscriptions` shows the person: endpoints, never the keys.
+        let subscriptions = {
+            let user_id = user_id.clone();
+            self.run(move |conn| push::subscriptions(conn, &user_id))?
+        };
         zip.start_file("push_subscriptions.ndjson", text)
             .map_err(zip_error)?;
-        for (id, endpoint, created_at) in &settings.push_subscriptions {
-            let created_at = chrono::DateTime::from_timestamp_micros(*created_at);
-            write_line(
-                &mut zip,
-                &json!({ "id": id, "endpoint": endpoint, "created_at": created_at }),
-            )?;
+        for subscription in &subscriptions {
+            write_line(&mut zip, subscription)?;
         }
 
         for attachment_id in files {

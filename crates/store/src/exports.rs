@@ -11,7 +11,7 @@ use room_chats_types::{ExportDto, ExportStatus, RoomId, WebhookEventData, Webhoo
 
 use crate::connection::write_transaction;
 use crate::outbox::{self, OutboxEvent, empty_data};
-use crate::schema::{exports, push_subscriptions, room_members, user_names};
+use crate::schema::{exports, room_members, user_names};
 use crate::storage_deletions;
 use crate::time::{StoredTime, now_micros};
 use crate::{DbConnection, StoreError};
@@ -268,11 +268,9 @@ pub struct PersonsSettings {
     pub name: Option<String>,
     /// Per room: the read marker, when it last moved (micros), whether the room is muted.
     pub memberships: Vec<(RoomId, i64, i64, bool)>,
-    /// Push subscriptions: id, endpoint, created (micros). Never the keys.
-    pub push_subscriptions: Vec<(i64, String, i64)>,
 }
 
-/// The person's name, read markers, notification settings and push subscriptions.
+/// The person's name, read markers and notification settings.
 pub fn persons_settings(
     conn: &mut DbConnection,
     user_id: &str,
@@ -292,18 +290,5 @@ pub fn persons_settings(
             room_members::muted,
         ))
         .load(conn)?;
-    let push_subscriptions = push_subscriptions::table
-        .filter(push_subscriptions::user_id.eq(user_id))
-        .order(push_subscriptions::id)
-        .select((
-            push_subscriptions::id,
-            push_subscriptions::endpoint,
-            push_subscriptions::created_at,
-        ))
-        .load(conn)?;
-    Ok(PersonsSettings {
-        name,
-        memberships,
-        push_subscriptions,
-    })
+    Ok(PersonsSettings { name, memberships })
 }

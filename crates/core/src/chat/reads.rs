@@ -40,22 +40,23 @@ impl Chat {
     ) -> Result<MessagePage, ApiError> {
         let (room_id, page, limit) = (room.id(), request.page, request.limit);
         let audience = audience(room.caller());
-        let (mut found, purged) = self
+        Ok(self
             .db
             .run(move |conn| {
-                let found = messages::history(conn, room_id, page, limit, audience)?;
-                Ok::<_, StoreError>((found, retention::purged_through(conn, room_id)?))
+                let mut found = messages::history(conn, room_id, page, limit, audience)?;
+                // The lowest seq the request reaches: a page after a seq, or the oldest page
+                // there is. Only such a page reads the room's purge boundary.
+                let reaches_down_to = match page {
+                    HistoryPage::After(after) | HistoryPage::Between { after, .. } => Some(after),
+                    HistoryPage::Before(_) => found.next_cursor.is_none().then_some(0),
+                };
+                if let Some(lowest) = reaches_down_to {
+                    let purged = retention::purged_through(conn, room_id)?;
+                    found.history_purged_through = (lowest < purged).then_some(purged);
+                }
+                Ok::<_, StoreError>(found)
             })
-            .await?;
-        // The lowest seq the request reaches: a page after a seq, or the oldest page there is.
-        let reaches_down_to = match page {
-            HistoryPage::After(after) | HistoryPage::Between { after, .. } => Some(after),
-            HistoryPage::Before(_) => found.next_cursor.is_none().then_some(0),
-        };
-        if reaches_down_to.is_some_and(|lowest| lowest < purged) {
-            found.history_purged_through = Some(purged);
-        }
-        Ok(found)
+            .await?)
     }
 
     /// The room with its members, the caller's unread count and its newest `page_size`
