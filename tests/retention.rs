@@ -168,8 +168,9 @@ async fn history_older_than_its_retention_is_purged_and_a_resume_across_it_is_to
     backdate(&app, room, 5, 2);
 
     assert_eq!(purged(&app, "messages").await, 3.0);
+    // The pass's counts are added one after the other: wait for this one too.
     assert_eq!(
-        purged_now(&[&app], "room_events").await,
+        purged_at_least(&[&app], "room_events", 2.0).await,
         2.0,
         "the close and reopen"
     );
