@@ -14,6 +14,7 @@
 #   NODES=2 scripts/bench.sh multi-node     # two nodes sharing Postgres and Redis
 #   BACKEND=embedded scripts/bench.sh steady   # the zero-configuration default (SQLite)
 #   SERVER_BIN=/tmp/room-chats-old scripts/bench.sh saturate   # compare another build
+#   BENCH_SQL=/tmp/patch.sql scripts/bench.sh hot-rooms      # try a schema change first
 #
 # BACKEND=postgres (default) starts a Postgres cluster of its own for the run, created by
 # initdb with its defaults — what a production install has (autovacuum on, fsync and
@@ -146,6 +147,14 @@ for n in $(seq 1 "$nodes"); do
     sleep 0.1
   done
 done
+
+# BENCH_SQL=file.sql runs that file against the run's database once the nodes have migrated
+# it, before the load: for trying a schema or trigger change on one build before coding it.
+if [ -n "${BENCH_SQL:-}" ]; then
+  [ "$backend" = postgres ] || { echo "BENCH_SQL needs BACKEND=postgres" >&2; exit 1; }
+  psql "$base_url/$db" -v ON_ERROR_STOP=1 -qf "$BENCH_SQL" >&2
+  echo "applied $BENCH_SQL" >&2
+fi
 
 JWT_SECRET="$secret" "$bench" "${urls[@]}" --pid "${pids[0]}" --out "$out" "$scenario" "$@" >/dev/null
 if [ "$backend" = postgres ]; then
