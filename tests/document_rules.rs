@@ -100,6 +100,101 @@ async fn integers_written_with_a_zero_fraction_are_read() {
         .await
         .assert_error(422, "validation_failed");
     }
+
+    let retention = app
+        .call(
+            "PUT",
+            &format!("/chat/{room_id}/retention"),
+            Some(&admin),
+            Some(json!({ "history_days": 30.0, "legal_hold": false })),
+        )
+        .await;
+    assert_eq!(retention.status, 200, "{retention:?}");
+    assert_eq!(retention.json["history_days"], 30);
+    let closed = app
+        .call(
+            "POST",
+            &format!("/chat/{room_id}/close"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{closed:?}");
+    let rating = format!("/chat/{room_id}/rating");
+    let rate = |score: Value| {
+        app.call(
+            "POST",
+            &rating,
+            Some(&customer),
+            Some(json!({ "score": score })),
+        )
+    };
+    rate(json!(4.5))
+        .await
+        .assert_error(422, "validation_failed");
+    let rated = rate(json!(4.0)).await;
+    assert_eq!(rated.status, 201, "{rated:?}");
+    assert_eq!(rated.json["rating"]["score"], 4);
+}
+
+/// Every parameter that names a person or an order carries the id rules, and the room filters
+/// of searches and the audit trail say that a room id is positive: a fuzzer that follows the
+/// document sends nothing the service refuses for breaking them.
+#[test]
+fn ids_in_paths_and_filters_carry_their_rules() {
+    let spec = document();
+    let mut checked = 0;
+    for (path, operations) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let Some(parameters) = operation["parameters"].as_array() else {
+                continue;
+            };
+            for parameter in parameters {
+                let name = parameter["name"].as_str().expect("name");
+                let schema = &parameter["schema"];
+                let place = format!("{method} {path} {name}");
+                if ["user_id", "order_id", "actor_id", "sender"].contains(&name) {
+                    assert_eq!(
+                        schema["$ref"], "#/components/schemas/ExternalId",
+                        "{place}: {schema}"
+                    );
+                    checked += 1;
+                } else if name == "room_id" && parameter["in"] == "query" {
+                    assert_eq!(schema["minimum"], 1, "{place}: {schema}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 15, "only {checked} parameters found");
+}
+
+/// The push keys' patterns admit exactly the base64url texts of 65 and 16 bytes that the
+/// service reads (padded or not), so a browser's keys always pass them.
+#[test]
+fn push_key_patterns_match_what_the_service_reads() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+
+    let spec = document();
+    let keys = &spec["components"]["schemas"]["PushSubscriptionKeys"]["properties"];
+    for (field, bytes) in [("p256dh", 65), ("auth", 16)] {
+        let pattern = regex::Regex::new(keys[field]["pattern"].as_str().expect("pattern"))
+            .expect("a pattern");
+        for fill in [0_u8, 1, 0x7f, 0xfe, 0xff] {
+            let mut key = vec![fill; bytes];
+            if let Some(last) = key.last_mut() {
+                *last = fill.wrapping_mul(37).wrapping_add(11);
+            }
+            for text in [URL_SAFE_NO_PAD.encode(&key), URL_SAFE.encode(&key)] {
+                assert!(pattern.is_match(&text), "{field}: {text}");
+            }
+            for wrong in [bytes - 1, bytes + 1] {
+                let text = URL_SAFE_NO_PAD.encode(vec![fill; wrong]);
+                assert!(!pattern.is_match(&text), "{field} of {wrong} bytes: {text}");
+            }
+        }
+    }
 }
 
 /// What the document forbids is refused: a body that is not an object, ids that break the id

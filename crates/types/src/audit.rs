@@ -140,7 +140,8 @@ pub struct AuditQuery {
     #[param(value_type = Option<ExternalId>)]
     pub actor_id: Option<String>,
     /// Only what was done to this room.
-    #[param(minimum = 1)]
+    // `value_type`: the alias alone becomes a `$ref`, which drops the minimum.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub room_id: Option<RoomId>,
     /// Only what was done to this person.
     #[param(value_type = Option<ExternalId>)]

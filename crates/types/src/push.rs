@@ -25,8 +25,13 @@ pub struct PushSubscriptionBody {
 #[serde(deny_unknown_fields)]
 pub struct PushSubscriptionKeys {
     /// The browser's P-256 public key (65 bytes, uncompressed).
+    // 65 bytes are 87 base64url characters, the last one carrying two zero bits; padding is
+    // read past.
+    #[schema(pattern = "^[A-Za-z0-9_-]{86}[AEIMQUYcgkosw048]=*$")]
     pub p256dh: String,
     /// The shared authentication secret (16 bytes).
+    // 22 characters, the last one carrying four zero bits.
+    #[schema(pattern = "^[A-Za-z0-9_-]{21}[AQgw]=*$")]
     pub auth: String,
 }
 

@@ -17,7 +17,7 @@ pub const MAX_RETENTION_DAYS: i64 = 36_500;
 pub struct RoomRetentionBody {
     /// Days this room's history (messages, their revisions and files, room events) is kept
     /// instead of `HISTORY_RETENTION_DAYS`; `null` or absent: the global policy.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::option")]
     #[schema(minimum = 1, maximum = 36500)]
     pub history_days: Option<i64>,
     /// A legal hold: while set, nothing of the room is purged, whatever the policies say.

@@ -218,6 +218,7 @@ pub struct RatingDto {
 #[serde(deny_unknown_fields)]
 pub struct RatingBody {
     /// 1 (bad) to 5 (very good).
+    #[serde(deserialize_with = "crate::whole::int")]
     #[schema(minimum = 1, maximum = 5)]
     pub score: i64,
     /// Optional words: 1 to 1,000 characters, not only whitespace, no control characters but

@@ -59,7 +59,8 @@ pub struct MessageSearchQuery {
     #[param(value_type = SearchText)]
     pub q: Option<String>,
     /// Only messages of this room.
-    #[param(minimum = 1)]
+    // `value_type`: the alias alone becomes a `$ref`, which drops the minimum.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub room_id: Option<RoomId>,
     /// Only messages of this sender (user id).
     #[param(value_type = Option<ExternalId>)]

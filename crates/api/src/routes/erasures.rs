@@ -2,6 +2,7 @@
 //! (docs/DATA-PROTECTION.md#erasure).
 
 use actix_web::{HttpResponse, get, post, web};
+use room_chats_types::schema::ExternalId;
 use room_chats_types::{ErasureDto, ErrorBody};
 
 use crate::authenticate::Authenticated;
@@ -17,7 +18,7 @@ use crate::state::AppState;
 /// service only; recorded in the audit trail (`erasure_requested`).
 #[utoipa::path(
     tag = "data protection",
-    params(("user_id" = String, Path, description = "The person's user id (the `sub` of their tokens)")),
+    params(("user_id" = ExternalId, Path, description = "The person's user id (the `sub` of their tokens)")),
     responses(
         (status = 202, body = ErasureDto, description = "Requested: `running` until done"),
         (status = 403, body = ErrorBody, description = "Only the platform service (`forbidden`)"),
@@ -42,7 +43,7 @@ pub async fn request_erasure(
 /// Where the person's erasure stands.
 #[utoipa::path(
     tag = "data protection",
-    params(("user_id" = String, Path, description = "The person's user id (the `sub` of their tokens)")),
+    params(("user_id" = ExternalId, Path, description = "The person's user id (the `sub` of their tokens)")),
     responses(
         (status = 200, body = ErasureDto, description = "The erasure: `running` or `done`"),
         (status = 403, body = ErrorBody, description = "Only the platform service and admins (`forbidden`)"),

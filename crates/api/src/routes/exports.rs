@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use futures_util::StreamExt;
+use room_chats_types::schema::ExternalId;
 use room_chats_types::{ErrorBody, ExportDto};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -20,7 +21,7 @@ use crate::state::AppState;
 /// link. The platform service, or the person themself; recorded in the audit trail.
 #[utoipa::path(
     tag = "data protection",
-    params(("user_id" = String, Path, description = "The person's user id (the `sub` of their tokens)")),
+    params(("user_id" = ExternalId, Path, description = "The person's user id (the `sub` of their tokens)")),
     responses(
         (status = 202, body = ExportDto, description = "Requested: `pending` until ready"),
         (status = 403, body = ErrorBody, description = "Neither the platform service nor the person (`forbidden`)"),

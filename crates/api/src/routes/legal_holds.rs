@@ -2,6 +2,7 @@
 //! the platform service): no room they are a member of is purged while it is set.
 
 use actix_web::{HttpResponse, delete, get, put, web};
+use room_chats_types::schema::ExternalId;
 use room_chats_types::{ErrorBody, UserLegalHoldBody, UserLegalHoldDto};
 
 use crate::authenticate::Authenticated;
@@ -13,7 +14,7 @@ use crate::state::AppState;
 /// The legal hold on the person, if one is set.
 #[utoipa::path(
     tag = "data protection",
-    params(("user_id" = String, Path, description = "The person's user id (the `sub` of their tokens)")),
+    params(("user_id" = ExternalId, Path, description = "The person's user id (the `sub` of their tokens)")),
     responses(
         (status = 200, body = UserLegalHoldDto, description = "The hold"),
         (status = 403, body = ErrorBody, description = "Only admins and the platform service (`forbidden`)"),
@@ -40,7 +41,7 @@ pub async fn user_legal_hold(
 /// is purged while it is set. Idempotent; recorded in the audit trail (`legal_hold_placed`).
 #[utoipa::path(
     tag = "data protection",
-    params(("user_id" = String, Path, description = "The person's user id (the `sub` of their tokens)")),
+    params(("user_id" = ExternalId, Path, description = "The person's user id (the `sub` of their tokens)")),
     request_body = UserLegalHoldBody,
     responses(
         (status = 200, body = UserLegalHoldDto, description = "The hold now"),
@@ -68,7 +69,7 @@ pub async fn place_user_legal_hold(
 /// Lifts the legal hold on the person; recorded in the audit trail (`legal_hold_lifted`).
 #[utoipa::path(
     tag = "data protection",
-    params(("user_id" = String, Path, description = "The person's user id (the `sub` of their tokens)")),
+    params(("user_id" = ExternalId, Path, description = "The person's user id (the `sub` of their tokens)")),
     responses(
         (status = 204, description = "Lifted"),
         (status = 403, body = ErrorBody, description = "Only admins and the platform service (`forbidden`)"),
