@@ -61,6 +61,13 @@ fn the_document_states_the_rules_the_service_keeps() {
         (&limit["schema"]["minimum"], &limit["schema"]["maximum"]),
         (&json!(1), &json!(200))
     );
+    // A rating's comment is checked as a message's content is, with its own length.
+    let comment = &spec["components"]["schemas"]["RatingComment"];
+    assert_eq!(comment["pattern"], room_chats_types::rules::CONTENT_PATTERN);
+    assert_eq!(
+        comment["maxLength"],
+        room_chats_types::rules::MAX_RATING_COMMENT_CHARS
+    );
     for (schema, scheme) in [("EndpointUrl", "^https?://"), ("PushEndpoint", "^https://")] {
         let pattern = spec["components"]["schemas"][schema]["pattern"]
             .as_str()

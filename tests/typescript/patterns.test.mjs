@@ -21,6 +21,7 @@ function satisfies(schema, value) {
 for (const [kind, name] of [
   ["ids", "ExternalId"],
   ["contents", "MessageContent"],
+  ["tracking_urls", "TrackingUrl"],
 ]) {
   const schema = spec.components.schemas[name];
   test(`${name} accepts what the service accepts`, () => {

@@ -221,9 +221,8 @@ pub struct RatingBody {
     #[serde(deserialize_with = "crate::whole::int")]
     #[schema(minimum = 1, maximum = 5)]
     pub score: i64,
-    /// Optional words: 1 to 1,000 characters, not only whitespace, no control characters but
-    /// tab and newlines.
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 1000)]
+    /// Optional words.
+    #[schema(value_type = Option<crate::schema::RatingComment>)]
     pub comment: Option<String>,
 }
 

@@ -108,11 +108,14 @@ impl std::fmt::Display for RuleViolation {
     }
 }
 
+/// Longest comment of a rating, in characters (the other rules are a message's).
+pub const MAX_RATING_COMMENT_CHARS: usize = 1_000;
+
 /// Longest line of an order event, in characters.
 pub const MAX_ORDER_EVENT_TEXT_CHARS: usize = 500;
 /// An order's tracking link: `http(s)://`, a host, then anything but whitespace and controls.
 pub const TRACKING_URL_PATTERN: &str =
-    "^https?://[^\\s/?#\\x00-\\x1F\\x7F]+[^\\s\\x00-\\x1F\\x7F]*$";
+    "^https?://[^\\s/?#\\x00-\\x1F\\x7F-\\x9F]+[^\\s\\x00-\\x1F\\x7F-\\x9F]*$";
 
 /// Most files one message may carry.
 pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
@@ -282,7 +285,14 @@ mod tests {
                 "{content:?}"
             );
         }
+        for url in strings("tracking_urls", "valid") {
+            assert_eq!(check_tracking_url(&url), Ok(()), "{url:?}");
+        }
+        for url in strings("tracking_urls", "invalid") {
+            assert!(check_tracking_url(&url).is_err(), "{url:?}");
+        }
         assert!(strings("ids", "invalid").len() > 5 && strings("contents", "valid").len() > 3);
+        assert!(strings("tracking_urls", "invalid").len() > 5);
     }
 
     #[test]

@@ -12,9 +12,9 @@ use crate::rules::{
     CANNED_SHORTCUT_PATTERN, CANNED_TITLE_PATTERN, CONTENT_PATTERN, DEFAULT_MAX_CONTENT_CHARS,
     ENDPOINT_URL_PATTERN, ID_PATTERN, MAX_CANNED_SHORTCUT_CHARS, MAX_CANNED_TITLE_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_HOLD_REASON_CHARS, MAX_ID_CHARS, MAX_MEDIA_TYPE_CHARS,
-    MAX_ORDER_EVENT_TEXT_CHARS, MAX_ROOM_SEARCH_CHARS, MAX_SEARCH_QUERY_CHARS, MAX_URL_CHARS,
-    MEDIA_TYPE_PATTERN, PLAIN_TEXT_PATTERN, PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN,
-    SEARCH_CURSOR_PATTERN, TRACKING_URL_PATTERN,
+    MAX_ORDER_EVENT_TEXT_CHARS, MAX_RATING_COMMENT_CHARS, MAX_ROOM_SEARCH_CHARS,
+    MAX_SEARCH_QUERY_CHARS, MAX_URL_CHARS, MEDIA_TYPE_PATTERN, PLAIN_TEXT_PATTERN,
+    PUSH_ENDPOINT_PATTERN, ROOM_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN, TRACKING_URL_PATTERN,
 };
 
 /// A string schema with length bounds, a pattern and, when given, an example.
@@ -113,6 +113,19 @@ named_string_schema!(
          no control characters other than tab, line feed and carriage return, and at most \
          `MAX_CONTENT_CHARS` characters (4,000 unless the operator changed it).",
         Some("Hello, where is my parcel?"),
+    )
+);
+
+named_string_schema!(
+    /// The comment of a rating.
+    RatingComment = string_schema(
+        1,
+        Some(MAX_RATING_COMMENT_CHARS),
+        CONTENT_PATTERN,
+        "What the customer adds to a rating, under a message's rules: 1 to 1,000 characters, \
+         at least one that is not whitespace, no control characters other than tab, line feed \
+         and carriage return.",
+        Some("Quick and kind"),
     )
 );
 

@@ -1,14 +1,11 @@
 //! Satisfaction: the customer rates a closed room once.
 
 use room_chats_store::rooms;
-use room_chats_types::rules::check_content;
+use room_chats_types::rules::{MAX_RATING_COMMENT_CHARS, check_content};
 use room_chats_types::{RatingBody, Role, RoomDto};
 
 use super::{Announcement, Chat, VisibleRoom};
 use crate::error::ApiError;
-
-/// Longest comment of a rating, in characters.
-const MAX_RATING_COMMENT_CHARS: usize = 1_000;
 
 impl Chat {
     /// Records the room's customer's rating (1 to 5, an optional comment) of the closed room,
