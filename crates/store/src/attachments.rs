@@ -272,17 +272,7 @@ pub fn uploads_since(
 ) -> Result<UploadTally, StoreError> {
     const TALLY_SQL: &str = "SELECT COUNT(*) AS files, CAST(COALESCE(SUM(size), 0) AS BIGINT) \
         AS bytes FROM attachments WHERE uploader_id = $1 AND created_at >= $2";
-    let tally = match conn {
-        DbConnection::Postgres(pg) => diesel::sql_query(TALLY_SQL)
-            .bind::<Text, _>(uploader_id)
-            .bind::<BigInt, _>(since)
-            .get_result(pg)?,
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(TALLY_SQL.replace('$', "?"))
-            .bind::<Text, _>(uploader_id)
-            .bind::<BigInt, _>(since)
-            .get_result(sqlite)?,
-    };
-    Ok(tally)
+    Ok(raw_sql!(conn, TALLY_SQL, get_result, Text => uploader_id, BigInt => since)?)
 }
 
 /// The attachments `ids` names (those that exist), locked on Postgres until the transaction
@@ -353,16 +343,7 @@ pub fn collect(
         (UNSENT_SQL, cutoffs.unsent_before),
         (OF_DELETED_SQL, cutoffs.deleted_before),
     ] {
-        let rows: Vec<StoredKeys> = match conn {
-            DbConnection::Postgres(pg) => diesel::sql_query(sql)
-                .bind::<BigInt, _>(before)
-                .bind::<BigInt, _>(limit)
-                .load(pg)?,
-            DbConnection::Sqlite(sqlite) => diesel::sql_query(sql.replace('$', "?"))
-                .bind::<BigInt, _>(before)
-                .bind::<BigInt, _>(limit)
-                .load(sqlite)?,
-        };
+        let rows: Vec<StoredKeys> = raw_sql!(conn, sql, load, BigInt => before, BigInt => limit)?;
         // A checked direct upload has two objects: the copy and what the client put.
         keys.extend(object_keys(&rows));
     }

@@ -177,14 +177,7 @@ fn queue_counts(
 ) -> Result<HashMap<i64, QueueCounts>, StoreError> {
     const COUNTS_SQL: &str = "SELECT endpoint_id, COUNT(*) AS total, COUNT(dead_at) AS dead \
         FROM webhook_outbox WHERE $1 IS NULL OR endpoint_id = $1 GROUP BY endpoint_id";
-    let rows: Vec<CountRow> = match conn {
-        DbConnection::Postgres(pg) => diesel::sql_query(COUNTS_SQL)
-            .bind::<Nullable<BigInt>, _>(only)
-            .load(pg)?,
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(COUNTS_SQL.replace('$', "?"))
-            .bind::<Nullable<BigInt>, _>(only)
-            .load(sqlite)?,
-    };
+    let rows: Vec<CountRow> = raw_sql!(conn, COUNTS_SQL, load, Nullable<BigInt> => only)?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -437,16 +430,7 @@ fn lease_due_queues(
     limit: i64,
 ) -> Result<Vec<Queue>, StoreError> {
     let now = now_micros();
-    let due: Vec<QueueRow> = match conn {
-        DbConnection::Postgres(pg) => diesel::sql_query(DUE_QUEUES_SQL)
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(pg)?,
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(DUE_QUEUES_SQL.replace('$', "?"))
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(sqlite)?,
-    };
+    let due: Vec<QueueRow> = raw_sql!(conn, DUE_QUEUES_SQL, load, BigInt => now, BigInt => limit)?;
     let queues: Vec<Queue> = due
         .into_iter()
         .map(|row| Queue {
