@@ -6,11 +6,10 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{StreamExt, stream};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::BenchError;
-use crate::report::Report;
+use crate::report::{ExportRun, Report};
 use crate::rss::rss_bytes;
 use crate::scenarios::Common;
 use crate::setup::request;
@@ -22,23 +21,6 @@ pub struct ExportShape {
     pub per_room: usize,
     pub files: usize,
     pub file_bytes: u64,
-}
-
-/// What the export measured.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportRun {
-    pub messages: usize,
-    pub files: usize,
-    pub file_bytes: u64,
-    pub seed_secs: f64,
-    /// From the request to `ready`.
-    pub export_secs: f64,
-    pub archive_bytes: u64,
-    pub download_secs: f64,
-    /// Server memory before the export and the most it reached while the archive was
-    /// written and downloaded.
-    pub rss_before_bytes: Option<u64>,
-    pub rss_peak_bytes: Option<u64>,
 }
 
 /// Seeds, exports, downloads.

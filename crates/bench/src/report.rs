@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 
-use crate::export::ExportRun;
 use crate::search::SearchRun;
 use crate::stats::{Percentiles, Stats};
 use crate::uploads::UploadRun;
@@ -403,4 +402,21 @@ impl Report {
 /// Bytes in MiB.
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// What the export measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportRun {
+    pub messages: usize,
+    pub files: usize,
+    pub file_bytes: u64,
+    pub seed_secs: f64,
+    /// From the request to `ready`.
+    pub export_secs: f64,
+    pub archive_bytes: u64,
+    pub download_secs: f64,
+    /// Server memory before the export and the most it reached while the archive was
+    /// written and downloaded.
+    pub rss_before_bytes: Option<u64>,
+    pub rss_peak_bytes: Option<u64>,
 }
