@@ -592,15 +592,7 @@ async fn bad_uploads_get_clear_errors(backend: Backend) {
     .assert_error(409, "conflict");
 
     // A closed room takes no uploads.
-    let closed = app
-        .call(
-            "POST",
-            &format!("/chat/{room_id}/close"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(room_id, &admin).await;
     upload_raw(app, room_id, &customer, "a.png", png(100))
         .await
         .assert_error(409, "room_closed");

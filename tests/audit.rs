@@ -209,10 +209,7 @@ async fn a_change_that_changes_nothing_and_a_customer_acting_on_their_own_leave_
         .await;
     assert_eq!(deleted.status, 200, "{deleted:?}");
     for _ in 0..2 {
-        let closed = app
-            .call("POST", &format!("/chat/{room}/close"), Some(&staff), None)
-            .await;
-        assert_eq!(closed.status, 200, "{closed:?}");
+        app.close(room, &staff).await;
         let assigned = app
             .call(
                 "PUT",

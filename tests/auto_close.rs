@@ -101,15 +101,7 @@ async fn the_customers_message_reopens_only_a_room_a_policy_closed(backend: Back
     let customer = app.tokens.client("cust-4");
     let mut socket = app.ws(auto, &customer).await;
     socket.handshake().await;
-    let staff_closed = app
-        .call(
-            "POST",
-            &format!("/chat/{by_staff}/close"),
-            Some(&staff),
-            None,
-        )
-        .await;
-    assert_eq!(staff_closed.status, 200, "{staff_closed:?}");
+    app.close(by_staff, &staff).await;
     socket.next_room_event("closed").await;
 
     // Over the same socket that saw the close.

@@ -330,15 +330,7 @@ async fn direct_upload_requests_are_checked_like_uploads() {
 
     // A closed room takes no more files.
     let admin = app.tokens.admin("staff-d3");
-    let closed = app
-        .call(
-            "POST",
-            &format!("/chat/{room_id}/close"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(room_id, &admin).await;
     start_direct(&app, room_id, &admin, body(json!(100), "image/png"))
         .await
         .assert_error(409, "room_closed");

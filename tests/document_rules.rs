@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use room_chats_core::webhooks::WebhookSettings;
 
+use crate::rating::rate;
 use crate::support::{Backend, NodeOptions, TestApp};
 
 fn document() -> Value {
@@ -118,28 +119,11 @@ async fn integers_written_with_a_zero_fraction_are_read() {
         .await;
     assert_eq!(retention.status, 200, "{retention:?}");
     assert_eq!(retention.json["history_days"], 30);
-    let closed = app
-        .call(
-            "POST",
-            &format!("/chat/{room_id}/close"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
-    let rating = format!("/chat/{room_id}/rating");
-    let rate = |score: Value| {
-        app.call(
-            "POST",
-            &rating,
-            Some(&customer),
-            Some(json!({ "score": score })),
-        )
-    };
-    rate(json!(4.5))
+    app.close(room_id, &admin).await;
+    rate(&app, room_id, &customer, json!({ "score": 4.5 }))
         .await
         .assert_error(422, "validation_failed");
-    let rated = rate(json!(4.0)).await;
+    let rated = rate(&app, room_id, &customer, json!({ "score": 4.0 })).await;
     assert_eq!(rated.status, 201, "{rated:?}");
     assert_eq!(rated.json["rating"]["score"], 4);
 }

@@ -126,10 +126,7 @@ async fn a_customer_s_export_holds_what_they_see_and_nothing_else(backend: Backe
     )
     .await;
     assert_eq!(note.status, 201, "{note:?}");
-    let closed = app
-        .call("POST", &format!("/chat/{first}/close"), Some(&staff), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(first, &staff).await;
     app.send(second, &customer, "about the second order").await;
     app.send(foreign, &app.tokens.client("cust-other"), "not theirs")
         .await;

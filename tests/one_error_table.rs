@@ -271,10 +271,7 @@ async fn arrange(given: Given) -> Arranged {
     match given {
         Given::Nothing | Given::TightBudget | Given::NoEditWindow => {}
         Given::RoomClosed => {
-            let closed = app
-                .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
-                .await;
-            assert_eq!(closed.status, 200, "{closed:?}");
+            app.close(room, &admin).await;
         }
         Given::OwnDeleted => {
             let path = format!("/chat/{room}/messages/{own_message}");

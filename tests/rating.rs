@@ -15,7 +15,13 @@ crate::on_both_backends!(
     ratings_refuse_bad_input,
 );
 
-async fn rate(app: &TestApp, room: i64, token: &str, body: Value) -> crate::support::Response {
+/// `POST /chat/{room}/rating` as `token` with `body`.
+pub(crate) async fn rate(
+    app: &TestApp,
+    room: i64,
+    token: &str,
+    body: Value,
+) -> crate::support::Response {
     app.call(
         "POST",
         &format!("/chat/{room}/rating"),
@@ -42,10 +48,7 @@ async fn a_customer_rates_a_closed_room_once(app: TestApp) {
 
     let mut staff = app.ws(room, &admin).await;
     staff.handshake().await;
-    let closed = app
-        .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(room, &admin).await;
     let rated = rate(
         &app,
         room,
@@ -81,10 +84,7 @@ async fn ratings_refuse_bad_input(app: TestApp) {
     let room = app.room("R-2", "cust-b").await;
     let customer = app.tokens.client("cust-b");
     let admin = app.tokens.admin("staff-b");
-    let closed = app
-        .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(room, &admin).await;
     rate(&app, room, &admin, json!({ "score": 5 }))
         .await
         .assert_error(403, "forbidden");

@@ -199,10 +199,7 @@ async fn a_closed_room_stops_its_clock_and_a_reopened_one_starts_a_first_respons
     app.send(room, &staff, "Hello!").await;
     app.send(room, &customer, "Can I return it?").await;
     assert_eq!(app.room_detail(room).await["sla"]["clock"], "next_response");
-    let closed = app
-        .call("POST", &format!("/chat/{room}/close"), Some(&staff), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    let closed = app.close(room, &staff).await;
     assert!(closed.json["sla"].is_null(), "{:?}", closed.json);
 
     // A room still asking, to know the sweep ran past the closed room's deadline.

@@ -447,10 +447,7 @@ async fn closed_rooms_idle_past_their_retention_go_with_everything_in_them(backe
     }
     let (idle, recent, open, held) = (rooms[0], rooms[1], rooms[2], rooms[3]);
     for room in [idle, recent, held] {
-        let closed = app
-            .call("POST", &format!("/chat/{room}/close"), Some(&staff), None)
-            .await;
-        assert_eq!(closed.status, 200, "{closed:?}");
+        app.close(room, &staff).await;
     }
     let hold = app
         .call(

@@ -269,10 +269,7 @@ async fn clients_find_only_messages_of_their_orders_as_they_are_now(app: TestApp
     assert_eq!(contents(&app, &u3, "parcel").await, ["parcel one is late"]);
 
     // Admins filter like the room list: by status and by assignment.
-    let closed = app
-        .call("POST", &format!("/chat/{second}/close"), Some(&admin), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(second, &admin).await;
     let open_only = found(&app, &admin, &[("q", "parcel"), ("status", "open")]).await;
     let rooms: Vec<i64> = open_only
         .items

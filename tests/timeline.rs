@@ -267,10 +267,7 @@ async fn the_room_list_previews_the_newest_message_after_a_room_event(app: TestA
     let room = app.room("A-1", "u1").await;
     let admin = app.tokens.admin("staff");
     app.send(room, &admin, "parcel left the warehouse").await;
-    let closed = app
-        .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(room, &admin).await;
     let listed = app.call("GET", "/chat/", Some(&admin), None).await;
     assert_eq!(listed.status, 200, "{listed:?}");
     let item = &listed.json["items"][0];

@@ -85,10 +85,7 @@ async fn a_room_waits_for_whoever_did_not_speak_last(app: TestApp) {
     let asked = again.created_at;
     expect(&waiting(&app, room, &admin).await, "staff", asked);
 
-    let closed = app
-        .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    let closed = app.close(room, &admin).await;
     assert!(closed.json["waiting"].is_null(), "{closed:?}");
     assert!(waiting(&app, room, &admin).await.is_null(), "closed");
     let reopened = app
@@ -201,10 +198,7 @@ async fn staff_see_who_waited_longest_first(app: TestApp) {
         longest("sort=waiting_longest&waiting=staff").await,
         [first, third, second]
     );
-    let closed = app
-        .call("POST", &format!("/chat/{first}/close"), Some(&admin), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    app.close(first, &admin).await;
     assert_eq!(longest("sort=waiting_longest").await, [third, second]);
     let assigned = app
         .call(

@@ -143,10 +143,7 @@ async fn every_event_type_arrives_signed_with_the_objects_rest_returns(backend: 
             .status,
         204
     );
-    let closed = app
-        .call("POST", &format!("/chat/{room}/close"), Some(&admin), None)
-        .await;
-    assert_eq!(closed.status, 200, "{closed:?}");
+    let closed = app.close(room, &admin).await;
     let reopened = app
         .call("POST", &format!("/chat/{room}/reopen"), Some(&admin), None)
         .await;

@@ -671,6 +671,15 @@ impl TestApp {
         assert_eq!(response.status, 201, "{response:?}");
         response.typed()
     }
+
+    /// Closes a room as `token` (staff) and asserts it was closed; the room as answered.
+    pub async fn close(&self, room_id: i64, token: &str) -> Response {
+        let response = self
+            .call("POST", &format!("/chat/{room_id}/close"), Some(token), None)
+            .await;
+        assert_eq!(response.status, 200, "{response:?}");
+        response
+    }
 }
 
 impl Drop for TestApp {
